@@ -1,0 +1,27 @@
+# 码上办 backend. `make run` starts a server on 127.0.0.1:8080 with data in ./data;
+# `make test` runs the whole test suite. Both install missing Debian packages first when
+# run as root, or print the exact install line and stop.
+SHELL := /bin/bash
+RUN_PACKAGES  := libssl-dev libsqlite3-dev libqrencode-dev libpng-dev pkg-config
+TEST_PACKAGES := $(RUN_PACKAGES) zbar-tools openssl
+
+.PHONY: run test build deps-run deps-test clean
+
+run: deps-run
+	swift build -c release --product mashangban
+	.build/release/mashangban serve --data ./data --host 127.0.0.1 --port 8080
+
+test: deps-test
+	swift test
+
+build: deps-run
+	swift build
+
+deps-run:
+	@scripts/ensure-packages.sh $(RUN_PACKAGES)
+
+deps-test:
+	@scripts/ensure-packages.sh $(TEST_PACKAGES)
+
+clean:
+	rm -rf .build

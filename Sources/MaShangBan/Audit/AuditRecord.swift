@@ -1,0 +1,92 @@
+import GRDB
+
+/// Who did something: a client (by id), a holder (by keyed reference, never the id), or the system.
+public enum AuditActor: Sendable, Equatable {
+    case client(String)
+    case holder(ref: String)
+    case system
+
+    public var string: String {
+        switch self {
+        case .client(let id): return "client:\(id)"
+        case .holder(let ref): return "holder:\(ref)"
+        case .system: return "system"
+        }
+    }
+}
+
+/// One record of the hash-chained audit log (API.md "Audit record").
+/// `hash = H(prev bytes ‖ JCS(record without "hash"))`; the first `prev` is 32 zero bytes.
+public struct AuditRecord: Sendable, Equatable, Codable {
+    public var seq: Int64
+    public var ts: String
+    public var actor: String
+    public var action: String
+    public var object: String
+    public var detail: JSONValue
+    public var prev: String
+    public var hash: String
+
+    /// The RFC 8785 form of the record without `hash`: what the hash covers after `prev`.
+    public var canonicalWithoutHash: [UInt8] {
+        JSONValue.object([
+            "seq": .int(seq), "ts": .string(ts), "actor": .string(actor), "action": .string(action),
+            "object": .string(object), "detail": detail, "prev": .string(prev),
+        ]).canonicalBytes
+    }
+
+    /// Recomputes the hash from the record's content; nil if `prev` is not hex.
+    public func computedHash(suite: CryptoSuite) -> String? {
+        guard let prevBytes = Encoding.fromHex(prev) else { return nil }
+        return Encoding.hex(suite.hash(prevBytes + canonicalWithoutHash))
+    }
+
+    init(row: Row) throws {
+        seq = row["seq"]
+        ts = row["ts"]
+        actor = row["actor"]
+        action = row["action"]
+        object = row["object"]
+        let detailText: String = row["detail"]
+        detail = JSONValue.parse(Array(detailText.utf8)) ?? .string(detailText)
+        prev = row["prev"]
+        hash = row["hash"]
+    }
+
+    init(seq: Int64, ts: String, actor: String, action: String, object: String, detail: JSONValue, prev: String, hash: String) {
+        (self.seq, self.ts, self.actor, self.action, self.object, self.detail, self.prev, self.hash) =
+            (seq, ts, actor, action, object, detail, prev, hash)
+    }
+}
+
+/// A signed statement that the log had `size` records ending in `head`.
+/// `signature` = base64url of the key's raw signature over JCS of the checkpoint without `signature`.
+public struct AuditCheckpoint: Sendable, Equatable, Codable {
+    public var size: Int64
+    public var head: String
+    public var ts: String
+    public var kid: String
+    public var signature: String
+
+    public var signedBytes: [UInt8] {
+        JSONValue.object(["size": .int(size), "head": .string(head), "ts": .string(ts), "kid": .string(kid)]).canonicalBytes
+    }
+
+    public var jsonLine: String {
+        JSONValue.object([
+            "size": .int(size), "head": .string(head), "ts": .string(ts), "kid": .string(kid), "signature": .string(signature),
+        ]).canonicalString
+    }
+
+    init(row: Row) {
+        size = row["size"]
+        head = row["head"]
+        ts = row["ts"]
+        kid = row["kid"]
+        signature = row["signature"]
+    }
+
+    init(size: Int64, head: String, ts: String, kid: String, signature: String) {
+        (self.size, self.head, self.ts, self.kid, self.signature) = (size, head, ts, kid, signature)
+    }
+}

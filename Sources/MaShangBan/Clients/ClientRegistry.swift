@@ -1,0 +1,138 @@
+import Foundation
+import GRDB
+
+/// What a client may do. Checked per route.
+public enum ClientRole: String, Sendable, Codable, CaseIterable {
+    case admin, issuer, app, terminal
+}
+
+/// A registered API client: a scanner terminal, the app backend, an issuer, or an admin.
+public struct Client: Sendable, Equatable, Codable {
+    public let id: String
+    public let role: ClientRole
+    public let name: String
+    /// Service hall and window, for terminals.
+    public let hall: String?
+    public let window: String?
+    public let createdAt: String
+
+    init(row: Row) throws {
+        id = row["id"]
+        let roleName: String = row["role"]
+        guard let role = ClientRole(rawValue: roleName) else { throw StartupError("unknown role in the database") }
+        self.role = role
+        name = row["name"]
+        hall = row["hall"]
+        window = row["window"]
+        createdAt = row["created_at"]
+    }
+}
+
+/// Registers clients and resolves bearer tokens. Tokens are 256 random bits, shown once;
+/// only their profile hash is stored. A deleted client's token stops working at once.
+public struct ClientRegistry: Sendable {
+    static let tokenPrefix = "msb_"
+    let pool: DatabasePool
+    let suite: CryptoSuite
+    let audit: AuditLog
+    let random: any RandomSource
+    let now: Now
+
+    /// A new client's details, validated by `create`.
+    public struct Registration: Sendable {
+        public var role: String
+        public var name: String
+        public var hall: String?
+        public var window: String?
+        public init(role: String, name: String, hall: String? = nil, window: String? = nil) {
+            (self.role, self.name, self.hall, self.window) = (role, name, hall, window)
+        }
+    }
+
+    /// Creates a client and returns it with its token (the only time the token is seen).
+    public func create(_ registration: Registration, by actor: AuditActor) async throws -> (client: Client, token: String) {
+        let (role, name, hall, window) = try Self.validate(registration)
+        let id = random.identifier(prefix: "cli")
+        let token = Self.tokenPrefix + Encoding.base64URL(random.bytes(32))
+        let tokenHash = suite.hash(Array(token.utf8))
+        let createdAt = Timestamp.string(now())
+        let audit = self.audit
+        let client = try await pool.write { db in
+            try Self.insert(db, id: id, role: role, name: name, hall: hall, window: window, tokenHash: tokenHash, createdAt: createdAt)
+            var detail: [String: JSONValue] = ["role": .string(role.rawValue)]
+            if let hall { detail["hall"] = .string(hall) }
+            try audit.append(db, actor: actor, action: "client.created", object: "client:\(id)", detail: detail)
+            return try Self.fetch(db, id: id)
+        }
+        return (client, token)
+    }
+
+    static func insert(_ db: Database, id: String, role: ClientRole, name: String, hall: String?, window: String?,
+                       tokenHash: [UInt8], createdAt: String) throws {
+        try db.execute(
+            sql: "INSERT INTO clients (id, role, name, hall, window, token_hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            arguments: [id, role.rawValue, name, hall, window, Data(tokenHash), createdAt])
+    }
+
+    static func fetch(_ db: Database, id: String) throws -> Client {
+        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM clients WHERE id = ? AND deleted_at IS NULL", arguments: [id]) else {
+            throw MSBError.notFound("no client \(id)")
+        }
+        return try Client(row: row)
+    }
+
+    public func list() async throws -> [Client] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM clients WHERE deleted_at IS NULL ORDER BY created_at, id").map(Client.init(row:))
+        }
+    }
+
+    /// Deletes a client; 404 `not_found` if there is no such (live) client, 409 `last_admin`
+    /// for the only admin left (nobody could administer the service after it).
+    public func delete(id: String, by actor: AuditActor) async throws {
+        let deletedAt = Timestamp.string(now())
+        let audit = self.audit
+        try await pool.write { db in
+            let client = try Self.fetch(db, id: id)
+            if client.role == .admin,
+               try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM clients WHERE role = 'admin' AND deleted_at IS NULL") == 1 {
+                throw MSBError(code: "last_admin", status: 409, detail: "\(id) is the last admin client; create another admin first")
+            }
+            try db.execute(sql: "UPDATE clients SET deleted_at = ? WHERE id = ? AND deleted_at IS NULL", arguments: [deletedAt, id])
+            guard db.changesCount == 1 else { throw MSBError.notFound("no client \(id)") }
+            try audit.append(db, actor: actor, action: "client.deleted", object: "client:\(id)")
+        }
+    }
+
+    /// The live client a bearer token belongs to, or nil.
+    public func authenticate(token: String) async throws -> Client? {
+        guard !token.isEmpty, token.utf8.count <= 512 else { return nil }
+        let tokenHash = Data(suite.hash(Array(token.utf8)))
+        return try await pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM clients WHERE token_hash = ? AND deleted_at IS NULL", arguments: [tokenHash])
+                .map(Client.init(row:))
+        }
+    }
+
+    private static var codePattern: Regex<Substring> { /[A-Za-z0-9][A-Za-z0-9_.-]{0,63}/ }
+
+    static func validate(_ r: Registration) throws -> (ClientRole, String, String?, String?) {
+        guard let role = ClientRole(rawValue: r.role) else {
+            throw MSBError.validationFailed("role must be one of \(ClientRole.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        let name = r.name.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !name.isEmpty, name.count <= 200 else { throw MSBError.validationFailed("name must be 1 to 200 characters") }
+        if role == .terminal {
+            guard let hall = r.hall else { throw MSBError.validationFailed("hall is required for a terminal") }
+            guard hall.wholeMatch(of: codePattern) != nil else {
+                throw MSBError.validationFailed("hall must be 1 to 64 letters, digits, '.', '_' or '-'")
+            }
+            if let window = r.window, window.wholeMatch(of: codePattern) == nil {
+                throw MSBError.validationFailed("window must be 1 to 64 letters, digits, '.', '_' or '-'")
+            }
+        } else if r.hall != nil || r.window != nil {
+            throw MSBError.validationFailed("hall and window are only for terminals")
+        }
+        return (role, name, r.hall, r.window)
+    }
+}

@@ -1,0 +1,74 @@
+/// Why a JWS was refused. Callers map these to their own error codes
+/// (`token_invalid`, `attestation_invalid`, …).
+public enum JWSError: Error, Equatable, Sendable {
+    case tooLong
+    case malformed(String)
+    case algorithmNone
+    case algorithmMismatch
+    case unknownKey
+    case badSignature
+
+    public var reason: String {
+        switch self {
+        case .tooLong: return "longer than \(JWS.maximumLength) bytes"
+        case .malformed(let why): return why
+        case .algorithmNone: return "alg none is not accepted"
+        case .algorithmMismatch: return "alg does not match the key"
+        case .unknownKey: return "unknown kid"
+        case .badSignature: return "signature does not verify"
+        }
+    }
+}
+
+/// JWS compact serialisation (RFC 7515) with a `kid` header, signed by our Ed25519 or SM2 keys.
+public enum JWS {
+    public static let maximumLength = 4096
+
+    /// A JWS whose structure and encoding are valid; the signature is not yet checked.
+    public struct Parsed: Sendable {
+        public let header: [String: JSONValue]
+        public let payload: [String: JSONValue]
+        public let algorithm: String
+        public let kid: String
+        let signingInput: [UInt8]
+        let signature: [UInt8]
+    }
+
+    /// Signs `payload` with a header `{"alg":…,"kid":…}` plus `extraHeader`.
+    public static func sign(payload: JSONValue, kid: String, signer: any SignatureSigner, extraHeader: [String: JSONValue] = [:]) throws -> String {
+        var header = extraHeader
+        header["alg"] = .string(signer.verifier.algorithm.rawValue)
+        header["kid"] = .string(kid)
+        let signingInput = Encoding.base64URL(JSONValue.object(header).canonicalBytes) + "." + Encoding.base64URL(payload.canonicalBytes)
+        let signature = try signer.sign(Array(signingInput.utf8))
+        return signingInput + "." + Encoding.base64URL(signature)
+    }
+
+    /// Checks size, shape, base64url and JSON, and that `alg` is not `none`.
+    public static func parse(_ token: String) throws(JWSError) -> Parsed {
+        guard token.utf8.count <= maximumLength else { throw .tooLong }
+        let parts = token.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 3 else { throw .malformed("not three dot-separated parts") }
+        guard let headerBytes = Encoding.fromBase64URL(parts[0]),
+              let payloadBytes = Encoding.fromBase64URL(parts[1]),
+              let signature = Encoding.fromBase64URL(parts[2])
+        else { throw .malformed("bad base64url") }
+        guard case .object(let header)? = JSONValue.parse(headerBytes) else { throw .malformed("header is not a JSON object") }
+        guard case .string(let alg)? = header["alg"] else { throw .malformed("header has no alg") }
+        if alg.lowercased() == "none" { throw .algorithmNone }
+        guard case .string(let kid)? = header["kid"] else { throw .malformed("header has no kid") }
+        guard case .object(let payload)? = JSONValue.parse(payloadBytes) else { throw .malformed("payload is not a JSON object") }
+        let signingInput = Array(token.utf8.prefix(parts[0].utf8.count + 1 + parts[1].utf8.count))
+        return Parsed(header: header, payload: payload, algorithm: alg, kid: kid, signingInput: signingInput, signature: signature)
+    }
+
+    /// Parses and verifies with the key `keyFor(kid)` returns. The algorithm comes from the
+    /// key; a header `alg` that differs is refused.
+    public static func verify(_ token: String, keyFor: (String) -> (any SignatureVerifier)?) throws(JWSError) -> Parsed {
+        let parsed = try parse(token)
+        guard let key = keyFor(parsed.kid) else { throw .unknownKey }
+        guard parsed.algorithm == key.algorithm.rawValue else { throw .algorithmMismatch }
+        guard key.isValidSignature(parsed.signature, for: parsed.signingInput) else { throw .badSignature }
+        return parsed
+    }
+}

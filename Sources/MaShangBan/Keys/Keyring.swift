@@ -1,0 +1,117 @@
+import Foundation
+import GRDB
+
+/// A signing key with its `kid`.
+public struct SigningKey: Sendable {
+    public let kid: String
+    public let signer: any SignatureSigner
+}
+
+/// One row of `GET /v1/keys`.
+public struct PublishedKey: Sendable, Codable, Equatable {
+    public let kid: String
+    public let alg: String
+    public let publicKeyPEM: String
+    public let status: String
+
+    enum CodingKeys: String, CodingKey {
+        case kid, alg, status
+        case publicKeyPEM = "public_key_pem"
+    }
+}
+
+/// The deployment's signing keys: private keys in `DIR/keys/signing-<kid>.pem` (0600), their
+/// status (`active` | `retired`) in the database. One key is active and signs QR tokens and
+/// audit checkpoints; retired keys keep verifying. `kid` = base64url of the first 8 bytes of
+/// the profile hash of the raw public key.
+public struct Keyring: Sendable {
+    public let active: SigningKey
+    /// Every known key (active and retired), by kid.
+    public let verifiers: [String: any SignatureVerifier]
+
+    public func verifier(kid: String) -> (any SignatureVerifier)? { verifiers[kid] }
+
+    /// Loads the keys listed in the database; creates the first key on a new data directory.
+    static func load(_ pool: DatabasePool, directory: DataDirectory, suite: CryptoSuite, now: Now) throws -> Keyring {
+        let rows = try pool.read { db in try Row.fetchAll(db, sql: "SELECT kid, status FROM signing_keys") }
+        if rows.isEmpty {
+            let key = try makeKey(directory: directory, suite: suite)
+            try pool.write { db in
+                try insert(db, key: key, now: now)
+            }
+            return try load(pool, directory: directory, suite: suite, now: now)
+        }
+        var verifiers: [String: any SignatureVerifier] = [:]
+        var active: SigningKey?
+        for row in rows {
+            let kid: String = row["kid"]
+            let signer = try loadSigner(directory: directory, kid: kid, suite: suite)
+            verifiers[kid] = signer.verifier
+            if row["status"] == "active" { active = SigningKey(kid: kid, signer: signer) }
+        }
+        guard let active else { throw StartupError("the database lists no active signing key") }
+        return Keyring(active: active, verifiers: verifiers)
+    }
+
+    /// Loads only the public halves of the key files (for `audit verify` on a copy).
+    public static func loadVerifiers(directory: DataDirectory, suite: CryptoSuite) throws -> [String: any SignatureVerifier] {
+        let files = (try? FileManager.default.contentsOfDirectory(atPath: directory.keys.path)) ?? []
+        var out: [String: any SignatureVerifier] = [:]
+        for file in files where file.hasPrefix("signing-") && file.hasSuffix(".pem") {
+            let pem = String(decoding: try directory.readSecret(directory.keys.appendingPathComponent(file)), as: UTF8.self)
+            let verifier = try SignatureKeys.loadSigner(privateKeyPEM: pem).verifier
+            out[suite.keyID(of: verifier)] = verifier
+        }
+        return out
+    }
+
+    private static func loadSigner(directory: DataDirectory, kid: String, suite: CryptoSuite) throws -> any SignatureSigner {
+        let file = directory.signingKey(kid: kid)
+        let pem = String(decoding: try directory.readSecret(file), as: UTF8.self)
+        let signer = try SignatureKeys.loadSigner(privateKeyPEM: pem)
+        guard signer.verifier.algorithm == suite.signatures.algorithm else {
+            throw StartupError("\(file.path) is not a \(suite.signatures.algorithm.rawValue) key")
+        }
+        guard suite.keyID(of: signer.verifier) == kid else { throw StartupError("\(file.path) does not hold key \(kid)") }
+        return signer
+    }
+
+    private static func makeKey(directory: DataDirectory, suite: CryptoSuite) throws -> SigningKey {
+        let signer = try suite.signatures.generate()
+        let kid = suite.keyID(of: signer.verifier)
+        try directory.writeSecret(Array(try signer.privateKeyPEM().utf8), to: directory.signingKey(kid: kid))
+        return SigningKey(kid: kid, signer: signer)
+    }
+
+    private static func insert(_ db: Database, key: SigningKey, now: Now) throws {
+        try db.execute(
+            sql: "INSERT INTO signing_keys (kid, alg, public_key_pem, status, created_at) VALUES (?, ?, ?, 'active', ?)",
+            arguments: [key.kid, key.signer.verifier.algorithm.rawValue, try key.signer.verifier.publicKeyPEM(), Timestamp.string(now())])
+    }
+
+    /// Adds a new active key and retires the current one, with a `key.rotated` audit record
+    /// in the same transaction. A running server signs with the new key from its next start;
+    /// `GET /v1/keys` lists it at once.
+    public static func rotate(backend: Backend) throws -> (retired: String, active: String) {
+        let key = try makeKey(directory: backend.dataDirectory, suite: backend.suite)
+        let now = backend.now
+        let audit = backend.audit
+        return try backend.pool.write { db in
+            guard let old = try String.fetchOne(db, sql: "SELECT kid FROM signing_keys WHERE status = 'active'") else {
+                throw StartupError("no active key to rotate")
+            }
+            try db.execute(sql: "UPDATE signing_keys SET status = 'retired', retired_at = ? WHERE kid = ?",
+                           arguments: [Timestamp.string(now()), old])
+            try insert(db, key: key, now: now)
+            try audit.append(db, actor: .system, action: "key.rotated", object: "key:\(key.kid)", detail: ["retired": .string(old)])
+            return (old, key.kid)
+        }
+    }
+
+    /// The keys `GET /v1/keys` publishes, newest first.
+    public static func published(_ db: Database) throws -> [PublishedKey] {
+        try Row.fetchAll(db, sql: "SELECT kid, alg, public_key_pem, status FROM signing_keys ORDER BY created_at DESC, status").map {
+            PublishedKey(kid: $0["kid"], alg: $0["alg"], publicKeyPEM: $0["public_key_pem"], status: $0["status"])
+        }
+    }
+}

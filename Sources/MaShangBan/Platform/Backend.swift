@@ -1,0 +1,129 @@
+import Foundation
+import GRDB
+import Logging
+
+/// How to open a data directory.
+public struct BackendOptions: Sendable {
+    public var dataDirectory: DataDirectory
+    /// The crypto profile asked for; nil takes the recorded one (or `intl` on first start).
+    public var crypto: CryptoProfile?
+    /// The admin token to create on first start (`MSB_ADMIN_TOKEN`); nil generates one.
+    public var adminToken: String?
+    public var now: Now
+    public var random: any RandomSource
+    public var logger: Logger
+
+    public init(dataDirectory: DataDirectory, crypto: CryptoProfile? = nil, adminToken: String? = nil,
+                now: @escaping Now = { Date() }, random: any RandomSource = SystemRandom(),
+                logger: Logger = Logger(label: "mashangban")) {
+        self.dataDirectory = dataDirectory
+        self.crypto = crypto
+        self.adminToken = adminToken
+        self.now = now
+        self.random = random
+        self.logger = logger
+    }
+}
+
+/// An opened data directory: the database, the crypto profile, keys, the audit log and
+/// the domain services built on them. The server and the CLI commands both start here.
+public struct Backend: Sendable {
+    public let dataDirectory: DataDirectory
+    public let pool: DatabasePool
+    public let suite: CryptoSuite
+    public let keyring: Keyring
+    public let audit: AuditLog
+    public let clients: ClientRegistry
+    public let holderReference: HolderReference
+    /// The data key for licence fields at rest (used from the licence library on).
+    public let dataKey: [UInt8]
+    public let now: Now
+    public let random: any RandomSource
+    /// The admin token created by this start, or nil when the directory existed already.
+    public let createdAdminToken: String?
+
+    /// Opens `options.dataDirectory`, creating it on first start: database, `keys/`, the first
+    /// signing key, data and holder-reference keys, and the admin client with its token in
+    /// `admin-token` (0600). The crypto profile is fixed at first start.
+    public static func open(_ options: BackendOptions) throws -> Backend {
+        let directory = options.dataDirectory
+        try directory.create()
+        let pool = try Storage.open(at: directory.database)
+        let profile = try fixProfile(pool, asked: options.crypto, directory: directory)
+        let suite = CryptoSuite(profile: profile)
+        let keyring = try Keyring.load(pool, directory: directory, suite: suite, now: options.now)
+        let dataKey = try directory.symmetricKey(directory.dataKey, random: options.random)
+        let holderKey = try directory.symmetricKey(directory.holderKey, random: options.random)
+        let audit = AuditLog(suite: suite, keyring: keyring, checkpointFile: directory.checkpointFile, now: options.now,
+                             logger: options.logger)
+        let clients = ClientRegistry(pool: pool, suite: suite, audit: audit, random: options.random, now: options.now)
+        let adminToken = try bootstrapAdmin(pool, directory: directory, suite: suite, audit: audit, options: options)
+        return Backend(dataDirectory: directory, pool: pool, suite: suite, keyring: keyring, audit: audit, clients: clients,
+                       holderReference: HolderReference(suite: suite, key: holderKey), dataKey: dataKey,
+                       now: options.now, random: options.random, createdAdminToken: adminToken)
+    }
+
+    /// Records the profile on first start; refuses a later start that asks for the other one.
+    static func fixProfile(_ pool: DatabasePool, asked: CryptoProfile?, directory: DataDirectory) throws -> CryptoProfile {
+        try pool.write { db in
+            if let recorded = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'crypto_profile'") {
+                guard let profile = CryptoProfile(rawValue: recorded) else {
+                    throw StartupError("the database records an unknown crypto profile '\(recorded)'")
+                }
+                if let asked, asked != profile {
+                    throw StartupError("""
+                        \(directory.url.path) was created with --crypto \(profile.rawValue); it cannot be opened with \
+                        --crypto \(asked.rawValue). The profile is fixed at first start: drop the flag or use a new data directory.
+                        """)
+                }
+                return profile
+            }
+            let profile = asked ?? .intl
+            try db.execute(sql: "INSERT INTO meta (key, value) VALUES ('crypto_profile', ?)", arguments: [profile.rawValue])
+            return profile
+        }
+    }
+
+    static func bootstrapAdmin(_ pool: DatabasePool, directory: DataDirectory, suite: CryptoSuite, audit: AuditLog,
+                               options: BackendOptions) throws -> String? {
+        let done = try pool.read { db in try Bool.fetchOne(db, sql: "SELECT 1 FROM meta WHERE key = 'admin_bootstrapped'") ?? false }
+        if done { return nil }
+        let token: String
+        if let given = options.adminToken {
+            guard given.utf8.count >= 16, given.utf8.count <= 512, given.allSatisfy({ $0.isASCII && !$0.isWhitespace }) else {
+                throw StartupError("MSB_ADMIN_TOKEN must be 16 to 512 printable ASCII characters without spaces")
+            }
+            token = given
+        } else {
+            token = ClientRegistry.tokenPrefix + Encoding.base64URL(options.random.bytes(32))
+        }
+        let id = options.random.identifier(prefix: "cli")
+        let createdAt = Timestamp.string(options.now())
+        try pool.write { db in
+            try ClientRegistry.insert(db, id: id, role: .admin, name: "bootstrap admin", hall: nil, window: nil,
+                                      tokenHash: suite.hash(Array(token.utf8)), createdAt: createdAt)
+            try db.execute(sql: "INSERT INTO meta (key, value) VALUES ('admin_bootstrapped', ?)", arguments: [id])
+            try audit.append(db, actor: .system, action: "client.created", object: "client:\(id)", detail: ["role": "admin"])
+        }
+        let file = directory.adminToken
+        try? FileManager.default.removeItem(at: file)
+        try directory.writeSecret(Array((token + "\n").utf8), to: file)
+        return token
+    }
+
+    /// Whether the database answers (for `/readyz`).
+    public func isReady() async -> Bool {
+        (try? await pool.read { db in try Int.fetchOne(db, sql: "SELECT 1") }) == 1
+    }
+}
+
+extension Backend {
+    /// Audits a failed authentication (`auth.failed`): the route template and the reason,
+    /// never the token.
+    public func recordAuthFailure(route: String, reason: String) async throws {
+        let audit = self.audit
+        try await pool.write { db in
+            try audit.append(db, actor: .system, action: "auth.failed", object: "route:\(route)", detail: ["reason": .string(reason)])
+        }
+    }
+}

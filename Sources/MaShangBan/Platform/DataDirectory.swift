@@ -1,0 +1,62 @@
+import Foundation
+
+/// The layout of a data directory (`--data DIR`):
+/// `mashangban.sqlite` (+ WAL), `keys/` (mode 0700, files 0600), `admin-token` (0600)
+/// and `audit-checkpoints.jsonl`.
+public struct DataDirectory: Sendable {
+    public let url: URL
+
+    public init(_ url: URL) { self.url = url.standardizedFileURL }
+    public init(path: String) { self.init(URL(fileURLWithPath: path, isDirectory: true)) }
+
+    public var database: URL { url.appendingPathComponent("mashangban.sqlite") }
+    public var keys: URL { url.appendingPathComponent("keys", isDirectory: true) }
+    public var adminToken: URL { url.appendingPathComponent("admin-token") }
+    public var checkpointFile: URL { url.appendingPathComponent("audit-checkpoints.jsonl") }
+    public func signingKey(kid: String) -> URL { keys.appendingPathComponent("signing-\(kid).pem") }
+    public var dataKey: URL { keys.appendingPathComponent("data.key") }
+    public var holderKey: URL { keys.appendingPathComponent("holder-ref.key") }
+
+    /// Whether a database exists here already.
+    public var exists: Bool { FileManager.default.fileExists(atPath: database.path) }
+
+    /// Creates the directory and `keys/` with owner-only permissions.
+    public func create() throws {
+        let fm = FileManager.default
+        try fm.createDirectory(at: url, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        try fm.createDirectory(at: keys, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        try fm.setAttributes([.posixPermissions: 0o700], ofItemAtPath: keys.path)
+    }
+
+    /// Writes a secret file readable by the owner only (mode 0600), replacing nothing:
+    /// an existing file is an error, so a key is never overwritten.
+    public func writeSecret(_ bytes: [UInt8], to file: URL) throws {
+        guard FileManager.default.createFile(atPath: file.path, contents: Data(bytes), attributes: [.posixPermissions: 0o600]) else {
+            throw StartupError("cannot write \(file.path)")
+        }
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: file.path)
+    }
+
+    public func readSecret(_ file: URL) throws -> [UInt8] {
+        guard let data = FileManager.default.contents(atPath: file.path) else { throw StartupError("cannot read \(file.path)") }
+        return [UInt8](data)
+    }
+
+    /// Reads a 32-byte symmetric key, creating it from `random` the first time.
+    func symmetricKey(_ file: URL, random: any RandomSource) throws -> [UInt8] {
+        if FileManager.default.fileExists(atPath: file.path) {
+            let key = try readSecret(file)
+            guard key.count == 32 else { throw StartupError("\(file.path) is not a 32-byte key") }
+            return key
+        }
+        let key = random.bytes(32)
+        try writeSecret(key, to: file)
+        return key
+    }
+}
+
+/// A problem with the data directory or configuration that stops the server from starting.
+public struct StartupError: Error, CustomStringConvertible, Sendable {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,85 @@
+import Foundation
+import GRDB
+
+/// Opens the SQLite database of a data directory: WAL, `foreign_keys=ON`,
+/// `synchronous=FULL` (a committed write survives power loss), and the numbered migrations.
+public enum Storage {
+    /// Opens (creating if needed) the database file and brings the schema up to date.
+    public static func open(at url: URL) throws -> DatabasePool {
+        var configuration = Configuration()
+        configuration.foreignKeysEnabled = true
+        configuration.busyMode = .timeout(5)
+        configuration.label = "mashangban"
+        let pool = try DatabasePool(path: url.path, configuration: configuration)
+        // GRDB sets synchronous=NORMAL for WAL after prepareDatabase; FULL must be set
+        // afterwards, on the one writer connection.
+        try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
+        try migrator.migrate(pool)
+        return pool
+    }
+
+    /// Append-only, numbered migrations. Never edit a shipped one; add the next number.
+    public static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        for (name, sql) in Migrations.all {
+            migrator.registerMigration(name) { db in try db.execute(sql: sql) }
+        }
+        return migrator
+    }
+}
+
+enum Migrations {
+    static let all: [(String, String)] = [("0001_init", init0001)]
+
+    static let init0001 = """
+    CREATE TABLE meta (
+        key   TEXT PRIMARY KEY NOT NULL,
+        value TEXT NOT NULL
+    ) STRICT;
+
+    CREATE TABLE signing_keys (
+        kid            TEXT PRIMARY KEY NOT NULL,
+        alg            TEXT NOT NULL CHECK (alg IN ('EdDSA', 'SM2')),
+        public_key_pem TEXT NOT NULL,
+        status         TEXT NOT NULL CHECK (status IN ('active', 'retired')),
+        created_at     TEXT NOT NULL,
+        retired_at     TEXT
+    ) STRICT;
+    CREATE UNIQUE INDEX signing_keys_one_active ON signing_keys(status) WHERE status = 'active';
+
+    CREATE TABLE clients (
+        id         TEXT PRIMARY KEY NOT NULL,
+        role       TEXT NOT NULL CHECK (role IN ('admin', 'issuer', 'app', 'terminal')),
+        name       TEXT NOT NULL CHECK (length(name) > 0),
+        hall       TEXT,
+        window     TEXT,
+        token_hash BLOB NOT NULL UNIQUE,
+        created_at TEXT NOT NULL,
+        deleted_at TEXT,
+        CHECK (role <> 'terminal' OR hall IS NOT NULL)
+    ) STRICT;
+
+    CREATE TABLE audit_records (
+        seq    INTEGER PRIMARY KEY NOT NULL CHECK (seq > 0),
+        ts     TEXT NOT NULL,
+        actor  TEXT NOT NULL,
+        action TEXT NOT NULL,
+        object TEXT NOT NULL,
+        detail TEXT NOT NULL,
+        prev   TEXT NOT NULL,
+        hash   TEXT NOT NULL UNIQUE
+    ) STRICT;
+    CREATE TRIGGER audit_records_no_update BEFORE UPDATE ON audit_records
+        BEGIN SELECT RAISE(ABORT, 'audit records are append-only'); END;
+    CREATE TRIGGER audit_records_no_delete BEFORE DELETE ON audit_records
+        BEGIN SELECT RAISE(ABORT, 'audit records are append-only'); END;
+
+    CREATE TABLE audit_checkpoints (
+        size      INTEGER PRIMARY KEY NOT NULL CHECK (size > 0),
+        head      TEXT NOT NULL,
+        ts        TEXT NOT NULL,
+        kid       TEXT NOT NULL REFERENCES signing_keys(kid),
+        signature TEXT NOT NULL
+    ) STRICT;
+    """
+}

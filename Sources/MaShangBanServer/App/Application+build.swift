@@ -1,0 +1,42 @@
+import Foundation
+import Hummingbird
+import HummingbirdCore
+import Logging
+import MaShangBan
+import NIOCore
+
+/// All wiring in one place: tests call this with a temporary data directory and port 0.
+func buildApplication(_ configuration: ServeConfiguration, backend: Backend, logger: Logger,
+                      onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in })
+    -> some ApplicationProtocol
+{
+    let router = buildRouter(configuration, backend: backend)
+    let http = HTTP1Channel.Configuration(
+        idleTimeout: .seconds(Int64(configuration.idleTimeout)),
+        httpDecoderConfiguration: .init(
+            maxHeaderFieldSize: configuration.maxHeaderBytes,
+            maxHeaderListSize: configuration.maxHeaderBytes,
+            maxHeaderFieldCount: 100))
+    var app = Application(
+        router: router,
+        server: .http1(configuration: http),
+        configuration: .init(
+            address: .hostname(configuration.host, port: configuration.port),
+            serverName: nil,
+            availableConnectionsDelegate: MaximumAvailableConnections(configuration.maxConnections, logger: logger)),
+        onServerRunning: onServerRunning,
+        logger: logger)
+    app.addServices(CheckpointService(backend: backend, interval: .seconds(configuration.checkpointSeconds), logger: logger))
+    return app
+}
+
+func buildRouter(_ configuration: ServeConfiguration, backend: Backend) -> Router<AppRequestContext> {
+    let router = Router(context: AppRequestContext.self)
+    router.add(middleware: MetricsMiddleware())
+    router.add(middleware: ProblemMiddleware())
+    OpsRoutes(backend: backend, registry: MetricsBootstrap.registry).register(on: router)
+    KeyRoutes(backend: backend, region: configuration.region).register(on: router)
+    ClientRoutes(backend: backend).register(on: router)
+    AuditRoutes(backend: backend).register(on: router)
+    return router
+}

@@ -1,0 +1,86 @@
+import Foundation
+import MaShangBan
+
+/// Settings of `mashangban serve`, resolved once at the edge: command-line flags override
+/// `MSB_*` environment variables, which override the defaults below.
+struct ServeConfiguration: Sendable, Equatable {
+    var dataDirectory = "./data"
+    var host = "127.0.0.1"
+    var port = 8080
+    /// nil: the profile recorded in the data directory, or `intl` on first start.
+    var crypto: CryptoProfile?
+    var region = "430400"
+    var tokenTTL = 120
+    var idleTimeout = 60
+    var maxConnections = 1024
+    var maxHeaderBytes = 16 * 1024
+    var checkpointSeconds = 10
+    var logLevel = "info"
+    /// `MSB_ADMIN_TOKEN`: the admin token to create on first start (environment only, so it
+    /// does not show in `ps`).
+    var adminToken: String?
+
+    /// The flags as given on the command line (nil = not given).
+    struct Flags: Sendable {
+        var data: String?
+        var host: String?
+        var port: Int?
+        var crypto: String?
+        var region: String?
+        var tokenTTL: Int?
+        var idleTimeout: Int?
+        var maxConnections: Int?
+        var maxHeaderBytes: Int?
+        var logLevel: String?
+    }
+
+    struct Invalid: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    static func resolve(flags: Flags, environment: [String: String]) throws -> ServeConfiguration {
+        var c = ServeConfiguration()
+        func pick(_ flag: String?, _ key: String) -> String? { flag ?? environment[key].flatMap { $0.isEmpty ? nil : $0 } }
+        func number(_ flag: Int?, _ key: String, _ range: ClosedRange<Int>, _ name: String) throws -> Int? {
+            let raw = flag.map(String.init) ?? environment[key]
+            guard let raw, !raw.isEmpty else { return nil }
+            guard let value = Int(raw), range.contains(value) else {
+                throw Invalid(description: "\(name) must be a whole number from \(range.lowerBound) to \(range.upperBound) (got '\(raw)')")
+            }
+            return value
+        }
+        if let v = pick(flags.data, "MSB_DATA") { c.dataDirectory = v }
+        if let v = pick(flags.host, "MSB_HOST") { c.host = v }
+        if let v = try number(flags.port, "MSB_PORT", 0...65535, "--port / MSB_PORT") { c.port = v }
+        if let v = pick(flags.crypto, "MSB_CRYPTO") {
+            guard let profile = CryptoProfile(rawValue: v) else { throw Invalid(description: "--crypto / MSB_CRYPTO must be intl or gm (got '\(v)')") }
+            c.crypto = profile
+        }
+        if let v = pick(flags.region, "MSB_REGION") {
+            guard v.count == 6, v.allSatisfy(\.isASCIIDigit) else {
+                throw Invalid(description: "--region / MSB_REGION must be a 6-digit region code (got '\(v)')")
+            }
+            c.region = v
+        }
+        if let v = try number(flags.tokenTTL, "MSB_TOKEN_TTL", 30...600, "--token-ttl / MSB_TOKEN_TTL") { c.tokenTTL = v }
+        if let v = try number(flags.idleTimeout, "MSB_IDLE_TIMEOUT", 1...3600, "--idle-timeout / MSB_IDLE_TIMEOUT") { c.idleTimeout = v }
+        if let v = try number(flags.maxConnections, "MSB_MAX_CONNECTIONS", 1...1_000_000, "--max-connections / MSB_MAX_CONNECTIONS") {
+            c.maxConnections = v
+        }
+        if let v = try number(flags.maxHeaderBytes, "MSB_MAX_HEADER_BYTES", 1024...1_048_576, "--max-header-bytes / MSB_MAX_HEADER_BYTES") {
+            c.maxHeaderBytes = v
+        }
+        if let v = pick(flags.logLevel, "MSB_LOG_LEVEL") {
+            guard ["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(v) else {
+                throw Invalid(description: "--log-level / MSB_LOG_LEVEL must be trace, debug, info, notice, warning, error or critical")
+            }
+            c.logLevel = v
+        }
+        c.adminToken = environment["MSB_ADMIN_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
+        return c
+    }
+}
+
+extension Character {
+    var isASCIIDigit: Bool { isASCII && isNumber }
+}

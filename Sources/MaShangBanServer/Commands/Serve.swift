@@ -1,0 +1,65 @@
+import ArgumentParser
+import Foundation
+import Hummingbird
+import Logging
+import MaShangBan
+
+/// `mashangban serve`: runs the HTTP API until SIGTERM/SIGINT, then shuts down gracefully
+/// (in-flight requests finish).
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the HTTP API. Flags override MSB_* environment variables, which override defaults.")
+
+    @Option(help: "Data directory (env MSB_DATA; default ./data).") var data: String?
+    @Option(help: "Address to bind (env MSB_HOST; default 127.0.0.1).") var host: String?
+    @Option(help: "Port; 0 picks a free one (env MSB_PORT; default 8080).") var port: Int?
+    @Option(help: "Crypto profile, fixed at first start: intl or gm (env MSB_CRYPTO; default intl).") var crypto: String?
+    @Option(help: "6-digit region code, the `iss` of QR tokens (env MSB_REGION; default 430400).") var region: String?
+    @Option(name: .customLong("token-ttl"), help: "QR token lifetime in seconds, 30-600 (env MSB_TOKEN_TTL; default 120).")
+    var tokenTTL: Int?
+    @Option(name: .customLong("idle-timeout"), help: "Seconds before an idle HTTP connection is closed (env MSB_IDLE_TIMEOUT; default 60).")
+    var idleTimeout: Int?
+    @Option(name: .customLong("max-connections"), help: "Maximum open connections (env MSB_MAX_CONNECTIONS; default 1024).")
+    var maxConnections: Int?
+    @Option(name: .customLong("max-header-bytes"), help: "Maximum size of request headers (env MSB_MAX_HEADER_BYTES; default 16384).")
+    var maxHeaderBytes: Int?
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (env MSB_LOG_LEVEL; default info).")
+    var logLevel: String?
+
+    func run() async throws {
+        let flags = ServeConfiguration.Flags(
+            data: data, host: host, port: port, crypto: crypto, region: region, tokenTTL: tokenTTL, idleTimeout: idleTimeout,
+            maxConnections: maxConnections, maxHeaderBytes: maxHeaderBytes, logLevel: logLevel)
+        let configuration: ServeConfiguration
+        do {
+            configuration = try ServeConfiguration.resolve(flags: flags, environment: ProcessInfo.processInfo.environment)
+        } catch let error as ServeConfiguration.Invalid {
+            throw ValidationError(error.description)
+        }
+        var logger = Logger(label: "mashangban")
+        logger.logLevel = Logger.Level(rawValue: configuration.logLevel) ?? .info
+
+        let backend: Backend
+        do {
+            backend = try Backend.open(BackendOptions(
+                dataDirectory: DataDirectory(path: configuration.dataDirectory), crypto: configuration.crypto,
+                adminToken: configuration.adminToken, logger: logger))
+        } catch let error as StartupError {
+            FileHandle.standardError.write(Data("error: \(error.description)\n".utf8))
+            throw ExitCode(2)
+        }
+        if let token = backend.createdAdminToken {
+            print("""
+                New data directory \(backend.dataDirectory.url.path) (crypto profile \(backend.suite.profile.rawValue)).
+                Admin token (shown once; also in \(backend.dataDirectory.adminToken.path), mode 0600):
+                \(token)
+                """)
+        }
+        let app = buildApplication(configuration, backend: backend, logger: logger) { channel in
+            let port = channel.localAddress?.port ?? configuration.port
+            print("mashangban listening on http://\(configuration.host):\(port) (data \(backend.dataDirectory.url.path))")
+            fflush(nil)
+        }
+        try await app.runService()
+    }
+}

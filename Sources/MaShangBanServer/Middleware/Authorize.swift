@@ -1,0 +1,36 @@
+import Hummingbird
+import MaShangBan
+
+/// Route-level authorisation, written once: resolves `Authorization: Bearer <token>` to a
+/// live client and checks its role. Missing or unknown token: 401 `unauthorized` (an
+/// unknown or malformed one is audited as `auth.failed`); wrong role: 403 `forbidden`.
+struct Authorize: RouterMiddleware {
+    typealias Context = AppRequestContext
+    let roles: Set<ClientRole>
+    let backend: Backend
+
+    init(_ roles: ClientRole..., backend: Backend) {
+        self.roles = Set(roles)
+        self.backend = backend
+    }
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        guard let header = request.headers[.authorization] else { throw MSBError.unauthorized() }
+        let route = "\(request.method.rawValue) \(context.endpointPath ?? "?")"
+        let parts = header.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
+        guard parts.count == 2, parts[0].lowercased() == "bearer" else {
+            try await backend.recordAuthFailure(route: route, reason: "malformed_authorization_header")
+            throw MSBError.unauthorized("the Authorization header must be 'Bearer <token>'")
+        }
+        guard let client = try await backend.clients.authenticate(token: String(parts[1])) else {
+            try await backend.recordAuthFailure(route: route, reason: "unknown_token")
+            throw MSBError.unauthorized("unknown or revoked token")
+        }
+        guard roles.contains(client.role) else {
+            throw MSBError.forbidden("this route is for role \(roles.map(\.rawValue).sorted().joined(separator: " or "))")
+        }
+        var context = context
+        context.client = client
+        return try await next(request, context)
+    }
+}

@@ -1,0 +1,53 @@
+import Hummingbird
+import MaShangBan
+
+/// `POST/GET /v1/clients`, `DELETE /v1/clients/{id}` (admin).
+struct ClientRoutes {
+    let backend: Backend
+
+    struct CreateRequest: Decodable {
+        let role: String
+        let name: String
+        let hall: String?
+        let window: String?
+    }
+
+    struct ClientView: Encodable {
+        let client: Client
+        let token: String?
+
+        enum CodingKeys: String, CodingKey { case id, role, name, hall, window, token, createdAt = "created_at" }
+
+        func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(client.id, forKey: .id)
+            try c.encode(client.role, forKey: .role)
+            try c.encode(client.name, forKey: .name)
+            try c.encode(client.hall, forKey: .hall)
+            try c.encode(client.window, forKey: .window)
+            try c.encode(client.createdAt, forKey: .createdAt)
+            if let token { try c.encode(token, forKey: .token) }
+        }
+    }
+
+    struct ListResponse: Encodable { let clients: [ClientView] }
+
+    func register(on router: Router<AppRequestContext>) {
+        let group = router.group("v1/clients").add(middleware: Authorize(.admin, backend: backend))
+        group.post { request, context in
+            let body = try await request.decodeJSON(CreateRequest.self)
+            let created = try await backend.clients.create(
+                .init(role: body.role, name: body.name, hall: body.hall, window: body.window), by: context.actor)
+            return try JSONResponse.make(ClientView(client: created.client, token: created.token), status: .created)
+        }
+        group.get { _, _ in
+            let clients = try await backend.clients.list()
+            return try JSONResponse.make(ListResponse(clients: clients.map { ClientView(client: $0, token: nil) }))
+        }
+        group.delete("{id}") { _, context in
+            let id = try context.parameters.require("id")
+            try await backend.clients.delete(id: id, by: context.actor)
+            return Response(status: .noContent)
+        }
+    }
+}

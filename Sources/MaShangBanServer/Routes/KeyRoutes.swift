@@ -1,0 +1,20 @@
+import Hummingbird
+import MaShangBan
+
+/// `GET /v1/keys` (public): the keys that verify QR tokens and audit checkpoints.
+struct KeyRoutes {
+    let backend: Backend
+    let region: String
+
+    struct KeysResponse: Encodable {
+        let region: String
+        let keys: [PublishedKey]
+    }
+
+    func register(on router: Router<AppRequestContext>) {
+        router.get("v1/keys") { _, _ in
+            let keys = try await backend.pool.read { db in try Keyring.published(db) }
+            return try JSONResponse.make(KeysResponse(region: region, keys: keys))
+        }
+    }
+}

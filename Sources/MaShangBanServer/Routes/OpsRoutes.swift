@@ -1,0 +1,37 @@
+import Foundation
+import Hummingbird
+import MaShangBan
+import NIOCore
+import Prometheus
+
+/// `/healthz`, `/readyz`, `/metrics`, `/openapi.yaml` (public).
+struct OpsRoutes {
+    let backend: Backend
+    let registry: PrometheusCollectorRegistry
+
+    func register(on router: Router<AppRequestContext>) {
+        router.get("healthz") { _, _ in try JSONResponse.make(["status": "ok"]) }
+        router.get("readyz") { _, _ in
+            guard await backend.isReady() else { throw MSBError.storageUnavailable() }
+            return try JSONResponse.make(["status": "ready"])
+        }
+        router.get("metrics") { _, _ in
+            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                     body: .init(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer())))
+        }
+        router.get("openapi.yaml") { _, _ in
+            guard let document = OpenAPIDocument.bytes else { throw MSBError.notFound("the OpenAPI document is not installed") }
+            return Response(status: .ok, headers: [.contentType: "application/yaml; charset=utf-8"],
+                            body: .init(byteBuffer: ByteBuffer(bytes: document)))
+        }
+    }
+}
+
+/// `openapi.yaml`, shipped as a resource of this executable.
+enum OpenAPIDocument {
+    static let bytes: [UInt8]? = {
+        guard let url = Bundle.module.url(forResource: "openapi", withExtension: "yaml"),
+              let data = FileManager.default.contents(atPath: url.path) else { return nil }
+        return [UInt8](data)
+    }()
+}

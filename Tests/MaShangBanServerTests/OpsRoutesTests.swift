@@ -1,0 +1,64 @@
+import Foundation
+import HummingbirdTesting
+import MaShangBan
+import Testing
+@testable import MaShangBanServer
+
+@Suite("Ops and public endpoints")
+struct OpsRoutesTests {
+    @Test func healthAndReadiness() async throws {
+        let server = try TestServer()
+        try await server.test { client in
+            let health = try await client.call(.get, "/healthz", token: nil)
+            #expect(health.status == .ok)
+            #expect(try health.json()["status"] as? String == "ok")
+            let ready = try await client.call(.get, "/readyz", token: nil)
+            #expect(ready.status == .ok)
+        }
+    }
+
+    @Test func keysArePublicAndVerifyCheckpoints() async throws {
+        let server = try TestServer()
+        try await server.test { client in
+            let response = try await client.call(.get, "/v1/keys", token: nil)
+            #expect(response.status == .ok)
+            let json = try response.json()
+            #expect(json["region"] as? String == "430400")
+            let keys = try #require(json["keys"] as? [[String: Any]])
+            #expect(keys.count == 1)
+            #expect(keys.first?["alg"] as? String == "EdDSA")
+            #expect(keys.first?["status"] as? String == "active")
+            #expect(keys.first?["kid"] as? String == server.backend.keyring.active.kid)
+            let pem = try #require(keys.first?["public_key_pem"] as? String)
+            let verifier = try SignatureKeys.loadVerifier(publicKeyPEM: pem)
+            #expect(server.backend.suite.keyID(of: verifier) == server.backend.keyring.active.kid)
+        }
+    }
+
+    @Test func gmProfilePublishesSM2Keys() async throws {
+        let server = try TestServer { $0.crypto = .gm }
+        try await server.test { client in
+            let keys = try #require(try await client.call(.get, "/v1/keys", token: nil).json()["keys"] as? [[String: Any]])
+            #expect(keys.first?["alg"] as? String == "SM2")
+        }
+    }
+
+    @Test func unknownRouteIsAProblem() async throws {
+        let server = try TestServer()
+        try await server.test { client in
+            try await client.call(.get, "/v1/nothing-here", token: nil).expectProblem(404, "not_found")
+        }
+    }
+
+    @Test func metricsCountRequestsByRouteAndStatus() async throws {
+        let server = try TestServer()
+        try await server.test { client in
+            _ = try await client.call(.get, "/healthz", token: nil)
+            let metrics = try await client.call(.get, "/metrics", token: nil)
+            #expect(metrics.status == .ok)
+            #expect(metrics.text.contains("hb_requests"))
+            #expect(metrics.text.contains(#"http_route="/healthz""#))
+            #expect(metrics.text.contains("http_server_request_duration"))
+        }
+    }
+}

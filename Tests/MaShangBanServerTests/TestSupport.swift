@@ -1,0 +1,93 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import MaShangBan
+import NIOCore
+import Testing
+@testable import MaShangBanServer
+
+/// A temporary data directory, removed when the test ends.
+final class TemporaryDirectory: @unchecked Sendable {
+    let url: URL
+    init() throws {
+        url = FileManager.default.temporaryDirectory.appendingPathComponent("msb-server-test-\(UUID().uuidString)", isDirectory: true)
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    }
+    deinit { try? FileManager.default.removeItem(at: url) }
+}
+
+let adminToken = "test-admin-token-0123456789"
+
+/// A test server on a fresh data directory: `backend`, and helpers, one per endpoint.
+struct TestServer {
+    let directory: TemporaryDirectory
+    let backend: Backend
+    let configuration: ServeConfiguration
+
+    init(configure: (inout ServeConfiguration) -> Void = { _ in }) throws {
+        directory = try TemporaryDirectory()
+        var configuration = ServeConfiguration()
+        configuration.dataDirectory = directory.url.path
+        configuration.port = 0
+        configure(&configuration)
+        self.configuration = configuration
+        backend = try Backend.open(BackendOptions(dataDirectory: DataDirectory(directory.url), crypto: configuration.crypto,
+                                                  adminToken: adminToken))
+    }
+
+    var logger: Logger {
+        var logger = Logger(label: "test")
+        logger.logLevel = .warning
+        return logger
+    }
+
+    /// Builds the application and runs `body` against it (in-process router by default).
+    func test<T: Sendable>(_ kind: TestingSetup = .router, _ body: @Sendable (any TestClientProtocol) async throws -> T) async throws -> T {
+        let app = buildApplication(configuration, backend: backend, logger: logger)
+        return try await app.test(kind, body)
+    }
+}
+
+extension TestClientProtocol {
+    func call(_ method: HTTPRequest.Method, _ uri: String, token: String? = adminToken, json: String? = nil,
+              headers extra: HTTPFields = [:]) async throws -> TestResponse {
+        var headers = extra
+        if let token { headers[.authorization] = "Bearer \(token)" }
+        if json != nil { headers[.contentType] = "application/json" }
+        return try await execute(uri: uri, method: method, headers: headers, body: json.map { ByteBuffer(string: $0) })
+    }
+
+    /// POST /v1/clients; returns the new client's id and token.
+    func createClient(role: String, name: String = "test", hall: String? = nil, token: String = adminToken) async throws
+        -> (id: String, token: String)
+    {
+        var body: [String: String] = ["role": role, "name": name]
+        if let hall { body["hall"] = hall }
+        let response = try await call(.post, "/v1/clients", token: token, json: String(decoding: try JSONEncoder().encode(body), as: UTF8.self))
+        #expect(response.status == .created)
+        let json = try response.json()
+        return (try #require(json["id"] as? String), try #require(json["token"] as? String))
+    }
+}
+
+extension TestResponse {
+    func json() throws -> [String: Any] {
+        let object = try JSONSerialization.jsonObject(with: Data(body.readableBytesView))
+        return try #require(object as? [String: Any])
+    }
+
+    var text: String { String(buffer: body) }
+
+    /// Checks an RFC 9457 problem document with the given status and code.
+    func expectProblem(_ status: Int, _ code: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        #expect(self.status.code == status, "status", sourceLocation: sourceLocation)
+        #expect(headers[.contentType] == "application/problem+json", sourceLocation: sourceLocation)
+        let json = try json()
+        #expect(json["code"] as? String == code, sourceLocation: sourceLocation)
+        #expect(json["status"] as? Int == status, sourceLocation: sourceLocation)
+        #expect((json["detail"] as? String)?.isEmpty == false, sourceLocation: sourceLocation)
+        #expect(json["title"] is String, sourceLocation: sourceLocation)
+        #expect(json["type"] is String, sourceLocation: sourceLocation)
+    }
+}

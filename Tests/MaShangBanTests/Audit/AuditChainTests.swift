@@ -1,0 +1,182 @@
+import Foundation
+import GRDB
+import Testing
+@testable import MaShangBan
+
+@Suite("Audit chain: hashing, checkpoints and tamper detection")
+struct AuditChainTests {
+    /// A data directory with `count` audit records (the admin bootstrap is record 1) and a
+    /// checkpoint at every 100 plus one at the head; then the server is "stopped".
+    func populated(_ dir: TemporaryDirectory, count: Int64 = 150, crypto: CryptoProfile = .intl) throws {
+        let backend = try openBackend(dir, crypto: crypto)
+        let audit = backend.audit
+        _ = try backend.pool.write { db in
+            for i in 2...count {
+                try audit.append(db, actor: .client("cli_x"), action: "client.created", object: "client:cli_\(i)",
+                                 detail: ["role": "terminal", "n": .int(i)])
+            }
+            try audit.checkpointIfNeeded(db)
+        }
+        _ = try backend.pool.writeWithoutTransaction { try $0.checkpoint(.truncate) }
+        try backend.pool.close()
+    }
+
+    /// Copies the data directory and tampers with the copy's database through raw SQL, as
+    /// someone with file access (but not the signing key) would.
+    func tamperedCopy(of dir: TemporaryDirectory, _ sql: (Database) throws -> Void) throws -> TemporaryDirectory {
+        let copy = try TemporaryDirectory()
+        try FileManager.default.removeItem(at: copy.url)
+        try FileManager.default.copyItem(at: dir.url, to: copy.url)
+        let queue = try DatabaseQueue(path: copy.dataDirectory.database.path)
+        try queue.writeWithoutTransaction { db in
+            try db.execute(sql: "PRAGMA foreign_keys = OFF; DROP TRIGGER audit_records_no_update; DROP TRIGGER audit_records_no_delete;")
+            try sql(db)
+        }
+        try queue.close()
+        return copy
+    }
+
+    @Test(arguments: CryptoProfile.allCases)
+    func intactChainVerifies(crypto: CryptoProfile) throws {
+        let dir = try TemporaryDirectory()
+        try populated(dir, crypto: crypto)
+        let result = try AuditVerifier.verify(dataDirectory: dir.dataDirectory)
+        #expect(result.ok)
+        #expect(result.size == 150)
+        let lines = try String(contentsOf: dir.dataDirectory.checkpointFile, encoding: .utf8).split(separator: "\n")
+        #expect(lines.count == 2, "checkpoints at 100 and at the head (150)")
+    }
+
+    @Test func recordHashFollowsTheContract() throws {
+        let dir = try TemporaryDirectory()
+        let backend = try openBackend(dir)
+        let first = try backend.pool.read { db in try AuditLog.entries(db, after: 0, limit: 1) }.first
+        let record = try #require(first)
+        #expect(record.prev == String(repeating: "0", count: 64))
+        let canonical = #"{"action":"client.created","actor":"system","detail":{"role":"admin"},"object":"\#(record.object)","prev":"\#(record.prev)","seq":1,"ts":"\#(record.ts)"}"#
+        #expect(String(decoding: record.canonicalWithoutHash, as: UTF8.self) == canonical)
+        #expect(record.hash == Encoding.hex(SHA256Hashing().hash([UInt8](repeating: 0, count: 32) + Array(canonical.utf8))))
+    }
+
+    @Test func detectsAnEditedRecord() throws {
+        let dir = try TemporaryDirectory()
+        try populated(dir)
+        let copy = try tamperedCopy(of: dir) { db in
+            try db.execute(sql: #"UPDATE audit_records SET detail = '{"n":5,"role":"admin"}' WHERE seq = 5"#)
+        }
+        let result = try AuditVerifier.verify(dataDirectory: copy.dataDirectory)
+        #expect(!result.ok)
+        #expect(result.firstBadSeq == 5)
+        #expect(result.reason?.contains("hash") == true)
+    }
+
+    @Test func detectsADeletedRecord() throws {
+        let dir = try TemporaryDirectory()
+        try populated(dir)
+        let copy = try tamperedCopy(of: dir) { db in try db.execute(sql: "DELETE FROM audit_records WHERE seq = 7") }
+        let result = try AuditVerifier.verify(dataDirectory: copy.dataDirectory)
+        #expect(!result.ok)
+        #expect(result.firstBadSeq == 7)
+        #expect(result.reason?.contains("missing") == true)
+    }
+
+    @Test func detectsTwoRecordsSwapped() throws {
+        let dir = try TemporaryDirectory()
+        try populated(dir)
+        let copy = try tamperedCopy(of: dir) { db in
+            try db.execute(sql: """
+                UPDATE audit_records SET seq = 100003 WHERE seq = 3;
+                UPDATE audit_records SET seq = 3 WHERE seq = 4;
+                UPDATE audit_records SET seq = 4 WHERE seq = 100003;
+                """)
+        }
+        let result = try AuditVerifier.verify(dataDirectory: copy.dataDirectory)
+        #expect(!result.ok)
+        #expect(result.firstBadSeq == 3)
+    }
+
+    @Test func detectsATruncatedTail() throws {
+        let dir = try TemporaryDirectory()
+        try populated(dir)
+        // Drop the last 40 records and the database's checkpoints that would give it away:
+        // the checkpoint file outside the database still says the log had 150.
+        let copy = try tamperedCopy(of: dir) { db in
+            try db.execute(sql: "DELETE FROM audit_records WHERE seq > 110; DELETE FROM audit_checkpoints WHERE size > 110")
+        }
+        let result = try AuditVerifier.verify(dataDirectory: copy.dataDirectory)
+        #expect(!result.ok)
+        #expect(result.firstBadSeq == 111)
+        #expect(result.reason?.contains("truncated") == true)
+    }
+
+    @Test func detectsAChainRecomputedWithoutTheSigningKey() throws {
+        let dir = try TemporaryDirectory()
+        try populated(dir)
+        let suite = CryptoSuite(profile: .intl)
+        let copy = try tamperedCopy(of: dir) { db in
+            // Edit record 10 and recompute every hash after it, so the chain itself is consistent.
+            try db.execute(sql: #"UPDATE audit_records SET detail = '{"n":10,"role":"admin"}' WHERE seq = 10"#)
+            var prev = try String.fetchOne(db, sql: "SELECT hash FROM audit_records WHERE seq = 9")!
+            for row in try Row.fetchAll(db, sql: "SELECT * FROM audit_records WHERE seq >= 10 ORDER BY seq") {
+                var record = try AuditRecord(row: row)
+                record.prev = prev
+                let hash = try #require(record.computedHash(suite: suite))
+                try db.execute(sql: "UPDATE audit_records SET prev = ?, hash = ? WHERE seq = ?", arguments: [prev, hash, record.seq])
+                prev = hash
+            }
+            // Point the database checkpoints at the new heads; the signatures cannot follow.
+            try db.execute(sql: "UPDATE audit_checkpoints SET head = (SELECT hash FROM audit_records WHERE seq = size)")
+        }
+        let result = try AuditVerifier.verify(dataDirectory: copy.dataDirectory)
+        #expect(!result.ok)
+        #expect(result.firstBadSeq == 100)
+        #expect(result.reason?.contains("checkpoint") == true)
+    }
+
+    @Test func detectsACheckpointSignedByAnotherKey() throws {
+        let dir = try TemporaryDirectory()
+        try populated(dir)
+        let forger = try Ed25519Scheme().generate()
+        let copy = try tamperedCopy(of: dir) { db in
+            var checkpoint = AuditCheckpoint(size: 150, head: "00", ts: "2026-01-01T00:00:00.000Z", kid: "forged", signature: "")
+            checkpoint.signature = Encoding.base64URL(try forger.sign(checkpoint.signedBytes))
+            try db.execute(sql: "DELETE FROM audit_checkpoints WHERE size = 150")
+            try db.execute(sql: "INSERT INTO signing_keys VALUES ('forged', 'EdDSA', ?, 'retired', 'x', NULL)",
+                           arguments: [try forger.verifier.publicKeyPEM()])
+            try db.execute(sql: "INSERT INTO audit_checkpoints VALUES (150, '00', ?, 'forged', ?)",
+                           arguments: [checkpoint.ts, checkpoint.signature])
+        }
+        let result = try AuditVerifier.verify(dataDirectory: copy.dataDirectory)
+        #expect(!result.ok)
+        #expect(result.reason?.contains("unknown key") == true)
+    }
+
+    @Test func theDatabaseRefusesUpdatesAndDeletesOfAuditRecords() throws {
+        let dir = try TemporaryDirectory()
+        let backend = try openBackend(dir)
+        #expect(throws: DatabaseError.self) {
+            try backend.pool.write { db in try db.execute(sql: "UPDATE audit_records SET action = 'x' WHERE seq = 1") }
+        }
+        #expect(throws: DatabaseError.self) {
+            try backend.pool.write { db in try db.execute(sql: "DELETE FROM audit_records") }
+        }
+    }
+
+    @Test func checkpointIsWrittenEveryHundredRecordsInTheSameTransaction() throws {
+        let dir = try TemporaryDirectory()
+        let backend = try openBackend(dir)
+        let audit = backend.audit
+        try backend.pool.write { db in
+            for i in 2...99 { try audit.append(db, actor: .system, action: "test.noop", object: "n:\(i)") }
+        }
+        #expect(try backend.pool.read { db in try AuditLog.latestCheckpoint(db) } == nil)
+        _ = try backend.pool.write { db in try audit.append(db, actor: .system, action: "test.noop", object: "n:100") }
+        let checkpoint = try #require(try backend.pool.read { db in try AuditLog.latestCheckpoint(db) })
+        #expect(checkpoint.size == 100)
+        #expect(checkpoint.kid == backend.keyring.active.kid)
+        let file = try String(contentsOf: dir.dataDirectory.checkpointFile, encoding: .utf8)
+        #expect(file == checkpoint.jsonLine + "\n")
+        // Nothing new: no second checkpoint.
+        #expect(try backend.pool.write { db in try audit.checkpointIfNeeded(db) } == nil)
+    }
+}

@@ -1,0 +1,75 @@
+import Foundation
+import Testing
+@testable import MaShangBan
+
+@Suite("JWS compact")
+struct JWSTests {
+    @Test(arguments: CryptoProfile.allCases)
+    func signAndVerify(profile: CryptoProfile) throws {
+        let suite = CryptoSuite(profile: profile)
+        let signer = try suite.signatures.generate()
+        let kid = suite.keyID(of: signer.verifier)
+        let token = try JWS.sign(payload: ["iss": "430400", "exp": 1_800_000_120], kid: kid, signer: signer)
+        let parsed = try JWS.verify(token) { $0 == kid ? signer.verifier : nil }
+        #expect(parsed.payload["iss"] == "430400")
+        #expect(parsed.algorithm == suite.signatures.algorithm.rawValue)
+        #expect(parsed.kid == kid)
+    }
+
+    func keyAndToken() throws -> (any SignatureSigner, String) {
+        let signer = try Ed25519Scheme().generate()
+        return (signer, try JWS.sign(payload: ["typ": "present"], kid: "k1", signer: signer))
+    }
+
+    func header(_ json: String) -> String { Encoding.base64URL(Array(json.utf8)) }
+
+    @Test func rejectsAlgNone() throws {
+        let (signer, token) = try keyAndToken()
+        let parts = token.split(separator: ".")
+        let forged = header(#"{"alg":"none","kid":"k1"}"#) + "." + parts[1] + "."
+        #expect(throws: JWSError.algorithmNone) { try JWS.verify(forged) { _ in signer.verifier } }
+        let forgedWithSig = header(#"{"alg":"none","kid":"k1"}"#) + "." + parts[1] + "." + parts[2]
+        #expect(throws: JWSError.algorithmNone) { try JWS.verify(forgedWithSig) { _ in signer.verifier } }
+    }
+
+    @Test func rejectsAlgThatDoesNotMatchTheKey() throws {
+        let (signer, token) = try keyAndToken()
+        let parts = token.split(separator: ".")
+        let relabelled = header(#"{"alg":"SM2","kid":"k1"}"#) + "." + parts[1] + "." + parts[2]
+        #expect(throws: JWSError.algorithmMismatch) { try JWS.verify(relabelled) { _ in signer.verifier } }
+        let hs = header(#"{"alg":"HS256","kid":"k1"}"#) + "." + parts[1] + "." + parts[2]
+        #expect(throws: JWSError.algorithmMismatch) { try JWS.verify(hs) { _ in signer.verifier } }
+    }
+
+    @Test func rejectsBadBase64URL() throws {
+        let (signer, token) = try keyAndToken()
+        for bad in [token.replacingOccurrences(of: ".", with: "+.", options: [], range: token.range(of: ".")),
+                    token + "=", token.replacingOccurrences(of: "-", with: "/") + "/", "a.b.c!"] {
+            #expect(throws: JWSError.self) { try JWS.verify(bad) { _ in signer.verifier } }
+        }
+        #expect(throws: JWSError.malformed("bad base64url")) { try JWS.parse(token + "*") }
+    }
+
+    @Test func rejectsWrongShapeUnknownKeyBadSignatureAndSize() throws {
+        let (signer, token) = try keyAndToken()
+        #expect(throws: JWSError.malformed("not three dot-separated parts")) { try JWS.parse("abc.def") }
+        #expect(throws: JWSError.unknownKey) { try JWS.verify(token) { _ in nil } }
+        var tampered = Array(token)
+        tampered[tampered.count - 5] = tampered[tampered.count - 5] == "A" ? "B" : "A"
+        #expect(throws: JWSError.badSignature) { try JWS.verify(String(tampered)) { _ in signer.verifier } }
+        let other = try Ed25519Scheme().generate()
+        #expect(throws: JWSError.badSignature) { try JWS.verify(token) { _ in other.verifier } }
+        let huge = try JWS.sign(payload: ["pad": .string(String(repeating: "x", count: 4000))], kid: "k1", signer: signer)
+        #expect(throws: JWSError.tooLong) { try JWS.verify(huge) { _ in signer.verifier } }
+        let notJSON = header("not json") + "." + header("{}") + "." + Encoding.base64URL([1, 2, 3])
+        #expect(throws: JWSError.malformed("header is not a JSON object")) { try JWS.parse(notJSON) }
+    }
+
+    @Test func canonicalJSONFollowsRFC8785() {
+        let value: JSONValue = ["b": 1, "a": .string("x/é\n\u{1}\""), "A": .array([true, .null, -5])]
+        #expect(value.canonicalString == #"{"A":[true,null,-5],"a":"x/é\n\u0001\"","b":1}"#)
+        // Sorted by UTF-16 code units: U+1F600 is the surrogate pair D83D DE00, which sorts before U+E000.
+        let astral: JSONValue = ["\u{E000}": 1, "\u{1F600}": 2]
+        #expect(astral.canonicalString == "{\"\u{1F600}\":2,\"\u{E000}\":1}")
+    }
+}

@@ -1,0 +1,116 @@
+import Foundation
+import GRDB
+import Testing
+@testable import MaShangBan
+
+@Suite("Data directory, storage, profile and keys")
+struct BackendTests {
+    @Test func firstStartCreatesTheDataDirectoryWithPrivateFiles() throws {
+        let dir = try TemporaryDirectory()
+        let backend = try openBackend(dir)
+        #expect(backend.createdAdminToken == "test-admin-token-0123456789")
+        let fm = FileManager.default
+        let keyFiles = try fm.contentsOfDirectory(atPath: dir.dataDirectory.keys.path).sorted()
+        #expect(keyFiles == ["data.key", "holder-ref.key", "signing-\(backend.keyring.active.kid).pem"])
+        for file in keyFiles {
+            let mode = try fm.attributesOfItem(atPath: dir.dataDirectory.keys.appendingPathComponent(file).path)[.posixPermissions] as? Int
+            #expect(mode == 0o600, "\(file)")
+        }
+        let tokenMode = try fm.attributesOfItem(atPath: dir.dataDirectory.adminToken.path)[.posixPermissions] as? Int
+        #expect(tokenMode == 0o600)
+        #expect(try String(contentsOf: dir.dataDirectory.adminToken, encoding: .utf8) == "test-admin-token-0123456789\n")
+        // A second start creates nothing new.
+        let again = try openBackend(dir)
+        #expect(again.createdAdminToken == nil)
+        #expect(again.keyring.active.kid == backend.keyring.active.kid)
+    }
+
+    @Test func pragmasAreWALFullAndForeignKeys() throws {
+        let dir = try TemporaryDirectory()
+        let backend = try openBackend(dir)
+        let (journal, synchronous, foreignKeys) = try backend.pool.write { db in
+            (try String.fetchOne(db, sql: "PRAGMA journal_mode"), try Int.fetchOne(db, sql: "PRAGMA synchronous"),
+             try Int.fetchOne(db, sql: "PRAGMA foreign_keys"))
+        }
+        #expect(journal == "wal")
+        #expect(synchronous == 2, "2 = FULL")
+        #expect(foreignKeys == 1)
+    }
+
+    @Test func schemaEnforcesItsRules() throws {
+        let dir = try TemporaryDirectory()
+        let backend = try openBackend(dir)
+        #expect(throws: DatabaseError.self) {
+            try backend.pool.write { db in
+                try db.execute(sql: "INSERT INTO clients (id, role, name, token_hash, created_at) VALUES ('c', 'root', 'n', x'00', 't')")
+            }
+        }
+        #expect(throws: DatabaseError.self) {
+            try backend.pool.write { db in
+                try db.execute(sql: "INSERT INTO clients (id, role, name, token_hash, created_at) VALUES ('c', 'terminal', 'n', x'00', 't')")
+            }
+        }
+        #expect(throws: DatabaseError.self) {
+            try backend.pool.write { db in
+                try db.execute(sql: "INSERT INTO audit_checkpoints VALUES (1, 'h', 't', 'no-such-key', 's')")
+            }
+        }
+    }
+
+    @Test func cryptoProfileIsFixedAtFirstStart() throws {
+        let dir = try TemporaryDirectory()
+        let gm = try openBackend(dir, crypto: .gm)
+        #expect(gm.suite.profile == .gm)
+        #expect(gm.keyring.active.signer.verifier.algorithm == .sm2)
+        try gm.pool.close()
+        #expect(throws: StartupError.self) { try openBackend(dir, crypto: .intl) }
+        do {
+            _ = try openBackend(dir, crypto: .intl)
+        } catch let error as StartupError {
+            #expect(error.description.contains("--crypto gm"))
+        }
+        // Without the flag the recorded profile is used.
+        #expect(try openBackend(dir).suite.profile == .gm)
+    }
+
+    @Test(arguments: CryptoProfile.allCases)
+    func keyRotationKeepsTheOldKeyVerifying(crypto: CryptoProfile) throws {
+        let dir = try TemporaryDirectory()
+        let backend = try openBackend(dir, crypto: crypto)
+        let oldKid = backend.keyring.active.kid
+        let oldSignature = try backend.keyring.active.signer.sign([1, 2, 3])
+        let (retired, active) = try Keyring.rotate(backend: backend)
+        #expect(retired == oldKid)
+        #expect(active != oldKid)
+        let published = try backend.pool.read { db in try Keyring.published(db) }
+        #expect(Set(published.map(\.kid)) == [oldKid, active])
+        #expect(published.first { $0.kid == oldKid }?.status == "retired")
+        #expect(published.first { $0.kid == active }?.status == "active")
+        let audit = try backend.pool.read { db in try AuditLog.entries(db, after: 0, limit: 100) }
+        #expect(audit.last?.action == "key.rotated")
+        try backend.pool.close()
+
+        let restarted = try openBackend(dir)
+        #expect(restarted.keyring.active.kid == active)
+        let oldVerifier = try #require(restarted.keyring.verifier(kid: oldKid))
+        #expect(oldVerifier.isValidSignature(oldSignature, for: [1, 2, 3]))
+        #expect(try AuditVerifier.verify(dataDirectory: dir.dataDirectory).ok)
+    }
+
+    @Test func adminTokenFromTheEnvironmentMustBeStrong() throws {
+        let dir = try TemporaryDirectory()
+        #expect(throws: StartupError.self) {
+            try Backend.open(BackendOptions(dataDirectory: dir.dataDirectory, adminToken: "short"))
+        }
+    }
+
+    @Test func holderReferencesAreKeyedAndStable() throws {
+        let dir = try TemporaryDirectory()
+        let backend = try openBackend(dir)
+        let ref = backend.holderReference.ref("430405198501011235")
+        #expect(ref == backend.holderReference.ref("430405198501011235"))
+        #expect(!ref.contains("430405"))
+        let other = try openBackend(try TemporaryDirectory())
+        #expect(other.holderReference.ref("430405198501011235") != ref)
+    }
+}
