@@ -1,0 +1,115 @@
+import Foundation
+import GRDB
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The `mashangban` executable, run as a user would.
+@Suite("mashangban command line", .serialized)
+struct CommandLineTests {
+    @Test func serveCreatesTheDataDirectoryAndShutsDownGracefully() throws {
+        let dir = try TemporaryDirectory()
+        let data = dir.url.appendingPathComponent("data")
+        let server = try ServerProcess(data: data)
+        let token = try String(contentsOf: data.appendingPathComponent("admin-token"), encoding: .utf8)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let created = try curl(["-X", "POST", "\(server.base)/v1/clients", "-H", "Authorization: Bearer \(token)",
+                                "-H", "Content-Type: application/json", "-d", #"{"role":"app","name":"app backend"}"#])
+        #expect(created.body.contains("\"token\":\"msb_"))
+        #expect(try curl(["\(server.base)/v1/keys"]).body.contains("\"status\":\"active\""))
+        #expect(server.stop(SIGTERM) == 0)
+
+        // The last checkpoint was written on shutdown, and the log verifies offline.
+        let checkpoints = try String(contentsOf: data.appendingPathComponent("audit-checkpoints.jsonl"), encoding: .utf8)
+        #expect(checkpoints.contains("\"size\":2"))
+        let verify = try runCLI(["audit", "verify", "--data", data.path])
+        #expect(verify.status == 0)
+        #expect(verify.out.contains("intact: size 2"))
+    }
+
+    @Test func auditVerifyExitsOneWithTheFirstBadRecord() throws {
+        let dir = try TemporaryDirectory()
+        let data = dir.url.appendingPathComponent("data")
+        let server = try ServerProcess(data: data)
+        #expect(server.stop() == 0)
+        let queue = try DatabaseQueue(path: data.appendingPathComponent("mashangban.sqlite").path)
+        try queue.writeWithoutTransaction { db in
+            try db.execute(sql: "DROP TRIGGER audit_records_no_update")
+            try db.execute(sql: "UPDATE audit_records SET action = 'client.deleted' WHERE seq = 1")
+        }
+        try queue.close()
+        let verify = try runCLI(["audit", "verify", "--data", data.path])
+        #expect(verify.status == 1)
+        #expect(verify.out.contains("first bad sequence number 1"))
+        #expect(try runCLI(["audit", "verify", "--data", dir.url.appendingPathComponent("nothing").path]).status == 2)
+    }
+
+    @Test func theCryptoProfileCannotChangeAfterFirstStart() throws {
+        let dir = try TemporaryDirectory()
+        let data = dir.url.appendingPathComponent("data")
+        let server = try ServerProcess(data: data, extra: ["--crypto", "gm"])
+        #expect(try curl(["\(server.base)/v1/keys"]).body.contains("\"alg\":\"SM2\""))
+        #expect(server.stop() == 0)
+        let refused = try runCLI(["serve", "--data", data.path, "--port", "0", "--crypto", "intl"])
+        #expect(refused.status == 2)
+        #expect(refused.err.contains("created with --crypto gm"))
+        let badFlag = try runCLI(["serve", "--data", data.path, "--token-ttl", "5"])
+        #expect(badFlag.status != 0)
+        #expect(badFlag.err.contains("--token-ttl"))
+    }
+
+    @Test func keysRotateWhileStoppedAndListedAfter() throws {
+        let dir = try TemporaryDirectory()
+        let data = dir.url.appendingPathComponent("data")
+        #expect(try runCLI(["keys", "rotate", "--data", data.path]).status == 2, "no data directory yet")
+        let first = try ServerProcess(data: data)
+        #expect(first.stop() == 0)
+        let rotated = try runCLI(["keys", "rotate", "--data", data.path])
+        #expect(rotated.status == 0)
+        #expect(rotated.out.contains("retired"))
+        let second = try ServerProcess(data: data)
+        let keys = try curl(["\(second.base)/v1/keys"]).body
+        #expect(keys.components(separatedBy: "\"kid\"").count == 3)
+        #expect(keys.contains("\"status\":\"retired\""))
+        #expect(second.stop() == 0)
+        #expect(try runCLI(["audit", "verify", "--data", data.path]).status == 0)
+    }
+
+    @Test func idleConnectionsAreClosedAndTheConnectionCapHolds() throws {
+        let dir = try TemporaryDirectory()
+        let server = try ServerProcess(data: dir.url.appendingPathComponent("data"),
+                                       extra: ["--idle-timeout", "1", "--max-connections", "1"])
+        // An idle connection is closed by the server.
+        let idle = try openSocket(port: server.port)
+        #expect(waitForClose(idle, seconds: 20))
+        close(idle)
+        // With one connection held open, a second one is not served until the first goes.
+        let holder = try openSocket(port: server.port)
+        let blocked = try curl(["--max-time", "0.5", "\(server.base)/healthz"])
+        #expect(blocked.status == 28, "curl timed out")
+        close(holder)
+        #expect(try curl(["\(server.base)/healthz"]).body == #"{"status":"ok"}"#)
+        #expect(server.stop() == 0)
+    }
+
+    @Test func oversizedHeadersAndChunkedBodiesAreRefused() throws {
+        let dir = try TemporaryDirectory()
+        let data = dir.url.appendingPathComponent("data")
+        let server = try ServerProcess(data: data, extra: ["--max-header-bytes", "4096"])
+        let token = try String(contentsOf: data.appendingPathComponent("admin-token"), encoding: .utf8)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let bigHeader = try curl(["-o", "/dev/null", "-w", "%{http_code}", "-H", "X-Big: \(String(repeating: "a", count: 8000))",
+                                  "\(server.base)/healthz"])
+        #expect(bigHeader.body != "200")
+        // A chunked body (no Content-Length) over 1 MiB is cut off at the limit.
+        let bodyFile = dir.url.appendingPathComponent("big.json")
+        try Data((#"{"role":"app","name":""# + String(repeating: "x", count: 1_100_000) + #""}"#).utf8).write(to: bodyFile)
+        let chunked = try curl(["-X", "POST", "\(server.base)/v1/clients", "-H", "Authorization: Bearer \(token)",
+                                "-H", "Transfer-Encoding: chunked", "-H", "Content-Type: application/json",
+                                "--data-binary", "@\(bodyFile.path)"])
+        #expect(chunked.body.contains("\"code\":\"payload_too_large\""))
+        #expect(try curl(["\(server.base)/healthz"]).body == #"{"status":"ok"}"#)
+        #expect(server.stop() == 0)
+    }
+}

@@ -1,0 +1,112 @@
+import Foundation
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The `mashangban` executable next to the test bundle (`swift test` builds it).
+let mashangbanBinary: URL = {
+    let productsDirectory = Bundle.main.bundleURL.pathExtension == "xctest"
+        ? Bundle.main.bundleURL.deletingLastPathComponent() : Bundle.main.bundleURL
+    return productsDirectory.appendingPathComponent("mashangban")
+}()
+
+/// Runs `mashangban` with arguments to completion; returns status, stdout and stderr.
+func runCLI(_ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, out: String, err: String) {
+    let process = Process()
+    process.executableURL = mashangbanBinary
+    process.arguments = arguments
+    process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+    let out = Pipe()
+    let err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    try process.run()
+    let outData = out.fileHandleForReading.readDataToEndOfFile()
+    let errData = err.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self))
+}
+
+/// A `mashangban serve` process on a free port, stopped (SIGKILL) when released if still running.
+final class ServerProcess: @unchecked Sendable {
+    let process = Process()
+    let port: Int
+    private let output: Pipe
+
+    /// Starts the server and waits (at most 60 s) for its "listening on" line.
+    init(data: URL, extra: [String] = [], environment: [String: String] = [:]) throws {
+        process.executableURL = mashangbanBinary
+        process.arguments = ["serve", "--data", data.path, "--port", "0", "--log-level", "warning"] + extra
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        var text = ""
+        let deadline = Date().addingTimeInterval(60)
+        var found: Int?
+        while found == nil, Date() < deadline, process.isRunning {
+            let chunk = output.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            text += String(decoding: chunk, as: UTF8.self)
+            if let match = text.firstMatch(of: /listening on http:\/\/[0-9.]+:(\d+)/) { found = Int(match.1) }
+        }
+        guard let found else { throw ServerStartFailed(output: text) }
+        port = found
+    }
+
+    struct ServerStartFailed: Error { let output: String }
+
+    var base: String { "http://127.0.0.1:\(port)" }
+
+    /// Sends a signal and waits (at most 30 s) for the process to end; returns its status.
+    func stop(_ signal: Int32 = SIGTERM) -> Int32? {
+        kill(process.processIdentifier, signal)
+        let deadline = Date().addingTimeInterval(30)
+        while process.isRunning, Date() < deadline { usleep(20_000) }
+        return process.isRunning ? nil : process.terminationStatus
+    }
+
+    deinit { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+}
+
+/// A blocking HTTP/1.1 request through curl (the server under test is another process).
+func curl(_ arguments: [String]) throws -> (status: Int32, body: String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+    process.arguments = ["-s", "--max-time", "10"] + arguments
+    let out = Pipe()
+    process.standardOutput = out
+    process.standardError = FileHandle.nullDevice
+    try process.run()
+    let data = out.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+}
+
+/// Opens a raw TCP connection to 127.0.0.1:port; returns the socket.
+func openSocket(port: Int) throws -> Int32 {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = in_port_t(UInt16(port).bigEndian)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    let result = withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    }
+    guard result == 0 else { close(fd); throw POSIXError(.ECONNREFUSED) }
+    return fd
+}
+
+/// Waits until the peer closes `fd` (read returns 0) or `seconds` pass; true if it closed.
+func waitForClose(_ fd: Int32, seconds: Int) -> Bool {
+    var timeout = timeval(tv_sec: seconds, tv_usec: 0)
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+    var buffer = [UInt8](repeating: 0, count: 4096)
+    while true {
+        let n = read(fd, &buffer, buffer.count)
+        if n == 0 { return true }
+        if n < 0 { return errno == ECONNRESET }
+    }
+}
