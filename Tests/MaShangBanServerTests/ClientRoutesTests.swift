@@ -84,6 +84,7 @@ struct ClientRoutesTests {
             try await client.call(.post, "/v1/clients", json: #"{"role":"root","name":"x"}"#).expectProblem(422, "validation_failed")
             try await client.call(.post, "/v1/clients", json: #"{"role":"app","name":"  "}"#).expectProblem(422, "validation_failed")
             try await client.call(.post, "/v1/clients", json: #"{"role":"terminal","name":"w"}"#).expectProblem(422, "validation_failed")
+            try await client.call(.post, "/v1/clients", json: #"{"role":"app","name":"a\u0000b"}"#).expectProblem(422, "validation_failed")
             try await client.call(.post, "/v1/clients", json: #"{"role":"terminal","name":"w","hall":"bad hall!"}"#)
                 .expectProblem(422, "validation_failed")
             try await client.call(.post, "/v1/clients", json: #"{"role":"issuer","name":"w","hall":"H1"}"#)

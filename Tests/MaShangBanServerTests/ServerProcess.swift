@@ -11,21 +11,31 @@ let mashangbanBinary: URL = {
     return productsDirectory.appendingPathComponent("mashangban")
 }()
 
-/// Runs `mashangban` with arguments to completion; returns status, stdout and stderr.
-func runCLI(_ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, out: String, err: String) {
+/// Runs a program to completion; returns its status, standard output and standard error.
+/// Standard error goes through a file, so neither stream can fill up and stall the other.
+func runProcess(_ executable: URL, _ arguments: [String], environment: [String: String] = [:]) throws
+    -> (status: Int32, out: String, err: String)
+{
+    let errFile = FileManager.default.temporaryDirectory.appendingPathComponent("msb-stderr-\(UUID().uuidString)")
+    _ = FileManager.default.createFile(atPath: errFile.path, contents: nil)
+    defer { try? FileManager.default.removeItem(at: errFile) }
     let process = Process()
-    process.executableURL = mashangbanBinary
+    process.executableURL = executable
     process.arguments = arguments
     process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
     let out = Pipe()
-    let err = Pipe()
     process.standardOutput = out
-    process.standardError = err
+    process.standardError = try FileHandle(forWritingTo: errFile)
     try process.run()
     let outData = out.fileHandleForReading.readDataToEndOfFile()
-    let errData = err.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
+    let errData = (try? Data(contentsOf: errFile)) ?? Data()
     return (process.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self))
+}
+
+/// Runs `mashangban` with arguments to completion.
+func runCLI(_ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, out: String, err: String) {
+    try runProcess(mashangbanBinary, arguments, environment: environment)
 }
 
 /// A `mashangban serve` process on a free port, stopped (SIGKILL) when released if still running.
@@ -73,16 +83,8 @@ final class ServerProcess: @unchecked Sendable {
 
 /// A blocking HTTP/1.1 request through curl (the server under test is another process).
 func curl(_ arguments: [String]) throws -> (status: Int32, body: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
-    process.arguments = ["-s", "--max-time", "10"] + arguments
-    let out = Pipe()
-    process.standardOutput = out
-    process.standardError = FileHandle.nullDevice
-    try process.run()
-    let data = out.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    let result = try runProcess(URL(fileURLWithPath: "/usr/bin/curl"), ["-s", "--max-time", "10"] + arguments)
+    return (result.status, result.out)
 }
 
 /// Opens a raw TCP connection to 127.0.0.1:port; returns the socket.

@@ -76,7 +76,7 @@ public struct ClientRegistry: Sendable {
 
     static func fetch(_ db: Database, id: String) throws -> Client {
         guard let row = try Row.fetchOne(db, sql: "SELECT * FROM clients WHERE id = ? AND deleted_at IS NULL", arguments: [id]) else {
-            throw MSBError.notFound("no client \(id)")
+            throw MSBError.notFound("no such client")
         }
         return try Client(row: row)
     }
@@ -96,10 +96,10 @@ public struct ClientRegistry: Sendable {
             let client = try Self.fetch(db, id: id)
             if client.role == .admin,
                try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM clients WHERE role = 'admin' AND deleted_at IS NULL") == 1 {
-                throw MSBError(code: "last_admin", status: 409, detail: "\(id) is the last admin client; create another admin first")
+                throw MSBError(code: "last_admin", status: 409, detail: "this is the last admin client; create another admin first")
             }
             try db.execute(sql: "UPDATE clients SET deleted_at = ? WHERE id = ? AND deleted_at IS NULL", arguments: [deletedAt, id])
-            guard db.changesCount == 1 else { throw MSBError.notFound("no client \(id)") }
+            guard db.changesCount == 1 else { throw MSBError.notFound("no such client") }
             try audit.append(db, actor: actor, action: "client.deleted", object: "client:\(id)")
         }
     }
@@ -122,6 +122,9 @@ public struct ClientRegistry: Sendable {
         }
         let name = r.name.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !name.isEmpty, name.count <= 200 else { throw MSBError.validationFailed("name must be 1 to 200 characters") }
+        guard !name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+            throw MSBError.validationFailed("name must not contain control characters")
+        }
         if role == .terminal {
             guard let hall = r.hall else { throw MSBError.validationFailed("hall is required for a terminal") }
             guard hall.wholeMatch(of: codePattern) != nil else {

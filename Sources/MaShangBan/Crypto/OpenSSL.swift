@@ -72,19 +72,15 @@ final class OpenSSLKey: @unchecked Sendable {
         try writeToMemoryBIO { bio in PEM_write_bio_PUBKEY(bio, pkey) }
     }
 
-    func rawEd25519PrivateKey() throws -> [UInt8] {
-        var length = 0
-        guard EVP_PKEY_get_raw_private_key(pkey, nil, &length) == 1 else { throw openSSLError("raw private key length") }
-        var out = [UInt8](repeating: 0, count: length)
-        guard EVP_PKEY_get_raw_private_key(pkey, &out, &length) == 1 else { throw openSSLError("raw private key") }
-        return Array(out.prefix(length))
-    }
+    func rawEd25519PrivateKey() throws -> [UInt8] { try rawKey(EVP_PKEY_get_raw_private_key, "raw private key") }
+    func rawEd25519PublicKey() throws -> [UInt8] { try rawKey(EVP_PKEY_get_raw_public_key, "raw public key") }
 
-    func rawEd25519PublicKey() throws -> [UInt8] {
+    private func rawKey(_ get: (OpaquePointer?, UnsafeMutablePointer<UInt8>?, UnsafeMutablePointer<Int>?) -> Int32,
+                        _ what: String) throws -> [UInt8] {
         var length = 0
-        guard EVP_PKEY_get_raw_public_key(pkey, nil, &length) == 1 else { throw openSSLError("raw public key length") }
+        guard get(pkey, nil, &length) == 1 else { throw openSSLError(what) }
         var out = [UInt8](repeating: 0, count: length)
-        guard EVP_PKEY_get_raw_public_key(pkey, &out, &length) == 1 else { throw openSSLError("raw public key") }
+        guard get(pkey, &out, &length) == 1 else { throw openSSLError(what) }
         return Array(out.prefix(length))
     }
 

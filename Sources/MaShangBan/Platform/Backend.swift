@@ -122,7 +122,7 @@ extension Backend {
     /// never the token.
     public func recordAuthFailure(route: String, reason: String) async throws {
         let audit = self.audit
-        try await pool.write { db in
+        _ = try await pool.write { db in
             try audit.append(db, actor: .system, action: "auth.failed", object: "route:\(route)", detail: ["reason": .string(reason)])
         }
     }
