@@ -83,3 +83,17 @@ enum Migrations {
     ) STRICT;
     """
 }
+
+extension MSBError {
+    /// Storage failures a client can meet but not cause (disk full, I/O error, database
+    /// locked or read-only) as 503 `storage_unavailable`; nil for anything else.
+    public init?(storageFailure error: any Error) {
+        guard let error = error as? DatabaseError else { return nil }
+        switch error.resultCode {
+        case .SQLITE_FULL, .SQLITE_IOERR, .SQLITE_BUSY, .SQLITE_LOCKED, .SQLITE_READONLY, .SQLITE_CANTOPEN, .SQLITE_NOMEM:
+            self = .storageUnavailable()
+        default:
+            return nil
+        }
+    }
+}

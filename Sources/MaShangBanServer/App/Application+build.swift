@@ -33,6 +33,7 @@ func buildApplication(_ configuration: ServeConfiguration, backend: Backend, log
 func buildRouter(_ configuration: ServeConfiguration, backend: Backend) -> Router<AppRequestContext> {
     let router = Router(context: AppRequestContext.self)
     router.add(middleware: MetricsMiddleware())
+    router.add(middleware: RequestLogMiddleware())
     router.add(middleware: ProblemMiddleware())
     OpsRoutes(backend: backend, registry: MetricsBootstrap.registry).register(on: router)
     KeyRoutes(backend: backend, region: configuration.region).register(on: router)

@@ -18,6 +18,10 @@ struct ProblemMiddleware: RouterMiddleware {
         } catch let error as any HTTPResponseError {
             return Self.response(for: Self.problem(for: error.status))
         } catch {
+            if let storage = MSBError(storageFailure: error) {
+                context.logger.error("storage unavailable", metadata: ["error": "\(error)"])
+                return Self.response(for: storage)
+            }
             context.logger.error("unhandled error", metadata: ["error.type": "\(type(of: error))", "error": "\(error)"])
             return Self.response(for: MSBError(code: "internal", status: 500, detail: "internal error; request id \(context.id)"))
         }
