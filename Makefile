@@ -3,7 +3,7 @@
 # run as root, or print the exact install line and stop.
 SHELL := /bin/bash
 RUN_PACKAGES  := libssl-dev libsqlite3-dev libqrencode-dev libpng-dev pkg-config
-TEST_PACKAGES := $(RUN_PACKAGES) zbar-tools openssl
+TEST_PACKAGES := $(RUN_PACKAGES) zbar-tools openssl curl
 
 .PHONY: run test build deps-run deps-test clean
 

@@ -62,3 +62,17 @@ struct OpsRoutesTests {
         }
     }
 }
+
+@Suite("Over a real socket")
+struct LiveTests {
+    @Test func authAndProblemsOverHTTP() async throws {
+        let server = try TestServer()
+        try await server.test(.live) { client in
+            #expect(try await client.call(.get, "/healthz", token: nil).status == .ok)
+            let created = try await client.createClient(role: "issuer", name: "衡阳市公安局")
+            #expect(try await client.call(.get, "/v1/clients", token: created.token).status == .forbidden)
+            try await client.call(.get, "/v1/clients", token: "nope-nope-nope-nope").expectProblem(401, "unauthorized")
+            try await client.call(.post, "/v1/clients", json: "{").expectProblem(400, "bad_request")
+        }
+    }
+}

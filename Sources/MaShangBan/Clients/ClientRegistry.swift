@@ -53,8 +53,8 @@ public struct ClientRegistry: Sendable {
     public func create(_ registration: Registration, by actor: AuditActor) async throws -> (client: Client, token: String) {
         let (role, name, hall, window) = try Self.validate(registration)
         let id = random.identifier(prefix: "cli")
-        let token = Self.tokenPrefix + Encoding.base64URL(random.bytes(32))
-        let tokenHash = suite.hash(Array(token.utf8))
+        let token = Self.makeToken(random)
+        let tokenHash = Self.tokenHash(token, suite: suite)
         let createdAt = Timestamp.string(now())
         let audit = self.audit
         let client = try await pool.write { db in
@@ -66,6 +66,14 @@ public struct ClientRegistry: Sendable {
         }
         return (client, token)
     }
+
+    /// A new bearer token: `msb_` and 256 random bits, base64url.
+    static func makeToken(_ random: any RandomSource) -> String {
+        tokenPrefix + Encoding.base64URL(random.bytes(32))
+    }
+
+    /// What is stored instead of a token: its profile hash.
+    static func tokenHash(_ token: String, suite: CryptoSuite) -> [UInt8] { suite.hash(Array(token.utf8)) }
 
     static func insert(_ db: Database, id: String, role: ClientRole, name: String, hall: String?, window: String?,
                        tokenHash: [UInt8], createdAt: String) throws {
@@ -107,7 +115,7 @@ public struct ClientRegistry: Sendable {
     /// The live client a bearer token belongs to, or nil.
     public func authenticate(token: String) async throws -> Client? {
         guard !token.isEmpty, token.utf8.count <= 512 else { return nil }
-        let tokenHash = Data(suite.hash(Array(token.utf8)))
+        let tokenHash = Data(Self.tokenHash(token, suite: suite))
         return try await pool.read { db in
             try Row.fetchOne(db, sql: "SELECT * FROM clients WHERE token_hash = ? AND deleted_at IS NULL", arguments: [tokenHash])
                 .map(Client.init(row:))

@@ -95,13 +95,13 @@ public struct Backend: Sendable {
             }
             token = given
         } else {
-            token = ClientRegistry.tokenPrefix + Encoding.base64URL(options.random.bytes(32))
+            token = ClientRegistry.makeToken(options.random)
         }
         let id = options.random.identifier(prefix: "cli")
         let createdAt = Timestamp.string(options.now())
         try pool.write { db in
             try ClientRegistry.insert(db, id: id, role: .admin, name: "bootstrap admin", hall: nil, window: nil,
-                                      tokenHash: suite.hash(Array(token.utf8)), createdAt: createdAt)
+                                      tokenHash: ClientRegistry.tokenHash(token, suite: suite), createdAt: createdAt)
             try db.execute(sql: "INSERT INTO meta (key, value) VALUES ('admin_bootstrapped', ?)", arguments: [id])
             try audit.append(db, actor: .system, action: "client.created", object: "client:\(id)", detail: ["role": "admin"])
         }
