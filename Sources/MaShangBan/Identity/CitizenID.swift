@@ -1,0 +1,71 @@
+import Foundation
+
+/// A resident citizen ID number (公民身份号码, GB 11643-1999): 6-digit region code,
+/// 8-digit birth date, 3-digit sequence, and a MOD 11-2 check character (ISO 7064).
+/// A lower-case `x` check character is normalised to `X`.
+public struct CitizenID: Sendable, Hashable, CustomStringConvertible {
+    public let value: String
+
+    /// Why a value is not a citizen ID. The reason never repeats the value.
+    public enum Invalid: Error, Equatable, Sendable {
+        case length, characters, region, birthDate(String), checkCharacter
+
+        public var reason: String {
+            switch self {
+            case .length: return "length must be 18 characters"
+            case .characters: return "characters: 17 digits and a digit or X are expected"
+            case .region: return "region code must not start with 0"
+            case .birthDate(let why): return "birth date (\(why))"
+            case .checkCharacter: return "check character does not match"
+            }
+        }
+    }
+
+    /// GB 11643 §7: weights 2^(17-i) mod 11 for positions 1…17.
+    static let weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
+    static let checkCharacters = Array("10X98765432")
+
+    /// Validates `string`; `today` bounds the birth date (it may not lie in the future).
+    public init(_ string: String, today: Date = Date()) throws(Invalid) {
+        var chars = Array(string)
+        if chars.count == 18, chars[17] == "x" { chars[17] = "X" }
+        guard chars.count == 18 else { throw .length }
+        let digits = chars.prefix(17).compactMap { $0.isASCII ? $0.wholeNumberValue : nil }
+        guard digits.count == 17, chars[17] == "X" || (chars[17].isASCII && chars[17].isNumber) else { throw .characters }
+        guard digits[0] != 0 else { throw .region }
+        try Self.checkBirthDate(Array(digits[6..<14]), today: today)
+        let sum = zip(digits, Self.weights).reduce(0) { $0 + $1.0 * $1.1 }
+        guard Self.checkCharacters[sum % 11] == chars[17] else { throw .checkCharacter }
+        value = String(chars)
+    }
+
+    private static func checkBirthDate(_ d: [Int], today: Date) throws(Invalid) {
+        let year = d[0] * 1000 + d[1] * 100 + d[2] * 10 + d[3]
+        let month = d[4] * 10 + d[5]
+        let day = d[6] * 10 + d[7]
+        guard (1..<13).contains(month) else { throw .birthDate("month \(month)") }
+        guard year >= 1800 else { throw .birthDate("year before 1800") }
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "Asia/Shanghai")!
+        let components = DateComponents(year: year, month: month, day: day)
+        guard day >= 1, let date = calendar.date(from: components),
+              calendar.component(.day, from: date) == day, calendar.component(.month, from: date) == month
+        else { throw .birthDate("no such day") }
+        guard date <= today else { throw .birthDate("in the future") }
+    }
+
+    public var description: String { value }
+
+    /// The 6-digit administrative region code of registration.
+    public var region: String { String(value.prefix(6)) }
+}
+
+extension MSBError {
+    public static func invalidCitizenID(_ field: String, _ reason: CitizenID.Invalid) -> MSBError {
+        MSBError(code: "invalid_citizen_id", status: 422, detail: "\(field) is not a valid citizen ID: \(reason.reason)")
+    }
+
+    public static func invalidCreditCode(_ field: String, _ reason: CreditCode.Invalid) -> MSBError {
+        MSBError(code: "invalid_credit_code", status: 422, detail: "\(field) is not a valid unified social credit code: \(reason.reason)")
+    }
+}
