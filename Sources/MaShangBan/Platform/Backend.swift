@@ -34,6 +34,7 @@ public struct Backend: Sendable {
     public let keyring: Keyring
     public let audit: AuditLog
     public let clients: ClientRegistry
+    public let licenceTypes: LicenceTypeRegistry
     public let holderReference: HolderReference
     /// The data key for licence fields at rest (used from the licence library on).
     public let dataKey: [UInt8]
@@ -59,6 +60,7 @@ public struct Backend: Sendable {
         let clients = ClientRegistry(pool: pool, suite: suite, audit: audit, random: options.random, now: options.now)
         let adminToken = try bootstrapAdmin(pool, directory: directory, suite: suite, audit: audit, options: options)
         return Backend(dataDirectory: directory, pool: pool, suite: suite, keyring: keyring, audit: audit, clients: clients,
+                       licenceTypes: LicenceTypeRegistry(pool: pool, audit: audit),
                        holderReference: HolderReference(suite: suite, key: holderKey), dataKey: dataKey,
                        now: options.now, random: options.random, createdAdminToken: adminToken)
     }

@@ -29,7 +29,7 @@ public enum Storage {
 }
 
 enum Migrations {
-    static let all: [(String, String)] = [("0001_init", init0001)]
+    static let all: [(String, String)] = [("0001_init", init0001), ("0002_licence_library", licenceLibrary0002)]
 
     static let init0001 = """
     CREATE TABLE meta (
@@ -80,6 +80,14 @@ enum Migrations {
         ts        TEXT NOT NULL,
         kid       TEXT NOT NULL REFERENCES signing_keys(kid),
         signature TEXT NOT NULL
+    ) STRICT;
+    """
+
+    static let licenceLibrary0002 = """
+    CREATE TABLE licence_types (
+        code       TEXT PRIMARY KEY NOT NULL,
+        definition TEXT NOT NULL CHECK (json_valid(definition)),
+        created_at TEXT NOT NULL
     ) STRICT;
     """
 }

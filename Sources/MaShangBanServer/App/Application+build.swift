@@ -39,5 +39,6 @@ func buildRouter(_ configuration: ServeConfiguration, backend: Backend) -> Route
     KeyRoutes(backend: backend, region: configuration.region).register(on: router)
     ClientRoutes(backend: backend).register(on: router)
     AuditRoutes(backend: backend).register(on: router)
+    LicenceTypeRoutes(backend: backend).register(on: router)
     return router
 }
