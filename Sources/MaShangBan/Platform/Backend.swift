@@ -12,6 +12,8 @@ public struct BackendOptions: Sendable {
     public var now: Now
     public var random: any RandomSource
     public var logger: Logger
+    /// Display masks per field class.
+    public var masks: MaskTable = .standard
 
     public init(dataDirectory: DataDirectory, crypto: CryptoProfile? = nil, adminToken: String? = nil,
                 now: @escaping Now = { Date() }, random: any RandomSource = SystemRandom(),
@@ -35,6 +37,9 @@ public struct Backend: Sendable {
     public let audit: AuditLog
     public let clients: ClientRegistry
     public let licenceTypes: LicenceTypeRegistry
+    public let library: LicenceLibrary
+    public let wallet: Wallet
+    public let masks: MaskTable
     public let holderReference: HolderReference
     /// The data key for licence fields at rest (used from the licence library on).
     public let dataKey: [UInt8]
@@ -58,9 +63,13 @@ public struct Backend: Sendable {
         let audit = AuditLog(suite: suite, keyring: keyring, checkpointFile: directory.checkpointFile, now: options.now,
                              logger: options.logger)
         let clients = ClientRegistry(pool: pool, suite: suite, audit: audit, random: options.random, now: options.now)
+        let library = LicenceLibrary(pool: pool, vault: DataVault(suite: suite, key: dataKey),
+                                     holderReference: HolderReference(suite: suite, key: holderKey), audit: audit,
+                                     random: options.random, now: options.now)
         let adminToken = try bootstrapAdmin(pool, directory: directory, suite: suite, audit: audit, options: options)
         return Backend(dataDirectory: directory, pool: pool, suite: suite, keyring: keyring, audit: audit, clients: clients,
-                       licenceTypes: LicenceTypeRegistry(pool: pool, audit: audit),
+                       licenceTypes: LicenceTypeRegistry(pool: pool, audit: audit), library: library,
+                       wallet: Wallet(library: library), masks: options.masks,
                        holderReference: HolderReference(suite: suite, key: holderKey), dataKey: dataKey,
                        now: options.now, random: options.random, createdAdminToken: adminToken)
     }

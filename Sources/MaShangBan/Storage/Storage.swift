@@ -29,7 +29,7 @@ public enum Storage {
 }
 
 enum Migrations {
-    static let all: [(String, String)] = [("0001_init", init0001), ("0002_licence_library", licenceLibrary0002)]
+    static let all: [(String, String)] = [("0001_init", init0001), ("0002_licence_types", licenceTypes0002), ("0003_licences", licences0003)]
 
     static let init0001 = """
     CREATE TABLE meta (
@@ -83,11 +83,42 @@ enum Migrations {
     ) STRICT;
     """
 
-    static let licenceLibrary0002 = """
+    static let licenceTypes0002 = """
     CREATE TABLE licence_types (
         code       TEXT PRIMARY KEY NOT NULL,
         definition TEXT NOT NULL CHECK (json_valid(definition)),
         created_at TEXT NOT NULL
+    ) STRICT;
+    """
+
+    /// Licences: the number, holder id, fields and revocation reason are sealed (AEAD);
+    /// lookups go through keyed digests (`number_key`, `holder_ref`).
+    static let licences0003 = """
+    CREATE TABLE licences (
+        id                TEXT PRIMARY KEY NOT NULL,
+        type              TEXT NOT NULL,
+        number_key        BLOB NOT NULL,
+        number_box        BLOB NOT NULL,
+        holder_kind       TEXT NOT NULL CHECK (holder_kind IN ('person', 'enterprise')),
+        holder_ref        TEXT NOT NULL,
+        holder_box        BLOB NOT NULL,
+        fields_box        BLOB NOT NULL,
+        valid_from        TEXT NOT NULL,
+        valid_until       TEXT CHECK (valid_until IS NULL OR valid_until >= valid_from),
+        issuer            TEXT NOT NULL,
+        revoked_at        TEXT,
+        revoke_reason_box BLOB,
+        created_at        TEXT NOT NULL,
+        updated_at        TEXT NOT NULL,
+        UNIQUE (type, number_key)
+    ) STRICT;
+    CREATE INDEX licences_by_holder ON licences(holder_ref);
+
+    CREATE TABLE wallet_entries (
+        holder_ref TEXT NOT NULL,
+        licence_id TEXT NOT NULL REFERENCES licences(id),
+        added_at   TEXT NOT NULL,
+        PRIMARY KEY (holder_ref, licence_id)
     ) STRICT;
     """
 }

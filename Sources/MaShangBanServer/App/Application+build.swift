@@ -40,5 +40,7 @@ func buildRouter(_ configuration: ServeConfiguration, backend: Backend) -> Route
     ClientRoutes(backend: backend).register(on: router)
     AuditRoutes(backend: backend).register(on: router)
     LicenceTypeRoutes(backend: backend).register(on: router)
+    LicenceRoutes(backend: backend).register(on: router)
+    HolderRoutes(backend: backend).register(on: router)
     return router
 }

@@ -1,0 +1,122 @@
+import Foundation
+
+/// A licence as an issuer sends it (API.md "Issuer"). Field values are strings.
+public struct LicenceSubmission: Sendable, Decodable {
+    public struct Holder: Sendable, Decodable {
+        public var kind: String
+        public var id: String
+    }
+
+    public var type: String
+    public var number: String
+    public var holder: Holder
+    public var fields: [String: String]
+    public var validFrom: String
+    public var validUntil: String?
+    public var issuer: String
+
+    enum CodingKeys: String, CodingKey {
+        case type, number, holder, fields, issuer
+        case validFrom = "valid_from"
+        case validUntil = "valid_until"
+    }
+}
+
+/// A licence's state as seen now: `valid`, `expired` (past `valid_until`) or `revoked`.
+public enum LicenceStatus: String, Sendable, Codable {
+    case valid, expired, revoked
+}
+
+/// A licence from the library, decrypted.
+public struct Licence: Sendable, Equatable {
+    public let id: String
+    public let type: LicenceType
+    public let number: String
+    public let holder: HolderID
+    public let fields: [String: String]
+    public let validFrom: CalendarDate
+    public let validUntil: CalendarDate?
+    public let issuer: String
+    public let revoked: Bool
+
+    public func status(today: CalendarDate) -> LicenceStatus {
+        if revoked { return .revoked }
+        if let validUntil, validUntil < today { return .expired }
+        return .valid
+    }
+
+    public static func == (a: Licence, b: Licence) -> Bool { a.id == b.id && a.fields == b.fields && a.revoked == b.revoked }
+}
+
+/// A submission that passed every check against its type.
+struct ValidatedLicence: Sendable {
+    let type: LicenceType
+    let number: String
+    let holder: HolderID
+    let fields: [String: String]
+    let validFrom: CalendarDate
+    let validUntil: CalendarDate?
+    let issuer: String
+
+    /// Checks a submission against its type (API.md "Issuer"): unknown type 422
+    /// `unknown_licence_type`; bad holder ids 422 `invalid_citizen_id` / `invalid_credit_code`;
+    /// anything else 422 `validation_failed` naming the field. Details never hold values.
+    init(_ s: LicenceSubmission, type: LicenceType?, today: Date) throws {
+        guard let type else {
+            throw MSBError(code: "unknown_licence_type", status: 422, detail: "type is not a known licence type")
+        }
+        guard let kind = HolderKind(rawValue: s.holder.kind) else {
+            throw MSBError.validationFailed("holder.kind must be person or enterprise")
+        }
+        guard kind == type.holder else {
+            throw MSBError.validationFailed("holder.kind must be \(type.holder.rawValue) for a \(type.code)")
+        }
+        let holder = try HolderID(s.holder.id, kind: kind, field: "holder.id", today: today)
+        let number = s.number.trimmingCharacters(in: .whitespaces)
+        guard !number.isEmpty, number.count <= 64, !Self.hasControlCharacters(number) else {
+            throw MSBError.validationFailed("number must be 1 to 64 characters")
+        }
+        if type.numberClass == .citizenID {
+            do { _ = try CitizenID(number, today: today) } catch { throw MSBError.invalidCitizenID("number", error) }
+        }
+        var fields: [String: String] = [:]
+        for (name, value) in s.fields {
+            guard let field = type.field(name) else {
+                throw MSBError.validationFailed("fields.\(name.prefix(64)) is not a field of \(type.code)")
+            }
+            guard value.utf8.count <= (field.fieldClass == .photo ? 512 * 1024 : 4096), !Self.hasControlCharacters(value) else {
+                throw MSBError.validationFailed("fields.\(name) is too long or holds control characters")
+            }
+            if value.isEmpty { continue }
+            var normalised = value
+            if field.fieldClass == .citizenID {
+                do { normalised = try CitizenID(value, today: today).value } catch { throw MSBError.invalidCitizenID("fields.\(name)", error) }
+            }
+            if field.namesHolder, normalised != holder.value {
+                throw MSBError.validationFailed("fields.\(name) must equal holder.id")
+            }
+            fields[name] = normalised
+        }
+        for field in type.fields where field.required && fields[field.name] == nil {
+            throw MSBError.validationFailed("fields.\(field.name) is required")
+        }
+        guard let validFrom = CalendarDate(s.validFrom) else { throw MSBError.validationFailed("valid_from must be a YYYY-MM-DD date") }
+        var validUntil: CalendarDate?
+        if let raw = s.validUntil {
+            guard let date = CalendarDate(raw) else { throw MSBError.validationFailed("valid_until must be a YYYY-MM-DD date") }
+            guard validFrom <= date else { throw MSBError.validationFailed("valid_until is before valid_from") }
+            validUntil = date
+        }
+        let issuer = s.issuer.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !issuer.isEmpty, issuer.count <= 100, !Self.hasControlCharacters(issuer) else {
+            throw MSBError.validationFailed("issuer must be 1 to 100 characters")
+        }
+        (self.type, self.number, self.holder, self.fields, self.validFrom, self.validUntil, self.issuer) =
+            (type, type.numberClass == .citizenID ? (try? CitizenID(number, today: today).value) ?? number : number,
+             holder, fields, validFrom, validUntil, issuer)
+    }
+
+    static func hasControlCharacters(_ s: String) -> Bool {
+        s.unicodeScalars.contains { $0.properties.generalCategory == .control }
+    }
+}

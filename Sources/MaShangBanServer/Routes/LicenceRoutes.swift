@@ -1,0 +1,30 @@
+import Hummingbird
+import MaShangBan
+
+/// Issuer routes (电子证照库): `POST /v1/licences`, `POST /v1/licences/{id}/revoke`.
+struct LicenceRoutes {
+    let backend: Backend
+
+    struct ImportResponse: Encodable {
+        let id: String
+        let status: LicenceStatus
+    }
+
+    struct RevokeRequest: Decodable { let reason: String }
+
+    func register(on router: Router<AppRequestContext>) {
+        let group = router.group("v1/licences").add(middleware: Authorize(.issuer, backend: backend))
+        group.post { request, context in
+            let submission = try await request.decodeJSON(LicenceSubmission.self)
+            let imported = try await backend.library.importLicence(submission, by: context.actor)
+            return try JSONResponse.make(ImportResponse(id: imported.id, status: imported.status),
+                                         status: imported.created ? .created : .ok)
+        }
+        group.post("{id}/revoke") { request, context in
+            let body = try await request.decodeJSON(RevokeRequest.self)
+            let id = try context.parameters.require("id")
+            let status = try await backend.library.revoke(id: id, reason: body.reason, by: context.actor)
+            return try JSONResponse.make(ImportResponse(id: id, status: status))
+        }
+    }
+}

@@ -1,0 +1,160 @@
+import Foundation
+import HummingbirdTesting
+import MaShangBan
+import Testing
+@testable import MaShangBanServer
+
+/// Sample holders with valid check characters (shared/vectors/identity.json).
+enum Sample {
+    static let person = "430405198501011235"
+    static let otherPerson = "430402199003150027"
+    static let enterprise = "91430400MA4L0XXX16"
+
+    static func idCard(holder: String = person, number: String? = nil, name: String = "王一静", validUntil: String = "2040-01-01",
+                       extra: String = "") -> String {
+        #"""
+        {"type":"resident_id_card","number":"\#(number ?? holder)","holder":{"kind":"person","id":"\#(holder)"},
+         "fields":{"name":"\#(name)","sex":"女","birth_date":"1985-01-01","address":"湖南省衡阳市蒸湘区解放大道12号",
+                   "id_number":"\#(holder)"\#(extra)},
+         "valid_from":"2020-01-01","valid_until":"\#(validUntil)","issuer":"衡阳市公安局"}
+        """#
+    }
+
+    static func socialSecurityCard(holder: String = person) -> String {
+        #"""
+        {"type":"social_security_card","number":"6222020200112233445","holder":{"kind":"person","id":"\#(holder)"},
+         "fields":{"name":"王一静","id_number":"\#(holder)","card_number":"6222020200112233445"},
+         "valid_from":"2021-05-01","issuer":"衡阳市人力资源和社会保障局"}
+        """#
+    }
+
+    static func businessLicence(holder: String = enterprise) -> String {
+        #"""
+        {"type":"business_licence","number":"\#(holder)","holder":{"kind":"enterprise","id":"\#(holder)"},
+         "fields":{"credit_code":"\#(holder)","enterprise_name":"衡阳市湘江建设有限公司","legal_representative":"欧阳一峰",
+                   "legal_representative_id":"\#(otherPerson)","address":"湖南省衡阳市雁峰区先锋路8号"},
+         "valid_from":"2019-03-01","issuer":"衡阳市市场监督管理局"}
+        """#
+    }
+}
+
+extension TestClientProtocol {
+    func importLicence(_ json: String, token: String) async throws -> TestResponse {
+        try await call(.post, "/v1/licences", token: token, json: json)
+    }
+}
+
+@Suite("Issuer import, revocation and at-rest protection")
+struct LicenceRoutesTests {
+    @Test func importThenUpdateTheSameTypeAndNumber() async throws {
+        let server = try TestServer()
+        try await server.test { client in
+            let issuer = try await client.createClient(role: "issuer")
+            let first = try await client.importLicence(Sample.idCard(), token: issuer.token)
+            #expect(first.status == .created)
+            let id = try #require(try first.json()["id"] as? String)
+            #expect(id.hasPrefix("lic_"))
+            #expect(try first.json()["status"] as? String == "valid")
+            let again = try await client.importLicence(Sample.idCard(name: "王静"), token: issuer.token)
+            #expect(again.status == .ok)
+            #expect(try again.json()["id"] as? String == id)
+        }
+        let actions = try await server.backend.pool.read { db in try AuditLog.entries(db, after: 0, limit: 100) }.map(\.action)
+        #expect(actions.suffix(2) == ["licence.imported", "licence.updated"])
+        let library = try await server.backend.library.library(of: .person(try CitizenID(Sample.person)))
+        #expect(library.count == 1)
+        #expect(library.first?.fields["name"] == "王静")
+    }
+
+    @Test func everyRuleHasItsCode() async throws {
+        let server = try TestServer()
+        try await server.test { client in
+            let issuer = try await client.createClient(role: "issuer").token
+            func expect(_ json: String, _ status: Int, _ code: String, detailContains: String? = nil) async throws {
+                let response = try await client.importLicence(json, token: issuer)
+                try response.expectProblem(status, code)
+                if let detailContains {
+                    #expect((try response.json()["detail"] as? String)?.contains(detailContains) == true, "\(code): \(detailContains)")
+                }
+            }
+            try await expect(Sample.idCard().replacingOccurrences(of: "resident_id_card", with: "driving_licence"), 422, "unknown_licence_type")
+            try await expect(Sample.idCard().replacingOccurrences(of: #""sex":"女","#, with: ""), 422, "validation_failed",
+                             detailContains: "fields.sex")
+            try await expect(Sample.idCard(holder: "430405198501011234"), 422, "invalid_citizen_id", detailContains: "check character")
+            try await expect(Sample.businessLicence(holder: "91350100M000100Y44"), 422, "invalid_credit_code")
+            try await expect(Sample.idCard().replacingOccurrences(of: #""kind":"person""#, with: #""kind":"enterprise""#),
+                             422, "validation_failed", detailContains: "holder.kind")
+            // A field that names the holder must equal the holder id.
+            let mismatch = Sample.idCard().replacingOccurrences(of: #""id_number":"\#(Sample.person)""#,
+                                                                with: #""id_number":"\#(Sample.otherPerson)""#)
+            try await expect(mismatch, 422, "validation_failed", detailContains: "fields.id_number")
+            try await expect(Sample.idCard().replacingOccurrences(of: "2020-01-01", with: "2020-02-30"), 422, "validation_failed",
+                             detailContains: "valid_from")
+            try await expect(Sample.idCard(validUntil: "2019-12-31"), 422, "validation_failed", detailContains: "valid_until")
+            try await expect(Sample.idCard(extra: #","favourite_colour":"red""#), 422, "validation_failed", detailContains: "favourite_colour")
+            try await expect(Sample.businessLicence().replacingOccurrences(of: Sample.otherPerson, with: "430402199003150028"),
+                             422, "invalid_citizen_id", detailContains: "legal_representative_id")
+            try await expect(#"{"type":"resident_id_card"}"#, 400, "bad_request")
+            try await expect(Sample.idCard().replacingOccurrences(of: #""sex":"女""#, with: #""sex":1"#), 400, "bad_request")
+        }
+        let count = try await server.backend.pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM licences") }
+        #expect(count == 0)
+    }
+
+    @Test func expiredAndRevoked() async throws {
+        let server = try TestServer()
+        try await server.test { client in
+            let issuer = try await client.createClient(role: "issuer").token
+            let expired = try await client.importLicence(Sample.idCard(validUntil: "2021-01-01"), token: issuer)
+            #expect(try expired.json()["status"] as? String == "expired")
+            let business = try await client.importLicence(Sample.businessLicence(), token: issuer)
+            let id = try #require(try business.json()["id"] as? String)
+            let revoked = try await client.call(.post, "/v1/licences/\(id)/revoke", token: issuer, json: #"{"reason":"吊销"}"#)
+            #expect(revoked.status == .ok)
+            #expect(try revoked.json()["status"] as? String == "revoked")
+            // Twice is fine; an unknown id is 404; the reason is required.
+            #expect(try await client.call(.post, "/v1/licences/\(id)/revoke", token: issuer, json: #"{"reason":"again"}"#).status == .ok)
+            try await client.call(.post, "/v1/licences/lic_nope/revoke", token: issuer, json: #"{"reason":"x"}"#).expectProblem(404, "not_found")
+            try await client.call(.post, "/v1/licences/\(id)/revoke", token: issuer, json: #"{"reason":" "}"#)
+                .expectProblem(422, "validation_failed")
+            // Re-importing a revoked licence keeps it revoked.
+            #expect(try await client.importLicence(Sample.businessLicence(), token: issuer).json()["status"] as? String == "revoked")
+        }
+        let revocations = try await server.backend.pool.read { db in
+            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM audit_records WHERE action = 'licence.revoked'")
+        }
+        #expect(revocations == 1)
+    }
+
+    @Test func onlyIssuersImport() async throws {
+        let server = try TestServer()
+        try await server.test { client in
+            for role in ["app", "terminal", "admin"] {
+                let token = role == "admin" ? adminToken : try await client.createClient(role: role, hall: role == "terminal" ? "H1" : nil).token
+                try await client.importLicence(Sample.idCard(), token: token).expectProblem(403, "forbidden")
+            }
+        }
+    }
+
+    @Test(arguments: CryptoProfile.allCases)
+    func noPlaintextPersonalDataAtRest(crypto: CryptoProfile) async throws {
+        let server = try TestServer { $0.crypto = crypto }
+        try await server.test { client in
+            let issuer = try await client.createClient(role: "issuer").token
+            #expect(try await client.importLicence(Sample.idCard(), token: issuer).status == .created)
+            #expect(try await client.importLicence(Sample.businessLicence(), token: issuer).status == .created)
+        }
+        var bytes = Data()
+        for suffix in ["", "-wal"] {
+            let path = server.directory.url.appendingPathComponent("mashangban.sqlite" + suffix).path
+            bytes.append(FileManager.default.contents(atPath: path) ?? Data())
+        }
+        #expect(bytes.count > 10_000)
+        for secret in [Sample.person, Sample.otherPerson, "王一静", "欧阳一峰", "湖南省衡阳市蒸湘区解放大道12号", "先锋路8号", "1985-01-01"] {
+            #expect(bytes.range(of: Data(secret.utf8)) == nil, "\(secret) found in the database files")
+        }
+        // Public data is stored as is and the audit log names no holder.
+        let audit = try await server.backend.pool.read { db in try String.fetchAll(db, sql: "SELECT detail || object || actor FROM audit_records") }
+        #expect(!audit.joined().contains(Sample.person))
+    }
+}

@@ -1,0 +1,93 @@
+import Foundation
+import HummingbirdTesting
+import MaShangBan
+import Testing
+@testable import MaShangBanServer
+
+@Suite("Library and wallet (app backend)")
+struct WalletRoutesTests {
+    @Test func libraryIsDisplayMasked() async throws {
+        let server = try TestServer()
+        try await server.test { client in
+            let issuer = try await client.createClient(role: "issuer").token
+            let app = try await client.createClient(role: "app").token
+            _ = try await client.importLicence(Sample.idCard(), token: issuer)
+            let response = try await client.call(.get, "/v1/holders/\(Sample.person)/library", token: app)
+            #expect(response.status == .ok)
+            #expect(!response.text.contains(Sample.person))
+            let licences = try #require(try response.json()["licences"] as? [[String: Any]])
+            let card = try #require(licences.first)
+            #expect(card["number"] as? String == "430***********1235")
+            let fields = try #require(card["fields"] as? [String: String])
+            #expect(fields["name"] == "王*静")
+            #expect(fields["address"] == "湖南省衡阳市蒸湘区****")
+            #expect(fields["birth_date"] == "1985-**-**")
+            #expect(fields["sex"] == "女")
+            #expect(card["status"] as? String == "valid")
+        }
+    }
+
+    @Test func syncAddsOnlyValidLicencesAndIsIdempotent() async throws {
+        let server = try TestServer()
+        try await server.test { client in
+            let issuer = try await client.createClient(role: "issuer").token
+            let app = try await client.createClient(role: "app").token
+            let card = try #require(try await client.importLicence(Sample.idCard(), token: issuer).json()["id"] as? String)
+            let social = try #require(try await client.importLicence(Sample.socialSecurityCard(), token: issuer).json()["id"] as? String)
+            let revokedID = try #require(try await client.importLicence(Sample.idCard(holder: Sample.person, number: Sample.person)
+                .replacingOccurrences(of: "resident_id_card", with: "resident_id_card"), token: issuer).json()["id"] as? String)
+            #expect(revokedID == card, "same type and number: the same licence")
+            let sync = try await client.call(.post, "/v1/holders/\(Sample.person)/wallet/sync", token: app)
+            #expect(sync.status == .ok)
+            #expect(try sync.json()["added"] as? [String] == [card, social])
+            let again = try await client.call(.post, "/v1/holders/\(Sample.person)/wallet/sync", token: app).json()
+            #expect((again["added"] as? [String])?.isEmpty == true)
+            let wallet = try #require(again["wallet"] as? [[String: Any]])
+            #expect(wallet.map { $0["id"] as? String } == [card, social])
+            #expect(wallet.last?["number"] as? String == "***************3445")
+            #expect(wallet.last?["name"] as? String == "社会保障卡")
+            #expect(Set(wallet.first?.keys.map { $0 } ?? []) == ["id", "type", "name", "number", "status", "valid_until"])
+
+            // Revoked and expired licences are not added.
+            _ = try await client.call(.post, "/v1/licences/\(card)/revoke", token: issuer, json: #"{"reason":"挂失"}"#)
+            #expect(try await client.call(.delete, "/v1/holders/\(Sample.person)/wallet/\(card)", token: app).status == .noContent)
+            let resync = try await client.call(.post, "/v1/holders/\(Sample.person)/wallet/sync", token: app).json()
+            #expect((resync["added"] as? [String])?.isEmpty == true)
+            let listed = try await client.call(.get, "/v1/holders/\(Sample.person)/wallet", token: app).json()
+            #expect((listed["wallet"] as? [[String: Any]])?.map { $0["id"] as? String } == [social])
+
+            try await client.call(.delete, "/v1/holders/\(Sample.person)/wallet/\(card)", token: app).expectProblem(404, "not_found")
+        }
+        let actions = try await server.backend.pool.read { db in try String.fetchAll(db, sql: "SELECT action FROM audit_records") }
+        #expect(actions.filter { $0 == "wallet.synced" }.count == 1)
+        #expect(actions.filter { $0 == "wallet.removed" }.count == 1)
+    }
+
+    @Test func enterpriseHoldersAndBadHolderIds() async throws {
+        let server = try TestServer()
+        try await server.test { client in
+            let issuer = try await client.createClient(role: "issuer").token
+            let app = try await client.createClient(role: "app").token
+            _ = try await client.importLicence(Sample.businessLicence(), token: issuer)
+            let library = try await client.call(.get, "/v1/holders/\(Sample.enterprise)/library", token: app).json()
+            let fields = try #require((library["licences"] as? [[String: Any]])?.first?["fields"] as? [String: String])
+            #expect(fields["legal_representative"] == "欧**峰")
+            #expect(fields["legal_representative_id"] == "430***********0027")
+            #expect(fields["enterprise_name"] == "衡阳市湘江建设有限公司")
+            try await client.call(.get, "/v1/holders/430405198501011234/library", token: app).expectProblem(422, "invalid_citizen_id")
+            try await client.call(.get, "/v1/holders/91350100M000100Y44/wallet", token: app).expectProblem(422, "invalid_credit_code")
+        }
+    }
+
+    @Test func onlyAppsActForHolders() async throws {
+        let server = try TestServer()
+        try await server.test { client in
+            let issuer = try await client.createClient(role: "issuer").token
+            let terminal = try await client.createClient(role: "terminal", hall: "H1").token
+            for token in [issuer, terminal, adminToken] {
+                try await client.call(.get, "/v1/holders/\(Sample.person)/library", token: token).expectProblem(403, "forbidden")
+                try await client.call(.post, "/v1/holders/\(Sample.person)/wallet/sync", token: token).expectProblem(403, "forbidden")
+            }
+        }
+    }
+}
