@@ -112,4 +112,32 @@ struct CommandLineTests {
         #expect(try curl(["\(server.base)/healthz"]).body == #"{"status":"ok"}"#)
         #expect(server.stop() == 0)
     }
+
+    @Test func aDeclaredBatchOver64MiBIsRefusedBeforeItsBodyIsSent() throws {
+        let dir = try TemporaryDirectory()
+        let data = dir.url.appendingPathComponent("data")
+        let server = try ServerProcess(data: data)
+        let admin = try String(contentsOf: data.appendingPathComponent("admin-token"), encoding: .utf8)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let created = try curl(["-X", "POST", "\(server.base)/v1/clients", "-H", "Authorization: Bearer \(admin)",
+                                "-d", #"{"role":"issuer","name":"衡阳市公安局"}"#]).body
+        let token = try #require(created.firstMatch(of: /"token":"([^"]+)"/)?.1)
+        let fd = try openSocket(port: server.port)
+        defer { close(fd) }
+        let head = "POST /v1/licences:batch HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(token)\r\n"
+            + "Content-Type: application/x-ndjson\r\nContent-Length: \((64 << 20) + 1)\r\n\r\n"
+        _ = head.utf8CString.withUnsafeBufferPointer { write(fd, $0.baseAddress, $0.count - 1) }
+        var timeout = timeval(tv_sec: 20, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var answer = ""
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while !answer.contains("\"code\"") {  // head and body may come in separate reads
+            let n = read(fd, &buffer, buffer.count)
+            if n <= 0 { break }
+            answer += String(decoding: buffer.prefix(n), as: UTF8.self)
+        }
+        #expect(answer.hasPrefix("HTTP/1.1 413"))
+        #expect(answer.contains("payload_too_large"))
+        #expect(server.stop() == 0)
+    }
 }

@@ -158,3 +158,61 @@ struct LicenceRoutesTests {
         #expect(!audit.joined().contains(Sample.person))
     }
 }
+
+@Suite("NDJSON batch import")
+struct BatchImportTests {
+    static func oneLine(_ json: String) -> String { json.replacingOccurrences(of: "\n", with: "") }
+
+    @Test func goodAndBadLines() async throws {
+        let server = try TestServer()
+        try await server.test { client in
+            let issuer = try await client.createClient(role: "issuer").token
+            let body = [
+                Self.oneLine(Sample.idCard()),                                           // 1 ok
+                "{not json",                                                             // 2 bad_request
+                Self.oneLine(Sample.idCard(holder: "430405198501011234")),               // 3 invalid_citizen_id
+                "",                                                                      // 4 blank: skipped
+                Self.oneLine(Sample.socialSecurityCard()),                               // 5 ok
+                Self.oneLine(Sample.businessLicence()).replacingOccurrences(of: "business_licence", with: "nope"), // 6 unknown type
+                Self.oneLine(Sample.businessLicence()),                                  // 7 ok, no newline at the end
+            ].joined(separator: "\n")
+            let response = try await client.call(.post, "/v1/licences:batch", token: issuer, json: body)
+            #expect(response.status == .ok)
+            let json = try response.json()
+            #expect(json["accepted"] as? Int == 3)
+            let rejected = try #require(json["rejected"] as? [[String: Any]])
+            #expect(rejected.map { $0["line"] as? Int } == [2, 3, 6])
+            #expect(rejected.map { $0["code"] as? String } == ["bad_request", "invalid_citizen_id", "unknown_licence_type"])
+            #expect(!response.text.contains("430405198501011234"))
+            try await client.call(.post, "/v1/licences:batch", token: adminToken, json: body).expectProblem(403, "forbidden")
+        }
+        let stored = try await server.backend.pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM licences") }
+        #expect(stored == 3)
+        let imported = try await server.backend.pool.read { db in
+            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM audit_records WHERE action = 'licence.imported'")
+        }
+        #expect(imported == 3, "a rejected line leaves no audit record behind")
+    }
+
+    @Test func manyLinesAcrossSeveralTransactions() async throws {
+        let server = try TestServer()
+        // 1,200 distinct social-security cards for one holder: more than two batches of 500.
+        let lines = (0..<1200).map { i in
+            Self.oneLine(Sample.socialSecurityCard()).replacingOccurrences(of: #""number":"6222020200112233445""#,
+                                                                          with: #""number":"62220202\#(String(format: "%011d", i))""#)
+        }
+        try await server.test { client in
+            let issuer = try await client.createClient(role: "issuer").token
+            let json = try await client.call(.post, "/v1/licences:batch", token: issuer, json: lines.joined(separator: "\n") + "\n").json()
+            #expect(json["accepted"] as? Int == 1200)
+            #expect((json["rejected"] as? [Any])?.isEmpty == true)
+            // The same batch again updates, it does not duplicate.
+            let again = try await client.call(.post, "/v1/licences:batch", token: issuer, json: lines.joined(separator: "\n")).json()
+            #expect(again["accepted"] as? Int == 1200)
+        }
+        let stored = try await server.backend.pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM licences") }
+        #expect(stored == 1200)
+        #expect(try AuditVerifier.verify(dataDirectory: DataDirectory(server.directory.url)).ok)
+    }
+
+}

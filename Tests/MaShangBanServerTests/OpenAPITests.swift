@@ -26,7 +26,7 @@ struct OpenAPITests {
         let server = try TestServer()
         let router = buildRouter(server.configuration, backend: server.backend)
         let routes = Set(router.routes.map { route in
-            "\(route.method.rawValue) \(route.path.description.replacing(/:(\w+)/) { "{\($0.1)}" })"
+            "\(route.method.rawValue) \(route.path.description.replacing(/\/:(\w+)/) { "/{\($0.1)}" })"
         })
         let yaml = String(decoding: try #require(OpenAPIDocument.bytes), as: UTF8.self)
         let documented = Self.documentedOperations(yaml)

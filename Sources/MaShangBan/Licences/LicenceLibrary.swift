@@ -91,7 +91,7 @@ public struct LicenceLibrary: Sendable {
     public func library(of holder: HolderID) async throws -> [Licence] {
         let ref = holderReference.ref(holder.value)
         return try await pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM licences WHERE holder_ref = ? ORDER BY created_at, id", arguments: [ref])
+            try Row.fetchAll(db, sql: "SELECT * FROM licences WHERE holder_ref = ? ORDER BY rowid", arguments: [ref])
                 .map { try decode($0, db) }
         }
     }

@@ -20,7 +20,7 @@ public struct Wallet: Sendable {
                 SELECT l.* FROM licences l
                 WHERE l.holder_ref = ? AND l.revoked_at IS NULL AND (l.valid_until IS NULL OR l.valid_until >= ?)
                   AND NOT EXISTS (SELECT 1 FROM wallet_entries w WHERE w.holder_ref = l.holder_ref AND w.licence_id = l.id)
-                ORDER BY l.created_at, l.id
+                ORDER BY l.rowid
                 """, arguments: [ref, today.text])
             let ids = rows.map { $0["id"] as String }
             for id in ids {
@@ -43,7 +43,7 @@ public struct Wallet: Sendable {
         return try await pool.read { db in
             try Row.fetchAll(db, sql: """
                 SELECT l.* FROM wallet_entries w JOIN licences l ON l.id = w.licence_id
-                WHERE w.holder_ref = ? ORDER BY w.added_at, l.id
+                WHERE w.holder_ref = ? ORDER BY w.added_at, l.rowid
                 """, arguments: [ref]).map { try library.decode($0, db) }
         }
     }

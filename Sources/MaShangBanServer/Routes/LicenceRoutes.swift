@@ -1,7 +1,8 @@
 import Hummingbird
 import MaShangBan
 
-/// Issuer routes (电子证照库): `POST /v1/licences`, `POST /v1/licences/{id}/revoke`.
+/// Issuer routes (电子证照库): `POST /v1/licences`, `POST /v1/licences:batch` (NDJSON),
+/// `POST /v1/licences/{id}/revoke`.
 struct LicenceRoutes {
     let backend: Backend
 
@@ -19,6 +20,21 @@ struct LicenceRoutes {
             let imported = try await backend.library.importLicence(submission, by: context.actor)
             return try JSONResponse.make(ImportResponse(id: imported.id, status: imported.status),
                                          status: imported.created ? .created : .ok)
+        }
+        router.group("v1/licences:batch").add(middleware: Authorize(.issuer, backend: backend)).post { request, context in
+            // The body is streamed: lines are imported as they arrive, never held whole.
+            if let declared = request.headers[.contentLength].flatMap(Int.init), declared > BodyLimit.batch {
+                throw MSBError.payloadTooLarge(limit: BodyLimit.batch)
+            }
+            let importer = BatchImport(library: backend.library, actor: context.actor)
+            var received = 0
+            for try await buffer in request.body {
+                received += buffer.readableBytes
+                // Batches already stored stay stored; re-sending is safe (upsert by type + number).
+                guard received <= BodyLimit.batch else { throw MSBError.payloadTooLarge(limit: BodyLimit.batch) }
+                try await importer.feed(buffer.readableBytesView)
+            }
+            return try JSONResponse.make(try await importer.finish())
         }
         group.post("{id}/revoke") { request, context in
             let body = try await request.decodeJSON(RevokeRequest.self)
