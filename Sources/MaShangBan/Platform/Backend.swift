@@ -40,6 +40,8 @@ public struct Backend: Sendable {
     public let library: LicenceLibrary
     public let wallet: Wallet
     public let masks: MaskTable
+    public let approvalSystems: ApprovalSystemRegistry
+    public let items: ItemRegistry
     public let holderReference: HolderReference
     /// The data key for licence fields at rest (used from the licence library on).
     public let dataKey: [UInt8]
@@ -63,13 +65,17 @@ public struct Backend: Sendable {
         let audit = AuditLog(suite: suite, keyring: keyring, checkpointFile: directory.checkpointFile, now: options.now,
                              logger: options.logger)
         let clients = ClientRegistry(pool: pool, suite: suite, audit: audit, random: options.random, now: options.now)
-        let library = LicenceLibrary(pool: pool, vault: DataVault(suite: suite, key: dataKey),
+        let vault = DataVault(suite: suite, key: dataKey)
+        let library = LicenceLibrary(pool: pool, vault: vault,
                                      holderReference: HolderReference(suite: suite, key: holderKey), audit: audit,
                                      random: options.random, now: options.now)
         let adminToken = try bootstrapAdmin(pool, directory: directory, suite: suite, audit: audit, options: options)
         return Backend(dataDirectory: directory, pool: pool, suite: suite, keyring: keyring, audit: audit, clients: clients,
                        licenceTypes: LicenceTypeRegistry(pool: pool, audit: audit), library: library,
                        wallet: Wallet(library: library), masks: options.masks,
+                       approvalSystems: ApprovalSystemRegistry(pool: pool, vault: vault, audit: audit, random: options.random,
+                                                               now: options.now),
+                       items: ItemRegistry(pool: pool, audit: audit, now: options.now),
                        holderReference: HolderReference(suite: suite, key: holderKey), dataKey: dataKey,
                        now: options.now, random: options.random, createdAdminToken: adminToken)
     }

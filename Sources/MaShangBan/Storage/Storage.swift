@@ -29,7 +29,7 @@ public enum Storage {
 }
 
 enum Migrations {
-    static let all: [(String, String)] = [("0001_init", init0001), ("0002_licence_types", licenceTypes0002), ("0003_licences", licences0003)]
+    static let all: [(String, String)] = [("0001_init", init0001), ("0002_licence_types", licenceTypes0002), ("0003_licences", licences0003), ("0004_items", items0004)]
 
     static let init0001 = """
     CREATE TABLE meta (
@@ -121,6 +121,24 @@ enum Migrations {
         PRIMARY KEY (holder_ref, licence_id)
     ) STRICT;
     """
+
+    /// Approval systems (审批系统) that receive submissions, and items (事项) handled at windows.
+    static let items0004 = """
+    CREATE TABLE approval_systems (
+        code        TEXT PRIMARY KEY NOT NULL,
+        name        TEXT NOT NULL,
+        webhook_url TEXT NOT NULL,
+        secret_box  BLOB NOT NULL,
+        created_at  TEXT NOT NULL
+    ) STRICT;
+
+    CREATE TABLE items (
+        code            TEXT PRIMARY KEY NOT NULL,
+        approval_system TEXT NOT NULL REFERENCES approval_systems(code),
+        definition      TEXT NOT NULL CHECK (json_valid(definition)),
+        created_at      TEXT NOT NULL
+    ) STRICT;
+    """
 }
 
 extension MSBError {
@@ -135,4 +153,5 @@ extension MSBError {
             return nil
         }
     }
+
 }

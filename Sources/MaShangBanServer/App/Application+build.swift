@@ -42,5 +42,6 @@ func buildRouter(_ configuration: ServeConfiguration, backend: Backend) -> Route
     LicenceTypeRoutes(backend: backend).register(on: router)
     LicenceRoutes(backend: backend).register(on: router)
     HolderRoutes(backend: backend).register(on: router)
+    ItemRoutes(backend: backend).register(on: router)
     return router
 }

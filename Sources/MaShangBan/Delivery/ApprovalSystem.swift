@@ -1,0 +1,82 @@
+import Foundation
+import GRDB
+
+/// An approval system (审批系统) that receives submissions by webhook. Its signing secret
+/// is generated here, shown once, and kept sealed so the server can sign deliveries.
+public struct ApprovalSystem: Sendable, Codable, Equatable {
+    public let code: String
+    public let name: String
+    public let webhookURL: String
+    public let createdAt: String
+
+    enum CodingKeys: String, CodingKey {
+        case code, name
+        case webhookURL = "webhook_url"
+        case createdAt = "created_at"
+    }
+}
+
+public struct ApprovalSystemRegistry: Sendable {
+    let pool: DatabasePool
+    let vault: DataVault
+    let audit: AuditLog
+    let random: any RandomSource
+    let now: Now
+
+    public struct Registration: Sendable, Decodable {
+        public var code: String
+        public var name: String
+        public var webhookURL: String
+
+        enum CodingKeys: String, CodingKey {
+            case code, name
+            case webhookURL = "webhook_url"
+        }
+    }
+
+    static var codePattern: Regex<Substring> { /[a-z0-9][a-z0-9_-]{1,63}/ }
+
+    /// Registers an approval system; returns it with its webhook secret (the only time it is shown).
+    public func create(_ r: Registration, by actor: AuditActor) async throws -> (system: ApprovalSystem, secret: String) {
+        guard r.code.wholeMatch(of: Self.codePattern) != nil else {
+            throw MSBError.validationFailed("code must be 2 to 64 lower-case letters, digits, '_' or '-'")
+        }
+        let name = r.name.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !name.isEmpty, name.count <= 100 else { throw MSBError.validationFailed("name must be 1 to 100 characters") }
+        guard r.webhookURL.utf8.count <= 2048, let url = URL(string: r.webhookURL), ["http", "https"].contains(url.scheme?.lowercased()),
+              let host = url.host, !host.isEmpty, url.user == nil, url.password == nil
+        else { throw MSBError.validationFailed("webhook_url must be an http or https URL with a host and no credentials") }
+        let secret = "whsec_" + Encoding.base64URL(random.bytes(32))
+        let system = ApprovalSystem(code: r.code, name: name, webhookURL: r.webhookURL, createdAt: Timestamp.string(now()))
+        let box = Data(try vault.seal(secret, context: "approval_system:\(r.code):secret"))
+        let audit = self.audit
+        try await pool.write { db in
+            if try Bool.fetchOne(db, sql: "SELECT 1 FROM approval_systems WHERE code = ?", arguments: [system.code]) == true {
+                throw MSBError(code: "approval_system_exists", status: 422, detail: "approval system \(system.code) exists already")
+            }
+            try db.execute(sql: "INSERT INTO approval_systems (code, name, webhook_url, secret_box, created_at) VALUES (?, ?, ?, ?, ?)",
+                           arguments: [system.code, system.name, system.webhookURL, box, system.createdAt])
+            try audit.append(db, actor: actor, action: "approval_system.created", object: "approval_system:\(system.code)")
+        }
+        return (system, secret)
+    }
+
+    public func list() async throws -> [ApprovalSystem] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT code, name, webhook_url, created_at FROM approval_systems ORDER BY created_at, code").map {
+                ApprovalSystem(code: $0["code"], name: $0["name"], webhookURL: $0["webhook_url"], createdAt: $0["created_at"])
+            }
+        }
+    }
+
+    /// The webhook signing secret of a system (for the delivery worker).
+    public func secret(of code: String) async throws -> String? {
+        let vault = self.vault
+        return try await pool.read { db in
+            guard let box = try Data.fetchOne(db, sql: "SELECT secret_box FROM approval_systems WHERE code = ?", arguments: [code]) else {
+                return nil
+            }
+            return try vault.open([UInt8](box), context: "approval_system:\(code):secret")
+        }
+    }
+}

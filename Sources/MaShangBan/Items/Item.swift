@@ -1,0 +1,114 @@
+import Foundation
+import GRDB
+
+/// An item (事项) handled at a window: the licence types it needs (一件事一次办: one scan
+/// carries them all), the approval system that receives it, and its field policies.
+public struct Item: Sendable, Codable, Equatable {
+    public let code: String
+    public let name: String
+    public let approvalSystem: String
+    public let required: [String]
+    public let fields: FieldPolicies
+    public let createdAt: String
+
+    enum CodingKeys: String, CodingKey {
+        case code, name, required, fields
+        case approvalSystem = "approval_system"
+        case createdAt = "created_at"
+    }
+}
+
+public struct ItemRegistry: Sendable {
+    let pool: DatabasePool
+    let audit: AuditLog
+    let now: Now
+
+    public struct Definition: Sendable, Decodable {
+        public var code: String
+        public var name: String
+        public var approvalSystem: String
+        public var required: [String]
+        public var fields: [String: String]?
+
+        enum CodingKeys: String, CodingKey {
+            case code, name, required, fields
+            case approvalSystem = "approval_system"
+        }
+    }
+
+    static var codePattern: Regex<Substring> { /[a-z0-9][a-z0-9_-]{1,63}/ }
+
+    /// Adds an item. 422: `unknown_licence_type`, `unknown_approval_system`, `item_exists`,
+    /// or `validation_failed` for a bad code, name, policy value or a policy key naming a
+    /// field the type lacks.
+    public func create(_ d: Definition, by actor: AuditActor) async throws -> Item {
+        guard d.code.wholeMatch(of: Self.codePattern) != nil else {
+            throw MSBError.validationFailed("code must be 2 to 64 lower-case letters, digits, '_' or '-'")
+        }
+        let name = d.name.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !name.isEmpty, name.count <= 100 else { throw MSBError.validationFailed("name must be 1 to 100 characters") }
+        guard !d.required.isEmpty, d.required.count <= 20, Set(d.required).count == d.required.count else {
+            throw MSBError.validationFailed("required must list 1 to 20 different licence types")
+        }
+        let createdAt = Timestamp.string(now())
+        let audit = self.audit
+        return try await pool.write { db in
+            var types: [String: LicenceType] = [:]
+            for code in d.required {
+                guard let type = try LicenceTypeRegistry.find(db, code: code) else {
+                    throw MSBError(code: "unknown_licence_type", status: 422, detail: "required names an unknown licence type")
+                }
+                types[code] = type
+            }
+            var policies: [String: FieldPolicy] = [:]
+            for (key, value) in d.fields ?? [:] {
+                guard let policy = FieldPolicy(rawValue: value) else {
+                    throw MSBError.validationFailed("fields.\(key.prefix(80)) must be full, masked or omitted")
+                }
+                if !FieldPolicies.partyKeys.contains(key) {
+                    let parts = key.split(separator: ".", maxSplits: 1).map(String.init)
+                    guard parts.count == 2, let type = types[parts[0]] else {
+                        throw MSBError.validationFailed("fields.\(key.prefix(80)) must name a required licence type and one of its fields")
+                    }
+                    guard parts[1] == "number" || type.field(parts[1]) != nil else {
+                        throw MSBError.validationFailed("fields.\(key.prefix(80)): \(type.code) has no field \(parts[1].prefix(64))")
+                    }
+                }
+                policies[key] = policy
+            }
+            guard try Bool.fetchOne(db, sql: "SELECT 1 FROM approval_systems WHERE code = ?", arguments: [d.approvalSystem]) == true else {
+                throw MSBError(code: "unknown_approval_system", status: 422, detail: "approval_system names no registered approval system")
+            }
+            if try Bool.fetchOne(db, sql: "SELECT 1 FROM items WHERE code = ?", arguments: [d.code]) == true {
+                throw MSBError(code: "item_exists", status: 422, detail: "item \(d.code) exists already")
+            }
+            let item = Item(code: d.code, name: name, approvalSystem: d.approvalSystem, required: d.required,
+                            fields: FieldPolicies(policies), createdAt: createdAt)
+            try db.execute(sql: "INSERT INTO items (code, approval_system, definition, created_at) VALUES (?, ?, ?, ?)",
+                           arguments: [item.code, item.approvalSystem, String(decoding: try JSONEncoder().encode(item), as: UTF8.self), createdAt])
+            try audit.append(db, actor: actor, action: "item.created", object: "item:\(item.code)",
+                             detail: ["approval_system": .string(item.approvalSystem), "required": .int(Int64(item.required.count))])
+            return item
+        }
+    }
+
+    public func list() async throws -> [Item] {
+        try await pool.read { db in
+            try String.fetchAll(db, sql: "SELECT definition FROM items ORDER BY created_at, code").map {
+                try JSONDecoder().decode(Item.self, from: Data($0.utf8))
+            }
+        }
+    }
+
+    /// The item, or 404 `not_found`.
+    public func find(_ code: String) async throws -> Item {
+        try await pool.read { db in try Self.find(db, code) }
+    }
+
+    static func find(_ db: Database, _ code: String) throws -> Item {
+        guard let json = try String.fetchOne(db, sql: "SELECT definition FROM items WHERE code = ?", arguments: [code]) else {
+            throw MSBError.notFound("no such item")
+        }
+        return try JSONDecoder().decode(Item.self, from: Data(json.utf8))
+    }
+}
