@@ -5,7 +5,7 @@ SHELL := /bin/bash
 RUN_PACKAGES  := libssl-dev libsqlite3-dev libqrencode-dev libpng-dev pkg-config
 TEST_PACKAGES := $(RUN_PACKAGES) zbar-tools openssl curl
 
-.PHONY: run test build deps-run deps-test clean
+.PHONY: run test bench build deps-run deps-test clean
 
 run: deps-run
 	swift build -c release --product mashangban
@@ -13,6 +13,12 @@ run: deps-run
 
 test: deps-test
 	swift test
+
+# Throughput figures on this machine (release build); prints a table, asserts nothing.
+bench: deps-run
+	swift build -c release --product mashangban
+	.build/release/mashangban bench --crypto intl
+	.build/release/mashangban bench --crypto gm
 
 build: deps-run
 	swift build

@@ -38,11 +38,34 @@ public enum Encoding {
         }
     }
 
+    private static let base64URLAlphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
+
     public static func base64URL<Bytes: Sequence<UInt8>>(_ bytes: Bytes) -> String {
-        Data(bytes).base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-")
-            .replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
+        let input = Array(bytes)
+        var out = [UInt8]()
+        out.reserveCapacity((input.count * 4 + 2) / 3)
+        var i = 0
+        while i + 3 <= input.count {
+            let n = UInt32(input[i]) << 16 | UInt32(input[i + 1]) << 8 | UInt32(input[i + 2])
+            out.append(base64URLAlphabet[Int(n >> 18 & 63)])
+            out.append(base64URLAlphabet[Int(n >> 12 & 63)])
+            out.append(base64URLAlphabet[Int(n >> 6 & 63)])
+            out.append(base64URLAlphabet[Int(n & 63)])
+            i += 3
+        }
+        switch input.count - i {
+        case 1:
+            let n = UInt32(input[i]) << 16
+            out.append(base64URLAlphabet[Int(n >> 18 & 63)])
+            out.append(base64URLAlphabet[Int(n >> 12 & 63)])
+        case 2:
+            let n = UInt32(input[i]) << 16 | UInt32(input[i + 1]) << 8
+            out.append(base64URLAlphabet[Int(n >> 18 & 63)])
+            out.append(base64URLAlphabet[Int(n >> 12 & 63)])
+            out.append(base64URLAlphabet[Int(n >> 6 & 63)])
+        default: break
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// Strict base64url: only the URL-safe alphabet, no padding, no white space,

@@ -4,29 +4,41 @@ import Foundation
 public struct CalendarDate: Sendable, Hashable, Comparable, CustomStringConvertible, Codable {
     public let text: String
 
-    /// Licences are issued in China Standard Time: "today" is the date in Asia/Shanghai.
-    static let calendar: Calendar = {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "Asia/Shanghai")!
-        return calendar
-    }()
-
     /// nil unless `text` is exactly `YYYY-MM-DD` and a real day.
     public init?(_ text: String) {
         let parts = text.split(separator: "-", omittingEmptySubsequences: false)
         guard text.utf8.count == 10, parts.count == 3, parts[0].count == 4, parts[1].count == 2, parts[2].count == 2,
               parts.allSatisfy({ $0.allSatisfy { $0.isASCII && $0.isNumber } }),
               let y = Int(parts[0]), let m = Int(parts[1]), let d = Int(parts[2]), y >= 1800,
-              let date = Self.calendar.date(from: DateComponents(year: y, month: m, day: d)),
-              Self.calendar.component(.month, from: date) == m, Self.calendar.component(.day, from: date) == d
+              (1...12).contains(m), d >= 1, d <= Self.daysIn(month: m, year: y)
         else { return nil }
         self.text = text
     }
 
-    /// The date of `instant` in China Standard Time.
+    /// The date of `instant` in China Standard Time (UTC+8, no daylight saving).
     public init(_ instant: Date) {
-        let c = Self.calendar.dateComponents([.year, .month, .day], from: instant)
-        text = String(format: "%04d-%02d-%02d", c.year ?? 0, c.month ?? 0, c.day ?? 0)
+        // Civil-from-days (H. Hinnant's algorithm), on the day count in UTC+8.
+        let seconds = Int((instant.timeIntervalSince1970 + 8 * 3600).rounded(.down))
+        let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let day = doy - (153 * mp + 2) / 5 + 1
+        let month = mp < 10 ? mp + 3 : mp - 9
+        let year = yoe + era * 400 + (month <= 2 ? 1 : 0)
+        text = String(format: "%04d-%02d-%02d", year, month, day)
+    }
+
+    /// Days in a month of the Gregorian calendar.
+    static func daysIn(month: Int, year: Int) -> Int {
+        switch month {
+        case 2: return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28
+        case 4, 6, 9, 11: return 30
+        default: return 31
+        }
     }
 
     public var description: String { text }

@@ -45,13 +45,9 @@ public struct CitizenID: Sendable, Hashable, CustomStringConvertible {
         let day = d[6] * 10 + d[7]
         guard (1..<13).contains(month) else { throw .birthDate("month \(month)") }
         guard year >= 1800 else { throw .birthDate("year before 1800") }
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "Asia/Shanghai")!
-        let components = DateComponents(year: year, month: month, day: day)
-        guard day >= 1, let date = calendar.date(from: components),
-              calendar.component(.day, from: date) == day, calendar.component(.month, from: date) == month
-        else { throw .birthDate("no such day") }
-        guard date <= today else { throw .birthDate("in the future") }
+        guard day >= 1, day <= CalendarDate.daysIn(month: month, year: year) else { throw .birthDate("no such day") }
+        let text = String(format: "%04d-%02d-%02d", year, month, day)
+        guard text <= CalendarDate(today).text else { throw .birthDate("in the future") }
     }
 
     public var description: String { value }

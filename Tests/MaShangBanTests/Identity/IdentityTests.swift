@@ -75,3 +75,32 @@ struct IdentityTests {
         }
     }
 }
+
+@Suite("Calendar dates")
+struct CalendarDateTests {
+    @Test func todayInChinaStandardTimeMatchesFoundationsCalendar() {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "Asia/Shanghai")!
+        var generator = SystemRandomNumberGenerator()
+        // Since 1992 China has kept UTC+8 all year (earlier years had summer time).
+        for _ in 0..<2000 {
+            let instant = Date(timeIntervalSince1970: Double.random(in: 700_000_000...4_000_000_000, using: &generator))
+            let c = calendar.dateComponents([.year, .month, .day], from: instant)
+            let expected = String(format: "%04d-%02d-%02d", c.year ?? 0, c.month ?? 0, c.day ?? 0)
+            #expect(CalendarDate(instant).text == expected, "\(instant)")
+        }
+        // 2026-11-25T16:30:00Z is already the 26th in Beijing.
+        #expect(CalendarDate(Date(timeIntervalSince1970: 1_795_624_200)).text == "2026-11-26")
+    }
+
+    @Test func parsing() {
+        #expect(CalendarDate("2024-02-29") != nil)
+        #expect(CalendarDate("2023-02-29") == nil)
+        #expect(CalendarDate("1900-02-29") == nil)
+        #expect(CalendarDate("2000-02-29") != nil)
+        #expect(CalendarDate("2020-04-31") == nil)
+        #expect(CalendarDate("2020-4-30") == nil)
+        #expect(CalendarDate("2020-04-30T00:00") == nil)
+        #expect(CalendarDate("２０２０-04-30") == nil)
+    }
+}

@@ -1,0 +1,73 @@
+import ArgumentParser
+import Foundation
+import MaShangBan
+
+/// `mashangban bench`: measures the hot paths on this machine (`make bench` runs it on the
+/// release build). Prints figures; asserts nothing.
+struct BenchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench", abstract: "Measure throughput on this machine (use a release build).")
+
+    @Option(help: "Licences to import.") var licences: Int = 100_000
+    @Option(help: "Crypto profile: intl or gm.") var crypto: String = "intl"
+
+    func run() async throws {
+        guard let profile = CryptoProfile(rawValue: crypto) else { throw ValidationError("--crypto must be intl or gm") }
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("msb-bench-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let backend = try Backend.open(BackendOptions(dataDirectory: DataDirectory(directory), crypto: profile))
+
+        print("mashangban bench — profile \(profile.rawValue), \(ProcessInfo.processInfo.activeProcessorCount) cores")
+        print(String(repeating: "-", count: 72))
+        let rssBefore = Self.residentMegabytes()
+        let importer = BatchImport(library: backend.library, actor: .system)
+        let start = ContinuousClock.now
+        var chunk = [UInt8]()
+        chunk.reserveCapacity(1 << 16)
+        for i in 0..<licences {
+            chunk.append(contentsOf: Self.socialSecurityCardLine(i).utf8)
+            chunk.append(UInt8(ascii: "\n"))
+            if chunk.count >= 1 << 16 {  // feed as a streamed HTTP body would arrive
+                try await importer.feed(chunk)
+                chunk.removeAll(keepingCapacity: true)
+            }
+        }
+        try await importer.feed(chunk)
+        let result = try await importer.finish()
+        let elapsed = ContinuousClock.now - start
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let rate = Double(result.accepted) / seconds
+        print(Self.row("batch import (NDJSON, sealed, audited)", String(format: "%.0f licences/s", rate)))
+        print(Self.row("  licences accepted / rejected", "\(result.accepted) / \(result.rejected.count)"))
+        print(Self.row("  wall time", String(format: "%.2f s", seconds)))
+        print(Self.row("  RSS before → after", String(format: "%.0f MB → %.0f MB", rssBefore, Self.residentMegabytes())))
+        print(Self.row("  target (issue 3)", "≥ 20000 licences/s"))
+        let verify = try AuditVerifier.verify(reader: backend.pool, suite: backend.suite, verifiers: backend.keyring.verifiers,
+                                              checkpointFile: backend.dataDirectory.checkpointFile)
+        print(Self.row("audit chain after import", verify.ok ? "intact, \(verify.size ?? 0) records" : "BROKEN"))
+    }
+
+    static func row(_ label: String, _ value: String) -> String {
+        label.padding(toLength: 44, withPad: " ", startingAt: 0) + value
+    }
+
+    /// A social-security card line for a generated person with a valid citizen ID.
+    static func socialSecurityCardLine(_ i: Int) -> String {
+        let day = Calendar(identifier: .gregorian).date(byAdding: .day, value: i / 1000, to: Date(timeIntervalSince1970: 315_532_800))!
+        let c = Calendar(identifier: .gregorian).dateComponents(in: TimeZone(identifier: "UTC")!, from: day)
+        let seventeen = String(format: "430405%04d%02d%02d%03d", c.year ?? 1980, c.month ?? 1, c.day ?? 1, i % 1000)
+        let weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
+        let sum = zip(seventeen.compactMap(\.wholeNumberValue), weights).reduce(0) { $0 + $1.0 * $1.1 }
+        let id = seventeen + String(Array("10X98765432")[sum % 11])
+        let card = String(format: "6222%015d", i)
+        return #"{"type":"social_security_card","number":"\#(card)","holder":{"kind":"person","id":"\#(id)"},"fields":{"name":"测试\#(i % 97)","id_number":"\#(id)","card_number":"\#(card)"},"valid_from":"2020-01-01","issuer":"衡阳市人社局"}"#
+    }
+
+    static func residentMegabytes() -> Double {
+        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
+              let kb = Double(line.split(separator: " ").dropFirst().first ?? "")
+        else { return 0 }
+        return kb / 1024
+    }
+}
