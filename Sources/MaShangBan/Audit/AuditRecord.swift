@@ -28,11 +28,25 @@ public struct AuditRecord: Sendable, Equatable, Codable {
     public var hash: String
 
     /// The RFC 8785 form of the record without `hash`: what the hash covers after `prev`.
+    /// Written member by member in RFC 8785 key order (action, actor, detail, object, prev,
+    /// seq, ts); a test checks it equals the generic canonical form.
     public var canonicalWithoutHash: [UInt8] {
-        JSONValue.object([
-            "seq": .int(seq), "ts": .string(ts), "actor": .string(actor), "action": .string(action),
-            "object": .string(object), "detail": detail, "prev": .string(prev),
-        ]).canonicalBytes
+        var out = [UInt8]()
+        out.reserveCapacity(256)
+        func member(_ key: String, _ first: Bool = false) {
+            out.append(contentsOf: (first ? "{\"" : ",\"").utf8)
+            out.append(contentsOf: key.utf8)
+            out.append(contentsOf: "\":".utf8)
+        }
+        member("action", true); JSONValue.writeString(action, into: &out)
+        member("actor"); JSONValue.writeString(actor, into: &out)
+        member("detail"); detail.write(into: &out)
+        member("object"); JSONValue.writeString(object, into: &out)
+        member("prev"); JSONValue.writeString(prev, into: &out)
+        member("seq"); out.append(contentsOf: String(seq).utf8)
+        member("ts"); JSONValue.writeString(ts, into: &out)
+        out.append(UInt8(ascii: "}"))
+        return out
     }
 
     /// Recomputes the hash from the record's content; nil if `prev` is not hex.

@@ -66,7 +66,7 @@ public enum JSONValue: Sendable, Equatable, Codable {
 
     public var canonicalString: String { String(decoding: canonicalBytes, as: UTF8.self) }
 
-    private func write(into out: inout [UInt8]) {
+    func write(into out: inout [UInt8]) {
         switch self {
         case .null: out.append(contentsOf: "null".utf8)
         case .bool(let v): out.append(contentsOf: (v ? "true" : "false").utf8)
@@ -94,7 +94,7 @@ public enum JSONValue: Sendable, Equatable, Codable {
 
     private static let hex = Array("0123456789abcdef".utf8)
 
-    private static func writeString(_ s: String, into out: inout [UInt8]) {
+    static func writeString(_ s: String, into out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
         for byte in s.utf8 {
             switch byte {

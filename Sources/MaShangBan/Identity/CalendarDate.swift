@@ -17,8 +17,15 @@ public struct CalendarDate: Sendable, Hashable, Comparable, CustomStringConverti
 
     /// The date of `instant` in China Standard Time (UTC+8, no daylight saving).
     public init(_ instant: Date) {
-        // Civil-from-days (H. Hinnant's algorithm), on the day count in UTC+8.
-        let seconds = Int((instant.timeIntervalSince1970 + 8 * 3600).rounded(.down))
+        let (year, month, day) = Self.civil(secondsSince1970: instant.timeIntervalSince1970 + 8 * 3600).date
+        text = Self.format(year: year, month: month, day: day)
+    }
+
+    /// The Gregorian date and the seconds into that day of a count of seconds since
+    /// 1970-01-01T00:00 (H. Hinnant's civil-from-days algorithm).
+    static func civil(secondsSince1970: Double) -> (date: (Int, Int, Int), secondOfDay: Double) {
+        let whole = secondsSince1970.rounded(.down)
+        let seconds = Int(whole)
         let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
         let z = days + 719_468
         let era = (z >= 0 ? z : z - 146_096) / 146_097
@@ -29,7 +36,17 @@ public struct CalendarDate: Sendable, Hashable, Comparable, CustomStringConverti
         let day = doy - (153 * mp + 2) / 5 + 1
         let month = mp < 10 ? mp + 3 : mp - 9
         let year = yoe + era * 400 + (month <= 2 ? 1 : 0)
-        text = String(format: "%04d-%02d-%02d", year, month, day)
+        return ((year, month, day), Double(seconds - days * 86_400) + (secondsSince1970 - whole))
+    }
+
+    /// `YYYY-MM-DD` without `String(format:)`, which is slow on Linux.
+    static func format(year: Int, month: Int, day: Int) -> String {
+        pad(year, 4) + "-" + pad(month, 2) + "-" + pad(day, 2)
+    }
+
+    static func pad(_ n: Int, _ width: Int) -> String {
+        let digits = String(n)
+        return String(repeating: "0", count: max(0, width - digits.count)) + digits
     }
 
     /// Days in a month of the Gregorian calendar.

@@ -23,20 +23,26 @@ public struct CitizenID: Sendable, Hashable, CustomStringConvertible {
 
     /// GB 11643 §7: weights 2^(17-i) mod 11 for positions 1…17.
     static let weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
-    static let checkCharacters = Array("10X98765432")
+    static let checkCharacters = Array("10X98765432".utf8)
 
     /// Validates `string`; `today` bounds the birth date (it may not lie in the future).
     public init(_ string: String, today: Date = Date()) throws(Invalid) {
-        var chars = Array(string)
-        if chars.count == 18, chars[17] == "x" { chars[17] = "X" }
-        guard chars.count == 18 else { throw .length }
-        let digits = chars.prefix(17).compactMap { $0.isASCII ? $0.wholeNumberValue : nil }
-        guard digits.count == 17, chars[17] == "X" || (chars[17].isASCII && chars[17].isNumber) else { throw .characters }
+        var bytes = Array(string.utf8)
+        guard bytes.count == 18 else { throw string.count == 18 ? .characters : .length }
+        if bytes[17] == UInt8(ascii: "x") { bytes[17] = UInt8(ascii: "X") }
+        var digits = [Int](repeating: 0, count: 17)
+        for i in 0..<17 {
+            guard bytes[i] >= UInt8(ascii: "0"), bytes[i] <= UInt8(ascii: "9") else { throw .characters }
+            digits[i] = Int(bytes[i] - UInt8(ascii: "0"))
+        }
+        guard bytes[17] == UInt8(ascii: "X") || (bytes[17] >= UInt8(ascii: "0") && bytes[17] <= UInt8(ascii: "9")) else {
+            throw .characters
+        }
         guard digits[0] != 0 else { throw .region }
         try Self.checkBirthDate(Array(digits[6..<14]), today: today)
         let sum = zip(digits, Self.weights).reduce(0) { $0 + $1.0 * $1.1 }
-        guard Self.checkCharacters[sum % 11] == chars[17] else { throw .checkCharacter }
-        value = String(chars)
+        guard Self.checkCharacters[sum % 11] == bytes[17] else { throw .checkCharacter }
+        value = String(decoding: bytes, as: UTF8.self)
     }
 
     private static func checkBirthDate(_ d: [Int], today: Date) throws(Invalid) {
@@ -46,8 +52,9 @@ public struct CitizenID: Sendable, Hashable, CustomStringConvertible {
         guard (1..<13).contains(month) else { throw .birthDate("month \(month)") }
         guard year >= 1800 else { throw .birthDate("year before 1800") }
         guard day >= 1, day <= CalendarDate.daysIn(month: month, year: year) else { throw .birthDate("no such day") }
-        let text = String(format: "%04d-%02d-%02d", year, month, day)
-        guard text <= CalendarDate(today).text else { throw .birthDate("in the future") }
+        guard CalendarDate.format(year: year, month: month, day: day) <= CalendarDate(today).text else {
+            throw .birthDate("in the future")
+        }
     }
 
     public var description: String { value }

@@ -116,7 +116,8 @@ struct ValidatedLicence: Sendable {
              holder, fields, validFrom, validUntil, issuer)
     }
 
+    /// Unicode general category Cc: exactly U+0000–U+001F and U+007F–U+009F.
     static func hasControlCharacters(_ s: String) -> Bool {
-        s.unicodeScalars.contains { $0.properties.generalCategory == .control }
+        s.unicodeScalars.contains { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) }
     }
 }

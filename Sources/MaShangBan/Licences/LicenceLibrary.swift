@@ -21,6 +21,11 @@ public struct LicenceLibrary: Sendable {
 
     public var today: CalendarDate { CalendarDate(now()) }
 
+    /// Every licence type by code (a batch looks types up without the database).
+    func typesByCode() async throws -> [String: LicenceType] {
+        try await pool.read { db in Dictionary(try LicenceTypeRegistry.all(db).map { ($0.code, $0) }) { first, _ in first } }
+    }
+
     /// Checks a submission against its type; throws the 422 the rule names.
     func validate(_ submission: LicenceSubmission, _ db: Database) throws -> ValidatedLicence {
         try ValidatedLicence(submission, type: try LicenceTypeRegistry.find(db, code: submission.type), today: now())
@@ -29,38 +34,66 @@ public struct LicenceLibrary: Sendable {
     /// Imports (upserts by type + number) one licence with its audit record in one transaction.
     public func importLicence(_ submission: LicenceSubmission, by actor: AuditActor) async throws -> Imported {
         try await pool.write { db in
-            try store(db, try validate(submission, db), by: actor)
+            try store(db, try seal(try validate(submission, db)), by: actor)
         }
     }
 
-    /// Stores a validated licence inside the caller's transaction.
-    func store(_ db: Database, _ licence: ValidatedLicence, by actor: AuditActor) throws -> Imported {
-        let numberKey = Data(vault.lookupKey(licence.number, domain: "licence-number:\(licence.type.code)"))
+    /// A validated licence with its personal data sealed, ready to store. Sealing needs no
+    /// database, so a batch seals its lines in parallel outside the write transaction.
+    struct SealedLicence: Sendable {
+        let typeCode: String
+        let numberKey: Data
+        let holderKind: String
+        let holderRef: String
+        /// `{"number","holder","fields"}` in one AEAD box.
+        let dataBox: Data
+        let validFrom: String
+        let validUntil: CalendarDate?
+        let issuer: String
+    }
+
+    /// What binds a sealed value to its licence (type + keyed number, unique) and column.
+    static func sealContext(type: String, numberKey: Data, column: String) -> String {
+        "licence:\(type):\(Encoding.hex(numberKey)):\(column)"
+    }
+
+    func seal(_ licence: ValidatedLicence) throws -> SealedLicence {
+        let type = licence.type.code
+        let numberKey = Data(vault.lookupKey(licence.number, domain: "licence-number:\(type)"))
+        let data = JSONValue.object([
+            "number": .string(licence.number),
+            "holder": .string(licence.holder.value),
+            "fields": .object(licence.fields.mapValues { .string($0) }),
+        ]).canonicalString
+        return SealedLicence(
+            typeCode: type, numberKey: numberKey,
+            holderKind: licence.holder.kind.rawValue, holderRef: holderReference.ref(licence.holder.value),
+            dataBox: Data(try vault.seal(data, context: Self.sealContext(type: type, numberKey: numberKey, column: "data"))),
+            validFrom: licence.validFrom.text, validUntil: licence.validUntil, issuer: licence.issuer)
+    }
+
+    /// Stores a sealed licence inside the caller's transaction, with its audit record.
+    func store(_ db: Database, _ licence: SealedLicence, by actor: AuditActor) throws -> Imported {
         let stamp = Timestamp.string(now())
-        let existing = try Row.fetchOne(db, sql: "SELECT id, revoked_at FROM licences WHERE type = ? AND number_key = ?",
-                                        arguments: [licence.type.code, numberKey])
+        let existing = try Row.fetchOne(
+            db.cachedStatement(sql: "SELECT id, revoked_at FROM licences WHERE type = ? AND number_key = ?"),
+            arguments: [licence.typeCode, licence.numberKey])
         let id: String = existing?["id"] ?? random.identifier(prefix: "lic")
-        let fieldsJSON = JSONValue.object(licence.fields.mapValues { .string($0) }).canonicalString
         let arguments: StatementArguments = [
-            Data(try vault.seal(licence.number, context: "\(id):number")),
-            licence.holder.kind.rawValue,
-            holderReference.ref(licence.holder.value),
-            Data(try vault.seal(licence.holder.value, context: "\(id):holder")),
-            Data(try vault.seal(fieldsJSON, context: "\(id):fields")),
-            licence.validFrom.text, licence.validUntil?.text, licence.issuer, stamp,
+            licence.holderKind, licence.holderRef, licence.dataBox, licence.validFrom, licence.validUntil?.text, licence.issuer, stamp, id,
         ]
         if existing != nil {
-            try db.execute(sql: """
-                UPDATE licences SET number_box = ?, holder_kind = ?, holder_ref = ?, holder_box = ?, fields_box = ?,
+            try db.cachedStatement(sql: """
+                UPDATE licences SET holder_kind = ?, holder_ref = ?, data_box = ?,
                     valid_from = ?, valid_until = ?, issuer = ?, updated_at = ? WHERE id = ?
-                """, arguments: arguments + [id])
-            try audit.append(db, actor: actor, action: "licence.updated", object: "licence:\(id)", detail: ["type": .string(licence.type.code)])
+                """).execute(arguments: arguments)
+            try audit.append(db, actor: actor, action: "licence.updated", object: "licence:\(id)", detail: ["type": .string(licence.typeCode)])
         } else {
-            try db.execute(sql: """
-                INSERT INTO licences (number_box, holder_kind, holder_ref, holder_box, fields_box, valid_from, valid_until, issuer,
-                    updated_at, id, type, number_key, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """, arguments: arguments + [id, licence.type.code, numberKey, stamp])
-            try audit.append(db, actor: actor, action: "licence.imported", object: "licence:\(id)", detail: ["type": .string(licence.type.code)])
+            try db.cachedStatement(sql: """
+                INSERT INTO licences (holder_kind, holder_ref, data_box, valid_from, valid_until, issuer,
+                    updated_at, id, type, number_key, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """).execute(arguments: arguments + [licence.typeCode, licence.numberKey, stamp])
+            try audit.append(db, actor: actor, action: "licence.imported", object: "licence:\(id)", detail: ["type": .string(licence.typeCode)])
         }
         let revoked = (existing?["revoked_at"] as String?) != nil
         let status: LicenceStatus = revoked ? .revoked : (licence.validUntil.map { $0 < today } == true ? .expired : .valid)
@@ -71,14 +104,16 @@ public struct LicenceLibrary: Sendable {
     public func revoke(id: String, reason: String, by actor: AuditActor) async throws -> LicenceStatus {
         let trimmed = reason.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !trimmed.isEmpty, trimmed.count <= 500 else { throw MSBError.validationFailed("reason must be 1 to 500 characters") }
-        let box = Data(try vault.seal(trimmed, context: "\(id):revoke_reason"))
         let stamp = Timestamp.string(now())
         let audit = self.audit
+        let vault = self.vault
         return try await pool.write { db in
-            guard let revokedAt = try Row.fetchOne(db, sql: "SELECT revoked_at FROM licences WHERE id = ?", arguments: [id]) else {
+            guard let row = try Row.fetchOne(db, sql: "SELECT type, number_key, revoked_at FROM licences WHERE id = ?", arguments: [id]) else {
                 throw MSBError.notFound("no such licence")
             }
-            if (revokedAt[0] as String?) == nil {
+            if (row["revoked_at"] as String?) == nil {
+                let context = Self.sealContext(type: row["type"], numberKey: row["number_key"], column: "revoke_reason")
+                let box = Data(try vault.seal(trimmed, context: context))
                 try db.execute(sql: "UPDATE licences SET revoked_at = ?, revoke_reason_box = ?, updated_at = ? WHERE id = ?",
                                arguments: [stamp, box, stamp, id])
                 try audit.append(db, actor: actor, action: "licence.revoked", object: "licence:\(id)")
@@ -100,18 +135,20 @@ public struct LicenceLibrary: Sendable {
     func decode(_ row: Row, _ db: Database) throws -> Licence {
         let id: String = row["id"]
         let typeCode: String = row["type"]
+        let numberKey: Data = row["number_key"]
+        func open(_ column: String) throws -> String {
+            try vault.open([UInt8](row["\(column)_box"] as Data), context: Self.sealContext(type: typeCode, numberKey: numberKey, column: column))
+        }
         guard let type = try LicenceTypeRegistry.find(db, code: typeCode) else { throw CryptoError("licence \(id) has an unknown type") }
-        let holderValue = try vault.open([UInt8](row["holder_box"] as Data), context: "\(id):holder")
+        guard let data = JSONValue.parse(Array(try open("data").utf8)), let number = data["number"]?.stringValue,
+              let holderValue = data["holder"]?.stringValue, case .object(let members)? = data["fields"]
+        else { throw CryptoError("licence \(id) has a malformed data box") }
         let kind = HolderKind(rawValue: row["holder_kind"]) ?? type.holder
         // Stored ids were validated on import; the birth date bound is irrelevant here.
         let holder = try HolderID(holderValue, kind: kind, field: "holder", today: .distantFuture)
-        let fieldsJSON = try vault.open([UInt8](row["fields_box"] as Data), context: "\(id):fields")
-        var fields: [String: String] = [:]
-        if case .object(let members)? = JSONValue.parse(Array(fieldsJSON.utf8)) {
-            for (name, value) in members { if let text = value.stringValue { fields[name] = text } }
-        }
+        let fields = members.compactMapValues(\.stringValue)
         return Licence(
-            id: id, type: type, number: try vault.open([UInt8](row["number_box"] as Data), context: "\(id):number"),
+            id: id, type: type, number: number,
             holder: holder, fields: fields,
             validFrom: CalendarDate(row["valid_from"] as String) ?? CalendarDate(Date(timeIntervalSince1970: 0)),
             validUntil: (row["valid_until"] as String?).flatMap(CalendarDate.init),

@@ -67,7 +67,7 @@ enum Migrations {
         object TEXT NOT NULL,
         detail TEXT NOT NULL,
         prev   TEXT NOT NULL,
-        hash   TEXT NOT NULL UNIQUE
+        hash   TEXT NOT NULL
     ) STRICT;
     CREATE TRIGGER audit_records_no_update BEFORE UPDATE ON audit_records
         BEGIN SELECT RAISE(ABORT, 'audit records are append-only'); END;
@@ -91,18 +91,17 @@ enum Migrations {
     ) STRICT;
     """
 
-    /// Licences: the number, holder id, fields and revocation reason are sealed (AEAD);
-    /// lookups go through keyed digests (`number_key`, `holder_ref`).
+    /// Licences: the number, holder id and fields are sealed together in `data_box`, the
+    /// revocation reason in `revoke_reason_box` (AEAD); lookups go through keyed digests
+    /// (`number_key`, `holder_ref`).
     static let licences0003 = """
     CREATE TABLE licences (
         id                TEXT PRIMARY KEY NOT NULL,
         type              TEXT NOT NULL,
         number_key        BLOB NOT NULL,
-        number_box        BLOB NOT NULL,
         holder_kind       TEXT NOT NULL CHECK (holder_kind IN ('person', 'enterprise')),
         holder_ref        TEXT NOT NULL,
-        holder_box        BLOB NOT NULL,
-        fields_box        BLOB NOT NULL,
+        data_box          BLOB NOT NULL,
         valid_from        TEXT NOT NULL,
         valid_until       TEXT CHECK (valid_until IS NULL OR valid_until >= valid_from),
         issuer            TEXT NOT NULL,

@@ -180,3 +180,27 @@ struct AuditChainTests {
         #expect(try backend.pool.write { db in try audit.checkpointIfNeeded(db) } == nil)
     }
 }
+
+@Suite("Fast paths agree with the general ones")
+struct FastPathTests {
+    @Test func recordCanonicalFormEqualsGenericJCS() {
+        let record = AuditRecord(seq: 42, ts: "2026-11-25T16:00:00.000Z", actor: "client:cli_x", action: "licence.imported",
+                                 object: "licence:lic_\"q\"", detail: ["type": "resident_id_card", "n": 3, "z": ["a": true]],
+                                 prev: String(repeating: "ab", count: 32), hash: "")
+        let generic = JSONValue.object([
+            "seq": .int(record.seq), "ts": .string(record.ts), "actor": .string(record.actor), "action": .string(record.action),
+            "object": .string(record.object), "detail": record.detail, "prev": .string(record.prev),
+        ]).canonicalBytes
+        #expect(record.canonicalWithoutHash == generic)
+    }
+
+    @Test func timestampsMatchFoundationsFormatter() {
+        let style = Date.ISO8601FormatStyle(includingFractionalSeconds: true, timeZone: TimeZone(identifier: "UTC")!)
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<2000 {
+            let millis = Int64.random(in: 0...4_102_444_800_000, using: &generator)
+            let date = Date(timeIntervalSince1970: Double(millis) / 1000)
+            #expect(Timestamp.string(date) == style.format(date), "\(millis)")
+        }
+    }
+}

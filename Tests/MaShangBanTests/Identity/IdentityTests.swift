@@ -52,7 +52,7 @@ struct IdentityTests {
 
     static func withCheckCharacter(_ seventeen: String) -> String {
         let sum = zip(seventeen.compactMap(\.wholeNumberValue), CitizenID.weights).reduce(0) { $0 + $1.0 * $1.1 }
-        return seventeen + String(CitizenID.checkCharacters[sum % 11])
+        return seventeen + String(UnicodeScalar(CitizenID.checkCharacters[sum % 11]))
     }
 
     @Test func creditCodes() throws {
