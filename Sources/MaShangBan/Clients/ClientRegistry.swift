@@ -128,7 +128,7 @@ public struct ClientRegistry: Sendable {
         guard let role = ClientRole(rawValue: r.role) else {
             throw MSBError.validationFailed("role must be one of \(ClientRole.allCases.map(\.rawValue).joined(separator: ", "))")
         }
-        let name = r.name.trimmingCharacters(in: .whitespacesAndNewlines)
+        let name = r.name.trimmed
         guard !name.isEmpty, name.count <= 200 else { throw MSBError.validationFailed("name must be 1 to 200 characters") }
         guard !name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
             throw MSBError.validationFailed("name must not contain control characters")

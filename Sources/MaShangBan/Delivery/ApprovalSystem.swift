@@ -41,7 +41,7 @@ public struct ApprovalSystemRegistry: Sendable {
         guard r.code.wholeMatch(of: Self.codePattern) != nil else {
             throw MSBError.validationFailed("code must be 2 to 64 lower-case letters, digits, '_' or '-'")
         }
-        let name = r.name.trimmingCharacters(in: .whitespacesAndNewlines)
+        let name = r.name.trimmed
         guard !name.isEmpty, name.count <= 100 else { throw MSBError.validationFailed("name must be 1 to 100 characters") }
         guard r.webhookURL.utf8.count <= 2048, let url = URL(string: r.webhookURL), ["http", "https"].contains(url.scheme?.lowercased()),
               let host = url.host, !host.isEmpty, url.user == nil, url.password == nil

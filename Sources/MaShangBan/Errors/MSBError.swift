@@ -51,3 +51,15 @@ extension MSBError {
 extension String {
     var capitalizedFirst: String { prefix(1).uppercased() + dropFirst() }
 }
+
+extension String {
+    /// Without leading and trailing white space (Unicode White_Space); NSString's trimming
+    /// is slow on Linux and this runs for every imported licence.
+    var trimmed: String {
+        let scalars = unicodeScalars
+        guard let first = scalars.firstIndex(where: { !$0.properties.isWhitespace }),
+              let last = scalars.lastIndex(where: { !$0.properties.isWhitespace })
+        else { return "" }
+        return String(scalars[first...last])
+    }
+}

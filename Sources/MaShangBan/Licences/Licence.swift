@@ -72,7 +72,7 @@ struct ValidatedLicence: Sendable {
             throw MSBError.validationFailed("holder.kind must be \(type.holder.rawValue) for a \(type.code)")
         }
         let holder = try HolderID(s.holder.id, kind: kind, field: "holder.id", today: today)
-        let number = s.number.trimmingCharacters(in: .whitespaces)
+        let number = s.number.trimmed
         guard !number.isEmpty, number.count <= 64, !Self.hasControlCharacters(number) else {
             throw MSBError.validationFailed("number must be 1 to 64 characters")
         }
@@ -107,7 +107,7 @@ struct ValidatedLicence: Sendable {
             guard validFrom <= date else { throw MSBError.validationFailed("valid_until is before valid_from") }
             validUntil = date
         }
-        let issuer = s.issuer.trimmingCharacters(in: .whitespacesAndNewlines)
+        let issuer = s.issuer.trimmed
         guard !issuer.isEmpty, issuer.count <= 100, !Self.hasControlCharacters(issuer) else {
             throw MSBError.validationFailed("issuer must be 1 to 100 characters")
         }

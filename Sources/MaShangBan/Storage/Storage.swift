@@ -10,6 +10,9 @@ public enum Storage {
         configuration.foreignKeysEnabled = true
         configuration.busyMode = .timeout(5)
         configuration.label = "mashangban"
+        // 64 MiB page cache per connection (SQLite's default is 2 MiB): random-key indexes
+        // (ids, keyed digests) otherwise miss the cache on every insert.
+        configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA cache_size = -65536") }
         let pool = try DatabasePool(path: url.path, configuration: configuration)
         // GRDB sets synchronous=NORMAL for WAL after prepareDatabase; FULL must be set
         // afterwards, on the one writer connection.
