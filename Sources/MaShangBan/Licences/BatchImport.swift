@@ -1,10 +1,13 @@
 import Foundation
 import GRDB
 
-/// Imports NDJSON (one licence per line) as it streams in. Every `batchSize` lines are
-/// decoded, validated and sealed in parallel, then stored in one transaction: a bad line
-/// is reported and never stops the good ones, and no line is half-applied. Memory stays
-/// flat whatever the body size.
+/// Imports NDJSON (one licence per line) as it streams in. Every `batchSize` lines form a
+/// batch that is decoded, validated and sealed in parallel (no database needed), then
+/// stored in one transaction. Batches are pipelined — the body is read while the previous
+/// batch is sealed and the one before it written — with at most two batches in flight, so
+/// memory stays flat whatever the body size. Writes keep the order of the lines, so the
+/// audit chain records them in the order they came. A bad line is reported with its number
+/// and never stops the good ones; no line is ever half-applied.
 public final class BatchImport {
     /// What a batch import did: how many lines were stored, and each refused line with why.
     public struct Result: Sendable, Encodable {
@@ -19,17 +22,18 @@ public final class BatchImport {
     }
 
     public static let maximumLineBytes = 1 << 20
+    static let batchesInFlight = 2
 
     let library: LicenceLibrary
     let actor: AuditActor
     let batchSize: Int
-    private var pending: [(line: Int, bytes: [UInt8])] = []
+    private var pending: [PendingLine] = []
     private var partial: [UInt8] = []
     private var partialTooLong = false
     private var lineNumber = 0
     private var result = Result()
     private var types: [String: LicenceType]?
-    private var inFlight: Task<(accepted: Int, rejected: [Rejection]), any Error>?
+    private var stages: [Task<Result, any Error>] = []
 
     public init(library: LicenceLibrary, actor: AuditActor, batchSize: Int = 2000) {
         self.library = library
@@ -38,26 +42,27 @@ public final class BatchImport {
     }
 
     /// Feeds the next chunk of the body.
-    public func feed<Bytes: Collection<UInt8>>(_ chunk: Bytes) async throws {
-        var start = chunk.startIndex
-        while let newline = chunk[start...].firstIndex(of: UInt8(ascii: "\n")) {
-            append(chunk[start..<newline])
+    public func feed(_ chunk: some Sequence<UInt8>) async throws {
+        let bytes = chunk.withContiguousStorageIfAvailable { Array($0) } ?? Array(chunk)
+        var start = 0
+        while let newline = bytes[start...].firstIndex(of: UInt8(ascii: "\n")) {
+            append(bytes[start..<newline])
             try await endLine()
-            start = chunk.index(after: newline)
+            start = newline + 1
         }
-        append(chunk[start...])
+        append(bytes[start...])
     }
 
-    /// Ends the body: the last line (without a newline) and the last batch.
+    /// Ends the body: the last line (without a newline) and the last batches.
     public func finish() async throws -> Result {
         if !partial.isEmpty || partialTooLong { try await endLine() }
         try await flush()
-        try await collectWrite()
+        while !stages.isEmpty { try await collectOldest() }
         result.rejected.sort { $0.line < $1.line }
         return result
     }
 
-    private func append(_ bytes: some Collection<UInt8>) {
+    private func append(_ bytes: ArraySlice<UInt8>) {
         guard !partialTooLong else { return }
         if partial.count + bytes.count > Self.maximumLineBytes {
             partialTooLong = true
@@ -74,84 +79,106 @@ public final class BatchImport {
             partialTooLong = false
         }
         if partialTooLong {
-            reject(lineNumber, .payloadTooLarge(limit: Self.maximumLineBytes))
+            result.rejected.append(Rejection(line: lineNumber, error: .payloadTooLarge(limit: Self.maximumLineBytes)))
             return
         }
         if partial.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { return }  // blank lines are skipped
-        pending.append((lineNumber, partial))
+        pending.append(PendingLine(line: lineNumber, bytes: partial))
         if pending.count >= batchSize { try await flush() }
     }
 
-    private func reject(_ line: Int, _ error: MSBError) {
-        result.rejected.append(Rejection(line: line, code: error.code, detail: error.detail))
-    }
-
-    /// Decodes, validates and seals the pending lines in parallel (no database needed), then hands
-    /// them to the writer. The write of one batch overlaps the sealing of the next; writes
-    /// stay in order, so the audit chain records lines in the order they came.
+    /// Starts a stage for the pending lines: seal in parallel, then (after the previous
+    /// stage has written) write. Waits for the oldest stage when too many are in flight.
     private func flush() async throws {
         guard !pending.isEmpty else { return }
         let lines = pending
         pending.removeAll(keepingCapacity: true)
-        let library = self.library
-        let actor = self.actor
         if types == nil { types = try await library.typesByCode() }
-        let types = self.types ?? [:]
-        let today = library.now()
-
-        let parts = 4
-        let size = (lines.count + parts - 1) / parts
-        let sealed = try await withThrowingTaskGroup(of: [(Int, Sealing)].self) { group in
-            for start in stride(from: 0, to: lines.count, by: size) {
-                let chunk = lines[start..<min(start + size, lines.count)]
-                group.addTask {
-                    let decoder = JSONDecoder()
-                    return try chunk.map { line, bytes in
-                        do {
-                            let submission = try decoder.decode(LicenceSubmission.self, from: Data(bytes))
-                            let valid = try ValidatedLicence(submission, type: types[submission.type], today: today)
-                            return (line, .sealed(try library.seal(valid)))
-                        } catch let error as MSBError {
-                            return (line, .rejected(error))
-                        } catch let error as DecodingError {
-                            return (line, .rejected(.badRequest(DecodingFailure.describe(error))))
-                        }
-                    }
-                }
-            }
-            var all: [(Int, Sealing)] = []
-            for try await part in group { all.append(contentsOf: part) }
-            return all.sorted { $0.0 < $1.0 }
-        }
-        for case (let line, .rejected(let error)) in sealed { reject(line, error) }
-        let ready = sealed.compactMap { line, sealing -> (Int, LicenceLibrary.SealedLicence)? in
-            if case .sealed(let licence) = sealing { return (line, licence) }
-            return nil
-        }
-
-        try await collectWrite()
-        inFlight = Task {
-            // Every check that can refuse a line ran above; what is left can only fail in
-            // storage, and then the whole transaction rolls back and the request fails: no
-            // line is ever half-applied, and sending the batch again is safe (upsert).
-            try await library.pool.write { db -> (accepted: Int, rejected: [Rejection]) in
-                for (_, licence) in ready { _ = try library.store(db, licence, by: actor) }
-                return (ready.count, [])
-            }
-        }
+        let stage = Self.start(lines, library: library, actor: actor, types: types ?? [:], after: stages.last)
+        stages.append(stage)
+        while stages.count > Self.batchesInFlight { try await collectOldest() }
     }
 
-    /// Waits for the batch being written and counts its outcome.
-    private func collectWrite() async throws {
-        guard let task = inFlight else { return }
-        inFlight = nil
-        let outcome = try await task.value
+    static func start(_ lines: [PendingLine], library: LicenceLibrary, actor: AuditActor, types: [String: LicenceType],
+                      after previous: Task<Result, any Error>?) -> Task<Result, any Error> {
+        Task { try await stage(lines, library: library, actor: actor, types: types, after: previous) }
+    }
+
+    /// One batch: seal in parallel, then — once the batch before has been written — write.
+    static func stage(_ lines: [PendingLine], library: LicenceLibrary, actor: AuditActor,
+                      types: [String: LicenceType], after previous: Task<Result, any Error>?) async throws -> Result {
+        let sealed = try await seal(lines, library: library, types: types)
+        _ = try await previous?.value  // keeps writes, and so the audit chain, in line order
+        // Every check that can refuse a line ran above; what is left can only fail in
+        // storage, and then the whole transaction rolls back and the request fails.
+        let ready = sealed.ready
+        try await library.pool.write { db in
+            for licence in ready { _ = try library.store(db, licence, by: actor) }
+        }
+        return Result(accepted: ready.count, rejected: sealed.rejected)
+    }
+
+    private func collectOldest() async throws {
+        let outcome = try await stages.removeFirst().value
         result.accepted += outcome.accepted
         result.rejected.append(contentsOf: outcome.rejected)
     }
 
-    private enum Sealing: Sendable {
+    /// Decodes, validates and seals lines on all cores; returns the sealed licences in line
+    /// order and the refused lines.
+    static func seal(_ lines: [PendingLine], library: LicenceLibrary, types: [String: LicenceType]) async throws
+        -> (ready: [LicenceLibrary.SealedLicence], rejected: [Rejection])
+    {
+        let today = library.now()
+        let parts = max(1, ProcessInfo.processInfo.activeProcessorCount)
+        let size = (lines.count + parts - 1) / parts
+        let outcomes = try await withThrowingTaskGroup(of: (Int, [Sealing]).self) { group in
+            for (index, start) in stride(from: 0, to: lines.count, by: size).enumerated() {
+                let chunk = lines[start..<min(start + size, lines.count)]
+                group.addTask {
+                    let decoder = JSONDecoder()
+                    return (index, try chunk.map { pending -> Sealing in
+                        let line = pending.line
+                        do {
+                            let submission = try decoder.decode(LicenceSubmission.self, from: Data(pending.bytes))
+                            let valid = try ValidatedLicence(submission, type: types[submission.type], today: today)
+                            return .sealed(try library.seal(valid))
+                        } catch let error as MSBError {
+                            return .rejected(Rejection(line: line, error: error))
+                        } catch let error as DecodingError {
+                            return .rejected(Rejection(line: line, error: .badRequest(DecodingFailure.describe(error))))
+                        }
+                    })
+                }
+            }
+            var parts: [(Int, [Sealing])] = []
+            for try await part in group { parts.append(part) }
+            return parts.sorted { $0.0 < $1.0 }.flatMap(\.1)
+        }
+        var ready: [LicenceLibrary.SealedLicence] = []
+        var rejected: [Rejection] = []
+        for outcome in outcomes {
+            switch outcome {
+            case .sealed(let licence): ready.append(licence)
+            case .rejected(let rejection): rejected.append(rejection)
+            }
+        }
+        return (ready, rejected)
+    }
+
+    struct PendingLine: Sendable {
+        let line: Int
+        let bytes: [UInt8]
+    }
+
+    enum Sealing: Sendable {
         case sealed(LicenceLibrary.SealedLicence)
-        case rejected(MSBError)
+        case rejected(Rejection)
+    }
+}
+
+extension BatchImport.Rejection {
+    init(line: Int, error: MSBError) {
+        self.init(line: line, code: error.code, detail: error.detail)
     }
 }
