@@ -12,8 +12,7 @@ struct CommandLineTests {
         let dir = try TemporaryDirectory()
         let data = dir.url.appendingPathComponent("data")
         let server = try ServerProcess(data: data)
-        let token = try String(contentsOf: data.appendingPathComponent("admin-token"), encoding: .utf8)
-            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let token = try adminTokenFile(in: data)
         let created = try curl(["-X", "POST", "\(server.base)/v1/clients", "-H", "Authorization: Bearer \(token)",
                                 "-H", "Content-Type: application/json", "-d", #"{"role":"app","name":"app backend"}"#])
         #expect(created.body.contains("\"token\":\"msb_"))
@@ -97,8 +96,7 @@ struct CommandLineTests {
         let dir = try TemporaryDirectory()
         let data = dir.url.appendingPathComponent("data")
         let server = try ServerProcess(data: data, extra: ["--max-header-bytes", "4096"])
-        let token = try String(contentsOf: data.appendingPathComponent("admin-token"), encoding: .utf8)
-            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let token = try adminTokenFile(in: data)
         let bigHeader = try curl(["-o", "/dev/null", "-w", "%{http_code}", "-H", "X-Big: \(String(repeating: "a", count: 8000))",
                                   "\(server.base)/healthz"])
         #expect(bigHeader.body != "200")
@@ -117,8 +115,7 @@ struct CommandLineTests {
         let dir = try TemporaryDirectory()
         let data = dir.url.appendingPathComponent("data")
         let server = try ServerProcess(data: data)
-        let admin = try String(contentsOf: data.appendingPathComponent("admin-token"), encoding: .utf8)
-            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let admin = try adminTokenFile(in: data)
         let created = try curl(["-X", "POST", "\(server.base)/v1/clients", "-H", "Authorization: Bearer \(admin)",
                                 "-d", #"{"role":"issuer","name":"衡阳市公安局"}"#]).body
         let token = try #require(created.firstMatch(of: /"token":"([^"]+)"/)?.1)

@@ -81,6 +81,11 @@ final class ServerProcess: @unchecked Sendable {
     deinit { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
 }
 
+/// The admin token a first start wrote to `DIR/admin-token`.
+func adminTokenFile(in data: URL) throws -> String {
+    try String(contentsOf: data.appendingPathComponent("admin-token"), encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+}
+
 /// A blocking HTTP/1.1 request through curl (the server under test is another process).
 func curl(_ arguments: [String]) throws -> (status: Int32, body: String) {
     let result = try runProcess(URL(fileURLWithPath: "/usr/bin/curl"), ["-s", "--max-time", "10"] + arguments)
