@@ -39,7 +39,7 @@ struct BenchCommand: AsyncParsableCommand {
         print(Self.row("  licences accepted / rejected", "\(result.accepted) / \(result.rejected.count)"))
         print(Self.row("  wall time", String(format: "%.2f s", seconds)))
         print(Self.row("  body", String(format: "%.1f MiB NDJSON", bodyMegabytes)))
-        print(Self.row("  RSS before → after (body held by the bench)", String(format: "%.0f MB → %.0f MB", rssBefore, Self.residentMegabytes())))
+        print(Self.row("  RSS before → after", String(format: "%.0f MB → %.0f MB (the bench holds the body)", rssBefore, Self.residentMegabytes())))
         print(Self.row("  target (issue 3)", "≥ 20000 licences/s"))
         let verify = try AuditVerifier.verify(reader: backend.pool, suite: backend.suite, verifiers: backend.keyring.verifiers,
                                               checkpointFile: backend.dataDirectory.checkpointFile)
