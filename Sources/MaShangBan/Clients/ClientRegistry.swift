@@ -130,7 +130,7 @@ public struct ClientRegistry: Sendable {
         }
         let name = r.name.trimmed
         guard !name.isEmpty, name.count <= 200 else { throw MSBError.validationFailed("name must be 1 to 200 characters") }
-        guard !name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+        guard !name.hasControlCharacters else {
             throw MSBError.validationFailed("name must not contain control characters")
         }
         if role == .terminal {

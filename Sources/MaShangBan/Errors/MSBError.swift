@@ -53,6 +53,12 @@ extension String {
 }
 
 extension String {
+    /// Whether it holds a control character (Unicode general category Cc: exactly
+    /// U+0000–U+001F and U+007F–U+009F). SQLite returns text only up to a NUL.
+    var hasControlCharacters: Bool {
+        unicodeScalars.contains { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) }
+    }
+
     /// Without leading and trailing white space (Unicode White_Space); NSString's trimming
     /// is slow on Linux and this runs for every imported licence.
     var trimmed: String {

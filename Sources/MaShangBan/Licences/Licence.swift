@@ -72,19 +72,21 @@ struct ValidatedLicence: Sendable {
             throw MSBError.validationFailed("holder.kind must be \(type.holder.rawValue) for a \(type.code)")
         }
         let holder = try HolderID(s.holder.id, kind: kind, field: "holder.id", today: today)
-        let number = s.number.trimmed
-        guard !number.isEmpty, number.count <= 64, !Self.hasControlCharacters(number) else {
+        var number = s.number.trimmed
+        guard !number.isEmpty, number.count <= 64, !number.hasControlCharacters else {
             throw MSBError.validationFailed("number must be 1 to 64 characters")
         }
         if type.numberClass == .citizenID {
-            do { _ = try CitizenID(number, today: today) } catch { throw MSBError.invalidCitizenID("number", error) }
+            do { number = try CitizenID(number, today: today).value } catch { throw MSBError.invalidCitizenID("number", error) }
+        }
+        if let unknown = s.fields.keys.filter({ type.field($0) == nil }).min() {
+            throw MSBError.validationFailed("fields.\(unknown.prefix(64)) is not a field of \(type.code)")
         }
         var fields: [String: String] = [:]
-        for (name, value) in s.fields {
-            guard let field = type.field(name) else {
-                throw MSBError.validationFailed("fields.\(name.prefix(64)) is not a field of \(type.code)")
-            }
-            guard value.utf8.count <= (field.fieldClass == .photo ? 512 * 1024 : 4096), !Self.hasControlCharacters(value) else {
+        for field in type.fields {  // in the type's order, so the first problem reported is always the same
+            guard let value = s.fields[field.name] else { continue }
+            let name = field.name
+            guard value.utf8.count <= (field.fieldClass == .photo ? 512 * 1024 : 4096), !value.hasControlCharacters else {
                 throw MSBError.validationFailed("fields.\(name) is too long or holds control characters")
             }
             if value.isEmpty { continue }
@@ -108,16 +110,10 @@ struct ValidatedLicence: Sendable {
             validUntil = date
         }
         let issuer = s.issuer.trimmed
-        guard !issuer.isEmpty, issuer.count <= 100, !Self.hasControlCharacters(issuer) else {
+        guard !issuer.isEmpty, issuer.count <= 100, !issuer.hasControlCharacters else {
             throw MSBError.validationFailed("issuer must be 1 to 100 characters")
         }
         (self.type, self.number, self.holder, self.fields, self.validFrom, self.validUntil, self.issuer) =
-            (type, type.numberClass == .citizenID ? (try? CitizenID(number, today: today).value) ?? number : number,
-             holder, fields, validFrom, validUntil, issuer)
-    }
-
-    /// Unicode general category Cc: exactly U+0000–U+001F and U+007F–U+009F.
-    static func hasControlCharacters(_ s: String) -> Bool {
-        s.unicodeScalars.contains { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) }
+            (type, number, holder, fields, validFrom, validUntil, issuer)
     }
 }
