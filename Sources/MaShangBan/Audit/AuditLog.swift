@@ -26,15 +26,19 @@ public struct AuditLog: Sendable {
     /// Appends one record. `detail` must hold no personal data: ids, codes, counts.
     @discardableResult
     public func append(_ db: Database, actor: AuditActor, action: String, object: String, detail: [String: JSONValue] = [:]) throws -> AuditRecord {
-        let last = try Row.fetchOne(db.cachedStatement(sql: "SELECT seq, hash FROM audit_records ORDER BY seq DESC LIMIT 1"))
-        let seq: Int64 = (last?["seq"] ?? 0) + 1
-        let prev: String = last?["hash"] ?? Self.zeroHash
+        let head = try Row.fetchCursor(db.cachedStatement(sql: "SELECT seq, hash FROM audit_records ORDER BY seq DESC LIMIT 1"))
+        var seq: Int64 = 1
+        var prev = Self.zeroHash
+        if let last = try head.next() {
+            seq = last[0] + 1
+            prev = last[1]
+        }
         var record = AuditRecord(seq: seq, ts: Timestamp.string(now()), actor: actor.string, action: action,
                                  object: object, detail: .object(detail), prev: prev, hash: "")
         guard let hash = record.computedHash(suite: suite) else { throw CryptoError("audit chain head is not hex") }
         record.hash = hash
         try db.cachedStatement(sql: "INSERT INTO audit_records (seq, ts, actor, action, object, detail, prev, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
-            .execute(arguments: [record.seq, record.ts, record.actor, record.action, record.object, record.detail.canonicalString,
+            .execute(arguments: [record.seq, record.ts, record.actor, record.action, record.object, record.detailJSON,
                                  record.prev, record.hash])
         if seq % Self.checkpointInterval == 0 {
             try checkpoint(db, size: seq, head: hash)

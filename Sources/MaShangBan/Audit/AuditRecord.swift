@@ -17,15 +17,33 @@ public enum AuditActor: Sendable, Equatable {
 
 /// One record of the hash-chained audit log (API.md "Audit record").
 /// `hash = H(prev bytes ‖ JCS(record without "hash"))`; the first `prev` is 32 zero bytes.
-public struct AuditRecord: Sendable, Equatable, Codable {
+public struct AuditRecord: Sendable, Equatable, Encodable {
     public var seq: Int64
     public var ts: String
     public var actor: String
     public var action: String
     public var object: String
-    public var detail: JSONValue
+    /// `detail` as stored and hashed: its RFC 8785 text (written canonical, so the chain is
+    /// checked on the bytes themselves, without parsing them).
+    public var detailJSON: String
     public var prev: String
     public var hash: String
+
+    public var detail: JSONValue { JSONValue.parse(Array(detailJSON.utf8)) ?? .string(detailJSON) }
+
+    enum CodingKeys: String, CodingKey { case seq, ts, actor, action, object, detail, prev, hash }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(seq, forKey: .seq)
+        try c.encode(ts, forKey: .ts)
+        try c.encode(actor, forKey: .actor)
+        try c.encode(action, forKey: .action)
+        try c.encode(object, forKey: .object)
+        try c.encode(detail, forKey: .detail)
+        try c.encode(prev, forKey: .prev)
+        try c.encode(hash, forKey: .hash)
+    }
 
     /// The RFC 8785 form of the record without `hash`: what the hash covers after `prev`.
     /// Written member by member in RFC 8785 key order (action, actor, detail, object, prev,
@@ -40,7 +58,7 @@ public struct AuditRecord: Sendable, Equatable, Codable {
         }
         member("action", true); JSONValue.writeString(action, into: &out)
         member("actor"); JSONValue.writeString(actor, into: &out)
-        member("detail"); detail.write(into: &out)
+        member("detail"); out.append(contentsOf: detailJSON.utf8)
         member("object"); JSONValue.writeString(object, into: &out)
         member("prev"); JSONValue.writeString(prev, into: &out)
         member("seq"); out.append(contentsOf: String(seq).utf8)
@@ -61,15 +79,14 @@ public struct AuditRecord: Sendable, Equatable, Codable {
         actor = row["actor"]
         action = row["action"]
         object = row["object"]
-        let detailText: String = row["detail"]
-        detail = JSONValue.parse(Array(detailText.utf8)) ?? .string(detailText)
+        detailJSON = row["detail"]
         prev = row["prev"]
         hash = row["hash"]
     }
 
     init(seq: Int64, ts: String, actor: String, action: String, object: String, detail: JSONValue, prev: String, hash: String) {
-        (self.seq, self.ts, self.actor, self.action, self.object, self.detail, self.prev, self.hash) =
-            (seq, ts, actor, action, object, detail, prev, hash)
+        (self.seq, self.ts, self.actor, self.action, self.object, self.detailJSON, self.prev, self.hash) =
+            (seq, ts, actor, action, object, detail.canonicalString, prev, hash)
     }
 }
 
