@@ -54,7 +54,7 @@ struct LicenceRoutesTests {
             #expect(first.status == .created)
             let id = try #require(try first.json()["id"] as? String)
             #expect(id.hasPrefix("lic_"))
-            #expect(try first.json()["status"] as? String == "valid")
+            #expect(try first.json()["status"] as? String == "valid", "\(first.text)")
             let again = try await client.importLicence(Sample.idCard(name: "王静"), token: issuer.token)
             #expect(again.status == .ok)
             #expect(try again.json()["id"] as? String == id)

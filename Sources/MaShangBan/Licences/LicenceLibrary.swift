@@ -72,32 +72,29 @@ public struct LicenceLibrary: Sendable {
             validFrom: licence.validFrom.text, validUntil: licence.validUntil, issuer: licence.issuer)
     }
 
-    /// Stores a sealed licence inside the caller's transaction, with its audit record.
+    /// Stores a sealed licence inside the caller's transaction, with its audit record: one
+    /// upsert on (type, number_key) that keeps the id of a licence seen before.
     func store(_ db: Database, _ licence: SealedLicence, by actor: AuditActor) throws -> Imported {
-        let stamp = Timestamp.string(now())
-        let existing = try Row.fetchOne(
-            db.cachedStatement(sql: "SELECT id, revoked_at FROM licences WHERE type = ? AND number_key = ?"),
-            arguments: [licence.typeCode, licence.numberKey])
-        let id: String = existing?["id"] ?? random.identifier(prefix: "lic")
-        let arguments: StatementArguments = [
-            licence.holderKind, licence.holderRef, licence.dataBox, licence.validFrom, licence.validUntil?.text, licence.issuer, stamp, id,
-        ]
-        if existing != nil {
-            try db.cachedStatement(sql: """
-                UPDATE licences SET holder_kind = ?, holder_ref = ?, data_box = ?,
-                    valid_from = ?, valid_until = ?, issuer = ?, updated_at = ? WHERE id = ?
-                """).execute(arguments: arguments)
-            try audit.append(db, actor: actor, action: "licence.updated", object: "licence:\(id)", detail: ["type": .string(licence.typeCode)])
-        } else {
-            try db.cachedStatement(sql: """
-                INSERT INTO licences (holder_kind, holder_ref, data_box, valid_from, valid_until, issuer,
-                    updated_at, id, type, number_key, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """).execute(arguments: arguments + [licence.typeCode, licence.numberKey, stamp])
-            try audit.append(db, actor: actor, action: "licence.imported", object: "licence:\(id)", detail: ["type": .string(licence.typeCode)])
-        }
-        let revoked = (existing?["revoked_at"] as String?) != nil
+        let instant = now()
+        let stamp = Timestamp.string(instant)
+        let newID = random.sortableIdentifier(prefix: "lic", at: instant)
+        let row = try Row.fetchOne(db.cachedStatement(sql: """
+            INSERT INTO licences (id, type, number_key, holder_kind, holder_ref, data_box, valid_from, valid_until, issuer,
+                created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT (type, number_key) DO UPDATE SET holder_kind = excluded.holder_kind, holder_ref = excluded.holder_ref,
+                data_box = excluded.data_box, valid_from = excluded.valid_from, valid_until = excluded.valid_until,
+                issuer = excluded.issuer, updated_at = excluded.updated_at
+            RETURNING id, revoked_at
+            """), arguments: [newID, licence.typeCode, licence.numberKey, licence.holderKind, licence.holderRef, licence.dataBox,
+                              licence.validFrom, licence.validUntil?.text, licence.issuer, stamp, stamp])
+        guard let row else { throw CryptoError("the licence upsert returned no row") }
+        let id: String = row[0]
+        let revoked = (row[1] as String?) != nil
+        let created = id == newID
+        try audit.append(db, actor: actor, action: created ? "licence.imported" : "licence.updated", object: "licence:\(id)",
+                         detail: ["type": .string(licence.typeCode)])
         let status: LicenceStatus = revoked ? .revoked : (licence.validUntil.map { $0 < today } == true ? .expired : .valid)
-        return Imported(id: id, status: status, created: existing == nil)
+        return Imported(id: id, status: status, created: created)
     }
 
     /// Revokes a licence: 404 `not_found` if there is none; revoking twice changes nothing.
