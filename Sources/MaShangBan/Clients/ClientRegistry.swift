@@ -128,11 +128,7 @@ public struct ClientRegistry: Sendable {
         guard let role = ClientRole(rawValue: r.role) else {
             throw MSBError.validationFailed("role must be one of \(ClientRole.allCases.map(\.rawValue).joined(separator: ", "))")
         }
-        let name = r.name.trimmed
-        guard !name.isEmpty, name.count <= 200 else { throw MSBError.validationFailed("name must be 1 to 200 characters") }
-        guard !name.hasControlCharacters else {
-            throw MSBError.validationFailed("name must not contain control characters")
-        }
+        let name = try MSBError.requireText(r.name, field: "name", maximum: 200)
         if role == .terminal {
             guard let hall = r.hall else { throw MSBError.validationFailed("hall is required for a terminal") }
             guard hall.wholeMatch(of: codePattern) != nil else {

@@ -41,8 +41,7 @@ public struct ApprovalSystemRegistry: Sendable {
         guard r.code.wholeMatch(of: Self.codePattern) != nil else {
             throw MSBError.validationFailed("code must be 2 to 64 lower-case letters, digits, '_' or '-'")
         }
-        let name = r.name.trimmed
-        guard !name.isEmpty, name.count <= 100 else { throw MSBError.validationFailed("name must be 1 to 100 characters") }
+        let name = try MSBError.requireText(r.name, field: "name", maximum: 100)
         guard r.webhookURL.utf8.count <= 2048, let url = URL(string: r.webhookURL), ["http", "https"].contains(url.scheme?.lowercased()),
               let host = url.host, !host.isEmpty, url.user == nil, url.password == nil
         else { throw MSBError.validationFailed("webhook_url must be an http or https URL with a host and no credentials") }

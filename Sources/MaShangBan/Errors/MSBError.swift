@@ -52,6 +52,18 @@ extension String {
     var capitalizedFirst: String { prefix(1).uppercased() + dropFirst() }
 }
 
+extension MSBError {
+    /// A free-text value (a name, an issuer, a reason): white space trimmed, 1 to `maximum`
+    /// characters, no control characters; else 422 `validation_failed` naming `field`.
+    public static func requireText(_ raw: String, field: String, maximum: Int) throws -> String {
+        let text = raw.trimmed
+        guard !text.isEmpty, text.count <= maximum, !text.hasControlCharacters else {
+            throw MSBError.validationFailed("\(field) must be 1 to \(maximum) characters without control characters")
+        }
+        return text
+    }
+}
+
 extension String {
     /// Whether it holds a control character (Unicode general category Cc: exactly
     /// U+0000–U+001F and U+007F–U+009F). SQLite returns text only up to a NUL.

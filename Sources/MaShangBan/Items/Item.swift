@@ -45,8 +45,7 @@ public struct ItemRegistry: Sendable {
         guard d.code.wholeMatch(of: Self.codePattern) != nil else {
             throw MSBError.validationFailed("code must be 2 to 64 lower-case letters, digits, '_' or '-'")
         }
-        let name = d.name.trimmed
-        guard !name.isEmpty, name.count <= 100 else { throw MSBError.validationFailed("name must be 1 to 100 characters") }
+        let name = try MSBError.requireText(d.name, field: "name", maximum: 100)
         guard !d.required.isEmpty, d.required.count <= 20, Set(d.required).count == d.required.count else {
             throw MSBError.validationFailed("required must list 1 to 20 different licence types")
         }

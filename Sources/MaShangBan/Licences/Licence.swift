@@ -72,10 +72,7 @@ struct ValidatedLicence: Sendable {
             throw MSBError.validationFailed("holder.kind must be \(type.holder.rawValue) for a \(type.code)")
         }
         let holder = try HolderID(s.holder.id, kind: kind, field: "holder.id", today: today)
-        var number = s.number.trimmed
-        guard !number.isEmpty, number.count <= 64, !number.hasControlCharacters else {
-            throw MSBError.validationFailed("number must be 1 to 64 characters")
-        }
+        var number = try MSBError.requireText(s.number, field: "number", maximum: 64)
         if type.numberClass == .citizenID {
             do { number = try CitizenID(number, today: today).value } catch { throw MSBError.invalidCitizenID("number", error) }
         }
@@ -109,10 +106,7 @@ struct ValidatedLicence: Sendable {
             guard validFrom <= date else { throw MSBError.validationFailed("valid_until is before valid_from") }
             validUntil = date
         }
-        let issuer = s.issuer.trimmed
-        guard !issuer.isEmpty, issuer.count <= 100, !issuer.hasControlCharacters else {
-            throw MSBError.validationFailed("issuer must be 1 to 100 characters")
-        }
+        let issuer = try MSBError.requireText(s.issuer, field: "issuer", maximum: 100)
         (self.type, self.number, self.holder, self.fields, self.validFrom, self.validUntil, self.issuer) =
             (type, number, holder, fields, validFrom, validUntil, issuer)
     }

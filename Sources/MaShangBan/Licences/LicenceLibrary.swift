@@ -99,8 +99,7 @@ public struct LicenceLibrary: Sendable {
 
     /// Revokes a licence: 404 `not_found` if there is none; revoking twice changes nothing.
     public func revoke(id: String, reason: String, by actor: AuditActor) async throws -> LicenceStatus {
-        let trimmed = reason.trimmed
-        guard !trimmed.isEmpty, trimmed.count <= 500 else { throw MSBError.validationFailed("reason must be 1 to 500 characters") }
+        let trimmed = try MSBError.requireText(reason, field: "reason", maximum: 500)
         let stamp = Timestamp.string(now())
         let audit = self.audit
         let vault = self.vault

@@ -149,8 +149,7 @@ public struct LicenceTypeRegistry: Sendable {
         guard d.code.wholeMatch(of: codePattern) != nil else {
             throw MSBError.validationFailed("code must be 2 to 64 lower-case letters, digits or '_', starting with a letter")
         }
-        let name = d.name.trimmed
-        guard !name.isEmpty, name.count <= 100 else { throw MSBError.validationFailed("name must be 1 to 100 characters") }
+        let name = try MSBError.requireText(d.name, field: "name", maximum: 100)
         guard let holder = HolderKind(rawValue: d.holder) else { throw MSBError.validationFailed("holder must be person or enterprise") }
         guard let numberClass = FieldClass(rawValue: d.numberClass) else {
             throw MSBError.validationFailed("number_class: unknown field class \(d.numberClass.prefix(40))")

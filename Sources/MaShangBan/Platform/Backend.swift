@@ -66,8 +66,8 @@ public struct Backend: Sendable {
                              logger: options.logger)
         let clients = ClientRegistry(pool: pool, suite: suite, audit: audit, random: options.random, now: options.now)
         let vault = DataVault(suite: suite, key: dataKey)
-        let library = LicenceLibrary(pool: pool, vault: vault,
-                                     holderReference: HolderReference(suite: suite, key: holderKey), audit: audit,
+        let holderReference = HolderReference(suite: suite, key: holderKey)
+        let library = LicenceLibrary(pool: pool, vault: vault, holderReference: holderReference, audit: audit,
                                      random: options.random, now: options.now)
         let adminToken = try bootstrapAdmin(pool, directory: directory, suite: suite, audit: audit, options: options)
         return Backend(dataDirectory: directory, pool: pool, suite: suite, keyring: keyring, audit: audit, clients: clients,
@@ -76,7 +76,7 @@ public struct Backend: Sendable {
                        approvalSystems: ApprovalSystemRegistry(pool: pool, vault: vault, audit: audit, random: options.random,
                                                                now: options.now),
                        items: ItemRegistry(pool: pool, audit: audit, now: options.now),
-                       holderReference: HolderReference(suite: suite, key: holderKey), dataKey: dataKey,
+                       holderReference: holderReference, dataKey: dataKey,
                        now: options.now, random: options.random, createdAdminToken: adminToken)
     }
 
