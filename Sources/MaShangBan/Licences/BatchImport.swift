@@ -124,13 +124,13 @@ public final class BatchImport {
         result.rejected.append(contentsOf: outcome.rejected)
     }
 
-    /// Decodes, validates and seals lines on all cores; returns the sealed licences in line
-    /// order and the refused lines.
+    /// Decodes, validates and seals lines on all cores but one (the writer has its own);
+    /// returns the sealed licences in line order and the refused lines.
     static func seal(_ lines: [PendingLine], library: LicenceLibrary, types: [String: LicenceType]) async throws
         -> (ready: [LicenceLibrary.SealedLicence], rejected: [Rejection])
     {
         let today = library.now()
-        let parts = max(1, ProcessInfo.processInfo.activeProcessorCount)
+        let parts = max(1, ProcessInfo.processInfo.activeProcessorCount - 1)
         let size = (lines.count + parts - 1) / parts
         let outcomes = try await withThrowingTaskGroup(of: (Int, [Sealing]).self) { group in
             for (index, start) in stride(from: 0, to: lines.count, by: size).enumerated() {
