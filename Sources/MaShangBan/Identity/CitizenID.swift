@@ -25,6 +25,19 @@ public struct CitizenID: Sendable, Hashable, CustomStringConvertible {
     static let weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
     static let checkCharacters = Array("10X98765432".utf8)
 
+    /// The MOD 11-2 check character (ASCII) of the first 17 digits.
+    static func checkCharacter(_ digits: [Int]) -> UInt8 {
+        checkCharacters[zip(digits, weights).reduce(0) { $0 + $1.0 * $1.1 } % 11]
+    }
+
+    /// The full 18-character ID for 17 leading digits (for generated test and bench data);
+    /// nil unless `seventeen` is exactly 17 ASCII digits.
+    public static func completing(_ seventeen: String) -> String? {
+        let digits = seventeen.utf8.map { Int($0) - Int(UInt8(ascii: "0")) }
+        guard digits.count == 17, digits.allSatisfy({ (0...9).contains($0) }) else { return nil }
+        return seventeen + String(UnicodeScalar(checkCharacter(digits)))
+    }
+
     /// Validates `string`; `today` bounds the birth date (it may not lie in the future).
     public init(_ string: String, today: Date = Date()) throws(Invalid) {
         var bytes = Array(string.utf8)
@@ -40,8 +53,7 @@ public struct CitizenID: Sendable, Hashable, CustomStringConvertible {
         }
         guard digits[0] != 0 else { throw .region }
         try Self.checkBirthDate(Array(digits[6..<14]), today: today)
-        let sum = zip(digits, Self.weights).reduce(0) { $0 + $1.0 * $1.1 }
-        guard Self.checkCharacters[sum % 11] == bytes[17] else { throw .checkCharacter }
+        guard Self.checkCharacter(digits) == bytes[17] else { throw .checkCharacter }
         value = String(decoding: bytes, as: UTF8.self)
     }
 

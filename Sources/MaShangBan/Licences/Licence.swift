@@ -25,6 +25,13 @@ public struct LicenceSubmission: Sendable, Decodable {
 /// A licence's state as seen now: `valid`, `expired` (past `valid_until`) or `revoked`.
 public enum LicenceStatus: String, Sendable, Codable {
     case valid, expired, revoked
+
+    /// Revoked wins; otherwise expired once `valid_until` lies before `today`.
+    public init(revoked: Bool, validUntil: CalendarDate?, today: CalendarDate) {
+        if revoked { self = .revoked }
+        else if let validUntil, validUntil < today { self = .expired }
+        else { self = .valid }
+    }
 }
 
 /// A licence from the library, decrypted.
@@ -40,9 +47,7 @@ public struct Licence: Sendable, Equatable {
     public let revoked: Bool
 
     public func status(today: CalendarDate) -> LicenceStatus {
-        if revoked { return .revoked }
-        if let validUntil, validUntil < today { return .expired }
-        return .valid
+        LicenceStatus(revoked: revoked, validUntil: validUntil, today: today)
     }
 
     public static func == (a: Licence, b: Licence) -> Bool { a.id == b.id && a.fields == b.fields && a.revoked == b.revoked }

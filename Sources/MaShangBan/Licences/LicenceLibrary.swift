@@ -93,8 +93,7 @@ public struct LicenceLibrary: Sendable {
         let created = id == newID
         try audit.append(db, actor: actor, action: created ? "licence.imported" : "licence.updated", object: "licence:\(id)",
                          detail: ["type": .string(licence.typeCode)])
-        let status: LicenceStatus = revoked ? .revoked : (licence.validUntil.map { $0 < today } == true ? .expired : .valid)
-        return Imported(id: id, status: status, created: created)
+        return Imported(id: id, status: LicenceStatus(revoked: revoked, validUntil: licence.validUntil, today: today), created: created)
     }
 
     /// Revokes a licence: 404 `not_found` if there is none; revoking twice changes nothing.

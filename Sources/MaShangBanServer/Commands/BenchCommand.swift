@@ -67,9 +67,7 @@ struct BenchCommand: AsyncParsableCommand {
         let day = Calendar(identifier: .gregorian).date(byAdding: .day, value: i / 1000, to: Date(timeIntervalSince1970: 315_532_800))!
         let c = Calendar(identifier: .gregorian).dateComponents(in: TimeZone(identifier: "UTC")!, from: day)
         let seventeen = String(format: "430405%04d%02d%02d%03d", c.year ?? 1980, c.month ?? 1, c.day ?? 1, i % 1000)
-        let weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
-        let sum = zip(seventeen.compactMap(\.wholeNumberValue), weights).reduce(0) { $0 + $1.0 * $1.1 }
-        let id = seventeen + String(Array("10X98765432")[sum % 11])
+        let id = CitizenID.completing(seventeen) ?? seventeen
         let card = String(format: "6222%015d", i)
         return #"{"type":"social_security_card","number":"\#(card)","holder":{"kind":"person","id":"\#(id)"},"fields":{"name":"测试\#(i % 97)","id_number":"\#(id)","card_number":"\#(card)"},"valid_from":"2020-01-01","issuer":"衡阳市人社局"}"#
     }

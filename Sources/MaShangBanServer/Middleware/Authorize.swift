@@ -6,12 +6,19 @@ import MaShangBan
 /// unknown or malformed one is audited as `auth.failed`); wrong role: 403 `forbidden`.
 struct Authorize: RouterMiddleware {
     typealias Context = AppRequestContext
-    let roles: Set<ClientRole>
+    private(set) var roles: Set<ClientRole>
     let backend: Backend
 
     init(_ roles: ClientRole..., backend: Backend) {
         self.roles = Set(roles)
         self.backend = backend
+    }
+
+    /// Any live client, whatever its role.
+    static func anyRole(backend: Backend) -> Authorize {
+        var authorize = Authorize(backend: backend)
+        authorize.roles = Set(ClientRole.allCases)
+        return authorize
     }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {

@@ -19,7 +19,7 @@ struct ItemRoutes {
 
     func register(on router: Router<AppRequestContext>) {
         let admin = Authorize(.admin, backend: backend)
-        let anyone = Authorize(.admin, .issuer, .app, .terminal, backend: backend)
+        let anyone = Authorize.anyRole(backend: backend)
 
         router.group("v1/items").add(middleware: admin).post { request, context in
             let definition = try await request.decodeJSON(ItemRegistry.Definition.self)

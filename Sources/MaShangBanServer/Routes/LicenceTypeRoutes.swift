@@ -12,7 +12,7 @@ struct LicenceTypeRoutes {
 
     func register(on router: Router<AppRequestContext>) {
         router.group("v1/licence-types")
-            .add(middleware: Authorize(.admin, .issuer, .app, .terminal, backend: backend))
+            .add(middleware: Authorize.anyRole(backend: backend))
             .get { _, _ in try JSONResponse.make(ListResponse(licenceTypes: try await backend.licenceTypes.all())) }
         router.group("v1/licence-types")
             .add(middleware: Authorize(.admin, backend: backend))
