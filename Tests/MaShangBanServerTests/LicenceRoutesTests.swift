@@ -196,7 +196,7 @@ struct BatchImportTests {
 
     @Test func manyLinesAcrossSeveralTransactions() async throws {
         let server = try TestServer()
-        // 1,200 distinct social-security cards for one holder: more than two batches of 500.
+        // 1,200 distinct social-security cards for one holder: more than one batch (the first holds 1,000 lines).
         let lines = (0..<1200).map { i in
             Self.oneLine(Sample.socialSecurityCard()).replacingOccurrences(of: #""number":"6222020200112233445""#,
                                                                           with: #""number":"62220202\#(String(format: "%011d", i))""#)

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import Logging
+import Synchronization
 
 /// Appends to the audit chain inside the caller's write transaction, so a state change and
 /// its record commit together or not at all, and writes signed checkpoints.
@@ -26,24 +27,16 @@ public struct AuditLog: Sendable {
     /// Appends one record. `detail` must hold no personal data: ids, codes, counts.
     @discardableResult
     public func append(_ db: Database, actor: AuditActor, action: String, object: String, detail: [String: JSONValue] = [:]) throws -> AuditRecord {
-        let head = try Row.fetchCursor(db.cachedStatement(sql: "SELECT seq, hash FROM audit_records ORDER BY seq DESC LIMIT 1"))
-        var seq: Int64 = 1
-        var prev = Self.zeroHash
-        if let last = try head.next() {
-            seq = last[0] + 1
-            prev = last[1]
-        }
-        var record = AuditRecord(seq: seq, ts: Timestamp.string(now()), actor: actor.string, action: action,
-                                 object: object, detail: .object(detail), prev: prev, hash: "")
-        guard let hash = record.computedHash(suite: suite) else { throw CryptoError("audit chain head is not hex") }
-        record.hash = hash
-        try db.cachedStatement(sql: "INSERT INTO audit_records (seq, ts, actor, action, object, detail, prev, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
-            .execute(arguments: [record.seq, record.ts, record.actor, record.action, record.object, record.detailJSON,
-                                 record.prev, record.hash])
-        if seq % Self.checkpointInterval == 0 {
-            try checkpoint(db, size: seq, head: hash)
-        }
-        return record
+        var chain = try self.chain(db)
+        return try chain.append(actor: actor, action: action, object: object, detail: detail)
+    }
+
+    /// The chain from its current head, for appending many records in one transaction
+    /// without reading the head back for each.
+    public func chain(_ db: Database) throws -> AuditChain {
+        let head = try Row.fetchOne(db.cachedStatement(sql: "SELECT seq, hash FROM audit_records ORDER BY seq DESC LIMIT 1"))
+        guard let head else { return try AuditChain(log: self, db: db, seq: 0, head: Self.zeroHash) }
+        return try AuditChain(log: self, db: db, seq: head[0], head: head[1])
     }
 
     /// Writes a checkpoint at the head if the head has moved since the last one.
@@ -57,26 +50,30 @@ public struct AuditLog: Sendable {
         return try checkpoint(db, size: size, head: head["hash"])
     }
 
+    /// Signs and stores a checkpoint; its line goes to the checkpoint file once the
+    /// transaction commits. Lines given the same `pending` share one file write and fsync
+    /// (and one transaction observer: GRDB visits every observer on every statement).
     @discardableResult
-    private func checkpoint(_ db: Database, size: Int64, head: String) throws -> AuditCheckpoint {
+    func checkpoint(_ db: Database, size: Int64, head: String, pending: PendingCheckpointLines = PendingCheckpointLines()) throws -> AuditCheckpoint {
         let signing = keyring.active
         var checkpoint = AuditCheckpoint(size: size, head: head, ts: Timestamp.string(now()), kid: signing.kid, signature: "")
         checkpoint.signature = Encoding.base64URL(try signing.signer.sign(checkpoint.signedBytes))
         try db.execute(
             sql: "INSERT INTO audit_checkpoints (size, head, ts, kid, signature) VALUES (?, ?, ?, ?, ?)",
             arguments: [checkpoint.size, checkpoint.head, checkpoint.ts, checkpoint.kid, checkpoint.signature])
-        let line = checkpoint.jsonLine + "\n"
-        let file = checkpointFile
-        let logger = self.logger
-        db.afterNextTransaction { _ in
-            do { try Self.appendLine(line, to: file) } catch {
-                logger.error("cannot append audit checkpoint to file", metadata: ["error": "\(error)"])
-            }
+        if pending.add(checkpoint.jsonLine + "\n") {
+            let file = checkpointFile
+            let logger = self.logger
+            db.afterNextTransaction(onCommit: { _ in
+                do { try Self.appendLine(pending.take().joined(), to: file) } catch {
+                    logger.error("cannot append audit checkpoint to file", metadata: ["error": "\(error)"])
+                }
+            }, onRollback: { _ in _ = pending.take() })
         }
         return checkpoint
     }
 
-    /// Appends and syncs one line; the file is created with mode 0600.
+    /// Appends and syncs lines; the file is created with mode 0600.
     static func appendLine(_ line: String, to file: URL) throws {
         let fd = Foundation.open(file.path, O_WRONLY | O_APPEND | O_CREAT, 0o600)
         guard fd >= 0 else { throw StartupError("cannot open \(file.path)") }
@@ -95,5 +92,60 @@ public struct AuditLog: Sendable {
 
     public static func latestCheckpoint(_ db: Database) throws -> AuditCheckpoint? {
         try Row.fetchOne(db, sql: "SELECT * FROM audit_checkpoints ORDER BY size DESC LIMIT 1").map(AuditCheckpoint.init(row:))
+    }
+}
+
+/// The audit chain's head inside one write transaction. Appending through it reads the
+/// head once, however many records the transaction adds. Use it only within the
+/// transaction it was made in, and append only through it there.
+public struct AuditChain {
+    let log: AuditLog
+    let db: Database
+    /// The sequence number and hash of the last record (0 and 64 zeros for an empty log).
+    private(set) var seq: Int64
+    private(set) var head: String
+    private var headBytes: [UInt8]
+    private let pending = PendingCheckpointLines()
+
+    init(log: AuditLog, db: Database, seq: Int64, head: String) throws {
+        guard let bytes = Encoding.fromHex(head) else { throw CryptoError("audit chain head is not hex") }
+        (self.log, self.db, self.seq, self.head, self.headBytes) = (log, db, seq, head, bytes)
+    }
+
+    /// Appends one record. `detail` must hold no personal data: ids, codes, counts.
+    @discardableResult
+    public mutating func append(actor: AuditActor, action: String, object: String, detail: [String: JSONValue] = [:]) throws -> AuditRecord {
+        var record = AuditRecord(seq: seq + 1, ts: Timestamp.string(log.now()), actor: actor.string, action: action,
+                                 object: object, detail: .object(detail), prev: head, hash: "")
+        let hashBytes = record.hash(prevBytes: headBytes, suite: log.suite)
+        record.hash = Encoding.hex(hashBytes)
+        try db.cachedStatement(sql: "INSERT INTO audit_records (seq, ts, actor, action, object, detail, prev, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+            .execute(arguments: [record.seq, record.ts, record.actor, record.action, record.object, record.detailJSON,
+                                 record.prev, record.hash])
+        (seq, head, headBytes) = (record.seq, record.hash, hashBytes)
+        if seq % AuditLog.checkpointInterval == 0 {
+            try log.checkpoint(db, size: seq, head: head, pending: pending)
+        }
+        return record
+    }
+}
+
+/// Checkpoint lines waiting for their transaction to commit.
+final class PendingCheckpointLines: Sendable {
+    private let lines = Mutex<[String]>([])
+
+    /// Adds a line; true if it is the first since the last `take`.
+    func add(_ line: String) -> Bool {
+        lines.withLock { lines in
+            lines.append(line)
+            return lines.count == 1
+        }
+    }
+
+    func take() -> [String] {
+        lines.withLock { lines in
+            defer { lines = [] }
+            return lines
+        }
     }
 }

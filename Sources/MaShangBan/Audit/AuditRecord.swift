@@ -70,7 +70,12 @@ public struct AuditRecord: Sendable, Equatable, Encodable {
     /// Recomputes the hash from the record's content; nil if `prev` is not hex.
     public func computedHash(suite: CryptoSuite) -> String? {
         guard let prevBytes = Encoding.fromHex(prev) else { return nil }
-        return Encoding.hex(suite.hash(prevBytes + canonicalWithoutHash))
+        return Encoding.hex(hash(prevBytes: prevBytes, suite: suite))
+    }
+
+    /// The hash, given `prev` already as bytes (the chain keeps its head that way).
+    func hash(prevBytes: [UInt8], suite: CryptoSuite) -> [UInt8] {
+        suite.hash(prevBytes + canonicalWithoutHash)
     }
 
     init(row: Row) throws {

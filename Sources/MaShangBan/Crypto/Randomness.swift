@@ -6,17 +6,19 @@ public protocol RandomSource: Sendable {
     func bytes(_ count: Int) -> [UInt8]
 }
 
-/// The operating system's CSPRNG (`getrandom(2)` on Linux, through `SystemRandomNumberGenerator`).
+/// The operating system's CSPRNG: glibc's `arc4random_buf` (one `getrandom(2)` call per
+/// request) on Linux, `SystemRandomNumberGenerator` elsewhere.
 public struct SystemRandom: RandomSource {
     public init() {}
     public func bytes(_ count: Int) -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: count)
+        #if canImport(Glibc)
+        out.withUnsafeMutableBytes { if let base = $0.baseAddress { arc4random_buf(base, $0.count) } }
+        #else
         var generator = SystemRandomNumberGenerator()
-        var out = [UInt8]()
-        out.reserveCapacity(count + 8)
-        while out.count < count {
-            withUnsafeBytes(of: generator.next() as UInt64) { out.append(contentsOf: $0) }
-        }
-        return Array(out.prefix(count))
+        for index in out.indices { out[index] = generator.next() }
+        #endif
+        return out
     }
 }
 

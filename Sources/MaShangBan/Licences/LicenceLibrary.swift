@@ -34,13 +34,16 @@ public struct LicenceLibrary: Sendable {
     /// Imports (upserts by type + number) one licence with its audit record in one transaction.
     public func importLicence(_ submission: LicenceSubmission, by actor: AuditActor) async throws -> Imported {
         try await pool.write { db in
-            try store(db, try seal(try validate(submission, db)), by: actor)
+            var chain = try audit.chain(db)
+            return try store(db, try seal(try validate(submission, db)), by: actor, chain: &chain)
         }
     }
 
     /// A validated licence with its personal data sealed, ready to store. Sealing needs no
     /// database, so a batch seals its lines in parallel outside the write transaction.
     struct SealedLicence: Sendable {
+        /// The id the licence gets if it is new (time-ordered, made when sealed).
+        let newID: String
         let typeCode: String
         let numberKey: Data
         let holderKind: String
@@ -66,32 +69,38 @@ public struct LicenceLibrary: Sendable {
             "fields": .object(licence.fields.mapValues { .string($0) }),
         ]).canonicalString
         return SealedLicence(
-            typeCode: type, numberKey: numberKey,
+            newID: random.sortableIdentifier(prefix: "lic", at: now()), typeCode: type, numberKey: numberKey,
             holderKind: licence.holder.kind.rawValue, holderRef: holderReference.ref(licence.holder.value),
             dataBox: Data(try vault.seal(data, context: Self.sealContext(type: type, numberKey: numberKey, column: "data"))),
             validFrom: licence.validFrom.text, validUntil: licence.validUntil, issuer: licence.issuer)
     }
 
-    /// Stores a sealed licence inside the caller's transaction, with its audit record: one
-    /// upsert on (type, number_key) that keeps the id of a licence seen before.
-    func store(_ db: Database, _ licence: SealedLicence, by actor: AuditActor) throws -> Imported {
-        let instant = now()
-        let stamp = Timestamp.string(instant)
-        let newID = random.sortableIdentifier(prefix: "lic", at: instant)
-        let row = try Row.fetchOne(db.cachedStatement(sql: """
+    /// Stores a sealed licence inside the caller's transaction, with its audit record. A new
+    /// (type, number) is inserted under the id made when it was sealed; one seen before is
+    /// updated in place and keeps its id. (Insert-or-nothing, then update, is cheaper than
+    /// an upsert with RETURNING when most licences of an import are new.)
+    func store(_ db: Database, _ licence: SealedLicence, by actor: AuditActor, chain: inout AuditChain) throws -> Imported {
+        let stamp = Timestamp.string(now())
+        try db.cachedStatement(sql: """
             INSERT INTO licences (id, type, number_key, holder_kind, holder_ref, data_box, valid_from, valid_until, issuer,
                 created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            ON CONFLICT (type, number_key) DO UPDATE SET holder_kind = excluded.holder_kind, holder_ref = excluded.holder_ref,
-                data_box = excluded.data_box, valid_from = excluded.valid_from, valid_until = excluded.valid_until,
-                issuer = excluded.issuer, updated_at = excluded.updated_at
-            RETURNING id, revoked_at
-            """), arguments: [newID, licence.typeCode, licence.numberKey, licence.holderKind, licence.holderRef, licence.dataBox,
-                              licence.validFrom, licence.validUntil?.text, licence.issuer, stamp, stamp])
-        guard let row else { throw CryptoError("the licence upsert returned no row") }
-        let id: String = row[0]
-        let revoked = (row[1] as String?) != nil
-        let created = id == newID
-        try audit.append(db, actor: actor, action: created ? "licence.imported" : "licence.updated", object: "licence:\(id)",
+            ON CONFLICT (type, number_key) DO NOTHING
+            """).execute(arguments: [licence.newID, licence.typeCode, licence.numberKey, licence.holderKind, licence.holderRef,
+                                     licence.dataBox, licence.validFrom, licence.validUntil?.text, licence.issuer, stamp, stamp])
+        let created = db.changesCount == 1
+        var id = licence.newID
+        var revoked = false
+        if !created {
+            let row = try Row.fetchOne(db.cachedStatement(sql: """
+                UPDATE licences SET holder_kind = ?, holder_ref = ?, data_box = ?, valid_from = ?, valid_until = ?, issuer = ?,
+                    updated_at = ? WHERE type = ? AND number_key = ? RETURNING id, revoked_at
+                """), arguments: [licence.holderKind, licence.holderRef, licence.dataBox, licence.validFrom, licence.validUntil?.text,
+                                  licence.issuer, stamp, licence.typeCode, licence.numberKey])
+            guard let row else { throw CryptoError("the licence to update was not found") }
+            id = row[0]
+            revoked = (row[1] as String?) != nil
+        }
+        try chain.append(actor: actor, action: created ? "licence.imported" : "licence.updated", object: "licence:\(id)",
                          detail: ["type": .string(licence.typeCode)])
         return Imported(id: id, status: LicenceStatus(revoked: revoked, validUntil: licence.validUntil, today: today), created: created)
     }

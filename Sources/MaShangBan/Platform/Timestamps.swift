@@ -15,8 +15,12 @@ public enum Timestamp {
         let (h, rest) = (millis / 3_600_000, millis % 3_600_000)
         let (m, rest2) = (rest / 60_000, rest % 60_000)
         let (s, ms) = (rest2 / 1000, rest2 % 1000)
-        return CalendarDate.format(year: civil.0, month: civil.1, day: civil.2) + "T" + CalendarDate.pad(h, 2) + ":"
-            + CalendarDate.pad(m, 2) + ":" + CalendarDate.pad(s, 2) + "." + CalendarDate.pad(ms, 3) + "Z"
+        guard (0...9999).contains(civil.0) else {
+            return CalendarDate.format(year: civil.0, month: civil.1, day: civil.2) + "T" + CalendarDate.pad(h, 2) + ":"
+                + CalendarDate.pad(m, 2) + ":" + CalendarDate.pad(s, 2) + "." + CalendarDate.pad(ms, 3) + "Z"
+        }
+        return CalendarDate.digits([(civil.0, 4, "-"), (civil.1, 2, "-"), (civil.2, 2, "T"), (h, 2, ":"), (m, 2, ":"),
+                                    (s, 2, "."), (ms, 3, "Z")])
     }
     public static func date(_ string: String) -> Date? {
         (try? style.parse(string)) ?? (try? Date.ISO8601FormatStyle().parse(string))

@@ -46,8 +46,9 @@ struct BenchCommand: AsyncParsableCommand {
         let records = 20_000
         let auditStart = ContinuousClock.now
         try await backend.pool.write { db in
+            var chain = try audit.chain(db)
             for i in 0..<records {
-                try audit.append(db, actor: .system, action: "bench.noop", object: "licence:lic_\(i)", detail: ["type": "social_security_card"])
+                try chain.append(actor: .system, action: "bench.noop", object: "licence:lic_\(i)", detail: ["type": "social_security_card"])
             }
         }
         let auditElapsed = ContinuousClock.now - auditStart

@@ -179,6 +179,49 @@ struct AuditChainTests {
         // Nothing new: no second checkpoint.
         #expect(try backend.pool.write { db in try audit.checkpointIfNeeded(db) } == nil)
     }
+
+    /// A batch appends through one `AuditChain`: the head is read once, the records and
+    /// checkpoints are those single appends would make, and the checkpoint lines reach the
+    /// file once the transaction commits.
+    @Test(arguments: CryptoProfile.allCases)
+    func oneChainPerTransactionMakesTheSameChain(crypto: CryptoProfile) throws {
+        let dir = try TemporaryDirectory()
+        let backend = try openBackend(dir, crypto: crypto)
+        let audit = backend.audit
+        let last = try backend.pool.write { db in
+            var chain = try audit.chain(db)
+            for i in 2...250 { try chain.append(actor: .system, action: "test.noop", object: "n:\(i)", detail: ["n": .int(Int64(i))]) }
+            return chain.seq
+        }
+        #expect(last == 250)
+        // A single append afterwards continues from the head the chain left.
+        let next = try backend.pool.write { db in try audit.append(db, actor: .system, action: "test.noop", object: "n:251") }
+        #expect(next.seq == 251)
+        let lines = try String(contentsOf: dir.dataDirectory.checkpointFile, encoding: .utf8).split(separator: "\n")
+        let sizes = try lines.map { try JSONDecoder().decode(AuditCheckpoint.self, from: Data($0.utf8)).size }
+        #expect(sizes == [100, 200])
+        let result = try AuditVerifier.verify(reader: backend.pool, suite: backend.suite, verifiers: backend.keyring.verifiers,
+                                              checkpointFile: dir.dataDirectory.checkpointFile)
+        #expect(result.ok)
+        #expect(result.size == 251)
+    }
+
+    @Test func aRolledBackChainLeavesNoRecordAndNoCheckpointLine() throws {
+        let dir = try TemporaryDirectory()
+        let backend = try openBackend(dir)
+        let audit = backend.audit
+        struct Abort: Error {}
+        #expect(throws: Abort.self) {
+            try backend.pool.write { db in
+                var chain = try audit.chain(db)
+                for i in 2...150 { try chain.append(actor: .system, action: "test.noop", object: "n:\(i)") }
+                throw Abort()
+            }
+        }
+        #expect(try backend.pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM audit_records") } == 1)
+        #expect(try backend.pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM audit_checkpoints") } == 0)
+        #expect(!FileManager.default.fileExists(atPath: dir.dataDirectory.checkpointFile.path))
+    }
 }
 
 @Suite("Fast paths agree with the general ones")
@@ -201,6 +244,62 @@ struct FastPathTests {
             let millis = Int64.random(in: 0...4_102_444_800_000, using: &generator)
             let date = Date(timeIntervalSince1970: Double(millis) / 1000)
             #expect(Timestamp.string(date) == style.format(date), "\(millis)")
+        }
+    }
+
+    @Test func canonicalStringsWithAndWithoutEscapes() throws {
+        #expect(JSONValue.string("lic_0193AbC-_x").canonicalString == #""lic_0193AbC-_x""#)
+        #expect(JSONValue.string("衡阳市人社局").canonicalString == #""衡阳市人社局""#)
+        #expect(JSONValue.string("a\"b\\c\n\u{1}/").canonicalString == #""a\"b\\c\n\u0001/""#)
+        var generator = SystemRandomNumberGenerator()
+        let alphabet: [Character] = ["a", "Z", "0", "\"", "\\", "/", "\n", "\t", "\u{0}", "\u{1f}", "测", "é", "😀", " "]
+        for _ in 0..<500 {
+            let s = String((0..<Int.random(in: 0...12, using: &generator)).map { _ in alphabet.randomElement(using: &generator) ?? "a" })
+            let bytes = JSONValue.string(s).canonicalBytes
+            let back = try JSONSerialization.jsonObject(with: Data(bytes), options: .fragmentsAllowed) as? String
+            #expect(back == s)
+        }
+    }
+
+    @Test func calendarDatesPadEveryPart() {
+        #expect(CalendarDate.format(year: 987, month: 3, day: 4) == "0987-03-04")
+        #expect(CalendarDate.format(year: 9999, month: 12, day: 31) == "9999-12-31")
+        #expect(CalendarDate.format(year: 12345, month: 1, day: 2) == "12345-01-02")
+    }
+
+    @Test func systemRandomFillsWhatIsAsked() {
+        let random = SystemRandom()
+        #expect(random.bytes(0).isEmpty)
+        #expect(random.bytes(33).count == 33)
+        #expect(random.bytes(16) != random.bytes(16))
+    }
+
+    /// Batch lines are read with JSONSerialization; whatever it reads must be what
+    /// JSONDecoder reads, and what it cannot map must fail with JSONDecoder's error.
+    @Test func batchLinesDecodeAsTheSingleRouteDoes() throws {
+        let decoder = JSONDecoder()
+        let good = #"{"type":"id_card","number":"N1","holder":{"kind":"person","id":"X"},"fields":{"name":"张三"},"valid_from":"2020-01-01","valid_until":null,"issuer":"I","extra":1}"#
+        let fast = try LicenceSubmission.decode(line: Data(good.utf8), fallback: decoder)
+        let slow = try decoder.decode(LicenceSubmission.self, from: Data(good.utf8))
+        #expect(fast.type == slow.type && fast.number == slow.number && fast.fields == slow.fields && fast.issuer == slow.issuer)
+        #expect(fast.holder.kind == "person" && fast.holder.id == "X" && fast.validUntil == nil && fast.validFrom == "2020-01-01")
+        let until = try LicenceSubmission.decode(line: Data(good.replacingOccurrences(of: "null", with: #""2030-01-01""#).utf8), fallback: decoder)
+        #expect(until.validUntil == "2030-01-01")
+        let bad: [(String, String)] = [
+            (good.replacingOccurrences(of: #""N1""#, with: "1"), "field `number` must be a string"),
+            (good.replacingOccurrences(of: #""张三""#, with: "true"), "field `fields.name` must be a string"),
+            (good.replacingOccurrences(of: "null", with: "7"), "field `valid_until` must be a string"),
+            (good.replacingOccurrences(of: #","issuer":"I""#, with: ""), "field `issuer` is required"),
+            ("[1]", "the request body must be a JSON object"),
+            ("{nope", "the request body is not valid JSON"),
+        ]
+        for (line, detail) in bad {
+            do {
+                _ = try LicenceSubmission.decode(line: Data(line.utf8), fallback: decoder)
+                Issue.record("accepted \(line)")
+            } catch let error as DecodingError {
+                #expect(DecodingFailure.describe(error) == detail, "\(line)")
+            }
         }
     }
 }
