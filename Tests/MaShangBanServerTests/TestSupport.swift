@@ -25,15 +25,15 @@ struct TestServer {
     let backend: Backend
     let configuration: ServeConfiguration
 
-    init(configure: (inout ServeConfiguration) -> Void = { _ in }) throws {
+    init(configure: (inout ServeConfiguration) -> Void = { _ in }, now: @escaping Now = { Date() }) throws {
         directory = try TemporaryDirectory()
         var configuration = ServeConfiguration()
         configuration.dataDirectory = directory.url.path
         configuration.port = 0
         configure(&configuration)
         self.configuration = configuration
-        backend = try Backend.open(BackendOptions(dataDirectory: DataDirectory(directory.url), crypto: configuration.crypto,
-                                                  adminToken: adminToken))
+        configuration.adminToken = adminToken
+        backend = try Backend.open(configuration.backendOptions(logger: Logger(label: "test"), now: now))
     }
 
     var logger: Logger {

@@ -99,7 +99,13 @@ public struct CryptoSuite: Sendable {
     public func mac(key: [UInt8], data: [UInt8]) -> [UInt8] { authentication.mac(key: key, data: data) }
 
     /// `kid` of a public key: the first 8 bytes of the profile hash of the raw public key, base64url.
-    public func keyID(of verifier: any SignatureVerifier) -> String {
-        Encoding.base64URL(hash(verifier.rawPublicKey).prefix(8))
+    public func keyID(of verifier: any SignatureVerifier) -> String { Self.keyID(of: verifier) }
+
+    /// `kid` of any public key, ours or a face-auth provider's: base64url of the first 8 bytes
+    /// of the hash of its family (SHA-256 for Ed25519, SM3 for SM2) over the raw public key.
+    /// For our own keys that is the profile hash.
+    public static func keyID(of verifier: any SignatureVerifier) -> String {
+        let hashing: any Hashing = verifier.algorithm == .sm2 ? SM3Hashing() : SHA256Hashing()
+        return Encoding.base64URL(hashing.hash(verifier.rawPublicKey).prefix(8))
     }
 }

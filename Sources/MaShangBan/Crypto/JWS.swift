@@ -1,3 +1,5 @@
+import Foundation
+
 /// Why a JWS was refused. Callers map these to their own error codes
 /// (`token_invalid`, `attestation_invalid`, …).
 public enum JWSError: Error, Equatable, Sendable {
@@ -27,19 +29,40 @@ public enum JWS {
     /// A JWS whose structure and encoding are valid; the signature is not yet checked.
     public struct Parsed: Sendable {
         public let header: [String: JSONValue]
-        public let payload: [String: JSONValue]
+        /// The payload's JSON text (a JSON object).
+        public let payloadBytes: [UInt8]
         public let algorithm: String
         public let kid: String
         let signingInput: [UInt8]
         let signature: [UInt8]
+
+        /// The payload's members; empty if it holds a non-integer number (use `claims`).
+        public var payload: [String: JSONValue] {
+            if case .object(let members)? = JSONValue.parse(payloadBytes) { return members }
+            return [:]
+        }
+
+        /// The payload decoded as `T` (claims with fractional numbers, such as a score).
+        public func claims<T: Decodable>(_ type: T.Type) throws(JWSError) -> T {
+            do { return try JSONDecoder().decode(T.self, from: Data(payloadBytes)) } catch let error as DecodingError {
+                throw .malformed("payload claims: " + DecodingFailure.describe(error))
+            } catch {
+                throw .malformed("payload claims could not be read")
+            }
+        }
     }
 
     /// Signs `payload` with a header `{"alg":…,"kid":…}` plus `extraHeader`.
     public static func sign(payload: JSONValue, kid: String, signer: any SignatureSigner, extraHeader: [String: JSONValue] = [:]) throws -> String {
+        try sign(payloadJSON: payload.canonicalBytes, kid: kid, signer: signer, extraHeader: extraHeader)
+    }
+
+    /// Signs a payload given as JSON text (for claims that are not integer-only, such as a score).
+    public static func sign(payloadJSON: [UInt8], kid: String, signer: any SignatureSigner, extraHeader: [String: JSONValue] = [:]) throws -> String {
         var header = extraHeader
         header["alg"] = .string(signer.verifier.algorithm.rawValue)
         header["kid"] = .string(kid)
-        let signingInput = Encoding.base64URL(JSONValue.object(header).canonicalBytes) + "." + Encoding.base64URL(payload.canonicalBytes)
+        let signingInput = Encoding.base64URL(JSONValue.object(header).canonicalBytes) + "." + Encoding.base64URL(payloadJSON)
         let signature = try signer.sign(Array(signingInput.utf8))
         return signingInput + "." + Encoding.base64URL(signature)
     }
@@ -57,9 +80,12 @@ public enum JWS {
         guard case .string(let alg)? = header["alg"] else { throw .malformed("header has no alg") }
         if alg.lowercased() == "none" { throw .algorithmNone }
         guard case .string(let kid)? = header["kid"] else { throw .malformed("header has no kid") }
-        guard case .object(let payload)? = JSONValue.parse(payloadBytes) else { throw .malformed("payload is not a JSON object") }
+        guard (try? JSONSerialization.jsonObject(with: Data(payloadBytes))) is [String: Any] else {
+            throw .malformed("payload is not a JSON object")
+        }
         let signingInput = Array(token.utf8.prefix(parts[0].utf8.count + 1 + parts[1].utf8.count))
-        return Parsed(header: header, payload: payload, algorithm: alg, kid: kid, signingInput: signingInput, signature: signature)
+        return Parsed(header: header, payloadBytes: payloadBytes, algorithm: alg, kid: kid, signingInput: signingInput,
+                      signature: signature)
     }
 
     /// Parses and verifies with the key `keyFor(kid)` returns. The algorithm comes from the

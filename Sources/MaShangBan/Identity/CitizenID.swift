@@ -73,6 +73,11 @@ public struct CitizenID: Sendable, Hashable, CustomStringConvertible {
 
     /// The 6-digit administrative region code of registration.
     public var region: String { String(value.prefix(6)) }
+
+    /// Validates a citizen ID a client sent; 422 `invalid_citizen_id` naming `field`.
+    public init(_ string: String, field: String, today: Date) throws {
+        do { self = try CitizenID(string, today: today) } catch { throw MSBError.invalidCitizenID(field, error) }
+    }
 }
 
 extension MSBError {

@@ -25,7 +25,7 @@ public enum HolderID: Sendable, Hashable, CustomStringConvertible {
     public init(_ value: String, kind: HolderKind, field: String, today: Date) throws {
         switch kind {
         case .person:
-            do { self = .person(try CitizenID(value, today: today)) } catch { throw MSBError.invalidCitizenID(field, error) }
+            self = .person(try CitizenID(value, field: field, today: today))
         case .enterprise:
             do { self = .enterprise(try CreditCode(value)) } catch { throw MSBError.invalidCreditCode(field, error) }
         }

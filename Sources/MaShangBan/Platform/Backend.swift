@@ -14,6 +14,12 @@ public struct BackendOptions: Sendable {
     public var logger: Logger
     /// Display masks per field class.
     public var masks: MaskTable = .standard
+    /// The 6-digit region code QR tokens carry (`iss`).
+    public var region = "430400"
+    /// QR token lifetime in seconds (30–600).
+    public var tokenLifetime = 120
+    /// The lowest face-recognition score accepted.
+    public var faceThreshold = 0.80
 
     public init(dataDirectory: DataDirectory, crypto: CryptoProfile? = nil, adminToken: String? = nil,
                 now: @escaping Now = { Date() }, random: any RandomSource = SystemRandom(),
@@ -42,6 +48,11 @@ public struct Backend: Sendable {
     public let masks: MaskTable
     public let approvalSystems: ApprovalSystemRegistry
     public let items: ItemRegistry
+    public let faceAuth: FaceAuth
+    public let agents: EnterpriseAgents
+    public let consents: Consents
+    public let presentations: Presentations
+    public let scans: Scans
     public let holderReference: HolderReference
     /// The data key for licence fields at rest (used from the licence library on).
     public let dataKey: [UInt8]
@@ -70,12 +81,19 @@ public struct Backend: Sendable {
         let library = LicenceLibrary(pool: pool, vault: vault, holderReference: holderReference, audit: audit,
                                      random: options.random, now: options.now)
         let adminToken = try bootstrapAdmin(pool, directory: directory, suite: suite, audit: audit, options: options)
+        let faceAuth = FaceAuth(pool: pool, holderReference: holderReference, audit: audit, random: options.random,
+                                now: options.now, threshold: options.faceThreshold)
         return Backend(dataDirectory: directory, pool: pool, suite: suite, keyring: keyring, audit: audit, clients: clients,
                        licenceTypes: LicenceTypeRegistry(pool: pool, audit: audit), library: library,
                        wallet: Wallet(library: library), masks: options.masks,
                        approvalSystems: ApprovalSystemRegistry(pool: pool, vault: vault, audit: audit, random: options.random,
                                                                now: options.now),
                        items: ItemRegistry(pool: pool, audit: audit, now: options.now),
+                       faceAuth: faceAuth, agents: EnterpriseAgents(library: library, faceAuth: faceAuth),
+                       consents: Consents(library: library, faceAuth: faceAuth),
+                       presentations: Presentations(pool: pool, keyring: keyring, audit: audit, random: options.random,
+                                                    now: options.now, region: options.region, tokenLifetime: options.tokenLifetime),
+                       scans: Scans(library: library, keyring: keyring, masks: options.masks, region: options.region),
                        holderReference: holderReference, dataKey: dataKey,
                        now: options.now, random: options.random, createdAdminToken: adminToken)
     }

@@ -30,7 +30,9 @@ public struct DataDirectory: Sendable {
 
     /// Writes a secret file readable by the owner only (mode 0600), replacing nothing:
     /// an existing file is an error, so a key is never overwritten.
-    public func writeSecret(_ bytes: [UInt8], to file: URL) throws {
+    public func writeSecret(_ bytes: [UInt8], to file: URL) throws { try Self.writeSecret(bytes, to: file) }
+
+    public static func writeSecret(_ bytes: [UInt8], to file: URL) throws {
         guard FileManager.default.createFile(atPath: file.path, contents: Data(bytes), attributes: [.posixPermissions: 0o600]) else {
             throw StartupError("cannot write \(file.path)")
         }

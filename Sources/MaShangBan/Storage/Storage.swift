@@ -32,7 +32,8 @@ public enum Storage {
 }
 
 enum Migrations {
-    static let all: [(String, String)] = [("0001_init", init0001), ("0002_licence_types", licenceTypes0002), ("0003_licences", licences0003), ("0004_items", items0004)]
+    static let all: [(String, String)] = [("0001_init", init0001), ("0002_licence_types", licenceTypes0002), ("0003_licences", licences0003), ("0004_items", items0004),
+                                          ("0005_consents", consents0005)]
 
     static let init0001 = """
     CREATE TABLE meta (
@@ -140,6 +141,104 @@ enum Migrations {
         definition      TEXT NOT NULL CHECK (json_valid(definition)),
         created_at      TEXT NOT NULL
     ) STRICT;
+    """
+
+    /// Face-auth providers and challenges, enterprise agents, consents, presentations
+    /// (一码出示), scans, submissions and their outbox. Holder and agent ids appear only as
+    /// keyed references (`*_ref`) or sealed (`*_box`); submission bodies are sealed.
+    static let consents0005 = """
+    CREATE TABLE face_auth_providers (
+        id             TEXT PRIMARY KEY NOT NULL,
+        name           TEXT NOT NULL,
+        alg            TEXT NOT NULL CHECK (alg IN ('EdDSA', 'SM2')),
+        public_key_pem TEXT NOT NULL,
+        created_at     TEXT NOT NULL
+    ) STRICT;
+
+    CREATE TABLE face_auth_challenges (
+        nonce       TEXT PRIMARY KEY NOT NULL,
+        subject_ref TEXT NOT NULL,
+        expires_at  TEXT NOT NULL,
+        used_at     TEXT
+    ) STRICT;
+
+    CREATE TABLE agent_authorisations (
+        enterprise_ref TEXT NOT NULL,
+        agent_ref      TEXT NOT NULL,
+        valid_until    TEXT NOT NULL,
+        created_at     TEXT NOT NULL,
+        withdrawn_at   TEXT,
+        PRIMARY KEY (enterprise_ref, agent_ref)
+    ) STRICT;
+
+    CREATE TABLE consents (
+        id           TEXT PRIMARY KEY NOT NULL,
+        client_id    TEXT NOT NULL REFERENCES clients(id),
+        holder_kind  TEXT NOT NULL CHECK (holder_kind IN ('person', 'enterprise')),
+        holder_ref   TEXT NOT NULL,
+        agent_ref    TEXT,
+        agent_box    BLOB,
+        item         TEXT REFERENCES items(code),
+        hall         TEXT,
+        created_at   TEXT NOT NULL,
+        expires_at   TEXT NOT NULL,
+        withdrawn_at TEXT,
+        CHECK ((agent_ref IS NULL) = (agent_box IS NULL))
+    ) STRICT;
+    CREATE INDEX consents_by_agent ON consents(holder_ref, agent_ref);
+
+    CREATE TABLE consent_licences (
+        consent_id TEXT NOT NULL REFERENCES consents(id),
+        licence_id TEXT NOT NULL REFERENCES licences(id),
+        position   INTEGER NOT NULL,
+        PRIMARY KEY (consent_id, licence_id)
+    ) STRICT;
+
+    CREATE TABLE presentations (
+        id         TEXT PRIMARY KEY NOT NULL,
+        consent_id TEXT NOT NULL REFERENCES consents(id),
+        client_id  TEXT NOT NULL REFERENCES clients(id),
+        jti        TEXT NOT NULL UNIQUE,
+        token      TEXT NOT NULL,
+        state      TEXT NOT NULL CHECK (state IN ('active', 'used', 'revoked')),
+        created_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL,
+        ended_at   TEXT
+    ) STRICT;
+    CREATE INDEX presentations_by_consent ON presentations(consent_id, state);
+
+    CREATE TABLE submissions (
+        id              TEXT PRIMARY KEY NOT NULL,
+        item            TEXT NOT NULL REFERENCES items(code),
+        approval_system TEXT NOT NULL REFERENCES approval_systems(code),
+        consent_id      TEXT NOT NULL REFERENCES consents(id),
+        presentation_id TEXT REFERENCES presentations(id),
+        terminal_id     TEXT NOT NULL REFERENCES clients(id),
+        status          TEXT NOT NULL CHECK (status IN ('pending', 'delivered', 'dead')),
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        last_error      TEXT,
+        delivered_at    TEXT,
+        created_at      TEXT NOT NULL
+    ) STRICT;
+    CREATE INDEX submissions_by_status ON submissions(status, item);
+
+    CREATE TABLE outbox (
+        submission_id   TEXT PRIMARY KEY NOT NULL REFERENCES submissions(id),
+        body_box        BLOB NOT NULL,
+        next_attempt_at TEXT NOT NULL,
+        created_at      TEXT NOT NULL
+    ) STRICT;
+    CREATE INDEX outbox_by_due ON outbox(next_attempt_at);
+
+    CREATE TABLE scans (
+        id          INTEGER PRIMARY KEY,
+        at          TEXT NOT NULL,
+        terminal_id TEXT NOT NULL,
+        item        TEXT,
+        outcome     TEXT NOT NULL,
+        submission_id TEXT REFERENCES submissions(id)
+    ) STRICT;
+    CREATE INDEX scans_by_item ON scans(item, outcome);
     """
 }
 

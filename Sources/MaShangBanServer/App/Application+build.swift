@@ -43,5 +43,8 @@ func buildRouter(_ configuration: ServeConfiguration, backend: Backend) -> Route
     LicenceRoutes(backend: backend).register(on: router)
     HolderRoutes(backend: backend).register(on: router)
     ItemRoutes(backend: backend).register(on: router)
+    FaceAuthRoutes(backend: backend).register(on: router)
+    ConsentRoutes(backend: backend).register(on: router)
+    ScanRoutes(backend: backend).register(on: router)
     return router
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import MaShangBan
 
 /// Settings of `mashangban serve`, resolved once at the edge: command-line flags override
@@ -11,6 +12,8 @@ struct ServeConfiguration: Sendable, Equatable {
     var crypto: CryptoProfile?
     var region = "430400"
     var tokenTTL = 120
+    /// The lowest face-recognition score accepted (0–1).
+    var faceThreshold = 0.80
     var idleTimeout = 60
     var maxConnections = 1024
     var maxHeaderBytes = 16 * 1024
@@ -28,6 +31,7 @@ struct ServeConfiguration: Sendable, Equatable {
         var crypto: String?
         var region: String?
         var tokenTTL: Int?
+        var faceThreshold: Double?
         var idleTimeout: Int?
         var maxConnections: Int?
         var maxHeaderBytes: Int?
@@ -63,6 +67,12 @@ struct ServeConfiguration: Sendable, Equatable {
             c.region = v
         }
         if let v = try number(flags.tokenTTL, "MSB_TOKEN_TTL", 30...600, "--token-ttl / MSB_TOKEN_TTL") { c.tokenTTL = v }
+        if let raw = flags.faceThreshold.map({ String($0) }) ?? environment["MSB_FACE_THRESHOLD"].flatMap({ $0.isEmpty ? nil : $0 }) {
+            guard let v = Double(raw), (0...1).contains(v) else {
+                throw Invalid(description: "--face-threshold / MSB_FACE_THRESHOLD must be a number from 0 to 1 (got '\(raw)')")
+            }
+            c.faceThreshold = v
+        }
         if let v = try number(flags.idleTimeout, "MSB_IDLE_TIMEOUT", 1...3600, "--idle-timeout / MSB_IDLE_TIMEOUT") { c.idleTimeout = v }
         if let v = try number(flags.maxConnections, "MSB_MAX_CONNECTIONS", 1...1_000_000, "--max-connections / MSB_MAX_CONNECTIONS") {
             c.maxConnections = v
@@ -78,6 +88,18 @@ struct ServeConfiguration: Sendable, Equatable {
         }
         c.adminToken = environment["MSB_ADMIN_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
         return c
+    }
+}
+
+extension ServeConfiguration {
+    /// How the backend is opened for these settings (the server and the tests both use it).
+    func backendOptions(logger: Logger, now: @escaping Now = { Date() }) -> BackendOptions {
+        var options = BackendOptions(dataDirectory: DataDirectory(path: dataDirectory), crypto: crypto, adminToken: adminToken,
+                                     now: now, logger: logger)
+        options.region = region
+        options.tokenLifetime = tokenTTL
+        options.faceThreshold = faceThreshold
+        return options
     }
 }
 

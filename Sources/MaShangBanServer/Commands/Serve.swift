@@ -17,6 +17,8 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "6-digit region code, the `iss` of QR tokens (env MSB_REGION; default 430400).") var region: String?
     @Option(name: .customLong("token-ttl"), help: "QR token lifetime in seconds, 30-600 (env MSB_TOKEN_TTL; default 120).")
     var tokenTTL: Int?
+    @Option(name: .customLong("face-threshold"), help: "Lowest face-recognition score accepted, 0-1 (env MSB_FACE_THRESHOLD; default 0.80).")
+    var faceThreshold: Double?
     @Option(name: .customLong("idle-timeout"), help: "Seconds before an idle HTTP connection is closed (env MSB_IDLE_TIMEOUT; default 60).")
     var idleTimeout: Int?
     @Option(name: .customLong("max-connections"), help: "Maximum open connections (env MSB_MAX_CONNECTIONS; default 1024).")
@@ -28,7 +30,7 @@ struct Serve: AsyncParsableCommand {
 
     func run() async throws {
         let flags = ServeConfiguration.Flags(
-            data: data, host: host, port: port, crypto: crypto, region: region, tokenTTL: tokenTTL, idleTimeout: idleTimeout,
+            data: data, host: host, port: port, crypto: crypto, region: region, tokenTTL: tokenTTL, faceThreshold: faceThreshold, idleTimeout: idleTimeout,
             maxConnections: maxConnections, maxHeaderBytes: maxHeaderBytes, logLevel: logLevel)
         let configuration: ServeConfiguration
         do {
@@ -41,9 +43,7 @@ struct Serve: AsyncParsableCommand {
 
         let backend: Backend
         do {
-            backend = try Backend.open(BackendOptions(
-                dataDirectory: DataDirectory(path: configuration.dataDirectory), crypto: configuration.crypto,
-                adminToken: configuration.adminToken, logger: logger))
+            backend = try Backend.open(configuration.backendOptions(logger: logger))
         } catch let error as StartupError {
             FileHandle.standardError.write(Data("error: \(error.description)\n".utf8))
             throw ExitCode(2)

@@ -1,0 +1,176 @@
+import Foundation
+import GRDB
+
+/// A holder's consent (授权): after face recognition, these licences may be presented —
+/// optionally only for one item and at one hall — until `expiresAt`.
+public struct Consent: Sendable, Equatable {
+    public let id: String
+    public let clientID: String
+    public let holderKind: HolderKind
+    public let holderRef: String
+    public let agentRef: String?
+    public let item: String?
+    public let hall: String?
+    public let licenceIDs: [String]
+    public let createdAt: String
+    public let expiresAt: String
+    public let withdrawn: Bool
+
+    /// Live: not withdrawn and not past `expiresAt` at `instant`.
+    public func isLive(at instant: Date) -> Bool {
+        !withdrawn && (Timestamp.date(expiresAt).map { $0 > instant } ?? false)
+    }
+}
+
+/// Grants and withdraws consents (API.md "App backend").
+public struct Consents: Sendable {
+    let library: LicenceLibrary
+    let faceAuth: FaceAuth
+
+    /// `POST /v1/consents`.
+    public struct Request: Sendable, Decodable {
+        public var holder: String
+        public var agent: String?
+        public var attestation: String
+        public var licences: [String]
+        public var item: String?
+        public var hall: String?
+        public var ttlSeconds: Int?
+
+        enum CodingKeys: String, CodingKey {
+            case holder, agent, attestation, licences, item, hall
+            case ttlSeconds = "ttl_seconds"
+        }
+
+        public init(holder: String, agent: String? = nil, attestation: String, licences: [String], item: String? = nil,
+                    hall: String? = nil, ttlSeconds: Int? = nil) {
+            (self.holder, self.agent, self.attestation, self.licences, self.item, self.hall, self.ttlSeconds) =
+                (holder, agent, attestation, licences, item, hall, ttlSeconds)
+        }
+    }
+
+    public static let defaultLifetime = 600
+    public static let lifetimes = 60...1800
+    /// A hall the token names (`aud`) must keep the QR token within 300 bytes.
+    static var hallPattern: Regex<Substring> { /[A-Za-z0-9._-]{1,16}/ }
+
+    /// Records a consent. Besides the attestation errors of `FaceAuth` (whose subject is
+    /// the holder, or for an enterprise its agent): 422 `validation_failed` (field rules),
+    /// 403 `agent_not_authorized`, 404 `item_unknown`, 422 `licence_not_in_wallet`,
+    /// 409 `licence_revoked` / `licence_expired`.
+    public func grant(_ request: Request, client: Client) async throws -> Consent {
+        let (library, faceAuth) = (self.library, self.faceAuth)
+        let instant = library.now()
+        let holder = try HolderID(either: request.holder, field: "holder", today: instant)
+        let subject: CitizenID
+        var agent: CitizenID?
+        switch holder {
+        case .person(let id):
+            guard request.agent == nil else { throw MSBError.validationFailed("agent is only for enterprise holders") }
+            subject = id
+        case .enterprise:
+            guard let raw = request.agent else { throw MSBError.validationFailed("agent is required for an enterprise holder") }
+            let id = try CitizenID(raw, field: "agent", today: instant)
+            (agent, subject) = (id, id)
+        }
+        guard !request.licences.isEmpty, request.licences.count <= 20, Set(request.licences).count == request.licences.count else {
+            throw MSBError.validationFailed("licences must list 1 to 20 different licence ids")
+        }
+        let ttl = request.ttlSeconds ?? Self.defaultLifetime
+        guard Self.lifetimes.contains(ttl) else { throw MSBError.validationFailed("ttl_seconds must be 60 to 1800") }
+        if let hall = request.hall, hall.wholeMatch(of: Self.hallPattern) == nil {
+            throw MSBError.validationFailed("hall must be 1 to 16 letters, digits, '.', '_' or '-'")
+        }
+        let today = CalendarDate(instant)
+        let holderRef = library.holderReference.ref(holder.value)
+        let agentRef = agent.map { library.holderReference.ref($0.value) }
+        let consent = Consent(
+            id: library.random.sortableIdentifier(prefix: "con", at: instant), clientID: client.id, holderKind: holder.kind,
+            holderRef: holderRef, agentRef: agentRef, item: request.item, hall: request.hall, licenceIDs: request.licences,
+            createdAt: Timestamp.string(instant), expiresAt: Timestamp.string(instant.addingTimeInterval(TimeInterval(ttl))),
+            withdrawn: false)
+        let agentBox = try agent.map { Data(try library.vault.seal($0.value, context: "consent:\(consent.id):agent")) }
+        try await library.pool.write { db in
+            if let agentRef, !(try EnterpriseAgents.isAuthorised(enterpriseRef: holderRef, agentRef: agentRef, today: today, db)) {
+                throw MSBError(code: "agent_not_authorized", status: 403, detail: "the agent holds no live authorisation for this enterprise")
+            }
+            try faceAuth.verify(request.attestation, subject: subject, db)
+            if let item = request.item, try Bool.fetchOne(db, sql: "SELECT 1 FROM items WHERE code = ?", arguments: [item]) != true {
+                throw MSBError.itemUnknown
+            }
+            for id in request.licences {
+                let row = try Row.fetchOne(db, sql: """
+                    SELECT l.revoked_at, l.valid_until FROM wallet_entries w JOIN licences l ON l.id = w.licence_id
+                    WHERE w.holder_ref = ? AND w.licence_id = ?
+                    """, arguments: [holderRef, id])
+                guard let row else {
+                    throw MSBError(code: "licence_not_in_wallet", status: 422, detail: "a listed licence is not in the holder's wallet")
+                }
+                try Self.requireValid(revoked: (row["revoked_at"] as String?) != nil,
+                                      validUntil: (row["valid_until"] as String?).flatMap(CalendarDate.init), today: today)
+            }
+            try db.execute(sql: """
+                INSERT INTO consents (id, client_id, holder_kind, holder_ref, agent_ref, agent_box, item, hall, created_at, expires_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [consent.id, client.id, holder.kind.rawValue, holderRef, agentRef, agentBox, consent.item, consent.hall,
+                                 consent.createdAt, consent.expiresAt])
+            for (position, id) in request.licences.enumerated() {
+                try db.execute(sql: "INSERT INTO consent_licences (consent_id, licence_id, position) VALUES (?, ?, ?)",
+                               arguments: [consent.id, id, position])
+            }
+            var detail: [String: JSONValue] = ["client": .string(client.id), "licences": .int(Int64(request.licences.count))]
+            if let item = consent.item { detail["item"] = .string(item) }
+            if let agentRef { detail["agent"] = .string("holder:\(agentRef)") }
+            try library.audit.append(db, actor: .holder(ref: holderRef), action: "consent.granted", object: "consent:\(consent.id)",
+                                     detail: detail)
+        }
+        return consent
+    }
+
+    /// Withdraws a consent of this client (404 `not_found` otherwise); its unscanned codes die.
+    /// Withdrawing twice changes nothing.
+    public func withdraw(id: String, client: Client) async throws {
+        let stamp = Timestamp.string(library.now())
+        let audit = library.audit
+        try await library.pool.write { db in
+            let consent = try Self.find(id, db)
+            guard let consent, consent.clientID == client.id else { throw MSBError.notFound("no such consent") }
+            guard !consent.withdrawn else { return }
+            var chain = try audit.chain(db)
+            try Self.end(id, at: stamp, actor: .client(client.id), chain: &chain, db)
+        }
+    }
+
+    /// Marks a consent withdrawn and revokes its active presentations, with audit records.
+    static func end(_ id: String, at stamp: String, actor: AuditActor, chain: inout AuditChain, _ db: Database) throws {
+        try db.execute(sql: "UPDATE consents SET withdrawn_at = ? WHERE id = ? AND withdrawn_at IS NULL", arguments: [stamp, id])
+        try chain.append(actor: actor, action: "consent.withdrawn", object: "consent:\(id)")
+        let active = try String.fetchAll(db, sql: "SELECT id FROM presentations WHERE consent_id = ? AND state = 'active'", arguments: [id])
+        for presentation in active {
+            try Presentations.revoke(presentation, at: stamp, actor: actor, reason: "consent_withdrawn", chain: &chain, db)
+        }
+    }
+
+    /// 409 `licence_revoked` or `licence_expired` unless the licence is valid `today`.
+    static func requireValid(revoked: Bool, validUntil: CalendarDate?, today: CalendarDate) throws {
+        switch LicenceStatus(revoked: revoked, validUntil: validUntil, today: today) {
+        case .valid: return
+        case .revoked: throw MSBError(code: "licence_revoked", status: 409, detail: "a listed licence has been revoked")
+        case .expired: throw MSBError(code: "licence_expired", status: 409, detail: "a listed licence has expired")
+        }
+    }
+
+    static func find(_ id: String, _ db: Database) throws -> Consent? {
+        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM consents WHERE id = ?", arguments: [id]) else { return nil }
+        let licences = try String.fetchAll(db, sql: "SELECT licence_id FROM consent_licences WHERE consent_id = ? ORDER BY position",
+                                           arguments: [id])
+        return Consent(id: row["id"], clientID: row["client_id"], holderKind: HolderKind(rawValue: row["holder_kind"]) ?? .person,
+                       holderRef: row["holder_ref"], agentRef: row["agent_ref"], item: row["item"], hall: row["hall"],
+                       licenceIDs: licences, createdAt: row["created_at"], expiresAt: row["expires_at"],
+                       withdrawn: (row["withdrawn_at"] as String?) != nil)
+    }
+}
+
+extension MSBError {
+    static let itemUnknown = MSBError(code: "item_unknown", status: 404, detail: "no such item")
+}

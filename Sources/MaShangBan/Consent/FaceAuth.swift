@@ -1,0 +1,170 @@
+import Foundation
+import GRDB
+import Synchronization
+
+/// A registered face-auth provider (人脸识别服务). Its `id` is the `kid` its attestations carry.
+public struct FaceAuthProvider: Sendable, Equatable, Codable {
+    public let id: String
+    public let name: String
+    public let alg: String
+    public let createdAt: String
+
+    enum CodingKeys: String, CodingKey {
+        case id, name, alg
+        case createdAt = "created_at"
+    }
+}
+
+/// Face recognition as the backend sees it: providers registered by an admin, single-use
+/// challenges bound to the person to be seen, and the providers' signed attestations
+/// (API.md "Face-auth attestation").
+public struct FaceAuth: Sendable {
+    let pool: DatabasePool
+    let holderReference: HolderReference
+    let audit: AuditLog
+    let random: any RandomSource
+    let now: Now
+    /// The lowest `score` accepted (`--face-threshold`).
+    public let threshold: Double
+    private let keys = ProviderKeys()
+
+    /// How long a challenge nonce lives, and how far an attestation's `iat` may be from our clock.
+    public static let challengeLifetime = 120
+    public static let clockSkew: Int64 = 120
+
+    public init(pool: DatabasePool, holderReference: HolderReference, audit: AuditLog, random: any RandomSource,
+                now: @escaping Now, threshold: Double) {
+        (self.pool, self.holderReference, self.audit, self.random, self.now, self.threshold) =
+            (pool, holderReference, audit, random, now, threshold)
+    }
+
+    // MARK: Providers (admin)
+
+    /// Registers a provider by its public key (Ed25519 or SM2, SubjectPublicKeyInfo PEM).
+    /// 422 `validation_failed` for a bad name or key, `face_auth_provider_exists` for a key
+    /// registered before.
+    public func registerProvider(name: String, publicKeyPEM: String, by actor: AuditActor) async throws -> FaceAuthProvider {
+        let name = try MSBError.requireText(name, field: "name", maximum: 100)
+        guard publicKeyPEM.utf8.count <= 4096, let verifier = try? SignatureKeys.loadVerifier(publicKeyPEM: publicKeyPEM) else {
+            throw MSBError.validationFailed("public_key_pem must be an Ed25519 or SM2 public key in PEM (SubjectPublicKeyInfo)")
+        }
+        let provider = FaceAuthProvider(id: CryptoSuite.keyID(of: verifier), name: name, alg: verifier.algorithm.rawValue,
+                                        createdAt: Timestamp.string(now()))
+        let pem = try verifier.publicKeyPEM()
+        let audit = self.audit
+        try await pool.write { db in
+            if try Bool.fetchOne(db, sql: "SELECT 1 FROM face_auth_providers WHERE id = ?", arguments: [provider.id]) == true {
+                throw MSBError(code: "face_auth_provider_exists", status: 422, detail: "this public key is registered already")
+            }
+            try db.execute(sql: "INSERT INTO face_auth_providers (id, name, alg, public_key_pem, created_at) VALUES (?, ?, ?, ?, ?)",
+                           arguments: [provider.id, provider.name, provider.alg, pem, provider.createdAt])
+            try audit.append(db, actor: actor, action: "face_auth_provider.created", object: "face_auth_provider:\(provider.id)",
+                             detail: ["alg": .string(provider.alg)])
+        }
+        return provider
+    }
+
+    public func providers() async throws -> [FaceAuthProvider] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT id, name, alg, created_at FROM face_auth_providers ORDER BY created_at, id").map {
+                FaceAuthProvider(id: $0["id"], name: $0["name"], alg: $0["alg"], createdAt: $0["created_at"])
+            }
+        }
+    }
+
+    // MARK: Challenges (app backend)
+
+    /// A single-use nonce (192 random bits) for `subject`, valid for 120 s.
+    public func challenge(subject: CitizenID, by actor: AuditActor) async throws -> (nonce: String, expiresAt: String) {
+        let nonce = Encoding.base64URL(random.bytes(24))
+        let expiresAt = Timestamp.string(now().addingTimeInterval(TimeInterval(Self.challengeLifetime)))
+        let ref = holderReference.ref(subject.value)
+        let audit = self.audit
+        try await pool.write { db in
+            try db.execute(sql: "INSERT INTO face_auth_challenges (nonce, subject_ref, expires_at) VALUES (?, ?, ?)",
+                           arguments: [nonce, ref, expiresAt])
+            try audit.append(db, actor: actor, action: "face_auth.challenged", object: "holder:\(ref)")
+        }
+        return (nonce, expiresAt)
+    }
+
+    // MARK: Attestations
+
+    /// The claims of an attestation (API.md "Face-auth attestation").
+    public struct Claims: Sendable, Codable {
+        public let sub: String
+        public let nonce: String
+        public let result: String
+        public let score: Double
+        public let iat: Int64
+
+        public init(sub: String, nonce: String, result: String, score: Double, iat: Int64) {
+            (self.sub, self.nonce, self.result, self.score, self.iat) = (sub, nonce, result, score, iat)
+        }
+    }
+
+    /// What a face-auth provider sends: its attestation over `claims`, signed with its key
+    /// (`kid` is the provider id). The stub provider, the tests and the demo make theirs here.
+    public static func attestation(_ claims: Claims, signer: any SignatureSigner, kid: String? = nil) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return try JWS.sign(payloadJSON: Array(try encoder.encode(claims)), kid: kid ?? CryptoSuite.keyID(of: signer.verifier),
+                            signer: signer)
+    }
+
+    /// Checks an attestation that `subject` was seen, inside the caller's write
+    /// transaction, and uses up its nonce. 422 `attestation_invalid` (malformed, unknown
+    /// provider, bad signature, another subject, `iat` off by more than 120 s), 422
+    /// `nonce_invalid` (unknown, issued for someone else, used or expired), 403
+    /// `face_auth_failed` (result not `pass`, or score under the threshold).
+    func verify(_ attestation: String, subject: CitizenID, _ db: Database) throws {
+        let invalid = { (why: String) in MSBError(code: "attestation_invalid", status: 422, detail: "the attestation \(why)") }
+        let claims: Claims
+        do {
+            let parsed = try JWS.verify(attestation) { kid in try? keys.verifier(kid, db) }
+            claims = try parsed.claims(Claims.self)
+        } catch let error {
+            throw invalid(error == .unknownKey ? "names no registered face-auth provider" : "is not valid: \(error.reason)")
+        }
+        guard claims.sub == subject.value else { throw invalid("is for another person than the one expected") }
+        let instant = now()
+        guard abs(claims.iat - Int64(instant.timeIntervalSince1970)) <= Self.clockSkew else {
+            throw invalid("was not made within 120 s of now (iat)")
+        }
+        let row = try Row.fetchOne(db, sql: "SELECT subject_ref, expires_at, used_at FROM face_auth_challenges WHERE nonce = ?",
+                                   arguments: [claims.nonce])
+        guard let row else { throw MSBError(code: "nonce_invalid", status: 422, detail: "the attestation's nonce was not issued here") }
+        guard row["subject_ref"] == holderReference.ref(subject.value) else {
+            throw MSBError(code: "nonce_invalid", status: 422, detail: "the attestation's nonce was issued for another person")
+        }
+        guard (row["used_at"] as String?) == nil else {
+            throw MSBError(code: "nonce_invalid", status: 422, detail: "the attestation's nonce was used already")
+        }
+        guard let expires = Timestamp.date(row["expires_at"]), expires >= instant else {
+            throw MSBError(code: "nonce_invalid", status: 422, detail: "the attestation's nonce has expired")
+        }
+        guard claims.result == "pass" else {
+            throw MSBError(code: "face_auth_failed", status: 403, detail: "face recognition did not pass")
+        }
+        guard claims.score >= threshold else {
+            throw MSBError(code: "face_auth_failed", status: 403, detail: "the face recognition score is under the threshold")
+        }
+        try db.execute(sql: "UPDATE face_auth_challenges SET used_at = ? WHERE nonce = ?",
+                       arguments: [Timestamp.string(instant), claims.nonce])
+    }
+}
+
+/// Provider public keys, parsed once and kept (providers are never changed, only added).
+final class ProviderKeys: Sendable {
+    private let cache = Mutex<[String: any SignatureVerifier]>([:])
+
+    func verifier(_ kid: String, _ db: Database) throws -> (any SignatureVerifier)? {
+        if let known = cache.withLock({ $0[kid] }) { return known }
+        guard let pem = try String.fetchOne(db, sql: "SELECT public_key_pem FROM face_auth_providers WHERE id = ?", arguments: [kid]) else {
+            return nil
+        }
+        let verifier = try SignatureKeys.loadVerifier(publicKeyPEM: pem)
+        cache.withLock { $0[kid] = verifier }
+        return verifier
+    }
+}

@@ -1,0 +1,62 @@
+import Foundation
+import GRDB
+
+/// `GET /v1/stats`: counts of consents, presentations, scans (accepted, and rejected by
+/// code), submissions by delivery status — in total and per item.
+public enum Stats {
+    public static func collect(_ reader: any DatabaseReader) async throws -> JSONValue {
+        try await reader.read { db in try collect(db) }
+    }
+
+    static func collect(_ db: Database) throws -> JSONValue {
+        let now = Timestamp.string(Date())
+        func count(_ sql: String, _ arguments: StatementArguments = []) throws -> JSONValue {
+            .int(Int64(try Int.fetchOne(db, sql: sql, arguments: arguments) ?? 0))
+        }
+        var items: [String: [String: JSONValue]] = [:]
+        for code in try String.fetchAll(db, sql: "SELECT code FROM items") {
+            items[code] = ["consents": .int(0), "scans": .object(["accepted": .int(0), "rejected": .object([:])]),
+                           "submissions": .object(["pending": .int(0), "delivered": .int(0), "dead": .int(0)])]
+        }
+        for row in try Row.fetchAll(db, sql: "SELECT item, COUNT(*) AS n FROM consents WHERE item IS NOT NULL GROUP BY item") {
+            items[row["item"], default: [:]]["consents"] = .int(row["n"])
+        }
+        var accepted: Int64 = 0
+        var rejected: [String: JSONValue] = [:]
+        var itemScans: [String: (accepted: Int64, rejected: [String: JSONValue])] = [:]
+        for row in try Row.fetchAll(db, sql: "SELECT item, outcome, COUNT(*) AS n FROM scans GROUP BY item, outcome") {
+            let (item, outcome, n): (String?, String, Int64) = (row["item"], row["outcome"], row["n"])
+            if outcome == "accepted" { accepted += n } else { rejected[outcome] = .int((rejected[outcome]?.intValue ?? 0) + n) }
+            guard let item, items[item] != nil else { continue }
+            if outcome == "accepted" { itemScans[item, default: (0, [:])].accepted += n } else {
+                itemScans[item, default: (0, [:])].rejected[outcome] = .int(n)
+            }
+        }
+        for (item, scans) in itemScans {
+            items[item]?["scans"] = .object(["accepted": .int(scans.accepted), "rejected": .object(scans.rejected)])
+        }
+        var submissions: [String: JSONValue] = ["pending": .int(0), "delivered": .int(0), "dead": .int(0)]
+        var itemSubmissions: [String: [String: JSONValue]] = [:]
+        for row in try Row.fetchAll(db, sql: "SELECT item, status, COUNT(*) AS n FROM submissions GROUP BY item, status") {
+            let (item, status, n): (String, String, Int64) = (row["item"], row["status"], row["n"])
+            submissions[status] = .int((submissions[status]?.intValue ?? 0) + n)
+            itemSubmissions[item, default: ["pending": .int(0), "delivered": .int(0), "dead": .int(0)]][status] = .int(n)
+        }
+        for (item, counts) in itemSubmissions where items[item] != nil { items[item]?["submissions"] = .object(counts) }
+        return .object([
+            "consents": .object([
+                "granted": try count("SELECT COUNT(*) FROM consents"),
+                "withdrawn": try count("SELECT COUNT(*) FROM consents WHERE withdrawn_at IS NOT NULL"),
+                "live": try count("SELECT COUNT(*) FROM consents WHERE withdrawn_at IS NULL AND expires_at > ?", [now]),
+            ]),
+            "presentations": .object([
+                "issued": try count("SELECT COUNT(*) FROM presentations"),
+                "scanned": try count("SELECT COUNT(*) FROM presentations WHERE state = 'used'"),
+                "revoked": try count("SELECT COUNT(*) FROM presentations WHERE state = 'revoked'"),
+            ]),
+            "scans": .object(["accepted": .int(accepted), "rejected": .object(rejected)]),
+            "submissions": .object(submissions),
+            "items": .object(items.mapValues { .object($0) }),
+        ])
+    }
+}

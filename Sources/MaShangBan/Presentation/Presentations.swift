@@ -1,0 +1,101 @@
+import Foundation
+import GRDB
+
+/// An issued code (一码出示): the token a holder's phone shows as a QR code.
+public struct Presentation: Sendable, Equatable {
+    public let id: String
+    public let consentID: String
+    public let token: String
+    public let expiresAt: String
+}
+
+/// Issues and cancels presentations. One consent has at most one live code: a new one
+/// revokes the previous unscanned one.
+public struct Presentations: Sendable {
+    let pool: DatabasePool
+    let keyring: Keyring
+    let audit: AuditLog
+    let random: any RandomSource
+    let now: Now
+    /// The 6-digit region code tokens carry as `iss`.
+    public let region: String
+    /// Token lifetime in seconds (`--token-ttl`, 30–600).
+    public let tokenLifetime: Int
+
+    public init(pool: DatabasePool, keyring: Keyring, audit: AuditLog, random: any RandomSource, now: @escaping Now,
+                region: String, tokenLifetime: Int) {
+        (self.pool, self.keyring, self.audit, self.random, self.now, self.region, self.tokenLifetime) =
+            (pool, keyring, audit, random, now, region, tokenLifetime)
+    }
+
+    /// Issues a code for a consent of this client: 404 `not_found` (no such consent, or
+    /// another client's), 410 `consent_withdrawn`, 403 `consent_expired`. The code lives
+    /// `tokenLifetime` seconds, never past the consent.
+    public func issue(consent consentID: String, client: Client) async throws -> Presentation {
+        let instant = now()
+        let stamp = Timestamp.string(instant)
+        let (keyring, audit, random, region, lifetime) = (self.keyring, self.audit, self.random, self.region, tokenLifetime)
+        return try await pool.write { db in
+            guard let consent = try Consents.find(consentID, db), consent.clientID == client.id else {
+                throw MSBError.notFound("no such consent")
+            }
+            guard !consent.withdrawn else { throw MSBError.consentWithdrawn }
+            guard consent.isLive(at: instant), let consentEnd = Timestamp.date(consent.expiresAt) else { throw MSBError.consentExpired }
+            var chain = try audit.chain(db)
+            let previous = try String.fetchAll(db, sql: "SELECT id FROM presentations WHERE consent_id = ? AND state = 'active'",
+                                               arguments: [consentID])
+            for id in previous {
+                try Self.revoke(id, at: stamp, actor: .client(client.id), reason: "replaced", chain: &chain, db)
+            }
+            let expires = min(instant.addingTimeInterval(TimeInterval(lifetime)), consentEnd)
+            let claims = QRToken.make(kind: .present, region: region, hall: consent.hall, issuedAt: instant, expiresAt: expires,
+                                      random: random)
+            let presentation = Presentation(id: random.sortableIdentifier(prefix: "pre", at: instant), consentID: consentID,
+                                            token: try claims.signed(with: keyring.active),
+                                            expiresAt: Timestamp.string(Date(timeIntervalSince1970: TimeInterval(claims.exp))))
+            try db.execute(sql: """
+                INSERT INTO presentations (id, consent_id, client_id, jti, token, state, created_at, expires_at)
+                VALUES (?, ?, ?, ?, ?, 'active', ?, ?)
+                """, arguments: [presentation.id, consentID, client.id, claims.jti, presentation.token, stamp, presentation.expiresAt])
+            try chain.append(actor: .client(client.id), action: "presentation.issued", object: "presentation:\(presentation.id)",
+                             detail: ["consent": .string(consentID)])
+            return presentation
+        }
+    }
+
+    /// Cancels a code of this client (404 `not_found` otherwise). A scanned or already
+    /// revoked code stays as it is.
+    public func cancel(id: String, client: Client) async throws {
+        let stamp = Timestamp.string(now())
+        let audit = self.audit
+        try await pool.write { db in
+            guard let state = try String.fetchOne(db, sql: "SELECT state FROM presentations WHERE id = ? AND client_id = ?",
+                                                  arguments: [id, client.id])
+            else { throw MSBError.notFound("no such presentation") }
+            guard state == "active" else { return }
+            var chain = try audit.chain(db)
+            try Self.revoke(id, at: stamp, actor: .client(client.id), reason: "cancelled", chain: &chain, db)
+        }
+    }
+
+    /// The token of a code of this client, to draw as a QR code (404 `not_found` otherwise).
+    public func token(id: String, client: Client) async throws -> String {
+        try await pool.read { db in
+            guard let token = try String.fetchOne(db, sql: "SELECT token FROM presentations WHERE id = ? AND client_id = ?",
+                                                  arguments: [id, client.id])
+            else { throw MSBError.notFound("no such presentation") }
+            return token
+        }
+    }
+
+    static func revoke(_ id: String, at stamp: String, actor: AuditActor, reason: String, chain: inout AuditChain, _ db: Database) throws {
+        try db.execute(sql: "UPDATE presentations SET state = 'revoked', ended_at = ? WHERE id = ? AND state = 'active'",
+                       arguments: [stamp, id])
+        try chain.append(actor: actor, action: "presentation.revoked", object: "presentation:\(id)", detail: ["reason": .string(reason)])
+    }
+}
+
+extension MSBError {
+    static let consentWithdrawn = MSBError(code: "consent_withdrawn", status: 410, detail: "the consent has been withdrawn")
+    static let consentExpired = MSBError(code: "consent_expired", status: 403, detail: "the consent has expired")
+}

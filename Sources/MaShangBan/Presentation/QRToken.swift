@@ -1,0 +1,60 @@
+import Foundation
+
+/// The QR token (API.md "QR token"): a JWS signed by our active key, at most 300 bytes,
+/// carrying no personal data — only who issued it (`iss`, the region), what it is for
+/// (`typ`), a 128-bit single-use id (`jti`), its lifetime, and the hall (`aud`) when the
+/// consent names one.
+public struct QRToken: Sendable, Equatable, Codable {
+    public enum Kind: String, Sendable, Codable {
+        case present, window
+    }
+
+    public let iss: String
+    public let typ: Kind
+    public let jti: String
+    public let iat: Int64
+    public let exp: Int64
+    public let aud: String?
+
+    public static let maximumLength = 300
+    /// Tokens are accepted until `exp` plus this many seconds (clock drift between the
+    /// phone showing the code and us).
+    public static let leeway: Int64 = 5
+
+    /// A new token with a fresh `jti` (128 random bits).
+    public static func make(kind: Kind, region: String, hall: String?, issuedAt: Date, expiresAt: Date,
+                            random: any RandomSource) -> QRToken {
+        QRToken(iss: region, typ: kind, jti: Encoding.base64URL(random.bytes(16)), iat: Int64(issuedAt.timeIntervalSince1970),
+                exp: Int64(expiresAt.timeIntervalSince1970), aud: hall)
+    }
+
+    /// The signed compact JWS.
+    public func signed(with key: SigningKey) throws -> String {
+        var claims: [String: JSONValue] = ["iss": .string(iss), "typ": .string(typ.rawValue), "jti": .string(jti),
+                                           "iat": .int(iat), "exp": .int(exp)]
+        if let aud { claims["aud"] = .string(aud) }
+        let token = try JWS.sign(payload: .object(claims), kid: key.kid, signer: key.signer)
+        guard token.utf8.count <= Self.maximumLength else { throw CryptoError("a QR token came out longer than 300 bytes") }
+        return token
+    }
+
+    /// Verifies a scanned token: 422 `token_invalid` (malformed, too long, bad signature,
+    /// unknown `kid`, `alg` not the key's, wrong `typ` or `iss`), 410 `token_expired` once
+    /// `exp` + 5 s has passed.
+    public static func verify(_ token: String, kind: Kind, region: String, keyring: Keyring, now: Date) throws -> QRToken {
+        let invalid = { (why: String) in MSBError(code: "token_invalid", status: 422, detail: "the token \(why)") }
+        guard token.utf8.count <= maximumLength else { throw invalid("is longer than \(maximumLength) bytes") }
+        let claims: QRToken
+        do {
+            claims = try JWS.verify(token) { keyring.verifier(kid: $0) }.claims(QRToken.self)
+        } catch {
+            throw invalid("is not valid: \(error.reason)")
+        }
+        guard claims.typ == kind else { throw invalid("is a \(claims.typ.rawValue) token, not a \(kind.rawValue) token") }
+        guard claims.iss == region else { throw invalid("was issued for another region") }
+        guard Int64(now.timeIntervalSince1970) <= claims.exp + leeway else {
+            throw MSBError(code: "token_expired", status: 410, detail: "the token has expired")
+        }
+        return claims
+    }
+}

@@ -1,0 +1,139 @@
+import Foundation
+import GRDB
+
+/// A window terminal scans a holder's code (一码出示): the token is verified, then in one
+/// transaction consumed, checked against its consent and the item, and turned into a
+/// submission. The window gets the display-masked view; refusals are audited.
+public struct Scans: Sendable {
+    let library: LicenceLibrary
+    let keyring: Keyring
+    let masks: MaskTable
+    let region: String
+
+    public init(library: LicenceLibrary, keyring: Keyring, masks: MaskTable, region: String) {
+        (self.library, self.keyring, self.masks, self.region) = (library, keyring, masks, region)
+    }
+
+    /// `POST /v1/scans`. Errors (API.md "Terminal"): 422 `token_invalid`, 410
+    /// `token_expired`, 409 `token_used`, 410 `token_revoked`, 403 `wrong_hall`, 403
+    /// `consent_expired`, 403 `consent_scope`, 403 `agent_not_authorized`, 409
+    /// `licence_revoked` / `licence_expired`, 404 `item_unknown`. A refused scan changes
+    /// nothing (the code stays usable unless it was the problem) and is audited as
+    /// `scan.rejected` with its code.
+    public func scan(token: String, item code: String, terminal: Client) async throws -> JSONValue {
+        let instant = library.now()
+        var jti: String?
+        do {
+            let claims = try QRToken.verify(token, kind: .present, region: region, keyring: keyring, now: instant)
+            jti = claims.jti
+            return try await accept(claims, item: code, terminal: terminal, at: instant)
+        } catch let error as MSBError {
+            try await recordRejection(error.code, jti: jti, item: code, terminal: terminal, at: instant)
+            throw error
+        }
+    }
+
+    private func accept(_ claims: QRToken, item code: String, terminal: Client, at instant: Date) async throws -> JSONValue {
+        let (library, masks) = (self.library, self.masks)
+        let stamp = Timestamp.string(instant)
+        let today = CalendarDate(instant)
+        let submissionID = library.random.sortableIdentifier(prefix: "sub", at: instant)
+        return try await library.pool.write { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT id, consent_id, state FROM presentations WHERE jti = ?",
+                                             arguments: [claims.jti])
+            else { throw MSBError(code: "token_invalid", status: 422, detail: "the token was not issued here") }
+            let presentationID: String = row["id"]
+            switch row["state"] as String {
+            case "used": throw MSBError(code: "token_used", status: 409, detail: "the token has been used already")
+            case "revoked": throw MSBError(code: "token_revoked", status: 410, detail: "the token has been revoked")
+            default: break
+            }
+            let item: Item
+            do { item = try ItemRegistry.find(db, code) } catch { throw MSBError.itemUnknown }
+            if let hall = claims.aud, hall != terminal.hall {
+                throw MSBError(code: "wrong_hall", status: 403, detail: "the code is for another service hall")
+            }
+            guard let consent = try Consents.find(row["consent_id"], db) else { throw CryptoError("a presentation without its consent") }
+            guard !consent.withdrawn else { throw MSBError(code: "token_revoked", status: 410, detail: "the consent has been withdrawn") }
+            guard consent.isLive(at: instant) else { throw MSBError.consentExpired }
+            if let scope = consent.item, scope != item.code {
+                throw MSBError(code: "consent_scope", status: 403, detail: "the consent is for another item")
+            }
+            let licences = try consent.licenceIDs.map { id in
+                guard let row = try Row.fetchOne(db, sql: "SELECT * FROM licences WHERE id = ?", arguments: [id]) else {
+                    throw CryptoError("a consent names a missing licence")
+                }
+                return try library.decode(row, db)
+            }
+            let types = Set(licences.map(\.type.code))
+            guard item.required.allSatisfy(types.contains) else {
+                throw MSBError(code: "consent_scope", status: 403, detail: "the item needs a licence type the consent does not cover")
+            }
+            let needed = licences.filter { item.required.contains($0.type.code) }
+            for licence in needed {
+                try Consents.requireValid(revoked: licence.revoked, validUntil: licence.validUntil, today: today)
+            }
+            var agent: CitizenID?
+            if let agentRef = consent.agentRef {
+                guard try EnterpriseAgents.isAuthorised(enterpriseRef: consent.holderRef, agentRef: agentRef, today: today, db) else {
+                    throw MSBError(code: "agent_not_authorized", status: 403, detail: "the agent's authorisation has ended")
+                }
+                let box = try Data.fetchOne(db, sql: "SELECT agent_box FROM consents WHERE id = ?", arguments: [consent.id])
+                agent = try box.flatMap { try CitizenID(library.vault.open([UInt8]($0), context: "consent:\(consent.id):agent"),
+                                                        today: .distantFuture) }
+            }
+            guard let holder = needed.first?.holder else { throw CryptoError("a consent without licences") }
+            try db.execute(sql: "UPDATE presentations SET state = 'used', ended_at = ? WHERE id = ? AND state = 'active'",
+                           arguments: [stamp, presentationID])
+            guard db.changesCount == 1 else { throw MSBError(code: "token_used", status: 409, detail: "the token has been used already") }
+            var chain = try library.audit.chain(db)
+            try Submissions.record(
+                Submissions.Draft(id: submissionID, item: item, consentID: consent.id, presentationID: presentationID,
+                                  terminalID: terminal.id, holder: holder, agent: agent, licences: needed, presentedAt: stamp),
+                vault: library.vault, masks: masks, actor: .client(terminal.id), chain: &chain, db)
+            try db.execute(sql: "INSERT INTO scans (at, terminal_id, item, outcome, submission_id) VALUES (?, ?, ?, 'accepted', ?)",
+                           arguments: [stamp, terminal.id, item.code, submissionID])
+            return Self.windowView(submission: submissionID, item: item, holder: holder, agent: agent, licences: needed,
+                                   masks: masks, today: today)
+        }
+    }
+
+    /// What the window sees: display-masked, with the delivery state.
+    static func windowView(submission: String, item: Item, holder: HolderID, agent: CitizenID?, licences: [Licence],
+                           masks: MaskTable, today: CalendarDate) -> JSONValue {
+        var holderView: [String: JSONValue] = ["kind": .string(holder.kind.rawValue)]
+        switch holder {
+        case .person(let id):
+            holderView["id"] = .string(masks.mask(id.value, as: .citizenID) ?? "")
+            let name = licences.lazy.compactMap { $0.fields["name"] }.first
+            holderView["name"] = name.flatMap { masks.mask($0, as: .personName) }.map(JSONValue.string) ?? .null
+        case .enterprise(let code):
+            holderView["id"] = .string(code.value)
+            holderView["name"] = licences.lazy.compactMap { $0.fields["enterprise_name"] }.first.map(JSONValue.string) ?? .null
+        }
+        return .object([
+            "submission": .string(submission),
+            "item": .string(item.code),
+            "approval_system": .string(item.approvalSystem),
+            "holder": .object(holderView),
+            "agent": agent.map { .object(["id": .string(masks.mask($0.value, as: .citizenID) ?? "")]) } ?? .null,
+            "licences": .array(licences.map { DisclosureView.display($0, masks: masks, today: today) }),
+            "delivery": .object(["status": "pending"]),
+        ])
+    }
+
+    /// Audits a refused scan and counts it; the item is named only when it looks like an item code.
+    private func recordRejection(_ code: String, jti: String?, item: String, terminal: Client, at instant: Date) async throws {
+        let stamp = Timestamp.string(instant)
+        let itemCode = item.wholeMatch(of: ItemRegistry.codePattern) != nil ? item : nil
+        let audit = library.audit
+        try await library.pool.write { db in
+            var detail: [String: JSONValue] = ["code": .string(code)]
+            if let itemCode { detail["item"] = .string(itemCode) }
+            try audit.append(db, actor: .client(terminal.id), action: "scan.rejected", object: jti.map { "token:\($0)" } ?? "token:unreadable",
+                             detail: detail)
+            try db.execute(sql: "INSERT INTO scans (at, terminal_id, item, outcome) VALUES (?, ?, ?, ?)",
+                           arguments: [stamp, terminal.id, itemCode, code])
+        }
+    }
+}

@@ -1,0 +1,94 @@
+import Hummingbird
+import MaShangBan
+import NIOCore
+
+/// The app backend's side of 一码出示: enterprise agents, consents, presentations and their
+/// QR images.
+struct ConsentRoutes {
+    let backend: Backend
+
+    struct AgentRequest: Decodable {
+        let agent: String
+        let attestation: String
+        let validUntil: String
+        enum CodingKeys: String, CodingKey {
+            case agent, attestation
+            case validUntil = "valid_until"
+        }
+    }
+
+    struct PresentationRequest: Decodable {
+        let consent: String
+    }
+
+    func register(on router: Router<AppRequestContext>) {
+        let app = Authorize(.app, backend: backend)
+
+        let agents = router.group("v1/enterprises/{credit_code}/agents").add(middleware: app)
+        agents.post { request, context in
+            let body = try await request.decodeJSON(AgentRequest.self)
+            let enterprise = try creditCode(context)
+            let agent = try CitizenID(body.agent, field: "agent", today: backend.now())
+            let authorisation = try await backend.agents.authorise(enterprise: enterprise, agent: agent, attestation: body.attestation,
+                                                                   validUntil: body.validUntil, by: context.actor)
+            return try JSONResponse.make(["enterprise": authorisation.enterprise, "agent": authorisation.agent,
+                                          "valid_until": authorisation.validUntil, "status": "active"], status: .created)
+        }
+        agents.delete("{agent}") { _, context in
+            let agent = try CitizenID(try context.parameters.require("agent"), field: "the agent in the path", today: backend.now())
+            try await backend.agents.withdraw(enterprise: try creditCode(context), agent: agent, by: context.actor)
+            return Response(status: .noContent)
+        }
+
+        let consents = router.group("v1/consents").add(middleware: app)
+        consents.post { request, context in
+            let body = try await request.decodeJSON(Consents.Request.self)
+            let consent = try await backend.consents.grant(body, client: try context.requireClient())
+            var view: [String: JSONValue] = [
+                "id": .string(consent.id), "expires_at": .string(consent.expiresAt),
+                "licences": .array(consent.licenceIDs.map { .string($0) }),
+                "item": consent.item.map { .string($0) } ?? .null, "hall": consent.hall.map { .string($0) } ?? .null,
+            ]
+            view["holder_kind"] = .string(consent.holderKind.rawValue)
+            return try JSONResponse.make(JSONValue.object(view), status: .created)
+        }
+        consents.delete("{id}") { _, context in
+            try await backend.consents.withdraw(id: try context.parameters.require("id"), client: try context.requireClient())
+            return Response(status: .noContent)
+        }
+
+        let presentations = router.group("v1/presentations").add(middleware: app)
+        presentations.post { request, context in
+            let body = try await request.decodeJSON(PresentationRequest.self)
+            let presentation = try await backend.presentations.issue(consent: body.consent, client: try context.requireClient())
+            return try JSONResponse.make([
+                "id": presentation.id, "token": presentation.token, "expires_at": presentation.expiresAt,
+                "qr_png": "/v1/presentations/\(presentation.id)/qr.png", "qr_svg": "/v1/presentations/\(presentation.id)/qr.svg",
+            ], status: .created)
+        }
+        presentations.delete("{id}") { _, context in
+            try await backend.presentations.cancel(id: try context.parameters.require("id"), client: try context.requireClient())
+            return Response(status: .noContent)
+        }
+        presentations.get("{id}/qr.png") { _, context in
+            let token = try await backend.presentations.token(id: try context.parameters.require("id"), client: try context.requireClient())
+            return Self.image(try QRCode.png(token), type: "image/png")
+        }
+        presentations.get("{id}/qr.svg") { _, context in
+            let token = try await backend.presentations.token(id: try context.parameters.require("id"), client: try context.requireClient())
+            return Self.image(Array(try QRCode.svg(token).utf8), type: "image/svg+xml")
+        }
+    }
+
+    /// A QR image; not cached anywhere, since the token it shows is a credential until scanned.
+    static func image(_ bytes: [UInt8], type: String) -> Response {
+        Response(status: .ok, headers: [.contentType: type, .cacheControl: "no-store"], body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+    }
+
+    private func creditCode(_ context: AppRequestContext) throws -> CreditCode {
+        guard case .enterprise(let code) = try HolderID(try context.parameters.require("credit_code"), kind: .enterprise,
+                                                        field: "the credit code in the path", today: backend.now())
+        else { throw MSBError.validationFailed("the path must name an enterprise") }
+        return code
+    }
+}

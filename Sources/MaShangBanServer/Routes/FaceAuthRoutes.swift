@@ -1,0 +1,38 @@
+import Hummingbird
+import MaShangBan
+
+/// Face recognition (人脸识别): providers (admin) and challenges (app backend).
+struct FaceAuthRoutes {
+    let backend: Backend
+
+    struct ProviderRegistration: Decodable {
+        let name: String
+        let publicKeyPEM: String
+        enum CodingKeys: String, CodingKey {
+            case name
+            case publicKeyPEM = "public_key_pem"
+        }
+    }
+
+    struct ChallengeRequest: Decodable {
+        let subject: String
+    }
+
+    func register(on router: Router<AppRequestContext>) {
+        let providers = router.group("v1/face-auth/providers").add(middleware: Authorize(.admin, backend: backend))
+        providers.post { request, context in
+            let registration = try await request.decodeJSON(ProviderRegistration.self)
+            let provider = try await backend.faceAuth.registerProvider(name: registration.name, publicKeyPEM: registration.publicKeyPEM,
+                                                                       by: context.actor)
+            return try JSONResponse.make(provider, status: .created)
+        }
+        providers.get { _, _ in try JSONResponse.make(["providers": try await backend.faceAuth.providers()]) }
+
+        router.group("v1/face-auth/challenges").add(middleware: Authorize(.app, backend: backend)).post { request, context in
+            let body = try await request.decodeJSON(ChallengeRequest.self)
+            let subject = try CitizenID(body.subject, field: "subject", today: backend.now())
+            let (nonce, expiresAt) = try await backend.faceAuth.challenge(subject: subject, by: context.actor)
+            return try JSONResponse.make(["nonce": nonce, "expires_at": expiresAt], status: .created)
+        }
+    }
+}

@@ -1,0 +1,24 @@
+import Hummingbird
+import MaShangBan
+
+/// The window terminal: `POST /v1/scans` (一码出示 scanned at the window); and the admin's
+/// `GET /v1/stats`.
+struct ScanRoutes {
+    let backend: Backend
+
+    struct ScanRequest: Decodable {
+        let token: String
+        let item: String
+    }
+
+    func register(on router: Router<AppRequestContext>) {
+        router.group("v1/scans").add(middleware: Authorize(.terminal, backend: backend)).post { request, context in
+            let body = try await request.decodeJSON(ScanRequest.self)
+            let view = try await backend.scans.scan(token: body.token, item: body.item, terminal: try context.requireClient())
+            return try JSONResponse.make(view, status: .created)
+        }
+        router.group("v1/stats").add(middleware: Authorize(.admin, backend: backend)).get { _, _ in
+            try JSONResponse.make(try await Stats.collect(backend.pool))
+        }
+    }
+}
