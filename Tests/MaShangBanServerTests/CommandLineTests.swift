@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import MaShangBan
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -136,5 +137,31 @@ struct CommandLineTests {
         #expect(answer.hasPrefix("HTTP/1.1 413"))
         #expect(answer.contains("payload_too_large"))
         #expect(server.stop() == 0)
+    }
+
+    /// `face-auth-stub keygen` writes a private key (0600) and prints the registration body;
+    /// `sign` prints an attestation that verifies with the registered key.
+    @Test(arguments: ["EdDSA", "SM2"])
+    func faceAuthStubMakesKeysAndAttestations(alg: String) throws {
+        let dir = try TemporaryDirectory()
+        let key = dir.url.appendingPathComponent("stub.pem").path
+        let keygen = try runCLI(["face-auth-stub", "keygen", "--alg", alg, "--out", key, "--name", "测试 provider"])
+        #expect(keygen.status == 0, "\(keygen.err)")
+        let body = try #require(try JSONSerialization.jsonObject(with: Data(keygen.out.utf8)) as? [String: String])
+        #expect(body["name"] == "测试 provider")
+        let verifier = try SignatureKeys.loadVerifier(publicKeyPEM: try #require(body["public_key_pem"]))
+        #expect(verifier.algorithm.rawValue == alg)
+        let mode = try FileManager.default.attributesOfItem(atPath: key)[.posixPermissions] as? Int
+        #expect(mode == 0o600)
+        #expect(try runCLI(["face-auth-stub", "keygen", "--out", key]).status != 0, "an existing key is never overwritten")
+
+        let signed = try runCLI(["face-auth-stub", "sign", "--key", key, "--sub", "430405198501011235", "--nonce", "n0nce",
+                                 "--result", "fail", "--score", "0.3", "--iat", "1800000000"])
+        #expect(signed.status == 0, "\(signed.err)")
+        let token = signed.out.trimmingCharacters(in: .whitespacesAndNewlines)
+        let parsed = try JWS.verify(token) { $0 == CryptoSuite.keyID(of: verifier) ? verifier : nil }
+        let claims = try parsed.claims(FaceAuth.Claims.self)
+        #expect(claims.sub == "430405198501011235" && claims.nonce == "n0nce" && claims.result == "fail")
+        #expect(claims.score == 0.3 && claims.iat == 1_800_000_000)
     }
 }

@@ -1,7 +1,17 @@
 import Foundation
+import Synchronization
 
 /// The current time, injected so expiry and replay tests set the clock instead of sleeping.
 public typealias Now = @Sendable () -> Date
+
+/// A clock that stands still until moved: tests (and the bench) give its `now` to a
+/// backend to step past expiries without sleeping.
+public final class ManualClock: Sendable {
+    private let current: Mutex<Date>
+    public init(_ start: Date = Date()) { current = Mutex(start) }
+    public var now: Now { { [self] in current.withLock { $0 } } }
+    public func advance(_ seconds: TimeInterval) { current.withLock { $0 += seconds } }
+}
 
 /// RFC 3339 UTC timestamps with milliseconds, the form every stored and returned time uses.
 public enum Timestamp {

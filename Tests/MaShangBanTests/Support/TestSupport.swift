@@ -14,12 +14,10 @@ final class TemporaryDirectory {
 }
 
 /// A clock tests move by hand.
-final class TestClock: @unchecked Sendable {
-    private let lock = NSLock()
-    private var current: Date
-    init(_ start: Date = Date(timeIntervalSince1970: 1_800_000_000)) { current = start }
-    var now: Now { { [self] in lock.withLock { current } } }
-    func advance(_ seconds: TimeInterval) { lock.withLock { current += seconds } }
+/// The library's manual clock, starting at a fixed instant.
+typealias TestClock = ManualClock
+extension ManualClock {
+    convenience init() { self.init(Date(timeIntervalSince1970: 1_800_000_000)) }
 }
 
 enum Fixtures {

@@ -1,0 +1,484 @@
+import Foundation
+import GRDB
+import HummingbirdTesting
+@testable import MaShangBan
+import Testing
+@testable import MaShangBanServer
+
+/// A service hall set up through the API: an issuer, the app backend, a window terminal in
+/// hall HY-ZX-01, an approval system, the item sb-transfer (needs the ID card and the
+/// social-security card), a registered face-auth stub provider, and a person whose two
+/// cards are in the library and the wallet.
+struct Hall {
+    static let hall = "HY-ZX-01"
+    static let item = "sb-transfer"
+    let client: any TestClientProtocol
+    let issuer: String
+    let app: String
+    let terminal: String
+    let provider: any SignatureSigner
+    let licences: [String]
+    let now: Now
+
+    static func open(_ client: any TestClientProtocol, now: @escaping Now = { Date() }, providerAlgorithm: CryptoProfile = .intl)
+        async throws -> Hall
+    {
+        let issuer = try await client.createClient(role: "issuer").token
+        let app = try await client.createClient(role: "app").token
+        let terminal = try await client.createClient(role: "terminal", hall: hall).token
+        #expect(try await client.call(.post, "/v1/approval-systems", json: #"""
+            {"code":"hr-social-security","name":"人社审批系统","webhook_url":"http://127.0.0.1:9/webhook"}
+            """#).status == .created)
+        #expect(try await client.call(.post, "/v1/items", json: #"""
+            {"code":"sb-transfer","name":"社保转移接续","approval_system":"hr-social-security",
+             "required":["resident_id_card","social_security_card"],
+             "fields":{"resident_id_card.name":"full","resident_id_card.id_number":"full",
+                       "social_security_card.card_number":"masked","holder.id":"full"}}
+            """#).status == .created)
+        let provider = try CryptoSuite(profile: providerAlgorithm).signatures.generate()
+        let pem = try provider.verifier.publicKeyPEM().replacingOccurrences(of: "\n", with: "\\n")
+        let registered = try await client.call(.post, "/v1/face-auth/providers", json: #"{"name":"stub","public_key_pem":"\#(pem)"}"#)
+        #expect(registered.status == .created, "\(registered.text)")
+        #expect(try registered.json()["id"] as? String == CryptoSuite.keyID(of: provider.verifier))
+        #expect(try await client.importLicence(Sample.idCard(), token: issuer).status == .created)
+        #expect(try await client.importLicence(Sample.socialSecurityCard(), token: issuer).status == .created)
+        let synced = try await client.call(.post, "/v1/holders/\(Sample.person)/wallet/sync", token: app).json()
+        let licences = try #require(synced["added"] as? [String])
+        #expect(licences.count == 2)
+        return Hall(client: client, issuer: issuer, app: app, terminal: terminal, provider: provider, licences: licences, now: now)
+    }
+
+    /// A challenge for `subject`, and the provider's attestation over it.
+    func attest(_ subject: String = Sample.person, seen: String? = nil, result: String = "pass", score: Double = 0.93,
+                iat: Int64? = nil, signer: (any SignatureSigner)? = nil) async throws -> String {
+        let challenge = try await client.call(.post, "/v1/face-auth/challenges", token: app, json: #"{"subject":"\#(subject)"}"#)
+        #expect(challenge.status == .created)
+        let nonce = try #require(try challenge.json()["nonce"] as? String)
+        let claims = FaceAuth.Claims(sub: seen ?? subject, nonce: nonce, result: result, score: score,
+                                     iat: iat ?? Int64(now().timeIntervalSince1970))
+        return try FaceAuth.attestation(claims, signer: signer ?? provider, kid: CryptoSuite.keyID(of: provider.verifier))
+    }
+
+    func consentResponse(holder: String = Sample.person, agent: String? = nil, attestation: String, licences: [String]? = nil,
+                         item: String? = Hall.item, hall: String? = Hall.hall, ttl: Int? = nil) async throws -> TestResponse {
+        var body: [String: Any] = ["holder": holder, "attestation": attestation, "licences": licences ?? self.licences]
+        if let agent { body["agent"] = agent }
+        if let item { body["item"] = item }
+        if let hall { body["hall"] = hall }
+        if let ttl { body["ttl_seconds"] = ttl }
+        let json = String(decoding: try JSONSerialization.data(withJSONObject: body), as: UTF8.self)
+        return try await client.call(.post, "/v1/consents", token: app, json: json)
+    }
+
+    /// A consent for the person's two cards (for sb-transfer at this hall unless told otherwise).
+    func consent(item: String? = Hall.item, hall: String? = Hall.hall, ttl: Int? = nil) async throws -> String {
+        let response = try await consentResponse(attestation: try await attest(), item: item, hall: hall, ttl: ttl)
+        #expect(response.status == .created, "\(response.text)")
+        return try #require(try response.json()["id"] as? String)
+    }
+
+    func presentResponse(_ consent: String, token: String? = nil) async throws -> TestResponse {
+        try await client.call(.post, "/v1/presentations", token: token ?? app, json: #"{"consent":"\#(consent)"}"#)
+    }
+
+    /// A code for the consent: (presentation id, token).
+    func present(_ consent: String) async throws -> (id: String, token: String) {
+        let response = try await presentResponse(consent)
+        #expect(response.status == .created, "\(response.text)")
+        let json = try response.json()
+        return (try #require(json["id"] as? String), try #require(json["token"] as? String))
+    }
+
+    func scan(_ token: String, item: String = Hall.item, terminal: String? = nil) async throws -> TestResponse {
+        try await client.call(.post, "/v1/scans", token: terminal ?? self.terminal, json: #"{"token":"\#(token)","item":"\#(item)"}"#)
+    }
+}
+
+@Suite("一码出示: challenge → attestation → consent → code → scan")
+struct PresentationFlowTests {
+    @Test(arguments: CryptoProfile.allCases)
+    func theWholePathOverHTTP(crypto: CryptoProfile) async throws {
+        let server = try TestServer { $0.crypto = crypto }
+        let submission = try await server.test { client in
+            let hall = try await Hall.open(client, providerAlgorithm: crypto)
+            let consent = try await hall.consent()
+            let code = try await hall.present(consent)
+            let response = try await hall.scan(code.token)
+            #expect(response.status == .created, "\(response.text)")
+            let view = try response.json()
+            #expect(view["item"] as? String == "sb-transfer")
+            #expect(view["approval_system"] as? String == "hr-social-security")
+            #expect(view["agent"] is NSNull)
+            let holder = try #require(view["holder"] as? [String: Any])
+            #expect(holder["id"] as? String == "430***********1235")
+            #expect(holder["name"] as? String == "王*静")
+            let licences = try #require(view["licences"] as? [[String: Any]])
+            #expect(Set(licences.compactMap { $0["type"] as? String }) == ["resident_id_card", "social_security_card"])
+            #expect((view["delivery"] as? [String: Any])?["status"] as? String == "pending")
+            // The window sees masked data only.
+            #expect(!response.text.contains(Sample.person))
+            #expect(!response.text.contains("6222020200112233445"))
+            #expect(!response.text.contains("解放大道"))
+            return try #require(view["submission"] as? String)
+        }
+        // The submission and its outbox row were written; the frozen body follows the item's policy.
+        let body = try await server.backend.pool.read { db in
+            try Submissions.body(of: submission, vault: DataVault(suite: server.backend.suite, key: server.backend.dataKey), db)
+        }
+        let text = try #require(body)
+        let frozen = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+        #expect((frozen["holder"] as? [String: Any])?["id"] as? String == Sample.person, "holder.id: full")
+        let sent = try #require(frozen["licences"] as? [[String: Any]])
+        let card = try #require(sent.first { $0["type"] as? String == "social_security_card" })
+        #expect((card["fields"] as? [String: Any])?["card_number"] as? String == "***************3445", "masked")
+        #expect(card["number"] == nil, "not listed: omitted")
+        let idCard = try #require(sent.first { $0["type"] as? String == "resident_id_card" })
+        #expect((idCard["fields"] as? [String: String]) == ["name": "王一静", "id_number": Sample.person])
+        let audit = try #require(frozen["audit"] as? [String: Any])
+        let record = try await server.backend.pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT action, hash FROM audit_records WHERE seq = ?", arguments: [audit["seq"] as? Int])
+        }
+        #expect(record?["action"] == "scan.accepted")
+        #expect(record?["hash"] == audit["hash"] as? String)
+        let status = try await server.backend.pool.read { db in
+            try String.fetchOne(db, sql: "SELECT status FROM submissions WHERE id = ?", arguments: [submission])
+        }
+        #expect(status == "pending")
+        // Every step is in the audit log, and nothing personal is.
+        let actions = try await server.backend.pool.read { db in try AuditLog.entries(db, after: 0, limit: 1000) }
+        #expect(Set(actions.map(\.action)).isSuperset(of: ["face_auth.challenged", "consent.granted", "presentation.issued", "scan.accepted"]))
+        let everything = actions.map { $0.actor + $0.object + $0.detailJSON }.joined()
+        #expect(!everything.contains(Sample.person))
+        #expect(try AuditVerifier.verify(dataDirectory: DataDirectory(server.directory.url)).ok)
+    }
+
+    @Test func theTokenIsSmallSignedAndCarriesNoPersonalData() async throws {
+        let server = try TestServer()
+        try await server.test { client in
+            let hall = try await Hall.open(client)
+            let code = try await hall.present(try await hall.consent())
+            #expect(code.token.utf8.count <= 300)
+            let parsed = try JWS.verify(code.token) { server.backend.keyring.verifier(kid: $0) }
+            #expect(parsed.header["alg"] == "EdDSA")
+            #expect(parsed.header["kid"] == .string(server.backend.keyring.active.kid))
+            let payload = parsed.payload
+            #expect(Set(payload.keys) == ["iss", "typ", "jti", "iat", "exp", "aud"])
+            #expect(payload["iss"] == "430400")
+            #expect(payload["typ"] == "present")
+            #expect(payload["aud"] == .string(Hall.hall))
+            let jti = try #require(payload["jti"]?.stringValue)
+            #expect((Encoding.fromBase64URL(Substring(jti))?.count ?? 0) >= 16)
+            #expect((payload["exp"]?.intValue ?? 0) - (payload["iat"]?.intValue ?? 0) == 120)
+            #expect(!code.token.contains(Sample.person))
+        }
+    }
+
+    @Test func ofTwentyConcurrentScansOfOneCodeExactlyOneWins() async throws {
+        let server = try TestServer()
+        try await server.test(.live) { client in
+            let hall = try await Hall.open(client)
+            let code = try await hall.present(try await hall.consent())
+            let statuses = try await withThrowingTaskGroup(of: (Int, String).self) { group in
+                for _ in 0..<20 {
+                    group.addTask {
+                        let response = try await hall.scan(code.token)
+                        return (Int(response.status.code), (try? response.json()["code"] as? String) ?? "")
+                    }
+                }
+                var all: [(Int, String)] = []
+                for try await status in group { all.append(status) }
+                return all
+            }
+            #expect(statuses.filter { $0.0 == 201 }.count == 1)
+            #expect(statuses.filter { $0 == (409, "token_used") }.count == 19)
+        }
+        let submissions = try await server.backend.pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM submissions") }
+        #expect(submissions == 1)
+    }
+
+    @Test func theQRImagesHoldTheToken() async throws {
+        let server = try TestServer()
+        try await server.test { client in
+            let hall = try await Hall.open(client)
+            let code = try await hall.present(try await hall.consent())
+            let png = try await client.call(.get, "/v1/presentations/\(code.id)/qr.png", token: hall.app)
+            #expect(png.status == .ok)
+            #expect(png.headers[.contentType] == "image/png")
+            let file = server.directory.url.appendingPathComponent("qr.png")
+            try Data(png.body.readableBytesView).write(to: file)
+            let decoded = try runProcess(URL(fileURLWithPath: "/usr/bin/zbarimg"), ["-q", "--raw", file.path])
+            #expect(decoded.status == 0)
+            #expect(decoded.out.trimmingCharacters(in: .whitespacesAndNewlines) == code.token)
+            let svg = try await client.call(.get, "/v1/presentations/\(code.id)/qr.svg", token: hall.app)
+            #expect(svg.headers[.contentType] == "image/svg+xml")
+            #expect(svg.text.hasPrefix("<svg") && svg.text.contains("<path d=\"M"))
+            // Another app backend cannot see it.
+            let other = try await client.createClient(role: "app").token
+            try await client.call(.get, "/v1/presentations/\(code.id)/qr.png", token: other).expectProblem(404, "not_found")
+        }
+    }
+}
+
+@Suite("Face-auth attestations and consents: every refusal")
+struct ConsentRuleTests {
+    @Test func attestationRefusals() async throws {
+        let clock = ManualClock()
+        let server = try TestServer(now: clock.now)
+        try await server.test { client in
+            let hall = try await Hall.open(client, now: clock.now)
+            let stranger = try CryptoSuite(profile: .intl).signatures.generate()
+            // Signed by a key that is not the registered provider's (same kid).
+            try await hall.consentResponse(attestation: try await hall.attest(signer: stranger)).expectProblem(422, "attestation_invalid")
+            // Names no registered provider.
+            let nonce = try #require(try await client.call(.post, "/v1/face-auth/challenges", token: hall.app,
+                                                           json: #"{"subject":"\#(Sample.person)"}"#).json()["nonce"] as? String)
+            let unknown = try FaceAuth.attestation(FaceAuth.Claims(sub: Sample.person, nonce: nonce, result: "pass", score: 0.9,
+                                                                   iat: Int64(clock.now().timeIntervalSince1970)), signer: stranger)
+            try await hall.consentResponse(attestation: unknown).expectProblem(422, "attestation_invalid")
+            try await hall.consentResponse(attestation: "not.a.jws").expectProblem(422, "attestation_invalid")
+            // The person seen is someone else.
+            try await hall.consentResponse(attestation: try await hall.attest(seen: Sample.otherPerson)).expectProblem(422, "attestation_invalid")
+            // Made too long ago.
+            let stale = Int64(clock.now().timeIntervalSince1970) - 121
+            try await hall.consentResponse(attestation: try await hall.attest(iat: stale)).expectProblem(422, "attestation_invalid")
+            // Face recognition failed, or scored under 0.80.
+            try await hall.consentResponse(attestation: try await hall.attest(result: "fail")).expectProblem(403, "face_auth_failed")
+            try await hall.consentResponse(attestation: try await hall.attest(score: 0.79)).expectProblem(403, "face_auth_failed")
+        }
+    }
+
+    @Test func nonceRefusals() async throws {
+        let clock = ManualClock()
+        let server = try TestServer(now: clock.now)
+        try await server.test { client in
+            let hall = try await Hall.open(client, now: clock.now)
+            let now = Int64(clock.now().timeIntervalSince1970)
+            func signed(_ nonce: String, sub: String = Sample.person) throws -> String {
+                try FaceAuth.attestation(FaceAuth.Claims(sub: sub, nonce: nonce, result: "pass", score: 0.9, iat: now), signer: hall.provider)
+            }
+            try await hall.consentResponse(attestation: try signed("never-issued")).expectProblem(422, "nonce_invalid")
+            // A nonce issued for another person.
+            let other = try #require(try await client.call(.post, "/v1/face-auth/challenges", token: hall.app,
+                                                         json: #"{"subject":"\#(Sample.otherPerson)"}"#).json()["nonce"] as? String)
+            try await hall.consentResponse(attestation: try signed(other)).expectProblem(422, "nonce_invalid")
+            // Used once, refused the second time.
+            let attestation = try await hall.attest()
+            #expect(try await hall.consentResponse(attestation: attestation).status == .created)
+            try await hall.consentResponse(attestation: attestation).expectProblem(422, "nonce_invalid")
+            // Expired after 120 s.
+            let late = try await hall.attest()
+            clock.advance(121)
+            let fresh = try FaceAuth.attestation(
+                try JWS.parse(late).claims(FaceAuth.Claims.self).with(iat: Int64(clock.now().timeIntervalSince1970)), signer: hall.provider)
+            try await hall.consentResponse(attestation: fresh).expectProblem(422, "nonce_invalid")
+            // A challenge needs a valid citizen ID.
+            try await client.call(.post, "/v1/face-auth/challenges", token: hall.app, json: #"{"subject":"430405198501011234"}"#)
+                .expectProblem(422, "invalid_citizen_id")
+        }
+    }
+
+    @Test func consentRefusals() async throws {
+        let clock = ManualClock()
+        let server = try TestServer(now: clock.now)
+        try await server.test { client in
+            let hall = try await Hall.open(client, now: clock.now)
+            try await hall.consentResponse(attestation: try await hall.attest(), licences: ["lic_nope"]).expectProblem(422, "licence_not_in_wallet")
+            try await hall.consentResponse(attestation: try await hall.attest(), item: "no-such-item").expectProblem(404, "item_unknown")
+            try await hall.consentResponse(attestation: try await hall.attest(), ttl: 5000).expectProblem(422, "validation_failed")
+            try await hall.consentResponse(attestation: try await hall.attest(), hall: "a-hall-code-longer-than-16").expectProblem(422, "validation_failed")
+            try await hall.consentResponse(agent: Sample.otherPerson, attestation: try await hall.attest()).expectProblem(422, "validation_failed")
+            try await hall.consentResponse(attestation: try await hall.attest(), licences: []).expectProblem(422, "validation_failed")
+            try await client.call(.post, "/v1/consents", token: hall.app, json: #"{"holder":1}"#).expectProblem(400, "bad_request")
+            // Only the app backend grants consents.
+            try await client.call(.post, "/v1/consents", token: hall.terminal, json: "{}").expectProblem(403, "forbidden")
+            // A revoked licence cannot be consented to; nor an expired one.
+            let revoked = try await client.call(.post, "/v1/licences/\(hall.licences[1])/revoke", token: hall.issuer, json: #"{"reason":"lost"}"#)
+            #expect(revoked.status == .ok)
+            try await hall.consentResponse(attestation: try await hall.attest()).expectProblem(409, "licence_revoked")
+            clock.advance(20 * 366 * 86_400)  // past the ID card's valid_until (2040-01-01)
+            try await hall.consentResponse(attestation: try await hall.attest(), licences: [hall.licences[0]])
+                .expectProblem(409, "licence_expired")
+        }
+    }
+
+    @Test func consentsAreWithdrawnByTheirOwnAppOnly() async throws {
+        let server = try TestServer()
+        try await server.test { client in
+            let hall = try await Hall.open(client)
+            let consent = try await hall.consent()
+            let code = try await hall.present(consent)
+            let other = try await client.createClient(role: "app").token
+            try await client.call(.delete, "/v1/consents/\(consent)", token: other).expectProblem(404, "not_found")
+            try await hall.presentResponse(consent, token: other).expectProblem(404, "not_found")
+            #expect(try await client.call(.delete, "/v1/consents/\(consent)", token: hall.app).status == .noContent)
+            #expect(try await client.call(.delete, "/v1/consents/\(consent)", token: hall.app).status == .noContent)
+            // Its code died with it; no new one can be made.
+            try await hall.scan(code.token).expectProblem(410, "token_revoked")
+            try await hall.presentResponse(consent).expectProblem(410, "consent_withdrawn")
+        }
+    }
+}
+
+@Suite("Scans at the window: every refusal has its status and code")
+struct ScanRuleTests {
+    @Test func tokenRefusals() async throws {
+        let clock = ManualClock()
+        let server = try TestServer(now: clock.now)
+        try await server.test { client in
+            let hall = try await Hall.open(client, now: clock.now)
+            try await hall.scan("garbage").expectProblem(422, "token_invalid")
+            // Signed by a key we do not know, by our key with the wrong typ or iss, or relabelled.
+            let stranger = try CryptoSuite(profile: .intl).signatures.generate()
+            let instant = clock.now()
+            let claims = QRToken.make(kind: .present, region: "430400", hall: nil, issuedAt: instant,
+                                      expiresAt: instant.addingTimeInterval(120), random: SystemRandom())
+            try await hall.scan(try claims.signed(with: SigningKey(kid: "unknown", signer: stranger))).expectProblem(422, "token_invalid")
+            let window = QRToken.make(kind: .window, region: "430400", hall: nil, issuedAt: instant, expiresAt: instant.addingTimeInterval(120),
+                                      random: SystemRandom())
+            try await hall.scan(try window.signed(with: server.backend.keyring.active)).expectProblem(422, "token_invalid")
+            let elsewhere = QRToken.make(kind: .present, region: "110000", hall: nil, issuedAt: instant,
+                                         expiresAt: instant.addingTimeInterval(120), random: SystemRandom())
+            try await hall.scan(try elsewhere.signed(with: server.backend.keyring.active)).expectProblem(422, "token_invalid")
+            // Signed by us, well-formed, but never issued.
+            try await hall.scan(try claims.signed(with: server.backend.keyring.active)).expectProblem(422, "token_invalid")
+            // Expired: accepted up to exp + 5 s, refused after.
+            let consent = try await hall.consent(ttl: 1800)
+            let late = try await hall.present(consent)
+            clock.advance(126)
+            try await hall.scan(late.token).expectProblem(410, "token_expired")
+            let onTime = try await hall.present(consent)
+            clock.advance(124)
+            #expect(try await hall.scan(onTime.token).status == .created)
+            try await hall.scan(onTime.token).expectProblem(409, "token_used")
+            // A newer code revokes the older unscanned one; a cancelled code is revoked too.
+            let first = try await hall.present(consent)
+            let second = try await hall.present(consent)
+            try await hall.scan(first.token).expectProblem(410, "token_revoked")
+            #expect(try await client.call(.delete, "/v1/presentations/\(second.id)", token: hall.app).status == .noContent)
+            try await hall.scan(second.token).expectProblem(410, "token_revoked")
+        }
+    }
+
+    @Test func consentAndItemRefusals() async throws {
+        let clock = ManualClock()
+        let server = try TestServer(now: clock.now)
+        try await server.test { client in
+            let hall = try await Hall.open(client, now: clock.now)
+            // Another hall's window.
+            let elsewhere = try await client.createClient(role: "terminal", hall: "HY-YF-02").token
+            let code = try await hall.present(try await hall.consent())
+            try await hall.scan(code.token, terminal: elsewhere).expectProblem(403, "wrong_hall")
+            try await hall.scan(code.token, item: "no-such-item").expectProblem(404, "item_unknown")
+            // The refusals above left the code usable.
+            #expect(try await hall.scan(code.token).status == .created)
+            // A consent for another item; a consent whose licences do not cover the item.
+            #expect(try await client.call(.post, "/v1/items", json: #"""
+                {"code":"id-only","name":"身份核验","approval_system":"hr-social-security","required":["resident_id_card"]}
+                """#).status == .created)
+            let idOnly = try await hall.present(try await hall.consent(item: "id-only"))
+            try await hall.scan(idOnly.token).expectProblem(403, "consent_scope")
+            let narrow = try await hall.consentResponse(attestation: try await hall.attest(), licences: [hall.licences[0]], item: nil)
+            let narrowCode = try await hall.present(try #require(try narrow.json()["id"] as? String))
+            try await hall.scan(narrowCode.token).expectProblem(403, "consent_scope")
+            #expect(try await hall.scan(narrowCode.token, item: "id-only").status == .created)
+            // The consent ran out while its code was still in its 5 s of grace.
+            let short = try await hall.consent(ttl: 60)
+            let shortCode = try await hall.present(short)
+            clock.advance(62)
+            try await hall.scan(shortCode.token).expectProblem(403, "consent_expired")
+            // A licence revoked after the code was made.
+            let code2 = try await hall.present(try await hall.consent())
+            #expect(try await client.call(.post, "/v1/licences/\(hall.licences[0])/revoke", token: hall.issuer,
+                                          json: #"{"reason":"replaced"}"#).status == .ok)
+            try await hall.scan(code2.token).expectProblem(409, "licence_revoked")
+            // Only terminals scan.
+            try await hall.scan(code2.token, terminal: hall.app).expectProblem(403, "forbidden")
+        }
+        // Each refusal is audited with its code and counted; none holds personal data.
+        let rejected = try await server.backend.pool.read { db in
+            try String.fetchAll(db, sql: "SELECT json_extract(detail, '$.code') FROM audit_records WHERE action = 'scan.rejected' ORDER BY seq")
+        }
+        #expect(rejected == ["wrong_hall", "item_unknown", "consent_scope", "consent_scope", "consent_expired", "licence_revoked"])
+        let statsBody = try await server.test { client in Data(try await client.call(.get, "/v1/stats").body.readableBytesView) }
+        let stats = try #require(try JSONSerialization.jsonObject(with: statsBody) as? [String: Any])
+        let scans = try #require(stats["scans"] as? [String: Any])
+        #expect(scans["accepted"] as? Int == 2)
+        #expect((scans["rejected"] as? [String: Int]) == ["wrong_hall": 1, "item_unknown": 1, "consent_scope": 2, "consent_expired": 1,
+                                                          "licence_revoked": 1])
+        let perItem = try #require((stats["items"] as? [String: Any])?["sb-transfer"] as? [String: Any])
+        #expect((perItem["submissions"] as? [String: Int])?["pending"] == 1)
+        #expect((stats["presentations"] as? [String: Int])?["scanned"] == 2)
+    }
+}
+
+@Suite("Enterprise agents (经办人)")
+struct AgentTests {
+    @Test func anAuthorisedAgentPresentsTheEnterprisesLicences() async throws {
+        let server = try TestServer()
+        try await server.test { client in
+            let hall = try await Hall.open(client)
+            let path = "/v1/enterprises/\(Sample.enterprise)/agents"
+            let agent = Sample.person
+            let representative = Sample.otherPerson  // the business licence's legal_representative_id
+            // No business licence yet.
+            try await client.call(.post, path, token: hall.app, json: #"""
+                {"agent":"\#(agent)","attestation":"\#(try await hall.attest(representative))","valid_until":"2030-01-01"}
+                """#).expectProblem(422, "business_licence_missing")
+            #expect(try await client.importLicence(Sample.businessLicence(), token: hall.issuer).status == .created)
+            let synced = try await client.call(.post, "/v1/holders/\(Sample.enterprise)/wallet/sync", token: hall.app).json()
+            let licence = try #require((synced["added"] as? [String])?.first)
+            #expect(try await client.call(.post, "/v1/items", json: #"""
+                {"code":"bl-check","name":"营业执照核验","approval_system":"hr-social-security","required":["business_licence"],
+                 "fields":{"business_licence.enterprise_name":"full","agent.id":"masked"}}
+                """#).status == .created)
+            // Not authorised yet.
+            try await hall.consentResponse(holder: Sample.enterprise, agent: agent, attestation: try await hall.attest(agent),
+                                           licences: [licence], item: "bl-check").expectProblem(403, "agent_not_authorized")
+            // Only the legal representative's own face authorises.
+            try await client.call(.post, path, token: hall.app, json: #"""
+                {"agent":"\#(agent)","attestation":"\#(try await hall.attest(agent))","valid_until":"2030-01-01"}
+                """#).expectProblem(422, "attestation_invalid")
+            try await client.call(.post, path, token: hall.app, json: #"""
+                {"agent":"\#(agent)","attestation":"\#(try await hall.attest(representative))","valid_until":"2001-01-01"}
+                """#).expectProblem(422, "validation_failed")
+            let authorised = try await client.call(.post, path, token: hall.app, json: #"""
+                {"agent":"\#(agent)","attestation":"\#(try await hall.attest(representative))","valid_until":"2030-01-01"}
+                """#)
+            #expect(authorised.status == .created, "\(authorised.text)")
+            // The enterprise needs an agent; the agent's face is the one checked.
+            try await hall.consentResponse(holder: Sample.enterprise, attestation: try await hall.attest(agent), licences: [licence],
+                                           item: "bl-check").expectProblem(422, "validation_failed")
+            try await hall.consentResponse(holder: Sample.enterprise, agent: agent, attestation: try await hall.attest(representative),
+                                           licences: [licence], item: "bl-check").expectProblem(422, "attestation_invalid")
+            let consent = try await hall.consentResponse(holder: Sample.enterprise, agent: agent, attestation: try await hall.attest(agent),
+                                                         licences: [licence], item: "bl-check")
+            #expect(consent.status == .created, "\(consent.text)")
+            let consentID = try #require(try consent.json()["id"] as? String)
+            let code = try await hall.present(consentID)
+            let scanned = try await hall.scan(code.token, item: "bl-check")
+            #expect(scanned.status == .created, "\(scanned.text)")
+            let view = try scanned.json()
+            #expect((view["agent"] as? [String: Any])?["id"] as? String == "430***********1235")
+            #expect((view["holder"] as? [String: Any])?["name"] as? String == "衡阳市湘江建设有限公司")
+            // Withdrawal ends the agent's consents and their codes.
+            let later = try await hall.present(consentID)
+            #expect(try await client.call(.delete, "\(path)/\(agent)", token: hall.app).status == .noContent)
+            try await client.call(.delete, "\(path)/\(agent)", token: hall.app).expectProblem(404, "not_found")
+            try await hall.scan(later.token, item: "bl-check").expectProblem(410, "token_revoked")
+            try await hall.consentResponse(holder: Sample.enterprise, agent: agent, attestation: try await hall.attest(agent),
+                                           licences: [licence], item: "bl-check").expectProblem(403, "agent_not_authorized")
+            try await client.call(.post, "/v1/enterprises/91430400MA4L0XXX17/agents", token: hall.app, json: "{}")
+                .expectProblem(400, "bad_request")
+            try await client.call(.delete, "/v1/enterprises/91430400MA4L0XXX17/agents/\(agent)", token: hall.app)
+                .expectProblem(422, "invalid_credit_code")
+        }
+        let actions = try await server.backend.pool.read { db in
+            try String.fetchAll(db, sql: "SELECT action FROM audit_records WHERE action LIKE 'agent.%' ORDER BY seq")
+        }
+        #expect(actions == ["agent.authorised", "agent.withdrawn"])
+    }
+}
+
+extension FaceAuth.Claims {
+    func with(iat: Int64) -> FaceAuth.Claims { FaceAuth.Claims(sub: sub, nonce: nonce, result: result, score: score, iat: iat) }
+}
