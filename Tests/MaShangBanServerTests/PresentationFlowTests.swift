@@ -135,11 +135,12 @@ struct PresentationFlowTests {
         let idCard = try #require(sent.first { $0["type"] as? String == "resident_id_card" })
         #expect((idCard["fields"] as? [String: String]) == ["name": "王一静", "id_number": Sample.person])
         let audit = try #require(frozen["audit"] as? [String: Any])
+        let seq = audit["seq"] as? Int
         let record = try await server.backend.pool.read { db in
-            try Row.fetchOne(db, sql: "SELECT action, hash FROM audit_records WHERE seq = ?", arguments: [audit["seq"] as? Int])
+            try Row.fetchOne(db, sql: "SELECT action, hash FROM audit_records WHERE seq = ?", arguments: [seq])
+                .map { [$0["action"] as String, $0["hash"] as String] }
         }
-        #expect(record?["action"] == "scan.accepted")
-        #expect(record?["hash"] == audit["hash"] as? String)
+        #expect(record == ["scan.accepted", try #require(audit["hash"] as? String)])
         let status = try await server.backend.pool.read { db in
             try String.fetchOne(db, sql: "SELECT status FROM submissions WHERE id = ?", arguments: [submission])
         }

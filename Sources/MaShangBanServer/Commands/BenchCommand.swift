@@ -10,6 +10,8 @@ struct BenchCommand: AsyncParsableCommand {
 
     @Option(help: "Licences to import.") var licences: Int = 100_000
     @Option(help: "Crypto profile: intl or gm.") var crypto: String = "intl"
+    @Option(help: "Codes to issue and scan over HTTP.") var flows: Int = 3000
+    @Option(help: "Concurrent keep-alive HTTP connections.") var connections: Int = 64
 
     func run() async throws {
         guard let profile = CryptoProfile(rawValue: crypto) else { throw ValidationError("--crypto must be intl or gm") }
@@ -57,20 +59,40 @@ struct BenchCommand: AsyncParsableCommand {
         let verify = try AuditVerifier.verify(reader: backend.pool, suite: backend.suite, verifiers: backend.keyring.verifiers,
                                               checkpointFile: backend.dataDirectory.checkpointFile)
         print(Self.row("audit chain after import", verify.ok ? "intact, \(verify.size ?? 0) records" : "BROKEN"))
+
+        // 一码出示 over real HTTP, beside the signature rates that bound it.
+        let signatures = try await FlowBench.signatureRates(backend.suite)
+        let algorithm = backend.suite.signatures.algorithm.rawValue
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        print(Self.row("\(algorithm) sign, our crypto layer (\(cores) threads)", String(format: "%.0f /s", signatures.sign)))
+        print(Self.row("\(algorithm) verify, our crypto layer (\(cores) threads)", String(format: "%.0f /s", signatures.verify)))
+        let (codes, scans) = try await FlowBench(backend: backend, flows: flows, connections: connections).run()
+        for (label, figures) in [("codes issued (POST /v1/presentations)", codes), ("scans (POST /v1/scans)", scans)] {
+            print(Self.row(label, String(format: "%.0f /s  p50 %.1f ms  p99 %.1f ms  errors %d", figures.rate, figures.p50, figures.p99,
+                                         figures.errors)))
+        }
+        print(Self.row("  over", "HTTP/1.1 loopback, \(connections) keep-alive connections, \(flows) distinct codes"))
+        print(Self.row("ratio scans ÷ verify limit", String(format: "%.2f", scans.rate / signatures.verify)))
+        print(Self.row("ratio codes ÷ sign limit", String(format: "%.2f", codes.rate / signatures.sign)))
     }
 
     static func row(_ label: String, _ value: String) -> String {
         label.padding(toLength: 44, withPad: " ", startingAt: 0) + value
     }
 
-    /// A social-security card line for a generated person with a valid citizen ID.
-    static func socialSecurityCardLine(_ i: Int) -> String {
+    /// A social-security card line for a generated person with a valid citizen ID (or `holder`).
+    static func socialSecurityCardLine(_ i: Int, holder: String? = nil) -> String {
         let day = Calendar(identifier: .gregorian).date(byAdding: .day, value: i / 1000, to: Date(timeIntervalSince1970: 315_532_800))!
         let c = Calendar(identifier: .gregorian).dateComponents(in: TimeZone(identifier: "UTC")!, from: day)
         let seventeen = String(format: "430405%04d%02d%02d%03d", c.year ?? 1980, c.month ?? 1, c.day ?? 1, i % 1000)
-        let id = CitizenID.completing(seventeen) ?? seventeen
+        let id = holder ?? CitizenID.completing(seventeen) ?? seventeen
         let card = String(format: "6222%015d", i)
         return #"{"type":"social_security_card","number":"\#(card)","holder":{"kind":"person","id":"\#(id)"},"fields":{"name":"测试\#(i % 97)","id_number":"\#(id)","card_number":"\#(card)"},"valid_from":"2020-01-01","issuer":"衡阳市人社局"}"#
+    }
+
+    /// A resident ID card line for `holder`.
+    static func idCardLine(_ holder: String) -> String {
+        #"{"type":"resident_id_card","number":"\#(holder)","holder":{"kind":"person","id":"\#(holder)"},"fields":{"name":"王一静","sex":"女","birth_date":"1985-01-01","address":"湖南省衡阳市蒸湘区解放大道12号","id_number":"\#(holder)"},"valid_from":"2020-01-01","valid_until":"2040-01-01","issuer":"衡阳市公安局"}"#
     }
 
     static func residentMegabytes() -> Double {
