@@ -480,6 +480,30 @@ struct AgentTests {
     }
 }
 
+extension AgentTests {
+    @Test func anAuthorisationEndsWithItsValidUntilDay() async throws {
+        let clock = ManualClock(Date(timeIntervalSince1970: 1_800_000_000))  // 2027-01-15
+        let server = try TestServer(now: clock.now)
+        try await server.test { client in
+            let hall = try await Hall.open(client, now: clock.now)
+            #expect(try await client.importLicence(Sample.businessLicence(), token: hall.issuer).status == .created)
+            let synced = try await client.call(.post, "/v1/holders/\(Sample.enterprise)/wallet/sync", token: hall.app).json()
+            let licence = try #require((synced["added"] as? [String])?.first)
+            let authorised = try await client.call(.post, "/v1/enterprises/\(Sample.enterprise)/agents", token: hall.app, json: #"""
+                {"agent":"\#(Sample.person)","attestation":"\#(try await hall.attest(Sample.otherPerson))","valid_until":"2027-01-16"}
+                """#)
+            #expect(authorised.status == .created, "\(authorised.text)")
+            let consent = { () async throws -> TestResponse in
+                try await hall.consentResponse(holder: Sample.enterprise, agent: Sample.person, attestation: try await hall.attest(),
+                                               licences: [licence], item: nil, hall: nil)
+            }
+            #expect(try await consent().status == .created)
+            clock.advance(2 * 86_400)  // 2027-01-17: the authorisation ended with the 16th
+            try await consent().expectProblem(403, "agent_not_authorized")
+        }
+    }
+}
+
 extension FaceAuth.Claims {
     func with(iat: Int64) -> FaceAuth.Claims { FaceAuth.Claims(sub: sub, nonce: nonce, result: result, score: score, iat: iat) }
 }
