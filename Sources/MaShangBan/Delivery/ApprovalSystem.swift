@@ -71,11 +71,13 @@ public struct ApprovalSystemRegistry: Sendable {
     /// The webhook signing secret of a system (for the delivery worker).
     public func secret(of code: String) async throws -> String? {
         let vault = self.vault
-        return try await pool.read { db in
-            guard let box = try Data.fetchOne(db, sql: "SELECT secret_box FROM approval_systems WHERE code = ?", arguments: [code]) else {
-                return nil
-            }
-            return try vault.open([UInt8](box), context: "approval_system:\(code):secret")
+        return try await pool.read { db in try Self.secret(of: code, vault: vault, db) }
+    }
+
+    static func secret(of code: String, vault: DataVault, _ db: Database) throws -> String? {
+        guard let box = try Data.fetchOne(db, sql: "SELECT secret_box FROM approval_systems WHERE code = ?", arguments: [code]) else {
+            return nil
         }
+        return try vault.open([UInt8](box), context: "approval_system:\(code):secret")
     }
 }

@@ -20,6 +20,8 @@ public struct BackendOptions: Sendable {
     public var tokenLifetime = 120
     /// The lowest face-recognition score accepted.
     public var faceThreshold = 0.80
+    /// Webhook delivery: attempts, timeouts, concurrency, backoff.
+    public var delivery = DeliverySettings()
 
     public init(dataDirectory: DataDirectory, crypto: CryptoProfile? = nil, adminToken: String? = nil,
                 now: @escaping Now = { Date() }, random: any RandomSource = SystemRandom(),
@@ -53,6 +55,7 @@ public struct Backend: Sendable {
     public let consents: Consents
     public let presentations: Presentations
     public let scans: Scans
+    public let deliveries: Deliveries
     public let holderReference: HolderReference
     /// The data key for licence fields at rest (used from the licence library on).
     public let dataKey: [UInt8]
@@ -83,17 +86,21 @@ public struct Backend: Sendable {
         let adminToken = try bootstrapAdmin(pool, directory: directory, suite: suite, audit: audit, options: options)
         let faceAuth = FaceAuth(pool: pool, holderReference: holderReference, audit: audit, random: options.random,
                                 now: options.now, threshold: options.faceThreshold)
+        let approvalSystems = ApprovalSystemRegistry(pool: pool, vault: vault, audit: audit, random: options.random, now: options.now)
+        let deliveries = Deliveries(pool: pool, vault: vault, suite: suite, audit: audit, approvalSystems: approvalSystems,
+                                    random: options.random, now: options.now, settings: options.delivery)
         return Backend(dataDirectory: directory, pool: pool, suite: suite, keyring: keyring, audit: audit, clients: clients,
                        licenceTypes: LicenceTypeRegistry(pool: pool, audit: audit), library: library,
                        wallet: Wallet(library: library), masks: options.masks,
-                       approvalSystems: ApprovalSystemRegistry(pool: pool, vault: vault, audit: audit, random: options.random,
-                                                               now: options.now),
+                       approvalSystems: approvalSystems,
                        items: ItemRegistry(pool: pool, audit: audit, now: options.now),
                        faceAuth: faceAuth, agents: EnterpriseAgents(library: library, faceAuth: faceAuth),
                        consents: Consents(library: library, faceAuth: faceAuth),
                        presentations: Presentations(pool: pool, keyring: keyring, audit: audit, random: options.random,
                                                     now: options.now, region: options.region, tokenLifetime: options.tokenLifetime),
-                       scans: Scans(library: library, keyring: keyring, masks: options.masks, region: options.region),
+                       scans: Scans(library: library, keyring: keyring, masks: options.masks, region: options.region,
+                                    delivery: deliveries.wake),
+                       deliveries: deliveries,
                        holderReference: holderReference, dataKey: dataKey,
                        now: options.now, random: options.random, createdAdminToken: adminToken)
     }

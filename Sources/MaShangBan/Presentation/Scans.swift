@@ -9,9 +9,11 @@ public struct Scans: Sendable {
     let keyring: Keyring
     let masks: MaskTable
     let region: String
+    /// Told of each new submission, so the delivery worker sends it at once.
+    let delivery: WakeSignal
 
-    public init(library: LicenceLibrary, keyring: Keyring, masks: MaskTable, region: String) {
-        (self.library, self.keyring, self.masks, self.region) = (library, keyring, masks, region)
+    public init(library: LicenceLibrary, keyring: Keyring, masks: MaskTable, region: String, delivery: WakeSignal) {
+        (self.library, self.keyring, self.masks, self.region, self.delivery) = (library, keyring, masks, region, delivery)
     }
 
     /// `POST /v1/scans`. Errors (API.md "Terminal"): 422 `token_invalid`, 410
@@ -26,7 +28,9 @@ public struct Scans: Sendable {
         do {
             let claims = try QRToken.verify(token, kind: .present, region: region, keyring: keyring, now: instant)
             jti = claims.jti
-            return try await accept(claims, item: code, terminal: terminal, at: instant)
+            let view = try await accept(claims, item: code, terminal: terminal, at: instant)
+            delivery.fire()
+            return view
         } catch let error as MSBError {
             try await recordRejection(error.code, jti: jti, item: code, terminal: terminal, at: instant)
             throw error

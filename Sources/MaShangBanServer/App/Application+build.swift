@@ -26,7 +26,8 @@ func buildApplication(_ configuration: ServeConfiguration, backend: Backend, log
             availableConnectionsDelegate: MaximumAvailableConnections(configuration.maxConnections, logger: logger)),
         onServerRunning: onServerRunning,
         logger: logger)
-    app.addServices(CheckpointService(backend: backend, interval: .seconds(configuration.checkpointSeconds), logger: logger))
+    app.addServices(CheckpointService(backend: backend, interval: .seconds(configuration.checkpointSeconds), logger: logger),
+                    DeliveryService(backend: backend, logger: logger))
     return app
 }
 

@@ -14,6 +14,7 @@ struct ServeConfiguration: Sendable, Equatable {
     var tokenTTL = 120
     /// The lowest face-recognition score accepted (0–1).
     var faceThreshold = 0.80
+    var delivery = DeliverySettings()
     var idleTimeout = 60
     var maxConnections = 1024
     var maxHeaderBytes = 16 * 1024
@@ -32,6 +33,10 @@ struct ServeConfiguration: Sendable, Equatable {
         var region: String?
         var tokenTTL: Int?
         var faceThreshold: Double?
+        var deliveryAttempts: Int?
+        var deliveryTimeout: Int?
+        var deliveryConcurrency: Int?
+        var deliveryRetryMax: Int?
         var idleTimeout: Int?
         var maxConnections: Int?
         var maxHeaderBytes: Int?
@@ -73,6 +78,19 @@ struct ServeConfiguration: Sendable, Equatable {
             }
             c.faceThreshold = v
         }
+        if let v = try number(flags.deliveryAttempts, "MSB_DELIVERY_ATTEMPTS", 1...1000, "--delivery-attempts / MSB_DELIVERY_ATTEMPTS") {
+            c.delivery.maxAttempts = v
+        }
+        if let v = try number(flags.deliveryTimeout, "MSB_DELIVERY_TIMEOUT", 1...300, "--delivery-timeout / MSB_DELIVERY_TIMEOUT") {
+            c.delivery.requestTimeout = .seconds(v)
+        }
+        if let v = try number(flags.deliveryConcurrency, "MSB_DELIVERY_CONCURRENCY", 1...64,
+                              "--delivery-concurrency / MSB_DELIVERY_CONCURRENCY") {
+            c.delivery.concurrencyPerSystem = v
+        }
+        if let v = try number(flags.deliveryRetryMax, "MSB_DELIVERY_RETRY_MAX", 1...86_400, "--delivery-retry-max / MSB_DELIVERY_RETRY_MAX") {
+            c.delivery.retryMax = Double(v)
+        }
         if let v = try number(flags.idleTimeout, "MSB_IDLE_TIMEOUT", 1...3600, "--idle-timeout / MSB_IDLE_TIMEOUT") { c.idleTimeout = v }
         if let v = try number(flags.maxConnections, "MSB_MAX_CONNECTIONS", 1...1_000_000, "--max-connections / MSB_MAX_CONNECTIONS") {
             c.maxConnections = v
@@ -99,6 +117,7 @@ extension ServeConfiguration {
         options.region = region
         options.tokenLifetime = tokenTTL
         options.faceThreshold = faceThreshold
+        options.delivery = delivery
         return options
     }
 }

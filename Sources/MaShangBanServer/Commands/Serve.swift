@@ -19,6 +19,14 @@ struct Serve: AsyncParsableCommand {
     var tokenTTL: Int?
     @Option(name: .customLong("face-threshold"), help: "Lowest face-recognition score accepted, 0-1 (env MSB_FACE_THRESHOLD; default 0.80).")
     var faceThreshold: Double?
+    @Option(name: .customLong("delivery-attempts"), help: "Webhook attempts before a submission is dead (env MSB_DELIVERY_ATTEMPTS; default 20).")
+    var deliveryAttempts: Int?
+    @Option(name: .customLong("delivery-timeout"), help: "Seconds for one webhook request (env MSB_DELIVERY_TIMEOUT; default 10).")
+    var deliveryTimeout: Int?
+    @Option(name: .customLong("delivery-concurrency"), help: "Webhook requests in flight per approval system (env MSB_DELIVERY_CONCURRENCY; default 4).")
+    var deliveryConcurrency: Int?
+    @Option(name: .customLong("delivery-retry-max"), help: "Longest wait between webhook attempts, seconds (env MSB_DELIVERY_RETRY_MAX; default 600).")
+    var deliveryRetryMax: Int?
     @Option(name: .customLong("idle-timeout"), help: "Seconds before an idle HTTP connection is closed (env MSB_IDLE_TIMEOUT; default 60).")
     var idleTimeout: Int?
     @Option(name: .customLong("max-connections"), help: "Maximum open connections (env MSB_MAX_CONNECTIONS; default 1024).")
@@ -30,7 +38,9 @@ struct Serve: AsyncParsableCommand {
 
     func run() async throws {
         let flags = ServeConfiguration.Flags(
-            data: data, host: host, port: port, crypto: crypto, region: region, tokenTTL: tokenTTL, faceThreshold: faceThreshold, idleTimeout: idleTimeout,
+            data: data, host: host, port: port, crypto: crypto, region: region, tokenTTL: tokenTTL, faceThreshold: faceThreshold,
+            deliveryAttempts: deliveryAttempts, deliveryTimeout: deliveryTimeout, deliveryConcurrency: deliveryConcurrency,
+            deliveryRetryMax: deliveryRetryMax, idleTimeout: idleTimeout,
             maxConnections: maxConnections, maxHeaderBytes: maxHeaderBytes, logLevel: logLevel)
         let configuration: ServeConfiguration
         do {

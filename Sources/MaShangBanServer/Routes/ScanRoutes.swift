@@ -1,8 +1,8 @@
 import Hummingbird
 import MaShangBan
 
-/// The window terminal: `POST /v1/scans` (一码出示 scanned at the window); and the admin's
-/// `GET /v1/stats`.
+/// The window terminal: `POST /v1/scans` (一码出示 scanned at the window) and its
+/// submissions' delivery state; the admin's retry of a dead submission and `GET /v1/stats`.
 struct ScanRoutes {
     let backend: Backend
 
@@ -16,6 +16,13 @@ struct ScanRoutes {
             let body = try await request.decodeJSON(ScanRequest.self)
             let view = try await backend.scans.scan(token: body.token, item: body.item, terminal: try context.requireClient())
             return try JSONResponse.make(view, status: .created)
+        }
+        let submissions = router.group("v1/submissions")
+        submissions.add(middleware: Authorize(.terminal, .admin, backend: backend)).get("{id}") { _, context in
+            try JSONResponse.make(try await backend.deliveries.status(of: try context.parameters.require("id"), for: try context.requireClient()))
+        }
+        router.group("v1/submissions").add(middleware: Authorize(.admin, backend: backend)).post("{id}/retry") { _, context in
+            try JSONResponse.make(try await backend.deliveries.retry(try context.parameters.require("id"), by: context.actor))
         }
         router.group("v1/stats").add(middleware: Authorize(.admin, backend: backend)).get { _, _ in
             try JSONResponse.make(try await Stats.collect(backend.pool))

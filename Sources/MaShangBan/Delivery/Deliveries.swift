@@ -1,0 +1,342 @@
+import Foundation
+import GRDB
+import Logging
+import Metrics
+import Synchronization
+
+/// How submissions are delivered (`serve` flags).
+public struct DeliverySettings: Sendable, Equatable {
+    /// Attempts before a submission is `dead` (`--delivery-attempts`).
+    public var maxAttempts = 20
+    /// The whole request, connect included (`--delivery-timeout`).
+    public var requestTimeout: Duration = .seconds(10)
+    public var connectTimeout: Duration = .seconds(2)
+    /// Deliveries in flight per approval system, so one slow system never starves the others.
+    public var concurrencyPerSystem = 4
+    /// Backoff after the n-th failed attempt: `retryBase · 2^(n-1)` seconds, at most
+    /// `retryMax`, with jitter (each wait is drawn from its upper half).
+    public var retryBase = 1.0
+    public var retryMax = 600.0
+
+    public init() {}
+
+    /// The wait after failed attempt `attempt` (1-based); `unit` in [0, 1) draws the jitter.
+    public func backoff(afterAttempt attempt: Int, unit: Double) -> Double {
+        let ceiling = min(retryMax, retryBase * pow(2, Double(max(0, min(attempt - 1, 40)))))
+        return ceiling / 2 + ceiling / 2 * unit
+    }
+}
+
+/// A submission's delivery state (`GET /v1/submissions/{id}`).
+public struct SubmissionStatus: Sendable, Equatable, Encodable {
+    public let id: String
+    public let item: String
+    public let approvalSystem: String
+    public let status: String
+    public let attempts: Int
+    public let lastError: String?
+    public let deliveredAt: String?
+    public let createdAt: String
+
+    enum CodingKeys: String, CodingKey {
+        case id, item, status, attempts
+        case approvalSystem = "approval_system"
+        case lastError = "last_error"
+        case deliveredAt = "delivered_at"
+        case createdAt = "created_at"
+    }
+
+    /// Every key always present (`null` when unset), as API.md shows it.
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(id, forKey: .id)
+        try c.encode(item, forKey: .item)
+        try c.encode(approvalSystem, forKey: .approvalSystem)
+        try c.encode(status, forKey: .status)
+        try c.encode(attempts, forKey: .attempts)
+        try c.encode(lastError, forKey: .lastError)
+        try c.encode(deliveredAt, forKey: .deliveredAt)
+        try c.encode(createdAt, forKey: .createdAt)
+    }
+}
+
+/// Sends an HTTP POST; returns the status code, or throws when no answer came (refused,
+/// reset, timed out). The delivery worker's only view of the network.
+public protocol WebhookTransport: Sendable {
+    func post(url: String, headers: [(String, String)], body: [UInt8], connectTimeout: Duration, timeout: Duration)
+        async throws -> Int
+}
+
+/// The outbox and its worker: every submission recorded by a scan is POSTed to its approval
+/// system, signed, until a 2xx comes back (at least once; the `Idempotency-Key` never
+/// changes), or until it is `dead` after the configured attempts. The outbox rows are the
+/// state: a restart picks up whatever is pending.
+public struct Deliveries: Sendable {
+    let pool: DatabasePool
+    let vault: DataVault
+    let suite: CryptoSuite
+    let audit: AuditLog
+    let approvalSystems: ApprovalSystemRegistry
+    let random: any RandomSource
+    let now: Now
+    public let settings: DeliverySettings
+    /// Fired when there is something new to send (a scan committed, a retry was asked for).
+    public let wake = WakeSignal()
+
+    // MARK: API
+
+    /// A submission as its terminal (or an admin) sees it; 404 `not_found` for anyone else.
+    public func status(of id: String, for client: Client) async throws -> SubmissionStatus {
+        try await pool.read { db in
+            let terminal = try Self.terminal(of: id, db)
+            guard let status = try Self.status(id, db), client.role == .admin || terminal == client.id else {
+                throw MSBError.notFound("no such submission")
+            }
+            return status
+        }
+    }
+
+    /// Re-queues a dead submission for a fresh round of attempts: 404 `not_found`,
+    /// 409 `submission_not_dead`.
+    public func retry(_ id: String, by actor: AuditActor) async throws -> SubmissionStatus {
+        let stamp = Timestamp.string(now())
+        let audit = self.audit
+        let status = try await pool.write { db -> SubmissionStatus in
+            guard let current = try Self.status(id, db) else { throw MSBError.notFound("no such submission") }
+            guard current.status == "dead" else {
+                throw MSBError(code: "submission_not_dead", status: 409, detail: "only a dead submission can be retried (it is \(current.status))")
+            }
+            try db.execute(sql: "UPDATE submissions SET status = 'pending', attempts = 0 WHERE id = ?", arguments: [id])
+            try db.execute(sql: "UPDATE outbox SET next_attempt_at = ? WHERE submission_id = ?", arguments: [stamp, id])
+            try audit.append(db, actor: actor, action: "submission.requeued", object: "submission:\(id)",
+                             detail: ["attempts": .int(Int64(current.attempts))])
+            return try Self.status(id, db) ?? current
+        }
+        wake.fire()
+        return status
+    }
+
+    static func status(_ id: String, _ db: Database) throws -> SubmissionStatus? {
+        try Row.fetchOne(db, sql: "SELECT * FROM submissions WHERE id = ?", arguments: [id]).map {
+            SubmissionStatus(id: $0["id"], item: $0["item"], approvalSystem: $0["approval_system"], status: $0["status"],
+                             attempts: $0["attempts"], lastError: $0["last_error"], deliveredAt: $0["delivered_at"],
+                             createdAt: $0["created_at"])
+        }
+    }
+
+    static func terminal(of id: String, _ db: Database) throws -> String? {
+        try String.fetchOne(db, sql: "SELECT terminal_id FROM submissions WHERE id = ?", arguments: [id])
+    }
+
+    // MARK: The worker
+
+    struct Due: Sendable {
+        let id: String
+        let system: String
+        let url: String
+        let attempts: Int
+        let createdAt: String
+    }
+
+    /// Delivers until cancelled. In-flight attempts finish (or are cancelled) before it returns;
+    /// an attempt cut short is simply sent again after a restart.
+    public func run(transport: any WebhookTransport, logger: Logger) async {
+        let inFlight = InFlight()
+        await withDiscardingTaskGroup { group in
+            while !Task.isCancelled {
+                var wait = 60.0
+                do {
+                    let due = try await pool.read { db in try Self.due(limit: 256, now: Timestamp.string(now()), db) }
+                    var blocked = false
+                    for entry in due where !inFlight.contains(entry.id) {
+                        guard inFlight.start(entry.id, system: entry.system, limit: settings.concurrencyPerSystem) else {
+                            blocked = true
+                            continue
+                        }
+                        group.addTask {
+                            await attempt(entry, transport: transport, logger: logger)
+                            inFlight.finish(entry.id, system: entry.system)
+                            wake.fire()
+                        }
+                    }
+                    let (depth, oldest, next) = try await pool.read { db in try Self.queueFigures(excluding: inFlight.ids, db) }
+                    Gauge(label: "msb_outbox_depth").record(depth)
+                    let instant = now()
+                    Gauge(label: "msb_outbox_oldest_pending_seconds").record(oldest.map { max(0, instant.timeIntervalSince($0)) } ?? 0)
+                    if !blocked, let next { wait = min(wait, max(0.05, next.timeIntervalSince(instant))) }
+                } catch {
+                    logger.error("delivery worker cannot read the outbox", metadata: ["error": "\(error)"])
+                    wait = 5
+                }
+                await wake.wait(upTo: .milliseconds(Int64(wait * 1000)))
+            }
+        }
+    }
+
+    /// One POST of one submission, and its outcome recorded.
+    func attempt(_ due: Due, transport: any WebhookTransport, logger: Logger) async {
+        let outcome: Result<Int, any Error>
+        do {
+            let (body, secret) = try await pool.read { db in
+                (try Submissions.body(of: due.id, vault: vault, db), try ApprovalSystemRegistry.secret(of: due.system, vault: vault, db))
+            }
+            guard let body, let secret else { throw CryptoError("submission \(due.id) has no body or its system no secret") }
+            let bytes = Array(body.utf8)
+            let signature = WebhookSignature.sign(body: bytes, secret: secret, timestamp: Int64(now().timeIntervalSince1970), suite: suite)
+            let headers = [("Content-Type", "application/json"), ("Idempotency-Key", due.id), (WebhookSignature.header, signature)]
+            outcome = .success(try await transport.post(url: due.url, headers: headers, body: bytes,
+                                                        connectTimeout: settings.connectTimeout, timeout: settings.requestTimeout))
+        } catch {
+            outcome = .failure(error)
+        }
+        if Task.isCancelled { return }  // shutting down: the attempt is made again after the restart
+        do {
+            try await record(due, outcome)
+        } catch {
+            logger.error("cannot record a delivery attempt", metadata: ["submission": "\(due.id)", "error": "\(error)"])
+        }
+    }
+
+    /// Writes the outcome: delivered (the body leaves the outbox), retry later, or dead.
+    func record(_ due: Due, _ outcome: Result<Int, any Error>) async throws {
+        let instant = now()
+        let stamp = Timestamp.string(instant)
+        let attempts = due.attempts + 1
+        let delivered: Bool
+        let failure: String?
+        switch outcome {
+        case .success(let status) where (200..<300).contains(status): (delivered, failure) = (true, nil)
+        case .success(let status): (delivered, failure) = (false, "HTTP \(status)")
+        case .failure(let error): (delivered, failure) = (false, Self.describe(error))
+        }
+        Counter(label: "msb_delivery_attempts_total", dimensions: [("outcome", delivered ? "delivered" : "failed")]).increment()
+        let unit = Double(random.bytes(4).reduce(0) { $0 << 8 | UInt32($1) }) / 4_294_967_296
+        let next = Timestamp.string(instant.addingTimeInterval(settings.backoff(afterAttempt: attempts, unit: unit)))
+        let (audit, maxAttempts) = (self.audit, settings.maxAttempts)
+        try await pool.write { db in
+            guard try String.fetchOne(db, sql: "SELECT status FROM submissions WHERE id = ?", arguments: [due.id]) == "pending" else { return }
+            if delivered {
+                try db.execute(sql: """
+                    UPDATE submissions SET status = 'delivered', attempts = ?, last_error = NULL, delivered_at = ? WHERE id = ?
+                    """, arguments: [attempts, stamp, due.id])
+                try db.execute(sql: "DELETE FROM outbox WHERE submission_id = ?", arguments: [due.id])
+                try audit.append(db, actor: .system, action: "submission.delivered", object: "submission:\(due.id)",
+                                 detail: ["attempts": .int(Int64(attempts)), "approval_system": .string(due.system)])
+            } else if attempts >= maxAttempts {
+                try db.execute(sql: "UPDATE submissions SET status = 'dead', attempts = ?, last_error = ? WHERE id = ?",
+                               arguments: [attempts, failure, due.id])
+                try audit.append(db, actor: .system, action: "submission.dead", object: "submission:\(due.id)",
+                                 detail: ["attempts": .int(Int64(attempts)), "approval_system": .string(due.system)])
+            } else {
+                try db.execute(sql: "UPDATE submissions SET attempts = ?, last_error = ? WHERE id = ?", arguments: [attempts, failure, due.id])
+                try db.execute(sql: "UPDATE outbox SET next_attempt_at = ? WHERE submission_id = ?", arguments: [next, due.id])
+            }
+        }
+        if delivered, let created = Timestamp.date(due.createdAt) {
+            Timer(label: "msb_delivery_latency_seconds").recordSeconds(max(0, instant.timeIntervalSince(created)))
+        }
+    }
+
+    /// Why no answer came, without secrets or bodies.
+    static func describe(_ error: any Error) -> String {
+        let text = String(describing: error)
+        if text.localizedCaseInsensitiveContains("timeout") || text.localizedCaseInsensitiveContains("deadline") { return "timed out" }
+        if text.localizedCaseInsensitiveContains("refused") { return "connection refused" }
+        if error is CryptoError { return "cannot open the stored submission" }
+        return "no answer: " + String(text.prefix(120))
+    }
+
+    static func due(limit: Int, now: String, _ db: Database) throws -> [Due] {
+        try Row.fetchAll(db, sql: """
+            SELECT s.id, s.approval_system, s.attempts, s.created_at, a.webhook_url FROM outbox o
+            JOIN submissions s ON s.id = o.submission_id JOIN approval_systems a ON a.code = s.approval_system
+            WHERE s.status = 'pending' AND o.next_attempt_at <= ? ORDER BY o.next_attempt_at LIMIT ?
+            """, arguments: [now, limit]).map {
+            Due(id: $0["id"], system: $0["approval_system"], url: $0["webhook_url"], attempts: $0["attempts"], createdAt: $0["created_at"])
+        }
+    }
+
+    /// Pending count, the oldest pending submission's time, and the next due time of those not in flight.
+    static func queueFigures(excluding inFlight: Set<String>, _ db: Database) throws -> (Int, Date?, Date?) {
+        let row = try Row.fetchOne(db, sql: "SELECT COUNT(*), MIN(created_at) FROM submissions WHERE status = 'pending'")
+        let depth: Int = row?[0] ?? 0
+        let oldest = (row?[1] as String?).flatMap(Timestamp.date)
+        let upcoming = try Row.fetchAll(db, sql: """
+            SELECT o.submission_id, o.next_attempt_at FROM outbox o JOIN submissions s ON s.id = o.submission_id
+            WHERE s.status = 'pending' ORDER BY o.next_attempt_at LIMIT ?
+            """, arguments: [inFlight.count + 1])
+        let next = upcoming.first { !inFlight.contains($0[0]) }.flatMap { Timestamp.date($0[1]) }
+        return (depth, oldest, next)
+    }
+}
+
+/// The submissions being sent now, and how many per approval system.
+final class InFlight: Sendable {
+    private let state = Mutex<(ids: Set<String>, perSystem: [String: Int])>(([], [:]))
+
+    var ids: Set<String> { state.withLock { $0.ids } }
+    func contains(_ id: String) -> Bool { state.withLock { $0.ids.contains(id) } }
+
+    /// Marks `id` in flight unless its system is at `limit`.
+    func start(_ id: String, system: String, limit: Int) -> Bool {
+        state.withLock { state in
+            guard state.perSystem[system, default: 0] < limit else { return false }
+            state.ids.insert(id)
+            state.perSystem[system, default: 0] += 1
+            return true
+        }
+    }
+
+    func finish(_ id: String, system: String) {
+        state.withLock { state in
+            state.ids.remove(id)
+            state.perSystem[system, default: 1] -= 1
+        }
+    }
+}
+
+/// Wakes a waiting task early: `fire` before or during `wait` ends the wait; a fire with no
+/// one waiting is remembered once.
+public final class WakeSignal: Sendable {
+    private let state = Mutex<(pending: Bool, waiter: CheckedContinuation<Void, Never>?)>((false, nil))
+
+    public init() {}
+
+    public func fire() {
+        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            if let waiter = state.waiter {
+                state.waiter = nil
+                return waiter
+            }
+            state.pending = true
+            return nil
+        }
+        waiter?.resume()
+    }
+
+    /// Returns at the next `fire`, after `duration`, or when the task is cancelled.
+    public func wait(upTo duration: Duration) async {
+        let timer = Task { [self] in
+            do {
+                try await Task.sleep(for: duration)
+                fire()
+            } catch {}
+        }
+        defer { timer.cancel() }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let now = state.withLock { state -> Bool in
+                    if state.pending {
+                        state.pending = false
+                        return true
+                    }
+                    state.waiter = continuation
+                    return false
+                }
+                if now { continuation.resume() }
+            }
+        } onCancel: {
+            fire()
+        }
+    }
+}

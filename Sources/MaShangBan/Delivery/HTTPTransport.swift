@@ -1,0 +1,33 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+
+/// The delivery worker's transport over AsyncHTTPClient: one shared client, no redirects
+/// (a webhook URL is registered, not discovered).
+public final class AsyncHTTPClientTransport: WebhookTransport {
+    private let client: HTTPClient
+
+    public init(connectTimeout: Duration) {
+        var configuration = HTTPClient.Configuration()
+        configuration.redirectConfiguration = .disallow
+        configuration.timeout.connect = .nanoseconds(connectTimeout.components.seconds * 1_000_000_000
+            + connectTimeout.components.attoseconds / 1_000_000_000)
+        client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }
+
+    public func post(url: String, headers: [(String, String)], body: [UInt8], connectTimeout: Duration, timeout: Duration)
+        async throws -> Int
+    {
+        var request = HTTPClientRequest(url: url)
+        request.method = .POST
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        request.body = .bytes(ByteBuffer(bytes: body))
+        let nanoseconds = timeout.components.seconds * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000
+        let response = try await client.execute(request, timeout: .nanoseconds(nanoseconds))
+        _ = try await response.body.collect(upTo: 64 * 1024)  // read (and drop) the answer so the connection is reused
+        return Int(response.status.code)
+    }
+
+    public func shutdown() async throws { try await client.shutdown() }
+}
