@@ -19,16 +19,20 @@ struct Hall {
     let provider: any SignatureSigner
     let licences: [String]
     let now: Now
+    /// The approval system's webhook secret.
+    let secret: String
 
-    static func open(_ client: any TestClientProtocol, now: @escaping Now = { Date() }, providerAlgorithm: CryptoProfile = .intl)
-        async throws -> Hall
+    static func open(_ client: any TestClientProtocol, now: @escaping Now = { Date() }, providerAlgorithm: CryptoProfile = .intl,
+                     webhookURL: String = "http://127.0.0.1:9/webhook") async throws -> Hall
     {
         let issuer = try await client.createClient(role: "issuer").token
         let app = try await client.createClient(role: "app").token
         let terminal = try await client.createClient(role: "terminal", hall: hall).token
-        #expect(try await client.call(.post, "/v1/approval-systems", json: #"""
-            {"code":"hr-social-security","name":"人社审批系统","webhook_url":"http://127.0.0.1:9/webhook"}
-            """#).status == .created)
+        let system = try await client.call(.post, "/v1/approval-systems", json: #"""
+            {"code":"hr-social-security","name":"人社审批系统","webhook_url":"\#(webhookURL)"}
+            """#)
+        #expect(system.status == .created)
+        let secret = try #require(try system.json()["secret"] as? String)
         #expect(try await client.call(.post, "/v1/items", json: #"""
             {"code":"sb-transfer","name":"社保转移接续","approval_system":"hr-social-security",
              "required":["resident_id_card","social_security_card"],
@@ -45,7 +49,8 @@ struct Hall {
         let synced = try await client.call(.post, "/v1/holders/\(Sample.person)/wallet/sync", token: app).json()
         let licences = try #require(synced["added"] as? [String])
         #expect(licences.count == 2)
-        return Hall(client: client, issuer: issuer, app: app, terminal: terminal, provider: provider, licences: licences, now: now)
+        return Hall(client: client, issuer: issuer, app: app, terminal: terminal, provider: provider, licences: licences, now: now,
+                    secret: secret)
     }
 
     /// A challenge for `subject`, and the provider's attestation over it.
@@ -87,6 +92,13 @@ struct Hall {
         #expect(response.status == .created, "\(response.text)")
         let json = try response.json()
         return (try #require(json["id"] as? String), try #require(json["token"] as? String))
+    }
+
+    /// A whole 一码出示 (consent, code, scan); returns the submission id.
+    func submit() async throws -> String {
+        let response = try await scan(try await present(try await consent()).token)
+        #expect(response.status == .created, "\(response.text)")
+        return try #require(try response.json()["submission"] as? String)
     }
 
     func scan(_ token: String, item: String = Hall.item, terminal: String? = nil) async throws -> TestResponse {

@@ -45,9 +45,14 @@ final class ServerProcess: @unchecked Sendable {
     private let output: Pipe
 
     /// Starts the server and waits (at most 60 s) for its "listening on" line.
-    init(data: URL, extra: [String] = [], environment: [String: String] = [:]) throws {
+    convenience init(data: URL, extra: [String] = [], environment: [String: String] = [:]) throws {
+        try self.init(arguments: ["serve", "--data", data.path, "--port", "0", "--log-level", "warning"] + extra, environment: environment)
+    }
+
+    /// Starts `mashangban arguments…` (serve, approval-stub) and waits for its "listening on" line.
+    init(arguments: [String], environment: [String: String] = [:]) throws {
         process.executableURL = mashangbanBinary
-        process.arguments = ["serve", "--data", data.path, "--port", "0", "--log-level", "warning"] + extra
+        process.arguments = arguments
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         output = Pipe()
         process.standardOutput = output
@@ -79,6 +84,22 @@ final class ServerProcess: @unchecked Sendable {
     }
 
     deinit { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+}
+
+/// A port that was free a moment ago (for a process whose address must be known before it starts).
+func freePort() throws -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = 0
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+    }
+    guard bound else { throw ServerProcess.ServerStartFailed(output: "no free port") }
+    return Int(UInt16(bigEndian: address.sin_port))
 }
 
 /// The admin token a first start wrote to `DIR/admin-token`.

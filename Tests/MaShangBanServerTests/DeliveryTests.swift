@@ -1,0 +1,227 @@
+import Foundation
+import GRDB
+import HummingbirdTesting
+@testable import MaShangBan
+import Testing
+@testable import MaShangBanServer
+
+/// A `mashangban approval-stub` process on a port chosen before it starts (the webhook URL is
+/// registered before the stub can be given the secret that registration returns).
+struct Stub {
+    let port: Int
+    var url: String { "http://127.0.0.1:\(port)/webhook" }
+
+    static func reserve() throws -> Stub { Stub(port: try freePort()) }
+
+    func start(secret: String, slowSeconds: Int = 3) throws -> ServerProcess {
+        try ServerProcess(arguments: ["approval-stub", "--port", "\(port)", "--secret", secret, "--slow-seconds", "\(slowSeconds)"])
+    }
+
+    func control(_ mode: String) throws {
+        let answer = try curl(["-X", "POST", "http://127.0.0.1:\(port)/control", "-d", #"{"mode":"\#(mode)"}"#])
+        #expect(answer.body.contains(mode))
+    }
+
+    /// (distinct submissions stored, duplicates turned away, their keys).
+    func received() throws -> (count: Int, duplicates: Int, keys: [String]) {
+        let body = try curl(["http://127.0.0.1:\(port)/received"]).body
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any])
+        let entries = try #require(json["received"] as? [[String: Any]])
+        return (json["count"] as? Int ?? -1, json["duplicates"] as? Int ?? -1, entries.compactMap { $0["key"] as? String })
+    }
+}
+
+/// Polls `condition` every 100 ms for at most `seconds`.
+func eventually(_ seconds: Double, _ condition: () async throws -> Bool) async throws -> Bool {
+    let deadline = Date().addingTimeInterval(seconds)
+    while Date() < deadline {
+        if try await condition() { return true }
+        try await Task.sleep(for: .milliseconds(100))
+    }
+    return try await condition()
+}
+
+extension Hall {
+    func submissionStatus(_ id: String, token: String = adminToken) async throws -> [String: Any] {
+        try await client.call(.get, "/v1/submissions/\(id)", token: token).json()
+    }
+
+    func allDelivered(_ ids: [String]) async throws -> Bool {
+        for id in ids where try await submissionStatus(id)["status"] as? String != "delivered" { return false }
+        return true
+    }
+}
+
+@Suite("Webhook signatures and backoff")
+struct WebhookSignatureTests {
+    @Test(arguments: CryptoProfile.allCases)
+    func aSignatureVerifiesOnlyForItsBodySecretAndTime(crypto: CryptoProfile) {
+        let suite = CryptoSuite(profile: crypto)
+        let body = Array(#"{"submission":"sub_1"}"#.utf8)
+        let header = WebhookSignature.sign(body: body, secret: "whsec_a", timestamp: 1_800_000_000, suite: suite)
+        #expect(header.hasPrefix("t=1800000000,v1="))
+        #expect(WebhookSignature.problem(with: header, body: body, secret: "whsec_a", now: 1_800_000_100, suite: suite) == nil)
+        #expect(WebhookSignature.problem(with: header, body: body + [0x20], secret: "whsec_a", now: 1_800_000_000, suite: suite) != nil)
+        #expect(WebhookSignature.problem(with: header, body: body, secret: "whsec_b", now: 1_800_000_000, suite: suite) != nil)
+        #expect(WebhookSignature.problem(with: header, body: body, secret: "whsec_a", now: 1_800_000_301, suite: suite) == "stale timestamp")
+        #expect(WebhookSignature.problem(with: nil, body: body, secret: "whsec_a", now: 1_800_000_000, suite: suite) != nil)
+        // The documented recipe: HMAC over "<t>.<raw body>", hex.
+        let expected = Encoding.hex(suite.mac(key: Array("whsec_a".utf8), data: Array("1800000000.".utf8) + body))
+        #expect(header == "t=1800000000,v1=\(expected)")
+    }
+
+    @Test func backoffDoublesFromOneSecondUpToTenMinutesWithJitter() {
+        let settings = DeliverySettings()
+        #expect(settings.backoff(afterAttempt: 1, unit: 0.999) <= 1 && settings.backoff(afterAttempt: 1, unit: 0) == 0.5)
+        #expect(settings.backoff(afterAttempt: 4, unit: 0.999) <= 8 && settings.backoff(afterAttempt: 4, unit: 0) == 4)
+        #expect(settings.backoff(afterAttempt: 30, unit: 0.999) <= 600 && settings.backoff(afterAttempt: 30, unit: 0) == 300)
+        #expect(settings.maxAttempts == 20 && settings.concurrencyPerSystem == 4 && settings.requestTimeout == .seconds(10))
+    }
+}
+
+@Suite("Submissions API")
+struct SubmissionRoutesTests {
+    @Test func aTerminalSeesItsOwnSubmissionsAndAnAdminRetriesDeadOnes() async throws {
+        let server = try TestServer { $0.delivery.maxAttempts = 1 }
+        try await server.test { client in
+            let hall = try await Hall.open(client)  // the webhook URL refuses connections
+            let id = try await hall.submit()
+            let own = try await hall.submissionStatus(id, token: hall.terminal)
+            #expect(own["item"] as? String == "sb-transfer" && own["approval_system"] as? String == "hr-social-security")
+            #expect(own.keys.contains("last_error") && own.keys.contains("delivered_at"))
+            let other = try await client.createClient(role: "terminal", hall: "HY-YF-02").token
+            try await client.call(.get, "/v1/submissions/\(id)", token: other).expectProblem(404, "not_found")
+            try await client.call(.get, "/v1/submissions/\(id)", token: hall.app).expectProblem(403, "forbidden")
+            try await client.call(.get, "/v1/submissions/sub_nope").expectProblem(404, "not_found")
+            // One attempt allowed: it dies on the refused connection.
+            #expect(try await eventually(10) { try await hall.submissionStatus(id)["status"] as? String == "dead" })
+            let dead = try await hall.submissionStatus(id)
+            #expect(dead["attempts"] as? Int == 1)
+            #expect((dead["last_error"] as? String)?.isEmpty == false)
+            #expect(!(dead["last_error"] as? String ?? "").contains(hall.secret))
+            try await client.call(.post, "/v1/submissions/\(id)/retry", token: hall.terminal).expectProblem(403, "forbidden")
+            let retried = try await client.call(.post, "/v1/submissions/\(id)/retry")
+            #expect(retried.status == .ok)
+            #expect(try retried.json()["status"] as? String == "pending")
+            try await client.call(.post, "/v1/submissions/sub_nope/retry").expectProblem(404, "not_found")
+            let pendingAgain = try await client.call(.post, "/v1/submissions/\(id)/retry")
+            if try pendingAgain.json()["status"] as? String != "dead" { try pendingAgain.expectProblem(409, "submission_not_dead") }
+        }
+        let actions = try await server.backend.pool.read { db in
+            try String.fetchAll(db, sql: "SELECT action FROM audit_records WHERE action LIKE 'submission.%' ORDER BY seq")
+        }
+        #expect(actions.starts(with: ["submission.dead", "submission.requeued"]))
+    }
+}
+
+/// Fault drills: the server's delivery worker against a real `approval-stub` process on loopback.
+@Suite("Delivery fault drills", .serialized)
+struct DeliveryDrillTests {
+    @Test func aReceiverDownForAWhileGetsEverySubmissionExactlyOnce() async throws {
+        let stub = try Stub.reserve()
+        let server = try TestServer { $0.delivery.retryMax = 1 }
+        try await server.test { client in
+            let hall = try await Hall.open(client, webhookURL: stub.url)
+            let receiver = try stub.start(secret: hall.secret)
+            try stub.control("down")
+            var ids: [String] = []
+            for _ in 0..<5 { ids.append(try await hall.submit()) }
+            #expect(try await eventually(10) {
+                try await hall.submissionStatus(ids[0])["last_error"] as? String == "HTTP 503"
+            })
+            try stub.control("up")
+            #expect(try await eventually(20) { try await hall.allDelivered(ids) })
+            let received = try stub.received()
+            #expect(received.count == 5)
+            #expect(Set(received.keys) == Set(ids))
+            _ = receiver.stop()
+        }
+        let delivered = try await server.backend.pool.read { db in
+            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM audit_records WHERE action = 'submission.delivered'")
+        }
+        #expect(delivered == 5)
+        let outbox = try await server.backend.pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM outbox") }
+        #expect(outbox == 0, "delivered bodies leave the outbox")
+    }
+
+    @Test func aHangingReceiverTimesOutAndIsTriedAgain() async throws {
+        let stub = try Stub.reserve()
+        let server = try TestServer {
+            $0.delivery.retryMax = 1
+            $0.delivery.requestTimeout = .seconds(1)
+        }
+        try await server.test { client in
+            let hall = try await Hall.open(client, webhookURL: stub.url)
+            let receiver = try stub.start(secret: hall.secret, slowSeconds: 3)
+            try stub.control("slow")
+            let id = try await hall.submit()
+            #expect(try await eventually(10) { try await hall.submissionStatus(id)["last_error"] as? String == "timed out" })
+            try stub.control("up")
+            #expect(try await eventually(20) { try await hall.allDelivered([id]) })
+            // A slow answer may still have been stored: never twice.
+            #expect(try await eventually(5) { try stub.received().count == 1 })
+            #expect(try stub.received().keys == [id])
+            _ = receiver.stop()
+        }
+    }
+
+    @Test func aReceiverThatRefusesForeverMakesItDeadAndARetrySendsItAgain() async throws {
+        let stub = try Stub.reserve()
+        let server = try TestServer {
+            $0.delivery.retryMax = 1
+            $0.delivery.maxAttempts = 3
+        }
+        try await server.test { client in
+            let hall = try await Hall.open(client, webhookURL: stub.url)
+            let receiver = try stub.start(secret: hall.secret)
+            try stub.control("reject")
+            let id = try await hall.submit()
+            #expect(try await eventually(15) { try await hall.submissionStatus(id)["status"] as? String == "dead" })
+            let dead = try await hall.submissionStatus(id)
+            #expect(dead["attempts"] as? Int == 3 && dead["last_error"] as? String == "HTTP 400")
+            try stub.control("up")
+            #expect(try await client.call(.post, "/v1/submissions/\(id)/retry").status == .ok)
+            #expect(try await eventually(10) { try await hall.allDelivered([id]) })
+            #expect(try stub.received().keys == [id])
+            _ = receiver.stop()
+        }
+    }
+
+    /// The server is killed (SIGKILL) while deliveries are in flight, then restarted on the
+    /// same data directory: everything arrives, duplicates carry the same key, the audit log verifies.
+    @Test func aServerKilledMidDeliveryDeliversEverythingAfterARestart() async throws {
+        let stub = try Stub.reserve()
+        let server = try TestServer()
+        let data = server.directory.url
+        // Scans recorded while the receiver is down.
+        let (ids, secret) = try await server.test { client in
+            let hall = try await Hall.open(client, webhookURL: stub.url)
+            var ids: [String] = []
+            for _ in 0..<6 { ids.append(try await hall.submit()) }
+            return (ids, hall.secret)
+        }
+        try server.backend.pool.close()
+        let receiver = try stub.start(secret: secret, slowSeconds: 2)
+        try stub.control("slow")
+        let first = try ServerProcess(data: data, extra: ["--delivery-retry-max", "1"])
+        try await Task.sleep(for: .milliseconds(700))  // deliveries are in flight, the receiver is still answering
+        #expect(first.stop(SIGKILL) != nil)
+        try stub.control("up")
+        let second = try ServerProcess(data: data, extra: ["--delivery-retry-max", "1"])
+        let delivered = try await eventually(30) {
+            try ids.allSatisfy { id in
+                try curl(["\(second.base)/v1/submissions/\(id)", "-H", "Authorization: Bearer \(adminToken)"]).body
+                    .contains(#""status":"delivered""#)
+            }
+        }
+        #expect(delivered)
+        #expect(second.stop(SIGTERM) == 0)
+        try await Task.sleep(for: .seconds(2))  // answers the slow mode was still holding
+        let received = try stub.received()
+        #expect(received.count == 6)
+        #expect(Set(received.keys) == Set(ids), "every key once; duplicates were turned away by key")
+        _ = receiver.stop()
+        let verify = try runCLI(["audit", "verify", "--data", data.path])
+        #expect(verify.status == 0, "\(verify.out)")
+    }
+}
