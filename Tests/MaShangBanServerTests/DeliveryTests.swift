@@ -225,3 +225,69 @@ struct DeliveryDrillTests {
         #expect(verify.status == 0, "\(verify.out)")
     }
 }
+
+/// A transport that answers 200 after `delay` for URLs containing "slow" and at once for
+/// others, and records how many requests were in flight per URL.
+final class CountingTransport: WebhookTransport, @unchecked Sendable {
+    private let lock = NSLock()
+    private var inFlight: [String: Int] = [:]
+    private(set) var peak: [String: Int] = [:]
+    private(set) var finished: [(url: String, at: Date)] = []
+    let delay: Duration
+
+    init(delay: Duration) { self.delay = delay }
+
+    func post(url: String, headers: [(String, String)], body: [UInt8], connectTimeout: Duration, timeout: Duration) async throws -> Int {
+        lock.withLock {
+            inFlight[url, default: 0] += 1
+            peak[url] = max(peak[url, default: 0], inFlight[url, default: 0])
+        }
+        if url.contains("slow") { try await Task.sleep(for: delay) }
+        lock.withLock {
+            inFlight[url, default: 0] -= 1
+            finished.append((url, Date()))
+        }
+        return 200
+    }
+}
+
+extension DeliveryDrillTests {
+    /// At most `--delivery-concurrency` requests per approval system; a slow system does not
+    /// hold up another one.
+    @Test func aSlowApprovalSystemNeverStarvesAnother() async throws {
+        let server = try TestServer { $0.delivery.maxAttempts = 1 }
+        try await server.test { client in
+            // Every first attempt fails (nothing listens), so all stay queued for the worker below.
+            let hall = try await Hall.open(client, webhookURL: "http://127.0.0.1:9/slow")
+            #expect(try await client.call(.post, "/v1/approval-systems", json: #"""
+                {"code":"quick","name":"快","webhook_url":"http://127.0.0.1:9/quick"}
+                """#).status == .created)
+            #expect(try await client.call(.post, "/v1/items", json: #"""
+                {"code":"quick-item","name":"快办","approval_system":"quick","required":["resident_id_card"]}
+                """#).status == .created)
+            for _ in 0..<8 { _ = try await hall.submit() }
+            for _ in 0..<3 {
+                let code = try await hall.present(try await hall.consent(item: "quick-item"))
+                #expect(try await hall.scan(code.token, item: "quick-item").status == .created)
+            }
+        }
+        // Put them back in the queue and deliver with the counting transport.
+        try await server.backend.pool.write { db in
+            try db.execute(sql: "UPDATE submissions SET status = 'pending', attempts = 0")
+            try db.execute(sql: "UPDATE outbox SET next_attempt_at = '2000-01-01T00:00:00.000Z'")
+        }
+        let transport = CountingTransport(delay: .milliseconds(300))
+        let worker = Task { await server.backend.deliveries.run(transport: transport, logger: server.logger) }
+        let done = try await eventually(20) {
+            try await server.backend.pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM submissions WHERE status = 'delivered'") } == 11
+        }
+        worker.cancel()
+        await worker.value
+        #expect(done)
+        #expect(transport.peak["http://127.0.0.1:9/slow"] == 4)
+        let quick = transport.finished.filter { $0.url.hasSuffix("quick") }.map(\.at)
+        let slow = transport.finished.filter { $0.url.hasSuffix("slow") }.map(\.at)
+        #expect(quick.count == 3 && slow.count == 8)
+        #expect((quick.max() ?? .distantFuture) < (slow.max() ?? .distantPast), "the quick system finished while the slow one was busy")
+    }
+}
