@@ -11,6 +11,7 @@ public enum Submissions {
         let item: Item
         let consentID: String
         let presentationID: String?
+        let windowSessionID: String?
         let terminalID: String
         let holder: HolderID
         let agent: CitizenID?
@@ -24,12 +25,13 @@ public enum Submissions {
     static func record(_ draft: Draft, vault: DataVault, masks: MaskTable, actor: AuditActor, chain: inout AuditChain,
                        _ db: Database) throws {
         try db.execute(sql: """
-            INSERT INTO submissions (id, item, approval_system, consent_id, presentation_id, terminal_id, status, created_at)
-            VALUES (?, ?, ?, ?, ?, ?, 'pending', ?)
+            INSERT INTO submissions (id, item, approval_system, consent_id, presentation_id, window_session_id, terminal_id, status,
+                created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?)
             """, arguments: [draft.id, draft.item.code, draft.item.approvalSystem, draft.consentID, draft.presentationID,
-                             draft.terminalID, draft.presentedAt])
+                             draft.windowSessionID, draft.terminalID, draft.presentedAt])
         var detail: [String: JSONValue] = ["item": .string(draft.item.code), "consent": .string(draft.consentID)]
         if let presentation = draft.presentationID { detail["presentation"] = .string(presentation) }
+        if let session = draft.windowSessionID { detail["window_session"] = .string(session) }
         let record = try chain.append(actor: actor, action: "scan.accepted", object: "submission:\(draft.id)", detail: detail)
         guard case .object(var body) = DisclosureView.receiver(policies: draft.item.fields, holder: draft.holder, agent: draft.agent,
                                                                 licences: draft.licences, masks: masks)

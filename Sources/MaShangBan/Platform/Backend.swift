@@ -56,6 +56,7 @@ public struct Backend: Sendable {
     public let presentations: Presentations
     public let scans: Scans
     public let deliveries: Deliveries
+    public let windowSessions: WindowSessions
     public let holderReference: HolderReference
     /// The data key for licence fields at rest (used from the licence library on).
     public let dataKey: [UInt8]
@@ -89,6 +90,9 @@ public struct Backend: Sendable {
         let approvalSystems = ApprovalSystemRegistry(pool: pool, vault: vault, audit: audit, random: options.random, now: options.now)
         let deliveries = Deliveries(pool: pool, vault: vault, suite: suite, audit: audit, approvalSystems: approvalSystems,
                                     random: options.random, now: options.now, settings: options.delivery)
+        let presentations = Presentations(pool: pool, keyring: keyring, audit: audit, random: options.random, now: options.now,
+                                          region: options.region, tokenLifetime: options.tokenLifetime)
+        let scans = Scans(library: library, keyring: keyring, masks: options.masks, region: options.region, delivery: deliveries.wake)
         return Backend(dataDirectory: directory, pool: pool, suite: suite, keyring: keyring, audit: audit, clients: clients,
                        licenceTypes: LicenceTypeRegistry(pool: pool, audit: audit), library: library,
                        wallet: Wallet(library: library), masks: options.masks,
@@ -96,11 +100,8 @@ public struct Backend: Sendable {
                        items: ItemRegistry(pool: pool, audit: audit, now: options.now),
                        faceAuth: faceAuth, agents: EnterpriseAgents(library: library, faceAuth: faceAuth),
                        consents: Consents(library: library, faceAuth: faceAuth),
-                       presentations: Presentations(pool: pool, keyring: keyring, audit: audit, random: options.random,
-                                                    now: options.now, region: options.region, tokenLifetime: options.tokenLifetime),
-                       scans: Scans(library: library, keyring: keyring, masks: options.masks, region: options.region,
-                                    delivery: deliveries.wake),
-                       deliveries: deliveries,
+                       presentations: presentations, scans: scans, deliveries: deliveries,
+                       windowSessions: WindowSessions(scans: scans, presentations: presentations),
                        holderReference: holderReference, dataKey: dataKey,
                        now: options.now, random: options.random, createdAdminToken: adminToken)
     }

@@ -39,8 +39,6 @@ public struct Scans: Sendable {
 
     private func accept(_ claims: QRToken, item code: String, terminal: Client, at instant: Date) async throws -> JSONValue {
         let (library, masks) = (self.library, self.masks)
-        let stamp = Timestamp.string(instant)
-        let today = CalendarDate(instant)
         let submissionID = library.random.sortableIdentifier(prefix: "sub", at: instant)
         return try await library.pool.write { db in
             guard let row = try Row.fetchOne(db, sql: "SELECT id, consent_id, state FROM presentations WHERE jti = ?",
@@ -48,7 +46,7 @@ public struct Scans: Sendable {
             else { throw MSBError(code: "token_invalid", status: 422, detail: "the token was not issued here") }
             let presentationID: String = row["id"]
             switch row["state"] as String {
-            case "used": throw MSBError(code: "token_used", status: 409, detail: "the token has been used already")
+            case "used": throw MSBError.tokenUsed
             case "revoked": throw MSBError(code: "token_revoked", status: 410, detail: "the token has been revoked")
             default: break
             }
@@ -59,47 +57,73 @@ public struct Scans: Sendable {
             }
             guard let consent = try Consents.find(row["consent_id"], db) else { throw CryptoError("a presentation without its consent") }
             guard !consent.withdrawn else { throw MSBError(code: "token_revoked", status: 410, detail: "the consent has been withdrawn") }
-            guard consent.isLive(at: instant) else { throw MSBError.consentExpired }
-            if let scope = consent.item, scope != item.code {
-                throw MSBError(code: "consent_scope", status: 403, detail: "the consent is for another item")
-            }
-            let licences = try consent.licenceIDs.map { id in
-                guard let row = try Row.fetchOne(db, sql: "SELECT * FROM licences WHERE id = ?", arguments: [id]) else {
-                    throw CryptoError("a consent names a missing licence")
-                }
-                return try library.decode(row, db)
-            }
-            let types = Set(licences.map(\.type.code))
-            guard item.required.allSatisfy(types.contains) else {
-                throw MSBError(code: "consent_scope", status: 403, detail: "the item needs a licence type the consent does not cover")
-            }
-            let needed = licences.filter { item.required.contains($0.type.code) }
-            for licence in needed {
-                try Consents.requireValid(revoked: licence.revoked, validUntil: licence.validUntil, today: today)
-            }
-            var agent: CitizenID?
-            if let agentRef = consent.agentRef {
-                guard try EnterpriseAgents.isAuthorised(enterpriseRef: consent.holderRef, agentRef: agentRef, today: today, db) else {
-                    throw MSBError(code: "agent_not_authorized", status: 403, detail: "the agent's authorisation has ended")
-                }
-                let box = try Data.fetchOne(db, sql: "SELECT agent_box FROM consents WHERE id = ?", arguments: [consent.id])
-                agent = try box.flatMap { try CitizenID(library.vault.open([UInt8]($0), context: "consent:\(consent.id):agent"),
-                                                        today: .distantFuture) }
-            }
-            guard let holder = needed.first?.holder else { throw CryptoError("a consent without licences") }
             try db.execute(sql: "UPDATE presentations SET state = 'used', ended_at = ? WHERE id = ? AND state = 'active'",
-                           arguments: [stamp, presentationID])
-            guard db.changesCount == 1 else { throw MSBError(code: "token_used", status: 409, detail: "the token has been used already") }
-            var chain = try library.audit.chain(db)
-            try Submissions.record(
-                Submissions.Draft(id: submissionID, item: item, consentID: consent.id, presentationID: presentationID,
-                                  terminalID: terminal.id, holder: holder, agent: agent, licences: needed, presentedAt: stamp),
-                vault: library.vault, masks: masks, actor: .client(terminal.id), chain: &chain, db)
-            try db.execute(sql: "INSERT INTO scans (at, terminal_id, item, outcome, submission_id) VALUES (?, ?, ?, 'accepted', ?)",
-                           arguments: [stamp, terminal.id, item.code, submissionID])
-            return Self.windowView(submission: submissionID, item: item, holder: holder, agent: agent, licences: needed,
-                                   masks: masks, today: today)
+                           arguments: [Timestamp.string(instant), presentationID])
+            guard db.changesCount == 1 else { throw MSBError.tokenUsed }
+            return try Self.handOver(consent, item: item, terminal: terminal, source: .presentation(presentationID),
+                                     submissionID: submissionID, at: instant, library: library, masks: masks, db)
         }
+    }
+
+    /// Where a submission came from: a code the window scanned (一码出示) or a window
+    /// session the holder's app claimed (一码获取).
+    enum Source {
+        case presentation(String)
+        case windowSession(String)
+    }
+
+    /// The checks a scan and a claim share, then the submission, its outbox row and its audit
+    /// record, all in the caller's transaction: the consent is live and covers the item (一件事
+    /// 一次办: every licence type it needs), each licence is valid, an agent is still
+    /// authorised. Returns what the window sees.
+    static func handOver(_ consent: Consent, item: Item, terminal: Client, source: Source, submissionID: String, at instant: Date,
+                         library: LicenceLibrary, masks: MaskTable, _ db: Database) throws -> JSONValue {
+        let stamp = Timestamp.string(instant)
+        let today = CalendarDate(instant)
+        guard !consent.withdrawn, consent.isLive(at: instant) else { throw MSBError.consentExpired }
+        if let scope = consent.item, scope != item.code {
+            throw MSBError(code: "consent_scope", status: 403, detail: "the consent is for another item")
+        }
+        let licences = try consent.licenceIDs.map { id in
+            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM licences WHERE id = ?", arguments: [id]) else {
+                throw CryptoError("a consent names a missing licence")
+            }
+            return try library.decode(row, db)
+        }
+        let types = Set(licences.map(\.type.code))
+        guard item.required.allSatisfy(types.contains) else {
+            throw MSBError(code: "consent_scope", status: 403, detail: "the item needs a licence type the consent does not cover")
+        }
+        let needed = licences.filter { item.required.contains($0.type.code) }
+        for licence in needed {
+            try Consents.requireValid(revoked: licence.revoked, validUntil: licence.validUntil, today: today)
+        }
+        var agent: CitizenID?
+        if let agentRef = consent.agentRef {
+            guard try EnterpriseAgents.isAuthorised(enterpriseRef: consent.holderRef, agentRef: agentRef, today: today, db) else {
+                throw MSBError(code: "agent_not_authorized", status: 403, detail: "the agent's authorisation has ended")
+            }
+            let box = try Data.fetchOne(db, sql: "SELECT agent_box FROM consents WHERE id = ?", arguments: [consent.id])
+            agent = try box.flatMap { try CitizenID(library.vault.open([UInt8]($0), context: "consent:\(consent.id):agent"),
+                                                    today: .distantFuture) }
+        }
+        guard let holder = needed.first?.holder else { throw CryptoError("a consent without licences") }
+        var presentationID: String?
+        var windowSessionID: String?
+        switch source {
+        case .presentation(let id): presentationID = id
+        case .windowSession(let id): windowSessionID = id
+        }
+        var chain = try library.audit.chain(db)
+        try Submissions.record(
+            Submissions.Draft(id: submissionID, item: item, consentID: consent.id, presentationID: presentationID,
+                              windowSessionID: windowSessionID, terminalID: terminal.id, holder: holder, agent: agent,
+                              licences: needed, presentedAt: stamp),
+            vault: library.vault, masks: masks, actor: .client(terminal.id), chain: &chain, db)
+        try db.execute(sql: "INSERT INTO scans (at, terminal_id, item, outcome, submission_id) VALUES (?, ?, ?, 'accepted', ?)",
+                       arguments: [stamp, terminal.id, item.code, submissionID])
+        return windowView(submission: submissionID, item: item, holder: holder, agent: agent, licences: needed,
+                          masks: masks, today: today)
     }
 
     /// What the window sees: display-masked, with the delivery state.
@@ -126,10 +150,10 @@ public struct Scans: Sendable {
         ])
     }
 
-    /// Audits a refused scan and counts it; the item is named only when it looks like an item code.
-    private func recordRejection(_ code: String, jti: String?, item: String, terminal: Client, at instant: Date) async throws {
+    /// Audits a refused scan or claim and counts it; the item is named only when it looks like an item code.
+    func recordRejection(_ code: String, jti: String?, item: String?, terminal: Client, at instant: Date) async throws {
         let stamp = Timestamp.string(instant)
-        let itemCode = item.wholeMatch(of: ItemRegistry.codePattern) != nil ? item : nil
+        let itemCode = item.flatMap { $0.wholeMatch(of: ItemRegistry.codePattern) != nil ? $0 : nil }
         let audit = library.audit
         try await library.pool.write { db in
             var detail: [String: JSONValue] = ["code": .string(code)]
@@ -140,4 +164,8 @@ public struct Scans: Sendable {
                            arguments: [stamp, terminal.id, itemCode, code])
         }
     }
+}
+
+extension MSBError {
+    static let tokenUsed = MSBError(code: "token_used", status: 409, detail: "the token has been used already")
 }

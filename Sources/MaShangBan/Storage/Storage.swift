@@ -33,7 +33,7 @@ public enum Storage {
 
 enum Migrations {
     static let all: [(String, String)] = [("0001_init", init0001), ("0002_licence_types", licenceTypes0002), ("0003_licences", licences0003), ("0004_items", items0004),
-                                          ("0005_consents", consents0005)]
+                                          ("0005_consents", consents0005), ("0006_window_sessions", windowSessions0006)]
 
     static let init0001 = """
     CREATE TABLE meta (
@@ -239,6 +239,24 @@ enum Migrations {
         submission_id TEXT REFERENCES submissions(id)
     ) STRICT;
     CREATE INDEX scans_by_item ON scans(item, outcome);
+    """
+
+    /// Window sessions (一码获取): the window shows a code, the holder's app claims it.
+    static let windowSessions0006 = """
+    CREATE TABLE window_sessions (
+        id            TEXT PRIMARY KEY NOT NULL,
+        terminal_id   TEXT NOT NULL REFERENCES clients(id),
+        item          TEXT NOT NULL REFERENCES items(code),
+        jti           TEXT NOT NULL UNIQUE,
+        token         TEXT NOT NULL,
+        state         TEXT NOT NULL CHECK (state IN ('waiting', 'claimed')),
+        created_at    TEXT NOT NULL,
+        expires_at    TEXT NOT NULL,
+        claimed_at    TEXT,
+        submission_id TEXT REFERENCES submissions(id),
+        result_box    BLOB
+    ) STRICT;
+    ALTER TABLE submissions ADD COLUMN window_session_id TEXT REFERENCES window_sessions(id);
     """
 }
 

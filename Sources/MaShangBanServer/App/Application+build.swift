@@ -47,5 +47,6 @@ func buildRouter(_ configuration: ServeConfiguration, backend: Backend) -> Route
     FaceAuthRoutes(backend: backend).register(on: router)
     ConsentRoutes(backend: backend).register(on: router)
     ScanRoutes(backend: backend).register(on: router)
+    WindowSessionRoutes(backend: backend).register(on: router)
     return router
 }

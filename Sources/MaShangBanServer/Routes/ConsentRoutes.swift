@@ -70,13 +70,19 @@ struct ConsentRoutes {
             try await backend.presentations.cancel(id: try context.parameters.require("id"), client: try context.requireClient())
             return Response(status: .noContent)
         }
-        presentations.get("{id}/qr.png") { _, context in
-            let token = try await backend.presentations.token(id: try context.parameters.require("id"), client: try context.requireClient())
-            return Self.image(try QRCode.png(token), type: "image/png")
+        Self.addQRImages(to: presentations) { id, client in try await backend.presentations.token(id: id, client: client) }
+    }
+
+    /// `GET {id}/qr.png` and `{id}/qr.svg` on `group`: the token `tokenOf(id, client)` gives, as a QR code.
+    static func addQRImages(to group: RouterGroup<AppRequestContext>,
+                            tokenOf: @escaping @Sendable (String, Client) async throws -> String) {
+        group.get("{id}/qr.png") { _, context in
+            let token = try await tokenOf(try context.parameters.require("id"), try context.requireClient())
+            return image(try QRCode.png(token), type: "image/png")
         }
-        presentations.get("{id}/qr.svg") { _, context in
-            let token = try await backend.presentations.token(id: try context.parameters.require("id"), client: try context.requireClient())
-            return Self.image(Array(try QRCode.svg(token).utf8), type: "image/svg+xml")
+        group.get("{id}/qr.svg") { _, context in
+            let token = try await tokenOf(try context.parameters.require("id"), try context.requireClient())
+            return image(Array(try QRCode.svg(token).utf8), type: "image/svg+xml")
         }
     }
 

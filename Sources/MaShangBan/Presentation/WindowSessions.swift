@@ -1,0 +1,183 @@
+import Foundation
+import GRDB
+import Synchronization
+
+/// A window session (一码获取): the window shows a code for an item; the holder's app scans
+/// it and claims the session with a consent; the window long-polls for the result.
+public struct WindowSession: Sendable, Equatable {
+    public let id: String
+    public let token: String
+    public let expiresAt: String
+}
+
+/// What `GET /v1/window-sessions/{id}` answers: `waiting`, `claimed` (with the same view a
+/// scan gives the window) or `expired`.
+public struct WindowSessionState: Sendable, Equatable {
+    public let status: String
+    public let result: JSONValue?
+}
+
+public struct WindowSessions: Sendable {
+    let scans: Scans
+    let presentations: Presentations
+    /// Woken when a session is claimed, so long polls answer at once.
+    let claimed = Broadcast()
+
+    var library: LicenceLibrary { scans.library }
+
+    /// The longest long poll.
+    public static let maximumWait = 30
+
+    /// Opens a session for an item at this terminal: 404 `item_unknown`. The token (`typ`
+    /// window, `aud` the terminal's hall) lives as long as presentation codes do.
+    public func open(item code: String, terminal: Client) async throws -> WindowSession {
+        let instant = library.now()
+        let stamp = Timestamp.string(instant)
+        let claims = QRToken.make(kind: .window, region: presentations.region, hall: terminal.hall, issuedAt: instant,
+                                  expiresAt: instant.addingTimeInterval(TimeInterval(presentations.tokenLifetime)), random: library.random)
+        let session = WindowSession(id: library.random.sortableIdentifier(prefix: "win", at: instant),
+                                    token: try claims.signed(with: presentations.keyring.active),
+                                    expiresAt: Timestamp.string(Date(timeIntervalSince1970: TimeInterval(claims.exp))))
+        let audit = library.audit
+        try await library.pool.write { db in
+            guard try Bool.fetchOne(db, sql: "SELECT 1 FROM items WHERE code = ?", arguments: [code]) == true else { throw MSBError.itemUnknown }
+            try db.execute(sql: """
+                INSERT INTO window_sessions (id, terminal_id, item, jti, token, state, created_at, expires_at)
+                VALUES (?, ?, ?, ?, ?, 'waiting', ?, ?)
+                """, arguments: [session.id, terminal.id, code, claims.jti, session.token, stamp, session.expiresAt])
+            try audit.append(db, actor: .client(terminal.id), action: "window_session.opened", object: "window_session:\(session.id)",
+                             detail: ["item": .string(code)])
+        }
+        return session
+    }
+
+    /// The holder's app claims a session with a consent of its own. The checks of a scan:
+    /// 422 `token_invalid` (also for a `present` token), 410 `token_expired`, 409
+    /// `token_used`, 404 `not_found` (not this app's consent), 403 `wrong_hall`,
+    /// `consent_expired`, `consent_scope`, `agent_not_authorized`, 409 `licence_revoked` /
+    /// `licence_expired`. Refusals are audited as `scan.rejected`.
+    public func claim(token: String, consent consentID: String, client: Client) async throws -> (session: String, submission: String) {
+        let instant = library.now()
+        var jti: String?
+        do {
+            let claims = try QRToken.verify(token, kind: .window, region: presentations.region, keyring: presentations.keyring, now: instant)
+            jti = claims.jti
+            let (library, masks) = (self.library, scans.masks)
+            let submissionID = library.random.sortableIdentifier(prefix: "sub", at: instant)
+            let stamp = Timestamp.string(instant)
+            let outcome = try await library.pool.write { db -> (String, String) in
+                guard let row = try Row.fetchOne(db, sql: "SELECT id, terminal_id, item, state FROM window_sessions WHERE jti = ?",
+                                                 arguments: [claims.jti])
+                else { throw MSBError(code: "token_invalid", status: 422, detail: "the token was not issued here") }
+                let sessionID: String = row["id"]
+                guard let window = try? ClientRegistry.fetch(db, id: row["terminal_id"]) else {
+                    throw MSBError(code: "token_revoked", status: 410, detail: "the window that showed the code is no longer registered")
+                }
+                guard row["state"] == "waiting" else { throw MSBError.tokenUsed }
+                guard let consent = try Consents.find(consentID, db), consent.clientID == client.id else {
+                    throw MSBError.notFound("no such consent")
+                }
+                if let hall = consent.hall, hall != claims.aud {
+                    throw MSBError(code: "wrong_hall", status: 403, detail: "the consent is for another service hall")
+                }
+                let item = try ItemRegistry.find(db, row["item"])
+                let view = try Scans.handOver(consent, item: item, terminal: window, source: .windowSession(sessionID),
+                                              submissionID: submissionID, at: instant, library: library, masks: masks, db)
+                let box = try library.vault.seal(view.canonicalString, context: "window_session:\(sessionID):result")
+                try db.execute(sql: """
+                    UPDATE window_sessions SET state = 'claimed', claimed_at = ?, submission_id = ?, result_box = ? WHERE id = ?
+                    """, arguments: [stamp, submissionID, Data(box), sessionID])
+                try library.audit.append(db, actor: .client(client.id), action: "window_session.claimed",
+                                         object: "window_session:\(sessionID)", detail: ["submission": .string(submissionID)])
+                return (sessionID, submissionID)
+            }
+            claimed.fire(outcome.0)
+            scans.delivery.fire()
+            return outcome
+        } catch let error as MSBError {
+            try await scans.recordRejection(error.code, jti: jti, item: nil, terminal: client, at: instant)
+            throw error
+        }
+    }
+
+    /// The session as its terminal sees it (404 `not_found` for anyone else), after waiting up
+    /// to `wait` seconds (at most 30) for a claim; `expired` once its token cannot be claimed.
+    public func state(of id: String, terminal: Client, wait: Int) async throws -> WindowSessionState {
+        let seconds = max(0, min(wait, Self.maximumWait))
+        var current = try await read(id, terminal: terminal)
+        if current.status == "waiting", seconds > 0 {
+            let expires = try await library.pool.read { db in
+                try String.fetchOne(db, sql: "SELECT expires_at FROM window_sessions WHERE id = ?", arguments: [id]).flatMap(Timestamp.date)
+            }
+            let untilExpiry = (expires ?? library.now()).timeIntervalSince(library.now()) + Double(QRToken.leeway)
+            let timeout = max(0, min(Double(seconds), untilExpiry))
+            await claimed.wait(for: id, upTo: .milliseconds(Int64(timeout * 1000)))
+            current = try await read(id, terminal: terminal)
+        }
+        return current
+    }
+
+    /// The token of a session of this terminal, to draw as a QR code (404 `not_found` otherwise).
+    public func token(of id: String, terminal: Client) async throws -> String {
+        try await library.pool.read { db in
+            guard let token = try String.fetchOne(db, sql: "SELECT token FROM window_sessions WHERE id = ? AND terminal_id = ?",
+                                                  arguments: [id, terminal.id])
+            else { throw MSBError.notFound("no such window session") }
+            return token
+        }
+    }
+
+    private func read(_ id: String, terminal: Client) async throws -> WindowSessionState {
+        let (library, now) = (self.library, self.library.now())
+        return try await library.pool.read { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM window_sessions WHERE id = ? AND terminal_id = ?",
+                                             arguments: [id, terminal.id])
+            else { throw MSBError.notFound("no such window session") }
+            if row["state"] == "claimed", let box = row["result_box"] as Data? {
+                let text = try library.vault.open([UInt8](box), context: "window_session:\(id):result")
+                return WindowSessionState(status: "claimed", result: JSONValue.parse(Array(text.utf8)))
+            }
+            let expires = Timestamp.date(row["expires_at"]) ?? now
+            let expired = now.timeIntervalSince(expires) > Double(QRToken.leeway)
+            return WindowSessionState(status: expired ? "expired" : "waiting", result: nil)
+        }
+    }
+}
+
+/// Wakes every task waiting on a key (a window session's long polls) the moment it fires.
+final class Broadcast: Sendable {
+    private let waiters = Mutex<[String: [UUID: CheckedContinuation<Void, Never>]]>([:])
+
+    func fire(_ key: String) {
+        let woken = waiters.withLock { $0.removeValue(forKey: key) } ?? [:]
+        for continuation in woken.values { continuation.resume() }
+    }
+
+    /// Returns when `key` fires, after `duration`, or when the task is cancelled.
+    func wait(for key: String, upTo duration: Duration) async {
+        let ticket = UUID()
+        let timer = Task { [self] in
+            do {
+                try await Task.sleep(for: duration)
+                release(key, ticket)
+            } catch {}
+        }
+        defer { timer.cancel() }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                waiters.withLock { $0[key, default: [:]][ticket] = continuation }
+            }
+        } onCancel: {
+            release(key, ticket)
+        }
+    }
+
+    private func release(_ key: String, _ ticket: UUID) {
+        let continuation = waiters.withLock { waiters -> CheckedContinuation<Void, Never>? in
+            let found = waiters[key]?.removeValue(forKey: ticket)
+            if waiters[key]?.isEmpty == true { waiters.removeValue(forKey: key) }
+            return found
+        }
+        continuation?.resume()
+    }
+}

@@ -1,0 +1,50 @@
+import Hummingbird
+import MaShangBan
+
+/// 一码获取: the window opens a session and shows its code; the holder's app claims it; the
+/// window long-polls for the result.
+struct WindowSessionRoutes {
+    let backend: Backend
+
+    struct OpenRequest: Decodable {
+        let item: String
+    }
+
+    struct ClaimRequest: Decodable {
+        let token: String
+        let consent: String
+    }
+
+    func register(on router: Router<AppRequestContext>) {
+        let terminal = router.group("v1/window-sessions").add(middleware: Authorize(.terminal, backend: backend))
+        terminal.post { request, context in
+            let body = try await request.decodeJSON(OpenRequest.self)
+            let session = try await backend.windowSessions.open(item: body.item, terminal: try context.requireClient())
+            return try JSONResponse.make([
+                "id": session.id, "token": session.token, "expires_at": session.expiresAt,
+                "qr_png": "/v1/window-sessions/\(session.id)/qr.png", "qr_svg": "/v1/window-sessions/\(session.id)/qr.svg",
+            ], status: .created)
+        }
+        terminal.get("{id}") { request, context in
+            let wait: Int
+            if let raw = request.uri.queryParameters.get("wait") {
+                guard let value = Int(raw), (0...WindowSessions.maximumWait).contains(value) else {
+                    throw MSBError.badRequest("wait must be a whole number of seconds from 0 to \(WindowSessions.maximumWait)")
+                }
+                wait = value
+            } else {
+                wait = 0
+            }
+            let state = try await backend.windowSessions.state(of: try context.parameters.require("id"), terminal: try context.requireClient(),
+                                                                wait: wait)
+            return try JSONResponse.make(JSONValue.object(["status": .string(state.status), "result": state.result ?? .null]))
+        }
+        ConsentRoutes.addQRImages(to: terminal) { id, client in try await backend.windowSessions.token(of: id, terminal: client) }
+        router.group("v1/window-sessions/claim").add(middleware: Authorize(.app, backend: backend)).post { request, context in
+            let body = try await request.decodeJSON(ClaimRequest.self)
+            let (session, submission) = try await backend.windowSessions.claim(token: body.token, consent: body.consent,
+                                                                               client: try context.requireClient())
+            return try JSONResponse.make(["session": session, "status": "claimed", "submission": submission])
+        }
+    }
+}
