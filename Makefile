@@ -9,7 +9,7 @@ TEST_PACKAGES := $(RUN_PACKAGES) zbar-tools openssl curl
 
 run: deps-run
 	swift build -c release --product mashangban
-	.build/release/mashangban serve --data ./data --host 127.0.0.1 --port 8080
+	.build/release/mashangban serve --data ./data --host 127.0.0.1 --port 8080 --demo
 
 test: deps-test
 	swift test

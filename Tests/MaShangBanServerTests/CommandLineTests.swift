@@ -164,4 +164,63 @@ struct CommandLineTests {
         #expect(claims.sub == "430405198501011235" && claims.nonce == "n0nce" && claims.result == "fail")
         #expect(claims.score == 0.3 && claims.iat == 1_800_000_000)
     }
+
+    static let walkthrough = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("scripts/walkthrough.sh")
+
+    /// Runs scripts/walkthrough.sh (the README's walkthrough) against `server`.
+    func runWalkthrough(_ server: ServerProcess, data: URL, extra: [String: String] = [:]) throws -> (status: Int32, out: String, err: String) {
+        try runProcess(URL(fileURLWithPath: "/bin/bash"), [Self.walkthrough.path], environment: [
+            "MSB_URL": server.base, "MSB_DATA": data.path, "MSB_BIN": mashangbanBinary.path,
+        ].merging(extra) { $1 })
+    }
+
+    /// `serve --demo` loads its sample data once; the README walkthrough runs against it in both
+    /// modes and sees both submissions delivered to the in-process stand-in — also after a restart.
+    @Test func theWalkthroughRunsAgainstTheDemoServerInBothModes() throws {
+        let dir = try TemporaryDirectory()
+        let data = dir.url.appendingPathComponent("data")
+        for round in 1...2 {
+            let server = try ServerProcess(data: data, extra: ["--demo"])
+            let run = try runWalkthrough(server, data: data)
+            #expect(run.status == 0, "round \(round): \(run.err)")
+            #expect(run.out.components(separatedBy: #""status":"delivered""#).count == 3, "two submissions delivered")
+            #expect(run.out.contains(#""count":\#(2 * round)"#), "the stand-in holds every submission once")
+            let clients = try curl(["\(server.base)/v1/clients", "-H", "Authorization: Bearer \(try adminTokenFile(in: data))"]).body
+            #expect(clients.components(separatedBy: #""role""#).count == 5, "admin, terminal, app, issuer: loaded once")
+            #expect(server.stop(SIGTERM) == 0)
+        }
+        #expect(try runCLI(["audit", "verify", "--data", data.path]).status == 0)
+    }
+
+    /// Both modes across processes: the server, a separate `approval-stub` process as the
+    /// approval system, and the terminal and app over HTTP (the walkthrough's curl calls).
+    @Test func bothModesEndToEndWithTheStandInAsItsOwnProcess() throws {
+        let dir = try TemporaryDirectory()
+        let data = dir.url.appendingPathComponent("data")
+        let server = try ServerProcess(data: data, extra: ["--demo"])
+        let admin = try adminTokenFile(in: data)
+        let stubPort = try freePort()
+        let system = try curl(["-X", "POST", "\(server.base)/v1/approval-systems", "-H", "Authorization: Bearer \(admin)", "-d",
+                               #"{"code":"hr-external","name":"人社审批系统","webhook_url":"http://127.0.0.1:\#(stubPort)/webhook"}"#]).body
+        let secret = try #require(system.firstMatch(of: /"secret":"([^"]+)"/).map { String($0.1) })
+        let stub = try ServerProcess(arguments: ["approval-stub", "--port", "\(stubPort)", "--secret", secret])
+        #expect(try curl(["-X", "POST", "\(server.base)/v1/items", "-H", "Authorization: Bearer \(admin)", "-d", #"""
+            {"code":"ext-transfer","name":"社保转移接续 (外部)","approval_system":"hr-external",
+             "required":["resident_id_card","social_security_card"],"fields":{"holder.id":"full"}}
+            """#]).body.contains("ext-transfer"))
+        let run = try runWalkthrough(server, data: data, extra: ["ITEM": "ext-transfer", "RECEIVED": "http://127.0.0.1:\(stubPort)/received"])
+        #expect(run.status == 0, "\(run.err)")
+        #expect(run.out.contains(#""count":2,"duplicates":0"#), "\(run.out)")
+        #expect(server.stop(SIGTERM) == 0)
+        _ = stub.stop()
+    }
+
+    /// README shows the walkthrough script verbatim, so it cannot drift from what CI runs.
+    @Test func theReadmeShowsTheWalkthroughVerbatim() throws {
+        let readme = try String(contentsOf: Self.walkthrough.deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("README.md"), encoding: .utf8)
+        let script = try String(contentsOf: Self.walkthrough, encoding: .utf8)
+        #expect(readme.contains("```sh\n" + script + "```"))
+    }
 }

@@ -6,11 +6,14 @@ import MaShangBan
 import NIOCore
 
 /// All wiring in one place: tests call this with a temporary data directory and port 0.
-func buildApplication(_ configuration: ServeConfiguration, backend: Backend, logger: Logger,
+func buildApplication(_ configuration: ServeConfiguration, backend: Backend, logger: Logger, demo: ApprovalStubInbox? = nil,
                       onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in })
     -> some ApplicationProtocol
 {
     let router = buildRouter(configuration, backend: backend)
+    if let demo {  // `serve --demo`: the stand-in approval system, on this server
+        ApprovalStubRoutes.register(on: router.group("demo/approval-system"), inbox: demo, atRootToo: false)
+    }
     let http = HTTP1Channel.Configuration(
         idleTimeout: .seconds(Int64(configuration.idleTimeout)),
         httpDecoderConfiguration: .init(

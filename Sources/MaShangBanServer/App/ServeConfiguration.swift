@@ -20,6 +20,8 @@ struct ServeConfiguration: Sendable, Equatable {
     var maxHeaderBytes = 16 * 1024
     var checkpointSeconds = 10
     var logLevel = "info"
+    /// Load the demo data and serve the stand-in approval system (`--demo`, `MSB_DEMO=1`).
+    var demo = false
     /// `MSB_ADMIN_TOKEN`: the admin token to create on first start (environment only, so it
     /// does not show in `ps`).
     var adminToken: String?
@@ -41,6 +43,7 @@ struct ServeConfiguration: Sendable, Equatable {
         var maxConnections: Int?
         var maxHeaderBytes: Int?
         var logLevel: String?
+        var demo = false
     }
 
     struct Invalid: Error, CustomStringConvertible {
@@ -104,6 +107,7 @@ struct ServeConfiguration: Sendable, Equatable {
             }
             c.logLevel = v
         }
+        c.demo = flags.demo || ["1", "true", "yes"].contains(environment["MSB_DEMO"]?.lowercased() ?? "")
         c.adminToken = environment["MSB_ADMIN_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
         return c
     }

@@ -33,7 +33,24 @@ struct ApprovalStubCommand: AsyncParsableCommand {
         }
         let inbox = try ApprovalStubInbox(secret: secret, suite: CryptoSuite(profile: profile), file: file, slowDelay: .seconds(slowSeconds))
         let router = Router()
-        let receive: @Sendable (Request, BasicRequestContext) async throws -> Response = { request, _ in
+        ApprovalStubRoutes.register(on: router.group(""), inbox: inbox)
+        var logger = Logger(label: "approval-stub")
+        logger.logLevel = .warning
+        let app = Application(router: router, configuration: .init(address: .hostname(host, port: port)),
+                              onServerRunning: { channel in
+                                  print("approval-stub listening on http://\(host):\(channel.localAddress?.port ?? port)")
+                                  fflush(nil)
+                              }, logger: logger)
+        try await app.runService()
+    }
+}
+
+/// The stand-in's routes: `POST webhook` (and `POST /` for the command), `GET received`,
+/// `POST control`. The command serves them at the root; `serve --demo` under
+/// `/demo/approval-system/`.
+enum ApprovalStubRoutes {
+    static func register<Context: RequestContext>(on group: RouterGroup<Context>, inbox: ApprovalStubInbox, atRootToo: Bool = true) {
+        let receive: @Sendable (Request, Context) async throws -> Response = { request, _ in
             let body = try await request.body.collect(upTo: 1 << 20)
             if inbox.mode == .slow { try await Task.sleep(for: inbox.slowDelay) }
             let (status, reply) = try inbox.receive(body: Array(body.readableBytesView), signature: request.headers[.init("MSB-Signature")!],
@@ -41,9 +58,9 @@ struct ApprovalStubCommand: AsyncParsableCommand {
             return Response(status: .init(code: status), headers: [.contentType: "application/json"],
                             body: .init(byteBuffer: ByteBuffer(string: reply)))
         }
-        router.post("webhook", use: receive)
-        router.post("/", use: receive)
-        router.get("received") { _, _ in
+        group.post("webhook", use: receive)
+        if atRootToo { group.post("/", use: receive) }
+        group.get("received") { _, _ in
             let (submissions, duplicates) = inbox.received
             let bodies = submissions.map { entry -> [String: Any] in
                 ["key": entry.key, "received_at": entry.receivedAt,
@@ -53,22 +70,14 @@ struct ApprovalStubCommand: AsyncParsableCommand {
                                                   options: [.sortedKeys, .withoutEscapingSlashes])
             return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: json)))
         }
-        router.post("control") { request, _ in
+        group.post("control") { request, _ in
             let body = try await request.body.collect(upTo: 4096)
-            guard let control = try? JSONDecoder().decode(Control.self, from: Data(body.readableBytesView)) else {
+            guard let control = try? JSONDecoder().decode(ApprovalStubCommand.Control.self, from: Data(body.readableBytesView)) else {
                 return Response(status: .badRequest, body: .init(byteBuffer: ByteBuffer(string: #"{"error":"mode must be up, down, slow or reject"}"#)))
             }
             inbox.mode = control.mode
             return Response(status: .ok, headers: [.contentType: "application/json"],
                             body: .init(byteBuffer: ByteBuffer(string: #"{"mode":"\#(control.mode.rawValue)"}"#)))
         }
-        var logger = Logger(label: "approval-stub")
-        logger.logLevel = .warning
-        let app = Application(router: router, configuration: .init(address: .hostname(host, port: port)),
-                              onServerRunning: { channel in
-                                  print("approval-stub listening on http://\(host):\(channel.localAddress?.port ?? port)")
-                                  fflush(nil)
-                              }, logger: logger)
-        try await app.runService()
     }
 }

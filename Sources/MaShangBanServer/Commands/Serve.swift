@@ -33,6 +33,8 @@ struct Serve: AsyncParsableCommand {
     var maxConnections: Int?
     @Option(name: .customLong("max-header-bytes"), help: "Maximum size of request headers (env MSB_MAX_HEADER_BYTES; default 16384).")
     var maxHeaderBytes: Int?
+    @Flag(help: "Load demo data (once) and serve a stand-in approval system; prints a walkthrough (env MSB_DEMO=1).")
+    var demo = false
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (env MSB_LOG_LEVEL; default info).")
     var logLevel: String?
 
@@ -41,7 +43,7 @@ struct Serve: AsyncParsableCommand {
             data: data, host: host, port: port, crypto: crypto, region: region, tokenTTL: tokenTTL, faceThreshold: faceThreshold,
             deliveryAttempts: deliveryAttempts, deliveryTimeout: deliveryTimeout, deliveryConcurrency: deliveryConcurrency,
             deliveryRetryMax: deliveryRetryMax, idleTimeout: idleTimeout,
-            maxConnections: maxConnections, maxHeaderBytes: maxHeaderBytes, logLevel: logLevel)
+            maxConnections: maxConnections, maxHeaderBytes: maxHeaderBytes, logLevel: logLevel, demo: demo)
         let configuration: ServeConfiguration
         do {
             configuration = try ServeConfiguration.resolve(flags: flags, environment: ProcessInfo.processInfo.environment)
@@ -65,11 +67,43 @@ struct Serve: AsyncParsableCommand {
                 \(token)
                 """)
         }
-        let app = buildApplication(configuration, backend: backend, logger: logger) { channel in
+        let address = configuration.host == "0.0.0.0" || configuration.host == "::" ? "127.0.0.1" : configuration.host
+        var demoSetup: Demo.Setup?
+        var inbox: ApprovalStubInbox?
+        if configuration.demo {
+            let setup = try await Demo.load(backend, webhookBase: "http://\(address):\(configuration.port)")
+            inbox = try ApprovalStubInbox(secret: setup.approvalSecret, suite: backend.suite,
+                                          file: Demo.directory(backend.dataDirectory).appendingPathComponent("received.jsonl"))
+            demoSetup = setup
+        }
+        let demo = demoSetup
+        let log = logger
+        let app = buildApplication(configuration, backend: backend, logger: logger, demo: inbox) { channel in
             let port = channel.localAddress?.port ?? configuration.port
-            print("mashangban listening on http://\(configuration.host):\(port) (data \(backend.dataDirectory.url.path))")
+            let base = "http://\(address):\(port)"
+            if let demo {
+                do { try await Demo.point(backend, at: base + Demo.webhookPath) } catch {
+                    log.error("cannot point the demo approval system at this server", metadata: ["error": "\(error)"])
+                }
+                print(Self.demoWalkthrough(demo, base: base, data: backend.dataDirectory.url.path))
+            }
+            print("mashangban listening on \(base) (data \(backend.dataDirectory.url.path))")
             fflush(nil)
         }
         try await app.runService()
+    }
+
+    static func demoWalkthrough(_ demo: Demo.Setup, base: String, data: String) -> String {
+        """
+        码上办 demo — sample data is loaded (items sb-transfer and construction-permit, 王一静 \(Demo.person),
+        李建国 \(Demo.representative), 衡阳市湘江建设有限公司 \(Demo.enterprise)); the approval system is a stand-in
+        on this server (\(base)/demo/approval-system/received shows what it got).
+          TERMINAL=\(demo.terminalToken)     # window W07, hall \(Demo.hall)
+          APP=\(demo.appToken)
+          ISSUER=\(demo.issuerToken)
+          face-auth stand-in key: \(demo.providerKey.path)
+        Try both modes (一码出示, 一码获取) in another terminal:
+          MSB_URL=\(base) MSB_DATA=\(data) scripts/walkthrough.sh
+        """
     }
 }
