@@ -13,7 +13,11 @@ ITEM=${ITEM:-sb-transfer}
 source "$DATA/demo/clients.env"            # TERMINAL, APP, ISSUER: the demo's client tokens
 KEY="$DATA/demo/face-auth-stub.pem"        # the face-auth stand-in's private key
 PERSON=430405198501011235                  # 王一静, whose two cards are in her wallet
-api() { curl -sS --fail-with-body "$@"; }  # a 4xx/5xx answer stops the walkthrough
+api() {  # curl; a 4xx/5xx answer is shown and stops the walkthrough
+  local out
+  if ! out=$(curl -sS --fail-with-body "$@"); then echo "request failed: $out" >&2; return 22; fi
+  printf '%s\n' "$out"
+}
 field() { sed -E "s/.*\"$1\":\"([^\"]+)\".*/\1/"; }   # one string field of a JSON answer
 
 # The licences in the holder's wallet (the app backend sees them masked), as a JSON list of ids.
@@ -23,7 +27,7 @@ LICENCES=$(api "$URL/v1/holders/$PERSON/wallet" -H "Authorization: Bearer $APP" 
 consent() {  # face recognition (a challenge, the provider's attestation), then the holder's consent
   local nonce attestation
   nonce=$(api -X POST "$URL/v1/face-auth/challenges" -H "Authorization: Bearer $APP" -d "{\"subject\":\"$PERSON\"}" | field nonce)
-  attestation=$("$BIN" face-auth-stub sign --key "$KEY" --sub "$PERSON" --nonce "$nonce")
+  attestation=$("$BIN" face-auth-stub sign --key "$KEY" --sub "$PERSON" --nonce="$nonce")
   api -X POST "$URL/v1/consents" -H "Authorization: Bearer $APP" \
     -d "{\"holder\":\"$PERSON\",\"attestation\":\"$attestation\",\"licences\":[$LICENCES],\"item\":\"$ITEM\"}" | field id
 }

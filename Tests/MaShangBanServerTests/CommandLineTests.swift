@@ -155,13 +155,13 @@ struct CommandLineTests {
         #expect(mode == 0o600)
         #expect(try runCLI(["face-auth-stub", "keygen", "--out", key]).status != 0, "an existing key is never overwritten")
 
-        let signed = try runCLI(["face-auth-stub", "sign", "--key", key, "--sub", "430405198501011235", "--nonce", "n0nce",
+        let signed = try runCLI(["face-auth-stub", "sign", "--key", key, "--sub", "430405198501011235", "--nonce=-n0nce",
                                  "--result", "fail", "--score", "0.3", "--iat", "1800000000"])
         #expect(signed.status == 0, "\(signed.err)")
         let token = signed.out.trimmingCharacters(in: .whitespacesAndNewlines)
         let parsed = try JWS.verify(token) { $0 == CryptoSuite.keyID(of: verifier) ? verifier : nil }
         let claims = try parsed.claims(FaceAuth.Claims.self)
-        #expect(claims.sub == "430405198501011235" && claims.nonce == "n0nce" && claims.result == "fail")
+        #expect(claims.sub == "430405198501011235" && claims.nonce == "-n0nce" && claims.result == "fail")
         #expect(claims.score == 0.3 && claims.iat == 1_800_000_000)
     }
 

@@ -15,6 +15,7 @@ public struct AuditLog: Sendable {
     let checkpointFile: URL
     let now: Now
     let logger: Logger
+    private let exporter = CheckpointExporter()
 
     public init(suite: CryptoSuite, keyring: Keyring, checkpointFile: URL, now: @escaping Now, logger: Logger = Logger(label: "msb.audit")) {
         self.suite = suite
@@ -50,26 +51,18 @@ public struct AuditLog: Sendable {
         return try checkpoint(db, size: size, head: head["hash"])
     }
 
-    /// Signs and stores a checkpoint; its line goes to the checkpoint file once the
-    /// transaction commits. Lines given the same `pending` share one file write and fsync
-    /// (and one transaction observer: GRDB visits every observer on every statement).
+    /// Signs and stores a checkpoint. Once the transaction commits, every checkpoint the file
+    /// lacks is appended to it from the database (one write and fsync per transaction), so
+    /// a checkpoint rolled back with its savepoint never reaches the file.
     @discardableResult
-    func checkpoint(_ db: Database, size: Int64, head: String, pending: PendingCheckpointLines = PendingCheckpointLines()) throws -> AuditCheckpoint {
+    func checkpoint(_ db: Database, size: Int64, head: String) throws -> AuditCheckpoint {
         let signing = keyring.active
         var checkpoint = AuditCheckpoint(size: size, head: head, ts: Timestamp.string(now()), kid: signing.kid, signature: "")
         checkpoint.signature = Encoding.base64URL(try signing.signer.sign(checkpoint.signedBytes))
         try db.execute(
             sql: "INSERT INTO audit_checkpoints (size, head, ts, kid, signature) VALUES (?, ?, ?, ?, ?)",
             arguments: [checkpoint.size, checkpoint.head, checkpoint.ts, checkpoint.kid, checkpoint.signature])
-        if pending.add(checkpoint.jsonLine + "\n") {
-            let file = checkpointFile
-            let logger = self.logger
-            db.afterNextTransaction(onCommit: { _ in
-                do { try Self.appendLine(pending.take().joined(), to: file) } catch {
-                    logger.error("cannot append audit checkpoint to file", metadata: ["error": "\(error)"])
-                }
-            }, onRollback: { _ in _ = pending.take() })
-        }
+        exporter.schedule(db, file: checkpointFile, logger: logger)
         return checkpoint
     }
 
@@ -105,7 +98,6 @@ public struct AuditChain {
     private(set) var seq: Int64
     private(set) var head: String
     private var headBytes: [UInt8]
-    private let pending = PendingCheckpointLines()
 
     init(log: AuditLog, db: Database, seq: Int64, head: String) throws {
         guard let bytes = Encoding.fromHex(head) else { throw CryptoError("audit chain head is not hex") }
@@ -124,28 +116,47 @@ public struct AuditChain {
                                  record.prev, record.hash])
         (seq, head, headBytes) = (record.seq, record.hash, hashBytes)
         if seq % AuditLog.checkpointInterval == 0 {
-            try log.checkpoint(db, size: seq, head: head, pending: pending)
+            try log.checkpoint(db, size: seq, head: head)
         }
         return record
     }
 }
 
-/// Checkpoint lines waiting for their transaction to commit.
-final class PendingCheckpointLines: Sendable {
-    private let lines = Mutex<[String]>([])
+/// Appends committed checkpoints to the checkpoint file: after each transaction that wrote
+/// one, every checkpoint larger than the last one in the file, in one write and fsync.
+final class CheckpointExporter: Sendable {
+    /// The largest size in the file (nil until read), and whether an export waits for the
+    /// current transaction (one observer per transaction: GRDB visits every observer on
+    /// every statement).
+    private let state = Mutex<(exported: Int64?, scheduled: Bool)>((nil, false))
 
-    /// Adds a line; true if it is the first since the last `take`.
-    func add(_ line: String) -> Bool {
-        lines.withLock { lines in
-            lines.append(line)
-            return lines.count == 1
+    func schedule(_ db: Database, file: URL, logger: Logger) {
+        let first = state.withLock { state -> Bool in
+            defer { state.scheduled = true }
+            return !state.scheduled
         }
+        guard first else { return }
+        db.afterNextTransaction(onCommit: { [self] db in
+            state.withLock { $0.scheduled = false }
+            do { try export(db, to: file) } catch {
+                logger.error("cannot append audit checkpoints to file", metadata: ["error": "\(error)"])
+            }
+        }, onRollback: { [self] _ in state.withLock { $0.scheduled = false } })
     }
 
-    func take() -> [String] {
-        lines.withLock { lines in
-            defer { lines = [] }
-            return lines
-        }
+    private func export(_ db: Database, to file: URL) throws {
+        let after = state.withLock { $0.exported } ?? Self.largestSize(in: file)
+        let rows = try Row.fetchAll(db, sql: "SELECT * FROM audit_checkpoints WHERE size > ? ORDER BY size", arguments: [after])
+        guard let last = rows.last else { return }
+        let lines = rows.map { AuditCheckpoint(row: $0).jsonLine + "\n" }.joined()
+        try AuditLog.appendLine(lines, to: file)
+        state.withLock { $0.exported = last["size"] }
+    }
+
+    /// The largest checkpoint size the file holds (0 when it is missing or holds none).
+    static func largestSize(in file: URL) -> Int64 {
+        guard let text = try? String(contentsOf: file, encoding: .utf8) else { return 0 }
+        let decoder = JSONDecoder()
+        return text.split(separator: "\n").compactMap { try? decoder.decode(AuditCheckpoint.self, from: Data($0.utf8)).size }.max() ?? 0
     }
 }

@@ -90,7 +90,7 @@ public struct Consents: Sendable {
             createdAt: Timestamp.string(instant), expiresAt: Timestamp.string(instant.addingTimeInterval(TimeInterval(ttl))),
             withdrawn: false)
         let agentBox = try agent.map { Data(try library.vault.seal($0.value, context: "consent:\(consent.id):agent")) }
-        try await library.pool.write { db in
+        try await library.writes.write { db in
             if let agentRef, !(try EnterpriseAgents.isAuthorised(enterpriseRef: holderRef, agentRef: agentRef, today: today, db)) {
                 throw MSBError(code: "agent_not_authorized", status: 403, detail: "the agent holds no live authorisation for this enterprise")
             }
@@ -132,7 +132,7 @@ public struct Consents: Sendable {
     public func withdraw(id: String, client: Client) async throws {
         let stamp = Timestamp.string(library.now())
         let audit = library.audit
-        try await library.pool.write { db in
+        try await library.writes.write { db in
             let consent = try Self.find(id, db)
             guard let consent, consent.clientID == client.id else { throw MSBError.notFound("no such consent") }
             guard !consent.withdrawn else { return }

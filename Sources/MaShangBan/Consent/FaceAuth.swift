@@ -20,6 +20,7 @@ public struct FaceAuthProvider: Sendable, Equatable, Codable {
 /// (API.md "Face-auth attestation").
 public struct FaceAuth: Sendable {
     let pool: DatabasePool
+    let writes: GroupCommit
     let holderReference: HolderReference
     let audit: AuditLog
     let random: any RandomSource
@@ -32,10 +33,10 @@ public struct FaceAuth: Sendable {
     public static let challengeLifetime = 120
     public static let clockSkew: Int64 = 120
 
-    public init(pool: DatabasePool, holderReference: HolderReference, audit: AuditLog, random: any RandomSource,
+    public init(pool: DatabasePool, writes: GroupCommit, holderReference: HolderReference, audit: AuditLog, random: any RandomSource,
                 now: @escaping Now, threshold: Double) {
-        (self.pool, self.holderReference, self.audit, self.random, self.now, self.threshold) =
-            (pool, holderReference, audit, random, now, threshold)
+        (self.pool, self.writes, self.holderReference, self.audit, self.random, self.now, self.threshold) =
+            (pool, writes, holderReference, audit, random, now, threshold)
     }
 
     // MARK: Providers (admin)
@@ -80,7 +81,7 @@ public struct FaceAuth: Sendable {
         let expiresAt = Timestamp.string(now().addingTimeInterval(TimeInterval(Self.challengeLifetime)))
         let ref = holderReference.ref(subject.value)
         let audit = self.audit
-        try await pool.write { db in
+        try await writes.write { db in
             try db.execute(sql: "INSERT INTO face_auth_challenges (nonce, subject_ref, expires_at) VALUES (?, ?, ?)",
                            arguments: [nonce, ref, expiresAt])
             try audit.append(db, actor: actor, action: "face_auth.challenged", object: "holder:\(ref)")

@@ -5,6 +5,8 @@ import GRDB
 /// holder's licences. Personal data is sealed at rest; the audit log gets ids and counts only.
 public struct LicenceLibrary: Sendable {
     let pool: DatabasePool
+    /// Group commit for the per-request write units of the 一码出示 / 一码获取 path.
+    let writes: GroupCommit
     let vault: DataVault
     let holderReference: HolderReference
     let audit: AuditLog

@@ -82,15 +82,16 @@ public struct Backend: Sendable {
         let clients = ClientRegistry(pool: pool, suite: suite, audit: audit, random: options.random, now: options.now)
         let vault = DataVault(suite: suite, key: dataKey)
         let holderReference = HolderReference(suite: suite, key: holderKey)
-        let library = LicenceLibrary(pool: pool, vault: vault, holderReference: holderReference, audit: audit,
+        let writes = GroupCommit(pool: pool)
+        let library = LicenceLibrary(pool: pool, writes: writes, vault: vault, holderReference: holderReference, audit: audit,
                                      random: options.random, now: options.now)
         let adminToken = try bootstrapAdmin(pool, directory: directory, suite: suite, audit: audit, options: options)
-        let faceAuth = FaceAuth(pool: pool, holderReference: holderReference, audit: audit, random: options.random,
+        let faceAuth = FaceAuth(pool: pool, writes: writes, holderReference: holderReference, audit: audit, random: options.random,
                                 now: options.now, threshold: options.faceThreshold)
         let approvalSystems = ApprovalSystemRegistry(pool: pool, vault: vault, audit: audit, random: options.random, now: options.now)
         let deliveries = Deliveries(pool: pool, vault: vault, suite: suite, audit: audit, approvalSystems: approvalSystems,
                                     random: options.random, now: options.now, settings: options.delivery)
-        let presentations = Presentations(pool: pool, keyring: keyring, audit: audit, random: options.random, now: options.now,
+        let presentations = Presentations(pool: pool, writes: writes, keyring: keyring, audit: audit, random: options.random, now: options.now,
                                           region: options.region, tokenLifetime: options.tokenLifetime)
         let scans = Scans(library: library, keyring: keyring, masks: options.masks, region: options.region, delivery: deliveries.wake)
         return Backend(dataDirectory: directory, pool: pool, suite: suite, keyring: keyring, audit: audit, clients: clients,

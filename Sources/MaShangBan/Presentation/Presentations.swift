@@ -13,6 +13,7 @@ public struct Presentation: Sendable, Equatable {
 /// revokes the previous unscanned one.
 public struct Presentations: Sendable {
     let pool: DatabasePool
+    let writes: GroupCommit
     let keyring: Keyring
     let audit: AuditLog
     let random: any RandomSource
@@ -22,10 +23,10 @@ public struct Presentations: Sendable {
     /// Token lifetime in seconds (`--token-ttl`, 30–600).
     public let tokenLifetime: Int
 
-    public init(pool: DatabasePool, keyring: Keyring, audit: AuditLog, random: any RandomSource, now: @escaping Now,
+    public init(pool: DatabasePool, writes: GroupCommit, keyring: Keyring, audit: AuditLog, random: any RandomSource, now: @escaping Now,
                 region: String, tokenLifetime: Int) {
-        (self.pool, self.keyring, self.audit, self.random, self.now, self.region, self.tokenLifetime) =
-            (pool, keyring, audit, random, now, region, tokenLifetime)
+        (self.pool, self.writes, self.keyring, self.audit, self.random, self.now, self.region, self.tokenLifetime) =
+            (pool, writes, keyring, audit, random, now, region, tokenLifetime)
     }
 
     /// Issues a code for a consent of this client: 404 `not_found` (no such consent, or
@@ -35,7 +36,7 @@ public struct Presentations: Sendable {
         let instant = now()
         let stamp = Timestamp.string(instant)
         let (keyring, audit, random, region, lifetime) = (self.keyring, self.audit, self.random, self.region, tokenLifetime)
-        return try await pool.write { db in
+        return try await writes.write { db in
             guard let consent = try Consents.find(consentID, db), consent.clientID == client.id else {
                 throw MSBError.notFound("no such consent")
             }
@@ -68,7 +69,7 @@ public struct Presentations: Sendable {
     public func cancel(id: String, client: Client) async throws {
         let stamp = Timestamp.string(now())
         let audit = self.audit
-        try await pool.write { db in
+        try await writes.write { db in
             guard let state = try String.fetchOne(db, sql: "SELECT state FROM presentations WHERE id = ? AND client_id = ?",
                                                   arguments: [id, client.id])
             else { throw MSBError.notFound("no such presentation") }

@@ -40,7 +40,7 @@ public struct Scans: Sendable {
     private func accept(_ claims: QRToken, item code: String, terminal: Client, at instant: Date) async throws -> JSONValue {
         let (library, masks) = (self.library, self.masks)
         let submissionID = library.random.sortableIdentifier(prefix: "sub", at: instant)
-        return try await library.pool.write { db in
+        return try await library.writes.write { db in
             guard let row = try Row.fetchOne(db, sql: "SELECT id, consent_id, state FROM presentations WHERE jti = ?",
                                              arguments: [claims.jti])
             else { throw MSBError(code: "token_invalid", status: 422, detail: "the token was not issued here") }
@@ -155,7 +155,7 @@ public struct Scans: Sendable {
         let stamp = Timestamp.string(instant)
         let itemCode = item.flatMap { $0.wholeMatch(of: ItemRegistry.codePattern) != nil ? $0 : nil }
         let audit = library.audit
-        try await library.pool.write { db in
+        try await library.writes.write { db in
             var detail: [String: JSONValue] = ["code": .string(code)]
             if let itemCode { detail["item"] = .string(itemCode) }
             try audit.append(db, actor: .client(terminal.id), action: "scan.rejected", object: jti.map { "token:\($0)" } ?? "token:unreadable",

@@ -39,7 +39,7 @@ public struct WindowSessions: Sendable {
                                     token: try claims.signed(with: presentations.keyring.active),
                                     expiresAt: Timestamp.string(Date(timeIntervalSince1970: TimeInterval(claims.exp))))
         let audit = library.audit
-        try await library.pool.write { db in
+        try await library.writes.write { db in
             guard try Bool.fetchOne(db, sql: "SELECT 1 FROM items WHERE code = ?", arguments: [code]) == true else { throw MSBError.itemUnknown }
             try db.execute(sql: """
                 INSERT INTO window_sessions (id, terminal_id, item, jti, token, state, created_at, expires_at)
@@ -65,7 +65,7 @@ public struct WindowSessions: Sendable {
             let (library, masks) = (self.library, scans.masks)
             let submissionID = library.random.sortableIdentifier(prefix: "sub", at: instant)
             let stamp = Timestamp.string(instant)
-            let outcome = try await library.pool.write { db -> (String, String) in
+            let outcome = try await library.writes.write { db -> (String, String) in
                 guard let row = try Row.fetchOne(db, sql: "SELECT id, terminal_id, item, state FROM window_sessions WHERE jti = ?",
                                                  arguments: [claims.jti])
                 else { throw MSBError(code: "token_invalid", status: 422, detail: "the token was not issued here") }

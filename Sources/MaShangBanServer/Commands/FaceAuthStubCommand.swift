@@ -36,7 +36,7 @@ struct FaceAuthStubCommand: ParsableCommand {
 
         @Option(help: "The provider's private key (PEM) from keygen.") var key: String
         @Option(help: "Citizen ID of the person seen.") var sub: String
-        @Option(help: "The challenge nonce (POST /v1/face-auth/challenges).") var nonce: String
+        @Option(help: "The challenge nonce (POST /v1/face-auth/challenges); write --nonce=N, as a nonce may begin with \"-\".") var nonce: String
         @Option(help: "pass or fail.") var result: String = "pass"
         @Option(help: "Match score, 0 to 1.") var score: Double = 0.97
         @Option(help: "Issued-at, Unix seconds (default: now).") var iat: Int64?

@@ -1,0 +1,97 @@
+import Foundation
+import GRDB
+import Synchronization
+
+/// Group commit: write units from many concurrent requests run on one writer queue, all
+/// the units waiting when it comes round in one SQLite transaction — one fsync — each in its
+/// own savepoint, so a unit that fails its own checks (a used token, say) rolls back alone.
+/// Every caller is answered only after the transaction has committed (`synchronous=FULL`),
+/// so a 2xx still means durable. Units run in arrival order, which keeps the audit chain in
+/// that order.
+public final class GroupCommit: Sendable {
+    let pool: DatabasePool
+    /// Units waiting, and whether a drain is scheduled on `writer`.
+    private let queue = Mutex<(units: [Unit], draining: Bool)>(([], false))
+    private let writer = DispatchQueue(label: "msb.group-commit")
+    private let counters = Mutex<(transactions: Int, units: Int)>((0, 0))
+    /// The most units one transaction takes.
+    public static let maximumBatch = 256
+
+    struct Unit: @unchecked Sendable {  // the closures run on the writer thread only
+        let work: (Database) throws -> Void
+        let finish: (Result<Void, any Error>) -> Void
+    }
+
+    public init(pool: DatabasePool) {
+        self.pool = pool
+    }
+
+    /// Runs `body` in the next group transaction and returns its value once that has
+    /// committed. Throws what `body` threw (its savepoint rolled back, the others
+    /// unaffected), or the storage error that kept the whole transaction from committing.
+    public func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        let box = Box<T>()
+        return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+            let unit = Unit(work: { db in box.value = try body(db) }, finish: { result in
+                switch result {
+                case .success:
+                    if let value = box.value { continuation.resume(returning: value) } else {
+                        continuation.resume(throwing: CryptoError("a write unit left no value"))
+                    }
+                case .failure(let error): continuation.resume(throwing: error)
+                }
+            })
+            let schedule = queue.withLock { queue -> Bool in
+                queue.units.append(unit)
+                defer { queue.draining = true }
+                return !queue.draining
+            }
+            if schedule { writer.async { self.drain() } }
+        }
+    }
+
+    /// Transactions committed and units run so far (for tests and the bench).
+    public var statistics: (transactions: Int, units: Int) { counters.withLock { $0 } }
+
+    /// Units waiting for the writer.
+    var waiting: Int { queue.withLock { $0.units.count } }
+
+    /// Runs batches until no unit is waiting. Units that arrive while a batch commits form the next one.
+    private func drain() {
+        while true {
+            let batch = queue.withLock { queue -> [Unit] in
+                let taken = Array(queue.units.prefix(Self.maximumBatch))
+                queue.units.removeFirst(taken.count)
+                if taken.isEmpty { queue.draining = false }
+                return taken
+            }
+            if batch.isEmpty { return }
+            var outcomes = [Result<Void, any Error>](repeating: .success(()), count: batch.count)
+            do {
+                try pool.writeWithoutTransaction { db in
+                    try db.inTransaction(.immediate) {
+                        for (index, unit) in batch.enumerated() {
+                            do {
+                                try db.inSavepoint {
+                                    try unit.work(db)
+                                    return .commit
+                                }
+                            } catch {
+                                outcomes[index] = .failure(error)
+                            }
+                        }
+                        return .commit
+                    }
+                }
+            } catch {
+                outcomes = [Result](repeating: .failure(error), count: batch.count)
+            }
+            counters.withLock { $0 = ($0.transactions + 1, $0.units + batch.count) }
+            for (unit, outcome) in zip(batch, outcomes) { unit.finish(outcome) }
+        }
+    }
+
+    private final class Box<T>: @unchecked Sendable {  // written on the writer thread, read after it resumes us
+        var value: T?
+    }
+}
