@@ -66,16 +66,6 @@ public struct AuditLog: Sendable {
         return checkpoint
     }
 
-    /// Appends and syncs lines; the file is created with mode 0600.
-    static func appendLine(_ line: String, to file: URL) throws {
-        let fd = Foundation.open(file.path, O_WRONLY | O_APPEND | O_CREAT, 0o600)
-        guard fd >= 0 else { throw StartupError("cannot open \(file.path)") }
-        defer { close(fd) }
-        let bytes = Array(line.utf8)
-        let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-        guard written == bytes.count, fsync(fd) == 0 else { throw StartupError("cannot write \(file.path)") }
-    }
-
     // MARK: Reading
 
     public static func entries(_ db: Database, after: Int64, limit: Int) throws -> [AuditRecord] {
@@ -149,7 +139,7 @@ final class CheckpointExporter: Sendable {
         let rows = try Row.fetchAll(db, sql: "SELECT * FROM audit_checkpoints WHERE size > ? ORDER BY size", arguments: [after])
         guard let last = rows.last else { return }
         let lines = rows.map { AuditCheckpoint(row: $0).jsonLine + "\n" }.joined()
-        try AuditLog.appendLine(lines, to: file)
+        try DataDirectory.appendSynced(lines, to: file)
         state.withLock { $0.exported = last["size"] }
     }
 

@@ -75,7 +75,7 @@ public final class ApprovalStubInbox: Sendable {
         if let file {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-            try AuditLog.appendLine(String(decoding: try encoder.encode(entry), as: UTF8.self) + "\n", to: file)
+            try DataDirectory.appendSynced(String(decoding: try encoder.encode(entry), as: UTF8.self) + "\n", to: file)
         }
         return (200, #"{"status":"stored"}"#)
     }

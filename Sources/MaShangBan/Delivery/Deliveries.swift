@@ -76,7 +76,6 @@ public struct Deliveries: Sendable {
     let vault: DataVault
     let suite: CryptoSuite
     let audit: AuditLog
-    let approvalSystems: ApprovalSystemRegistry
     let random: any RandomSource
     let now: Now
     public let settings: DeliverySettings

@@ -39,6 +39,17 @@ public struct DataDirectory: Sendable {
         try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: file.path)
     }
 
+    /// Appends text and syncs it to disk; the file is created with mode 0600. (The audit
+    /// checkpoint file and the stand-in approval system's store are append-only logs.)
+    static func appendSynced(_ text: String, to file: URL) throws {
+        let fd = Foundation.open(file.path, O_WRONLY | O_APPEND | O_CREAT, 0o600)
+        guard fd >= 0 else { throw StartupError("cannot open \(file.path)") }
+        defer { close(fd) }
+        let bytes = Array(text.utf8)
+        let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        guard written == bytes.count, fsync(fd) == 0 else { throw StartupError("cannot write \(file.path)") }
+    }
+
     public func readSecret(_ file: URL) throws -> [UInt8] {
         guard let data = FileManager.default.contents(atPath: file.path) else { throw StartupError("cannot read \(file.path)") }
         return [UInt8](data)

@@ -32,7 +32,7 @@ public struct Scans: Sendable {
             delivery.fire()
             return view
         } catch let error as MSBError {
-            try await recordRejection(error.code, jti: jti, item: code, terminal: terminal, at: instant)
+            try await recordRejection(error.code, jti: jti, item: code, by: terminal, at: instant)
             throw error
         }
     }
@@ -151,17 +151,17 @@ public struct Scans: Sendable {
     }
 
     /// Audits a refused scan or claim and counts it; the item is named only when it looks like an item code.
-    func recordRejection(_ code: String, jti: String?, item: String?, terminal: Client, at instant: Date) async throws {
+    func recordRejection(_ code: String, jti: String?, item: String?, by client: Client, at instant: Date) async throws {
         let stamp = Timestamp.string(instant)
         let itemCode = item.flatMap { $0.wholeMatch(of: ItemRegistry.codePattern) != nil ? $0 : nil }
         let audit = library.audit
         try await library.writes.write { db in
             var detail: [String: JSONValue] = ["code": .string(code)]
             if let itemCode { detail["item"] = .string(itemCode) }
-            try audit.append(db, actor: .client(terminal.id), action: "scan.rejected", object: jti.map { "token:\($0)" } ?? "token:unreadable",
+            try audit.append(db, actor: .client(client.id), action: "scan.rejected", object: jti.map { "token:\($0)" } ?? "token:unreadable",
                              detail: detail)
             try db.execute(sql: "INSERT INTO scans (at, terminal_id, item, outcome) VALUES (?, ?, ?, ?)",
-                           arguments: [stamp, terminal.id, itemCode, code])
+                           arguments: [stamp, client.id, itemCode, code])
         }
     }
 }

@@ -95,7 +95,7 @@ public struct WindowSessions: Sendable {
             scans.delivery.fire()
             return outcome
         } catch let error as MSBError {
-            try await scans.recordRejection(error.code, jti: jti, item: nil, terminal: client, at: instant)
+            try await scans.recordRejection(error.code, jti: jti, item: nil, by: client, at: instant)
             throw error
         }
     }
