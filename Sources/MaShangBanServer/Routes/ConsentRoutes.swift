@@ -61,16 +61,21 @@ struct ConsentRoutes {
         presentations.post { request, context in
             let body = try await request.decodeJSON(PresentationRequest.self)
             let presentation = try await backend.presentations.issue(consent: body.consent, client: try context.requireClient())
-            return try JSONResponse.make([
-                "id": presentation.id, "token": presentation.token, "expires_at": presentation.expiresAt,
-                "qr_png": "/v1/presentations/\(presentation.id)/qr.png", "qr_svg": "/v1/presentations/\(presentation.id)/qr.svg",
-            ], status: .created)
+            return try Self.createdCode(id: presentation.id, token: presentation.token, expiresAt: presentation.expiresAt,
+                                        under: "/v1/presentations")
         }
         presentations.delete("{id}") { _, context in
             try await backend.presentations.cancel(id: try context.parameters.require("id"), client: try context.requireClient())
             return Response(status: .noContent)
         }
         Self.addQRImages(to: presentations) { id, client in try await backend.presentations.token(id: id, client: client) }
+    }
+
+    /// 201 for a new code (a presentation or a window session): `{"id","token","expires_at","qr_png","qr_svg"}`,
+    /// the images at `<base>/<id>/qr.png|svg` (served by `addQRImages`).
+    static func createdCode(id: String, token: String, expiresAt: String, under base: String) throws -> Response {
+        try JSONResponse.make(["id": id, "token": token, "expires_at": expiresAt,
+                               "qr_png": "\(base)/\(id)/qr.png", "qr_svg": "\(base)/\(id)/qr.svg"], status: .created)
     }
 
     /// `GET {id}/qr.png` and `{id}/qr.svg` on `group`: the token `tokenOf(id, client)` gives, as a QR code.

@@ -20,10 +20,8 @@ struct WindowSessionRoutes {
         terminal.post { request, context in
             let body = try await request.decodeJSON(OpenRequest.self)
             let session = try await backend.windowSessions.open(item: body.item, terminal: try context.requireClient())
-            return try JSONResponse.make([
-                "id": session.id, "token": session.token, "expires_at": session.expiresAt,
-                "qr_png": "/v1/window-sessions/\(session.id)/qr.png", "qr_svg": "/v1/window-sessions/\(session.id)/qr.svg",
-            ], status: .created)
+            return try ConsentRoutes.createdCode(id: session.id, token: session.token, expiresAt: session.expiresAt,
+                                                 under: "/v1/window-sessions")
         }
         terminal.get("{id}") { request, context in
             let wait: Int
