@@ -44,9 +44,9 @@ public struct AuditLog: Sendable {
     /// Returns the new checkpoint, or nil when there was nothing new.
     @discardableResult
     public func checkpointIfNeeded(_ db: Database) throws -> AuditCheckpoint? {
-        guard let head = try Row.fetchOne(db, sql: "SELECT seq, hash FROM audit_records ORDER BY seq DESC LIMIT 1") else { return nil }
+        guard let head = try Row.fetchOne(db.cachedStatement(sql: "SELECT seq, hash FROM audit_records ORDER BY seq DESC LIMIT 1")) else { return nil }
         let size: Int64 = head["seq"]
-        let covered = try Int64.fetchOne(db, sql: "SELECT MAX(size) FROM audit_checkpoints") ?? 0
+        let covered = try Int64.fetchOne(db.cachedStatement(sql: "SELECT MAX(size) FROM audit_checkpoints")) ?? 0
         guard size > covered else { return nil }
         return try checkpoint(db, size: size, head: head["hash"])
     }
@@ -69,12 +69,12 @@ public struct AuditLog: Sendable {
     // MARK: Reading
 
     public static func entries(_ db: Database, after: Int64, limit: Int) throws -> [AuditRecord] {
-        try Row.fetchAll(db, sql: "SELECT * FROM audit_records WHERE seq > ? ORDER BY seq LIMIT ?", arguments: [after, limit])
+        try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM audit_records WHERE seq > ? ORDER BY seq LIMIT ?"), arguments: [after, limit])
             .map(AuditRecord.init(row:))
     }
 
     public static func latestCheckpoint(_ db: Database) throws -> AuditCheckpoint? {
-        try Row.fetchOne(db, sql: "SELECT * FROM audit_checkpoints ORDER BY size DESC LIMIT 1").map(AuditCheckpoint.init(row:))
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM audit_checkpoints ORDER BY size DESC LIMIT 1")).map(AuditCheckpoint.init(row:))
     }
 }
 
@@ -136,7 +136,7 @@ final class CheckpointExporter: Sendable {
 
     private func export(_ db: Database, to file: URL) throws {
         let after = state.withLock { $0.exported } ?? Self.largestSize(in: file)
-        let rows = try Row.fetchAll(db, sql: "SELECT * FROM audit_checkpoints WHERE size > ? ORDER BY size", arguments: [after])
+        let rows = try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM audit_checkpoints WHERE size > ? ORDER BY size"), arguments: [after])
         guard let last = rows.last else { return }
         let lines = rows.map { AuditCheckpoint(row: $0).jsonLine + "\n" }.joined()
         try DataDirectory.appendSynced(lines, to: file)

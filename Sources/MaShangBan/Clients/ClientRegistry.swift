@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Synchronization
 
 /// What a client may do. Checked per route.
 public enum ClientRole: String, Sendable, Codable, CaseIterable {
@@ -37,6 +38,8 @@ public struct ClientRegistry: Sendable {
     let audit: AuditLog
     let random: any RandomSource
     let now: Now
+    /// Live clients by token hash, so a request does not read the database to learn who sent it.
+    let tokens = TokenCache()
 
     /// A new client's details, validated by `create`.
     public struct Registration: Sendable {
@@ -83,7 +86,7 @@ public struct ClientRegistry: Sendable {
     }
 
     static func fetch(_ db: Database, id: String) throws -> Client {
-        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM clients WHERE id = ? AND deleted_at IS NULL", arguments: [id]) else {
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM clients WHERE id = ? AND deleted_at IS NULL"), arguments: [id]) else {
             throw MSBError.notFound("no such client")
         }
         return try Client(row: row)
@@ -91,7 +94,7 @@ public struct ClientRegistry: Sendable {
 
     public func list() async throws -> [Client] {
         try await pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM clients WHERE deleted_at IS NULL ORDER BY created_at, id").map(Client.init(row:))
+            try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM clients WHERE deleted_at IS NULL ORDER BY created_at, id")).map(Client.init(row:))
         }
     }
 
@@ -100,13 +103,14 @@ public struct ClientRegistry: Sendable {
     public func delete(id: String, by actor: AuditActor) async throws {
         let deletedAt = Timestamp.string(now())
         let audit = self.audit
+        defer { tokens.invalidate() }  // after the write has committed (or failed), whatever happens to this task
         try await pool.write { db in
             let client = try Self.fetch(db, id: id)
             if client.role == .admin,
-               try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM clients WHERE role = 'admin' AND deleted_at IS NULL") == 1 {
+               try Int.fetchOne(db.cachedStatement(sql: "SELECT COUNT(*) FROM clients WHERE role = 'admin' AND deleted_at IS NULL")) == 1 {
                 throw MSBError(code: "last_admin", status: 409, detail: "this is the last admin client; create another admin first")
             }
-            try db.execute(sql: "UPDATE clients SET deleted_at = ? WHERE id = ? AND deleted_at IS NULL", arguments: [deletedAt, id])
+            try db.cachedStatement(sql: "UPDATE clients SET deleted_at = ? WHERE id = ? AND deleted_at IS NULL").execute(arguments: [deletedAt, id])
             guard db.changesCount == 1 else { throw MSBError.notFound("no such client") }
             try audit.append(db, actor: actor, action: "client.deleted", object: "client:\(id)")
         }
@@ -116,9 +120,40 @@ public struct ClientRegistry: Sendable {
     public func authenticate(token: String) async throws -> Client? {
         guard !token.isEmpty, token.utf8.count <= 512 else { return nil }
         let tokenHash = Data(Self.tokenHash(token, suite: suite))
-        return try await pool.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM clients WHERE token_hash = ? AND deleted_at IS NULL", arguments: [tokenHash])
+        let (cached, generation) = tokens.lookup(tokenHash)
+        if let cached { return cached }
+        let client = try await pool.read { db in
+            try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM clients WHERE token_hash = ? AND deleted_at IS NULL"), arguments: [tokenHash])
                 .map(Client.init(row:))
+        }
+        if let client { tokens.store(client, for: tokenHash, readAt: generation) }
+        return client
+    }
+
+    /// The token → client cache. A deletion empties it once committed and moves it to a new
+    /// generation; a lookup that read the database before that cannot store its (stale)
+    /// answer after it. Unknown tokens are never cached.
+    final class TokenCache: Sendable {
+        private let state = Mutex<(generation: Int, clients: [Data: Client])>((0, [:]))
+        static var capacity: Int { 10_000 }
+
+        func lookup(_ tokenHash: Data) -> (Client?, generation: Int) {
+            state.withLock { ($0.clients[tokenHash], $0.generation) }
+        }
+
+        func store(_ client: Client, for tokenHash: Data, readAt generation: Int) {
+            state.withLock { state in
+                guard state.generation == generation else { return }
+                if state.clients.count >= Self.capacity { state.clients.removeAll() }
+                state.clients[tokenHash] = client
+            }
+        }
+
+        func invalidate() {
+            state.withLock { state in
+                state.generation += 1
+                state.clients.removeAll()
+            }
         }
     }
 

@@ -95,28 +95,27 @@ public struct Consents: Sendable {
                 throw MSBError(code: "agent_not_authorized", status: 403, detail: "the agent holds no live authorisation for this enterprise")
             }
             try faceAuth.verify(request.attestation, subject: subject, db)
-            if let item = request.item, try Bool.fetchOne(db, sql: "SELECT 1 FROM items WHERE code = ?", arguments: [item]) != true {
+            if let item = request.item, try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM items WHERE code = ?"), arguments: [item]) != true {
                 throw MSBError.itemUnknown
             }
             for id in request.licences {
-                let row = try Row.fetchOne(db, sql: """
+                let row = try Row.fetchOne(db.cachedStatement(sql: """
                     SELECT l.revoked_at, l.valid_until FROM wallet_entries w JOIN licences l ON l.id = w.licence_id
                     WHERE w.holder_ref = ? AND w.licence_id = ?
-                    """, arguments: [holderRef, id])
+                    """), arguments: [holderRef, id])
                 guard let row else {
                     throw MSBError(code: "licence_not_in_wallet", status: 422, detail: "a listed licence is not in the holder's wallet")
                 }
                 try Self.requireValid(revoked: (row["revoked_at"] as String?) != nil,
                                       validUntil: (row["valid_until"] as String?).flatMap(CalendarDate.init), today: today)
             }
-            try db.execute(sql: """
+            try db.cachedStatement(sql: """
                 INSERT INTO consents (id, client_id, holder_kind, holder_ref, agent_ref, agent_box, item, hall, created_at, expires_at)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [consent.id, client.id, holder.kind.rawValue, holderRef, agentRef, agentBox, consent.item, consent.hall,
+                """).execute(arguments: [consent.id, client.id, holder.kind.rawValue, holderRef, agentRef, agentBox, consent.item, consent.hall,
                                  consent.createdAt, consent.expiresAt])
             for (position, id) in request.licences.enumerated() {
-                try db.execute(sql: "INSERT INTO consent_licences (consent_id, licence_id, position) VALUES (?, ?, ?)",
-                               arguments: [consent.id, id, position])
+                try db.cachedStatement(sql: "INSERT INTO consent_licences (consent_id, licence_id, position) VALUES (?, ?, ?)").execute(arguments: [consent.id, id, position])
             }
             var detail: [String: JSONValue] = ["client": .string(client.id), "licences": .int(Int64(request.licences.count))]
             if let item = consent.item { detail["item"] = .string(item) }
@@ -143,9 +142,9 @@ public struct Consents: Sendable {
 
     /// Marks a consent withdrawn and revokes its active presentations, with audit records.
     static func end(_ id: String, at stamp: String, actor: AuditActor, chain: inout AuditChain, _ db: Database) throws {
-        try db.execute(sql: "UPDATE consents SET withdrawn_at = ? WHERE id = ? AND withdrawn_at IS NULL", arguments: [stamp, id])
+        try db.cachedStatement(sql: "UPDATE consents SET withdrawn_at = ? WHERE id = ? AND withdrawn_at IS NULL").execute(arguments: [stamp, id])
         try chain.append(actor: actor, action: "consent.withdrawn", object: "consent:\(id)")
-        let active = try String.fetchAll(db, sql: "SELECT id FROM presentations WHERE consent_id = ? AND state = 'active'", arguments: [id])
+        let active = try String.fetchAll(db.cachedStatement(sql: "SELECT id FROM presentations WHERE consent_id = ? AND state = 'active'"), arguments: [id])
         for presentation in active {
             try Presentations.revoke(presentation, at: stamp, actor: actor, reason: "consent_withdrawn", chain: &chain, db)
         }
@@ -161,8 +160,8 @@ public struct Consents: Sendable {
     }
 
     static func find(_ id: String, _ db: Database) throws -> Consent? {
-        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM consents WHERE id = ?", arguments: [id]) else { return nil }
-        let licences = try String.fetchAll(db, sql: "SELECT licence_id FROM consent_licences WHERE consent_id = ? ORDER BY position",
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM consents WHERE id = ?"), arguments: [id]) else { return nil }
+        let licences = try String.fetchAll(db.cachedStatement(sql: "SELECT licence_id FROM consent_licences WHERE consent_id = ? ORDER BY position"),
                                            arguments: [id])
         return Consent(id: row["id"], clientID: row["client_id"], holderKind: HolderKind(rawValue: row["holder_kind"]) ?? .person,
                        holderRef: row["holder_ref"], agentRef: row["agent_ref"], item: row["item"], hall: row["hall"],

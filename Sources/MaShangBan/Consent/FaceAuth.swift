@@ -54,11 +54,10 @@ public struct FaceAuth: Sendable {
         let pem = try verifier.publicKeyPEM()
         let audit = self.audit
         try await pool.write { db in
-            if try Bool.fetchOne(db, sql: "SELECT 1 FROM face_auth_providers WHERE id = ?", arguments: [provider.id]) == true {
+            if try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM face_auth_providers WHERE id = ?"), arguments: [provider.id]) == true {
                 throw MSBError(code: "face_auth_provider_exists", status: 422, detail: "this public key is registered already")
             }
-            try db.execute(sql: "INSERT INTO face_auth_providers (id, name, alg, public_key_pem, created_at) VALUES (?, ?, ?, ?, ?)",
-                           arguments: [provider.id, provider.name, provider.alg, pem, provider.createdAt])
+            try db.cachedStatement(sql: "INSERT INTO face_auth_providers (id, name, alg, public_key_pem, created_at) VALUES (?, ?, ?, ?, ?)").execute(arguments: [provider.id, provider.name, provider.alg, pem, provider.createdAt])
             try audit.append(db, actor: actor, action: "face_auth_provider.created", object: "face_auth_provider:\(provider.id)",
                              detail: ["alg": .string(provider.alg)])
         }
@@ -67,7 +66,7 @@ public struct FaceAuth: Sendable {
 
     public func providers() async throws -> [FaceAuthProvider] {
         try await pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT id, name, alg, created_at FROM face_auth_providers ORDER BY created_at, id").map {
+            try Row.fetchAll(db.cachedStatement(sql: "SELECT id, name, alg, created_at FROM face_auth_providers ORDER BY created_at, id")).map {
                 FaceAuthProvider(id: $0["id"], name: $0["name"], alg: $0["alg"], createdAt: $0["created_at"])
             }
         }
@@ -82,8 +81,7 @@ public struct FaceAuth: Sendable {
         let ref = holderReference.ref(subject.value)
         let audit = self.audit
         try await writes.write { db in
-            try db.execute(sql: "INSERT INTO face_auth_challenges (nonce, subject_ref, expires_at) VALUES (?, ?, ?)",
-                           arguments: [nonce, ref, expiresAt])
+            try db.cachedStatement(sql: "INSERT INTO face_auth_challenges (nonce, subject_ref, expires_at) VALUES (?, ?, ?)").execute(arguments: [nonce, ref, expiresAt])
             try audit.append(db, actor: actor, action: "face_auth.challenged", object: "holder:\(ref)")
         }
         return (nonce, expiresAt)
@@ -132,7 +130,7 @@ public struct FaceAuth: Sendable {
         guard abs(claims.iat - Int64(instant.timeIntervalSince1970)) <= Self.clockSkew else {
             throw invalid("was not made within 120 s of now (iat)")
         }
-        let row = try Row.fetchOne(db, sql: "SELECT subject_ref, expires_at, used_at FROM face_auth_challenges WHERE nonce = ?",
+        let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT subject_ref, expires_at, used_at FROM face_auth_challenges WHERE nonce = ?"),
                                    arguments: [claims.nonce])
         guard let row else { throw MSBError(code: "nonce_invalid", status: 422, detail: "the attestation's nonce was not issued here") }
         guard row["subject_ref"] == holderReference.ref(subject.value) else {
@@ -150,8 +148,7 @@ public struct FaceAuth: Sendable {
         guard claims.score >= threshold else {
             throw MSBError(code: "face_auth_failed", status: 403, detail: "the face recognition score is under the threshold")
         }
-        try db.execute(sql: "UPDATE face_auth_challenges SET used_at = ? WHERE nonce = ?",
-                       arguments: [Timestamp.string(instant), claims.nonce])
+        try db.cachedStatement(sql: "UPDATE face_auth_challenges SET used_at = ? WHERE nonce = ?").execute(arguments: [Timestamp.string(instant), claims.nonce])
     }
 }
 
@@ -161,7 +158,7 @@ final class ProviderKeys: Sendable {
 
     func verifier(_ kid: String, _ db: Database) throws -> (any SignatureVerifier)? {
         if let known = cache.withLock({ $0[kid] }) { return known }
-        guard let pem = try String.fetchOne(db, sql: "SELECT public_key_pem FROM face_auth_providers WHERE id = ?", arguments: [kid]) else {
+        guard let pem = try String.fetchOne(db.cachedStatement(sql: "SELECT public_key_pem FROM face_auth_providers WHERE id = ?"), arguments: [kid]) else {
             return nil
         }
         let verifier = try SignatureKeys.loadVerifier(publicKeyPEM: pem)

@@ -50,11 +50,10 @@ public struct ApprovalSystemRegistry: Sendable {
         let box = Data(try vault.seal(secret, context: "approval_system:\(r.code):secret"))
         let audit = self.audit
         try await pool.write { db in
-            if try Bool.fetchOne(db, sql: "SELECT 1 FROM approval_systems WHERE code = ?", arguments: [system.code]) == true {
+            if try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM approval_systems WHERE code = ?"), arguments: [system.code]) == true {
                 throw MSBError(code: "approval_system_exists", status: 422, detail: "approval system \(system.code) exists already")
             }
-            try db.execute(sql: "INSERT INTO approval_systems (code, name, webhook_url, secret_box, created_at) VALUES (?, ?, ?, ?, ?)",
-                           arguments: [system.code, system.name, system.webhookURL, box, system.createdAt])
+            try db.cachedStatement(sql: "INSERT INTO approval_systems (code, name, webhook_url, secret_box, created_at) VALUES (?, ?, ?, ?, ?)").execute(arguments: [system.code, system.name, system.webhookURL, box, system.createdAt])
             try audit.append(db, actor: actor, action: "approval_system.created", object: "approval_system:\(system.code)")
         }
         return (system, secret)
@@ -62,7 +61,7 @@ public struct ApprovalSystemRegistry: Sendable {
 
     public func list() async throws -> [ApprovalSystem] {
         try await pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT code, name, webhook_url, created_at FROM approval_systems ORDER BY created_at, code").map {
+            try Row.fetchAll(db.cachedStatement(sql: "SELECT code, name, webhook_url, created_at FROM approval_systems ORDER BY created_at, code")).map {
                 ApprovalSystem(code: $0["code"], name: $0["name"], webhookURL: $0["webhook_url"], createdAt: $0["created_at"])
             }
         }
@@ -75,7 +74,7 @@ public struct ApprovalSystemRegistry: Sendable {
     }
 
     static func secret(of code: String, vault: DataVault, _ db: Database) throws -> String? {
-        guard let box = try Data.fetchOne(db, sql: "SELECT secret_box FROM approval_systems WHERE code = ?", arguments: [code]) else {
+        guard let box = try Data.fetchOne(db.cachedStatement(sql: "SELECT secret_box FROM approval_systems WHERE code = ?"), arguments: [code]) else {
             return nil
         }
         return try vault.open([UInt8](box), context: "approval_system:\(code):secret")

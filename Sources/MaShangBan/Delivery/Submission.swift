@@ -24,10 +24,10 @@ public enum Submissions {
     /// against the audit log.
     static func record(_ draft: Draft, vault: DataVault, masks: MaskTable, actor: AuditActor, chain: inout AuditChain,
                        _ db: Database) throws {
-        try db.execute(sql: """
+        try db.cachedStatement(sql: """
             INSERT INTO submissions (id, item, approval_system, consent_id, presentation_id, window_session_id, terminal_id, status,
                 created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?)
-            """, arguments: [draft.id, draft.item.code, draft.item.approvalSystem, draft.consentID, draft.presentationID,
+            """).execute(arguments: [draft.id, draft.item.code, draft.item.approvalSystem, draft.consentID, draft.presentationID,
                              draft.windowSessionID, draft.terminalID, draft.presentedAt])
         var detail: [String: JSONValue] = ["item": .string(draft.item.code), "consent": .string(draft.consentID)]
         if let presentation = draft.presentationID { detail["presentation"] = .string(presentation) }
@@ -42,15 +42,14 @@ public enum Submissions {
         body["presented_at"] = .string(draft.presentedAt)
         body["audit"] = .object(["seq": .int(record.seq), "hash": .string(record.hash)])
         let sealed = try vault.seal(JSONValue.object(body).canonicalString, context: bodyContext(draft.id))
-        try db.execute(sql: "INSERT INTO outbox (submission_id, body_box, next_attempt_at, created_at) VALUES (?, ?, ?, ?)",
-                       arguments: [draft.id, Data(sealed), draft.presentedAt, draft.presentedAt])
+        try db.cachedStatement(sql: "INSERT INTO outbox (submission_id, body_box, next_attempt_at, created_at) VALUES (?, ?, ?, ?)").execute(arguments: [draft.id, Data(sealed), draft.presentedAt, draft.presentedAt])
     }
 
     static func bodyContext(_ id: String) -> String { "submission:\(id):body" }
 
     /// The webhook body of a submission, as frozen at scan time.
     static func body(of id: String, vault: DataVault, _ db: Database) throws -> String? {
-        guard let box = try Data.fetchOne(db, sql: "SELECT body_box FROM outbox WHERE submission_id = ?", arguments: [id]) else {
+        guard let box = try Data.fetchOne(db.cachedStatement(sql: "SELECT body_box FROM outbox WHERE submission_id = ?"), arguments: [id]) else {
             return nil
         }
         return try vault.open([UInt8](box), context: bodyContext(id))

@@ -75,10 +75,10 @@ public struct ItemRegistry: Sendable {
                 }
                 policies[key] = policy
             }
-            guard try Bool.fetchOne(db, sql: "SELECT 1 FROM approval_systems WHERE code = ?", arguments: [d.approvalSystem]) == true else {
+            guard try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM approval_systems WHERE code = ?"), arguments: [d.approvalSystem]) == true else {
                 throw MSBError(code: "unknown_approval_system", status: 422, detail: "approval_system names no registered approval system")
             }
-            if try Bool.fetchOne(db, sql: "SELECT 1 FROM items WHERE code = ?", arguments: [d.code]) == true {
+            if try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM items WHERE code = ?"), arguments: [d.code]) == true {
                 throw MSBError(code: "item_exists", status: 422, detail: "item \(d.code) exists already")
             }
             let item = Item(code: d.code, name: name, approvalSystem: d.approvalSystem, required: d.required,
@@ -93,9 +93,7 @@ public struct ItemRegistry: Sendable {
 
     public func list() async throws -> [Item] {
         try await pool.read { db in
-            try String.fetchAll(db, sql: "SELECT definition FROM items ORDER BY created_at, code").map {
-                try JSONDecoder().decode(Item.self, from: Data($0.utf8))
-            }
+            try String.fetchAll(db.cachedStatement(sql: "SELECT definition FROM items ORDER BY created_at, code")).map(Self.definitions.decode)
         }
     }
 
@@ -105,9 +103,11 @@ public struct ItemRegistry: Sendable {
     }
 
     static func find(_ db: Database, _ code: String) throws -> Item {
-        guard let json = try String.fetchOne(db, sql: "SELECT definition FROM items WHERE code = ?", arguments: [code]) else {
+        guard let json = try String.fetchOne(db.cachedStatement(sql: "SELECT definition FROM items WHERE code = ?"), arguments: [code]) else {
             throw MSBError.notFound("no such item")
         }
-        return try JSONDecoder().decode(Item.self, from: Data(json.utf8))
+        return try definitions.decode(json)
     }
+
+    static let definitions = DefinitionCache<Item>()
 }

@@ -35,11 +35,11 @@ public struct EnterpriseAgents: Sendable {
                                detail: "the library holds no valid business licence of this enterprise")
             }
             try faceAuth.verify(attestation, subject: representative, db)
-            try db.execute(sql: """
+            try db.cachedStatement(sql: """
                 INSERT INTO agent_authorisations (enterprise_ref, agent_ref, valid_until, created_at) VALUES (?, ?, ?, ?)
                 ON CONFLICT (enterprise_ref, agent_ref) DO UPDATE SET valid_until = excluded.valid_until,
                     created_at = excluded.created_at, withdrawn_at = NULL
-                """, arguments: [enterpriseRef, agentRef, until.text, stamp])
+                """).execute(arguments: [enterpriseRef, agentRef, until.text, stamp])
             try library.audit.append(db, actor: actor, action: "agent.authorised", object: "holder:\(enterpriseRef)",
                                      detail: ["agent": .string("holder:\(agentRef)"), "valid_until": .string(until.text)])
         }
@@ -54,14 +54,14 @@ public struct EnterpriseAgents: Sendable {
         let stamp = Timestamp.string(library.now())
         let audit = library.audit
         try await library.pool.write { db in
-            try db.execute(sql: """
+            try db.cachedStatement(sql: """
                 UPDATE agent_authorisations SET withdrawn_at = ?
                 WHERE enterprise_ref = ? AND agent_ref = ? AND withdrawn_at IS NULL
-                """, arguments: [stamp, enterpriseRef, agentRef])
+                """).execute(arguments: [stamp, enterpriseRef, agentRef])
             guard db.changesCount == 1 else { throw MSBError.notFound("this agent holds no authorisation for this enterprise") }
-            let consents = try String.fetchAll(db, sql: """
+            let consents = try String.fetchAll(db.cachedStatement(sql: """
                 SELECT id FROM consents WHERE holder_ref = ? AND agent_ref = ? AND withdrawn_at IS NULL AND expires_at > ?
-                """, arguments: [enterpriseRef, agentRef, stamp])
+                """), arguments: [enterpriseRef, agentRef, stamp])
             var chain = try audit.chain(db)
             try chain.append(actor: actor, action: "agent.withdrawn", object: "holder:\(enterpriseRef)",
                              detail: ["agent": .string("holder:\(agentRef)"), "consents": .int(Int64(consents.count))])
@@ -71,19 +71,19 @@ public struct EnterpriseAgents: Sendable {
 
     /// Whether `agentRef` holds a live authorisation for `enterpriseRef` on `today`.
     static func isAuthorised(enterpriseRef: String, agentRef: String, today: CalendarDate, _ db: Database) throws -> Bool {
-        try Bool.fetchOne(db, sql: """
+        try Bool.fetchOne(db.cachedStatement(sql: """
             SELECT 1 FROM agent_authorisations
             WHERE enterprise_ref = ? AND agent_ref = ? AND withdrawn_at IS NULL AND valid_until >= ?
-            """, arguments: [enterpriseRef, agentRef, today.text]) ?? false
+            """), arguments: [enterpriseRef, agentRef, today.text]) ?? false
     }
 
     /// The legal representative on the enterprise's newest valid business licence.
     static func legalRepresentative(of enterpriseRef: String, library: LicenceLibrary, today: CalendarDate,
                                     _ db: Database) throws -> CitizenID? {
-        let row = try Row.fetchOne(db, sql: """
+        let row = try Row.fetchOne(db.cachedStatement(sql: """
             SELECT * FROM licences WHERE holder_ref = ? AND type = 'business_licence' AND revoked_at IS NULL
               AND (valid_until IS NULL OR valid_until >= ?) ORDER BY rowid DESC LIMIT 1
-            """, arguments: [enterpriseRef, today.text])
+            """), arguments: [enterpriseRef, today.text])
         guard let row, let id = try library.decode(row, db).fields["legal_representative_id"] else { return nil }
         return try? CitizenID(id, today: .distantFuture)
     }

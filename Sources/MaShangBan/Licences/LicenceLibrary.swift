@@ -6,7 +6,7 @@ import GRDB
 public struct LicenceLibrary: Sendable {
     let pool: DatabasePool
     /// Group commit for the per-request write units of the 一码出示 / 一码获取 path.
-    let writes: GroupCommit
+    public let writes: GroupCommit
     let vault: DataVault
     let holderReference: HolderReference
     let audit: AuditLog
@@ -114,7 +114,7 @@ public struct LicenceLibrary: Sendable {
         let audit = self.audit
         let vault = self.vault
         return try await pool.write { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT type, number_key, revoked_at FROM licences WHERE id = ?", arguments: [id]) else {
+            guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT type, number_key, revoked_at FROM licences WHERE id = ?"), arguments: [id]) else {
                 throw MSBError.notFound("no such licence")
             }
             if (row["revoked_at"] as String?) == nil {
@@ -132,9 +132,16 @@ public struct LicenceLibrary: Sendable {
     public func library(of holder: HolderID) async throws -> [Licence] {
         let ref = holderReference.ref(holder.value)
         return try await pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM licences WHERE holder_ref = ? ORDER BY rowid", arguments: [ref])
+            try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM licences WHERE holder_ref = ? ORDER BY rowid"), arguments: [ref])
                 .map { try decode($0, db) }
         }
+    }
+
+    /// What a licence's sealed `data_box` holds (written by `seal`).
+    private struct DataBox: Decodable {
+        let number: String
+        let holder: String
+        let fields: [String: String]
     }
 
     /// Decrypts a `licences` row.
@@ -146,16 +153,15 @@ public struct LicenceLibrary: Sendable {
             try vault.open([UInt8](row["\(column)_box"] as Data), context: Self.sealContext(type: typeCode, numberKey: numberKey, column: column))
         }
         guard let type = try LicenceTypeRegistry.find(db, code: typeCode) else { throw CryptoError("licence \(id) has an unknown type") }
-        guard let data = JSONValue.parse(Array(try open("data").utf8)), let number = data["number"]?.stringValue,
-              let holderValue = data["holder"]?.stringValue, case .object(let members)? = data["fields"]
-        else { throw CryptoError("licence \(id) has a malformed data box") }
+        guard let data = try? JSONDecoder().decode(DataBox.self, from: Data(try open("data").utf8)) else {
+            throw CryptoError("licence \(id) has a malformed data box")
+        }
         let kind = HolderKind(rawValue: row["holder_kind"]) ?? type.holder
         // Stored ids were validated on import; the birth date bound is irrelevant here.
-        let holder = try HolderID(holderValue, kind: kind, field: "holder", today: .distantFuture)
-        let fields = members.compactMapValues(\.stringValue)
+        let holder = try HolderID(data.holder, kind: kind, field: "holder", today: .distantFuture)
         return Licence(
-            id: id, type: type, number: number,
-            holder: holder, fields: fields,
+            id: id, type: type, number: data.number,
+            holder: holder, fields: data.fields,
             validFrom: CalendarDate(row["valid_from"] as String) ?? CalendarDate(Date(timeIntervalSince1970: 0)),
             validUntil: (row["valid_until"] as String?).flatMap(CalendarDate.init),
             issuer: row["issuer"], revoked: (row["revoked_at"] as String?) != nil)

@@ -113,17 +113,18 @@ public struct LicenceTypeRegistry: Sendable {
     }
 
     static func all(_ db: Database) throws -> [LicenceType] {
-        let added = try String.fetchAll(db, sql: "SELECT definition FROM licence_types ORDER BY created_at, code").map { json in
-            try JSONDecoder().decode(LicenceType.self, from: Data(json.utf8))
-        }
+        let added = try String.fetchAll(db.cachedStatement(sql: "SELECT definition FROM licence_types ORDER BY created_at, code"))
+            .map(definitions.decode)
         return LicenceType.builtIns + added
     }
 
     static func find(_ db: Database, code: String) throws -> LicenceType? {
         if let builtIn = LicenceType.builtIns.first(where: { $0.code == code }) { return builtIn }
-        return try String.fetchOne(db, sql: "SELECT definition FROM licence_types WHERE code = ?", arguments: [code])
-            .map { try JSONDecoder().decode(LicenceType.self, from: Data($0.utf8)) }
+        return try String.fetchOne(db.cachedStatement(sql: "SELECT definition FROM licence_types WHERE code = ?"), arguments: [code])
+            .map(definitions.decode)
     }
+
+    static let definitions = DefinitionCache<LicenceType>()
 
     /// Adds a type. 422 `validation_failed` for a bad code, holder or field, or an unknown
     /// class; 422 `licence_type_exists` for a code already taken.

@@ -16,12 +16,12 @@ public struct Wallet: Sendable {
         let stamp = Timestamp.string(library.now())
         let library = self.library
         let added = try await pool.write { db -> [String] in
-            let rows = try Row.fetchAll(db, sql: """
+            let rows = try Row.fetchAll(db.cachedStatement(sql: """
                 SELECT l.* FROM licences l
                 WHERE l.holder_ref = ? AND l.revoked_at IS NULL AND (l.valid_until IS NULL OR l.valid_until >= ?)
                   AND NOT EXISTS (SELECT 1 FROM wallet_entries w WHERE w.holder_ref = l.holder_ref AND w.licence_id = l.id)
                 ORDER BY l.rowid
-                """, arguments: [ref, today.text])
+                """), arguments: [ref, today.text])
             let ids = rows.map { $0["id"] as String }
             for id in ids {
                 try db.execute(sql: "INSERT INTO wallet_entries (holder_ref, licence_id, added_at) VALUES (?, ?, ?)",
@@ -41,10 +41,10 @@ public struct Wallet: Sendable {
         let ref = library.holderReference.ref(holder.value)
         let library = self.library
         return try await pool.read { db in
-            try Row.fetchAll(db, sql: """
+            try Row.fetchAll(db.cachedStatement(sql: """
                 SELECT l.* FROM wallet_entries w JOIN licences l ON l.id = w.licence_id
                 WHERE w.holder_ref = ? ORDER BY w.added_at, l.rowid
-                """, arguments: [ref]).map { try library.decode($0, db) }
+                """), arguments: [ref]).map { try library.decode($0, db) }
         }
     }
 
@@ -53,7 +53,7 @@ public struct Wallet: Sendable {
         let ref = library.holderReference.ref(holder.value)
         let audit = library.audit
         try await pool.write { db in
-            try db.execute(sql: "DELETE FROM wallet_entries WHERE holder_ref = ? AND licence_id = ?", arguments: [ref, id])
+            try db.cachedStatement(sql: "DELETE FROM wallet_entries WHERE holder_ref = ? AND licence_id = ?").execute(arguments: [ref, id])
             guard db.changesCount == 1 else { throw MSBError.notFound("that licence is not in this wallet") }
             try audit.append(db, actor: actor, action: "wallet.removed", object: "licence:\(id)", detail: ["holder": .string("holder:\(ref)")])
         }

@@ -89,7 +89,7 @@ public struct Backend: Sendable {
         let faceAuth = FaceAuth(pool: pool, writes: writes, holderReference: holderReference, audit: audit, random: options.random,
                                 now: options.now, threshold: options.faceThreshold)
         let approvalSystems = ApprovalSystemRegistry(pool: pool, vault: vault, audit: audit, random: options.random, now: options.now)
-        let deliveries = Deliveries(pool: pool, vault: vault, suite: suite, audit: audit,
+        let deliveries = Deliveries(pool: pool, writes: writes, vault: vault, suite: suite, audit: audit,
                                     random: options.random, now: options.now, settings: options.delivery)
         let presentations = Presentations(pool: pool, writes: writes, keyring: keyring, audit: audit, random: options.random, now: options.now,
                                           region: options.region, tokenLifetime: options.tokenLifetime)

@@ -43,7 +43,7 @@ public struct Presentations: Sendable {
             guard !consent.withdrawn else { throw MSBError.consentWithdrawn }
             guard consent.isLive(at: instant), let consentEnd = Timestamp.date(consent.expiresAt) else { throw MSBError.consentExpired }
             var chain = try audit.chain(db)
-            let previous = try String.fetchAll(db, sql: "SELECT id FROM presentations WHERE consent_id = ? AND state = 'active'",
+            let previous = try String.fetchAll(db.cachedStatement(sql: "SELECT id FROM presentations WHERE consent_id = ? AND state = 'active'"),
                                                arguments: [consentID])
             for id in previous {
                 try Self.revoke(id, at: stamp, actor: .client(client.id), reason: "replaced", chain: &chain, db)
@@ -54,10 +54,10 @@ public struct Presentations: Sendable {
             let presentation = Presentation(id: random.sortableIdentifier(prefix: "pre", at: instant), consentID: consentID,
                                             token: try claims.signed(with: keyring.active),
                                             expiresAt: Timestamp.string(Date(timeIntervalSince1970: TimeInterval(claims.exp))))
-            try db.execute(sql: """
+            try db.cachedStatement(sql: """
                 INSERT INTO presentations (id, consent_id, client_id, jti, token, state, created_at, expires_at)
                 VALUES (?, ?, ?, ?, ?, 'active', ?, ?)
-                """, arguments: [presentation.id, consentID, client.id, claims.jti, presentation.token, stamp, presentation.expiresAt])
+                """).execute(arguments: [presentation.id, consentID, client.id, claims.jti, presentation.token, stamp, presentation.expiresAt])
             try chain.append(actor: .client(client.id), action: "presentation.issued", object: "presentation:\(presentation.id)",
                              detail: ["consent": .string(consentID)])
             return presentation
@@ -70,7 +70,7 @@ public struct Presentations: Sendable {
         let stamp = Timestamp.string(now())
         let audit = self.audit
         try await writes.write { db in
-            guard let state = try String.fetchOne(db, sql: "SELECT state FROM presentations WHERE id = ? AND client_id = ?",
+            guard let state = try String.fetchOne(db.cachedStatement(sql: "SELECT state FROM presentations WHERE id = ? AND client_id = ?"),
                                                   arguments: [id, client.id])
             else { throw MSBError.notFound("no such presentation") }
             guard state == "active" else { return }
@@ -82,7 +82,7 @@ public struct Presentations: Sendable {
     /// The token of a code of this client, to draw as a QR code (404 `not_found` otherwise).
     public func token(id: String, client: Client) async throws -> String {
         try await pool.read { db in
-            guard let token = try String.fetchOne(db, sql: "SELECT token FROM presentations WHERE id = ? AND client_id = ?",
+            guard let token = try String.fetchOne(db.cachedStatement(sql: "SELECT token FROM presentations WHERE id = ? AND client_id = ?"),
                                                   arguments: [id, client.id])
             else { throw MSBError.notFound("no such presentation") }
             return token
@@ -90,8 +90,7 @@ public struct Presentations: Sendable {
     }
 
     static func revoke(_ id: String, at stamp: String, actor: AuditActor, reason: String, chain: inout AuditChain, _ db: Database) throws {
-        try db.execute(sql: "UPDATE presentations SET state = 'revoked', ended_at = ? WHERE id = ? AND state = 'active'",
-                       arguments: [stamp, id])
+        try db.cachedStatement(sql: "UPDATE presentations SET state = 'revoked', ended_at = ? WHERE id = ? AND state = 'active'").execute(arguments: [stamp, id])
         try chain.append(actor: actor, action: "presentation.revoked", object: "presentation:\(id)", detail: ["reason": .string(reason)])
     }
 }

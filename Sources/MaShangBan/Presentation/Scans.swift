@@ -41,7 +41,7 @@ public struct Scans: Sendable {
         let (library, masks) = (self.library, self.masks)
         let submissionID = library.random.sortableIdentifier(prefix: "sub", at: instant)
         return try await library.writes.write { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT id, consent_id, state FROM presentations WHERE jti = ?",
+            guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT id, consent_id, state FROM presentations WHERE jti = ?"),
                                              arguments: [claims.jti])
             else { throw MSBError(code: "token_invalid", status: 422, detail: "the token was not issued here") }
             let presentationID: String = row["id"]
@@ -57,8 +57,7 @@ public struct Scans: Sendable {
             }
             guard let consent = try Consents.find(row["consent_id"], db) else { throw CryptoError("a presentation without its consent") }
             guard !consent.withdrawn else { throw MSBError(code: "token_revoked", status: 410, detail: "the consent has been withdrawn") }
-            try db.execute(sql: "UPDATE presentations SET state = 'used', ended_at = ? WHERE id = ? AND state = 'active'",
-                           arguments: [Timestamp.string(instant), presentationID])
+            try db.cachedStatement(sql: "UPDATE presentations SET state = 'used', ended_at = ? WHERE id = ? AND state = 'active'").execute(arguments: [Timestamp.string(instant), presentationID])
             guard db.changesCount == 1 else { throw MSBError.tokenUsed }
             return try Self.handOver(consent, item: item, terminal: terminal, source: .presentation(presentationID),
                                      submissionID: submissionID, at: instant, library: library, masks: masks, db)
@@ -85,7 +84,7 @@ public struct Scans: Sendable {
             throw MSBError(code: "consent_scope", status: 403, detail: "the consent is for another item")
         }
         let licences = try consent.licenceIDs.map { id in
-            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM licences WHERE id = ?", arguments: [id]) else {
+            guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM licences WHERE id = ?"), arguments: [id]) else {
                 throw CryptoError("a consent names a missing licence")
             }
             return try library.decode(row, db)
@@ -103,7 +102,7 @@ public struct Scans: Sendable {
             guard try EnterpriseAgents.isAuthorised(enterpriseRef: consent.holderRef, agentRef: agentRef, today: today, db) else {
                 throw MSBError(code: "agent_not_authorized", status: 403, detail: "the agent's authorisation has ended")
             }
-            let box = try Data.fetchOne(db, sql: "SELECT agent_box FROM consents WHERE id = ?", arguments: [consent.id])
+            let box = try Data.fetchOne(db.cachedStatement(sql: "SELECT agent_box FROM consents WHERE id = ?"), arguments: [consent.id])
             agent = try box.flatMap { try CitizenID(library.vault.open([UInt8]($0), context: "consent:\(consent.id):agent"),
                                                     today: .distantFuture) }
         }
@@ -120,8 +119,7 @@ public struct Scans: Sendable {
                               windowSessionID: windowSessionID, terminalID: terminal.id, holder: holder, agent: agent,
                               licences: needed, presentedAt: stamp),
             vault: library.vault, masks: masks, actor: .client(terminal.id), chain: &chain, db)
-        try db.execute(sql: "INSERT INTO scans (at, terminal_id, item, outcome, submission_id) VALUES (?, ?, ?, 'accepted', ?)",
-                       arguments: [stamp, terminal.id, item.code, submissionID])
+        try db.cachedStatement(sql: "INSERT INTO scans (at, terminal_id, item, outcome, submission_id) VALUES (?, ?, ?, 'accepted', ?)").execute(arguments: [stamp, terminal.id, item.code, submissionID])
         return windowView(submission: submissionID, item: item, holder: holder, agent: agent, licences: needed,
                           masks: masks, today: today)
     }
@@ -160,8 +158,7 @@ public struct Scans: Sendable {
             if let itemCode { detail["item"] = .string(itemCode) }
             try audit.append(db, actor: .client(client.id), action: "scan.rejected", object: jti.map { "token:\($0)" } ?? "token:unreadable",
                              detail: detail)
-            try db.execute(sql: "INSERT INTO scans (at, terminal_id, item, outcome) VALUES (?, ?, ?, ?)",
-                           arguments: [stamp, client.id, itemCode, code])
+            try db.cachedStatement(sql: "INSERT INTO scans (at, terminal_id, item, outcome) VALUES (?, ?, ?, ?)").execute(arguments: [stamp, client.id, itemCode, code])
         }
     }
 }

@@ -40,11 +40,11 @@ public struct WindowSessions: Sendable {
                                     expiresAt: Timestamp.string(Date(timeIntervalSince1970: TimeInterval(claims.exp))))
         let audit = library.audit
         try await library.writes.write { db in
-            guard try Bool.fetchOne(db, sql: "SELECT 1 FROM items WHERE code = ?", arguments: [code]) == true else { throw MSBError.itemUnknown }
-            try db.execute(sql: """
+            guard try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM items WHERE code = ?"), arguments: [code]) == true else { throw MSBError.itemUnknown }
+            try db.cachedStatement(sql: """
                 INSERT INTO window_sessions (id, terminal_id, item, jti, token, state, created_at, expires_at)
                 VALUES (?, ?, ?, ?, ?, 'waiting', ?, ?)
-                """, arguments: [session.id, terminal.id, code, claims.jti, session.token, stamp, session.expiresAt])
+                """).execute(arguments: [session.id, terminal.id, code, claims.jti, session.token, stamp, session.expiresAt])
             try audit.append(db, actor: .client(terminal.id), action: "window_session.opened", object: "window_session:\(session.id)",
                              detail: ["item": .string(code)])
         }
@@ -66,7 +66,7 @@ public struct WindowSessions: Sendable {
             let submissionID = library.random.sortableIdentifier(prefix: "sub", at: instant)
             let stamp = Timestamp.string(instant)
             let outcome = try await library.writes.write { db -> (String, String) in
-                guard let row = try Row.fetchOne(db, sql: "SELECT id, terminal_id, item, state FROM window_sessions WHERE jti = ?",
+                guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT id, terminal_id, item, state FROM window_sessions WHERE jti = ?"),
                                                  arguments: [claims.jti])
                 else { throw MSBError(code: "token_invalid", status: 422, detail: "the token was not issued here") }
                 let sessionID: String = row["id"]
@@ -84,9 +84,9 @@ public struct WindowSessions: Sendable {
                 let view = try Scans.handOver(consent, item: item, terminal: window, source: .windowSession(sessionID),
                                               submissionID: submissionID, at: instant, library: library, masks: masks, db)
                 let box = try library.vault.seal(view.canonicalString, context: "window_session:\(sessionID):result")
-                try db.execute(sql: """
+                try db.cachedStatement(sql: """
                     UPDATE window_sessions SET state = 'claimed', claimed_at = ?, submission_id = ?, result_box = ? WHERE id = ?
-                    """, arguments: [stamp, submissionID, Data(box), sessionID])
+                    """).execute(arguments: [stamp, submissionID, Data(box), sessionID])
                 try library.audit.append(db, actor: .client(client.id), action: "window_session.claimed",
                                          object: "window_session:\(sessionID)", detail: ["submission": .string(submissionID)])
                 return (sessionID, submissionID)
@@ -107,7 +107,7 @@ public struct WindowSessions: Sendable {
         var current = try await read(id, terminal: terminal)
         if current.status == "waiting", seconds > 0 {
             let expires = try await library.pool.read { db in
-                try String.fetchOne(db, sql: "SELECT expires_at FROM window_sessions WHERE id = ?", arguments: [id]).flatMap(Timestamp.date)
+                try String.fetchOne(db.cachedStatement(sql: "SELECT expires_at FROM window_sessions WHERE id = ?"), arguments: [id]).flatMap(Timestamp.date)
             }
             let untilExpiry = (expires ?? library.now()).timeIntervalSince(library.now()) + Double(QRToken.leeway)
             let timeout = max(0, min(Double(seconds), untilExpiry))
@@ -120,7 +120,7 @@ public struct WindowSessions: Sendable {
     /// The token of a session of this terminal, to draw as a QR code (404 `not_found` otherwise).
     public func token(of id: String, terminal: Client) async throws -> String {
         try await library.pool.read { db in
-            guard let token = try String.fetchOne(db, sql: "SELECT token FROM window_sessions WHERE id = ? AND terminal_id = ?",
+            guard let token = try String.fetchOne(db.cachedStatement(sql: "SELECT token FROM window_sessions WHERE id = ? AND terminal_id = ?"),
                                                   arguments: [id, terminal.id])
             else { throw MSBError.notFound("no such window session") }
             return token
@@ -130,7 +130,7 @@ public struct WindowSessions: Sendable {
     private func read(_ id: String, terminal: Client) async throws -> WindowSessionState {
         let (library, now) = (self.library, self.library.now())
         return try await library.pool.read { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM window_sessions WHERE id = ? AND terminal_id = ?",
+            guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM window_sessions WHERE id = ? AND terminal_id = ?"),
                                              arguments: [id, terminal.id])
             else { throw MSBError.notFound("no such window session") }
             if row["state"] == "claimed", let box = row["result_box"] as Data? {

@@ -33,7 +33,8 @@ public enum Storage {
 
 enum Migrations {
     static let all: [(String, String)] = [("0001_init", init0001), ("0002_licence_types", licenceTypes0002), ("0003_licences", licences0003), ("0004_items", items0004),
-                                          ("0005_consents", consents0005), ("0006_window_sessions", windowSessions0006)]
+                                          ("0005_consents", consents0005), ("0006_window_sessions", windowSessions0006),
+                                          ("0007_outbox_parks_dead", outboxParksDead0007)]
 
     static let init0001 = """
     CREATE TABLE meta (
@@ -257,6 +258,14 @@ enum Migrations {
         result_box    BLOB
     ) STRICT;
     ALTER TABLE submissions ADD COLUMN window_session_id TEXT REFERENCES window_sessions(id);
+    """
+
+    /// A dead submission's outbox row is parked at `Deliveries.parked`, after every real
+    /// due time, so the delivery worker's polls walk `outbox_by_due` from its start and stop
+    /// at the first row not yet due, however many dead ones there are.
+    static let outboxParksDead0007 = """
+    UPDATE outbox SET next_attempt_at = '9999-12-31T23:59:59Z'
+    WHERE submission_id IN (SELECT id FROM submissions WHERE status = 'dead');
     """
 }
 
