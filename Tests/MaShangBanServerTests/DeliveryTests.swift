@@ -99,9 +99,14 @@ struct SubmissionRoutesTests {
             #expect(dead["attempts"] as? Int == 1)
             #expect((dead["last_error"] as? String)?.isEmpty == false)
             #expect(!(dead["last_error"] as? String ?? "").contains(hall.secret))
+            // The dead wait in the outbox after every real due time, out of the polls' way.
+            let due = { try await server.backend.pool.read { db in
+                try String.fetchOne(db, sql: "SELECT next_attempt_at FROM outbox WHERE submission_id = ?", arguments: [id]) } }
+            #expect(try await due() == Deliveries.parked)
             try await client.call(.post, "/v1/submissions/\(id)/retry", token: hall.terminal).expectProblem(403, "forbidden")
             let retried = try await client.call(.post, "/v1/submissions/\(id)/retry")
             #expect(retried.status == .ok)
+            #expect(try await due() != Deliveries.parked)
             #expect(try retried.json()["status"] as? String == "pending")
             try await client.call(.post, "/v1/submissions/sub_nope/retry").expectProblem(404, "not_found")
             let pendingAgain = try await client.call(.post, "/v1/submissions/\(id)/retry")

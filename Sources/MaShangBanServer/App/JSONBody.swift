@@ -34,6 +34,15 @@ extension Request {
 
 /// JSON responses: sorted keys, `/` not escaped.
 enum JSONResponse {
+    /// A `JSONValue` (the hot routes' answers) is written by its own serializer, which is
+    /// much cheaper than `JSONEncoder` and gives the same bytes: the RFC 8785 form.
+    static func make(_ value: JSONValue, status: HTTPResponse.Status = .ok) throws -> Response {
+        Response(
+            status: status,
+            headers: [.contentType: "application/json; charset=utf-8"],
+            body: .init(byteBuffer: ByteBuffer(bytes: value.canonicalBytes)))
+    }
+
     static func make(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]

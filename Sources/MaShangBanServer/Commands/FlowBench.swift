@@ -1,28 +1,48 @@
 import ArgumentParser
 import AsyncHTTPClient
 import Foundation
+import GRDB
 import Logging
 import MaShangBan
 import NIOCore
+import Synchronization
 
-/// The 一码出示 flows over real HTTP: our server (release build, same process) on a loopback
-/// port, driven by AsyncHTTPClient over `connections` keep-alive connections. Every request
-/// carries its own consent or token, so no answer can be served from a cache.
+/// The 一码出示 / 一码获取 flows over real HTTP: our server (release build, same process) on a
+/// loopback port, driven by AsyncHTTPClient over `connections` keep-alive connections. Every
+/// request carries its own consent or token, so no answer can be served from a cache.
 struct FlowBench {
     let backend: Backend
     let flows: Int
     let connections: Int
 
+    /// One measured phase: requests (or whole flows) per second and their latencies.
     struct Figures {
+        let count: Int
         let rate: Double
         let p50: Double
         let p99: Double
+        let p999: Double
         let errors: Int
+        /// Process CPU seconds per request (server and load generator together).
+        let cpuPerRequest: Double
     }
 
-    /// Codes issued and scans, over HTTP.
-    func run() async throws -> (codes: Figures, scans: Figures) {
-        let (app, terminal, consents) = try await setUp()
+    struct Results {
+        let floor: Figures
+        let codes: Figures
+        let scans: Figures
+        let windowOpens: Figures
+        let claims: Figures
+        let fullFlows: Figures
+        /// Write units the group commit ran during the scans, and its transactions.
+        let scanBatching: (units: Int, transactions: Int)
+    }
+
+    private static let hall = "HY-ZX-01"
+    private static let item = "sb-transfer"
+
+    func run() async throws -> Results {
+        let setUp = try await self.setUp()
         var configuration = ServeConfiguration()
         configuration.port = 0
         configuration.maxConnections = connections * 4
@@ -36,32 +56,80 @@ struct FlowBench {
         defer { serving.cancel() }
         var iterator = ports.makeAsyncIterator()
         guard let port = await iterator.next(), port > 0 else { throw ValidationError("the bench server did not start") }
-        let base = "http://127.0.0.1:\(port)"
 
-        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(
-            connectionPool: .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: connections)))
+        let http = HTTP(base: "http://127.0.0.1:\(port)", client: HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(
+            connectionPool: .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: connections))))
         do {
-            let codeBodies = consents.map { #"{"consent":"\#($0)"}"# }
-            let (codes, codeAnswers) = try await load(client, url: base + "/v1/presentations", token: app, bodies: codeBodies, expect: 201)
-            let tokens = codeAnswers.compactMap { answer -> String? in
-                guard let json = try? JSONSerialization.jsonObject(with: Data(answer.utf8)) as? [String: Any] else { return nil }
-                return json["token"] as? String
-            }
-            let scanBodies = tokens.map { #"{"token":"\#($0)","item":"sb-transfer"}"# }
-            let (scans, _) = try await load(client, url: base + "/v1/scans", token: terminal, bodies: scanBodies, expect: 201)
-            try await client.shutdown()
-            return (codes, scans)
+            let results = try await measureAll(http, setUp)
+            try await http.client.shutdown()
+            return results
         } catch {
-            try? await client.shutdown()
+            try? await http.client.shutdown()
             throw error
         }
     }
 
-    /// Clients, an item, a face-auth provider, one person with two cards in the wallet, and
-    /// `flows` consents (each after its own challenge and attestation), made in-process.
-    private func setUp() async throws -> (app: String, terminal: String, consents: [String]) {
+    private func measureAll(_ http: HTTP, _ s: SetUp) async throws -> Results {
+        let (app, terminal) = (s.appToken, s.terminalToken)
+        let floor = try await measure(flows * 2) { _ in try await http.call("GET", "/healthz", token: nil, body: nil).status == 200 }
+
+        let tokens = Answers(flows)
+        let codes = try await measure(flows) { i in
+            try await http.expect(201, "POST", "/v1/presentations", token: app, body: #"{"consent":"\#(s.consents[i])"}"#, keep: "token", in: tokens, at: i)
+        }
+        let statsBefore = backend.library.writes.statistics
+        let scans = try await measure(flows) { i in
+            try await http.call("POST", "/v1/scans", token: terminal, body: #"{"token":"\#(tokens[i])","item":"\#(Self.item)"}"#).status == 201
+        }
+        let statsAfter = backend.library.writes.statistics
+
+        let windows = Answers(flows)
+        let opens = try await measure(flows) { i in
+            try await http.expect(201, "POST", "/v1/window-sessions", token: terminal, body: #"{"item":"\#(Self.item)"}"#, keep: "token", in: windows, at: i)
+        }
+        let claims = try await measure(flows) { i in
+            let body = #"{"token":"\#(windows[i])","consent":"\#(s.consents[flows + i])"}"#
+            return try await http.call("POST", "/v1/window-sessions/claim", token: app, body: body).status == 200
+        }
+
+        // The whole 一码出示 flow, as the app and the window do it: challenge → (face check,
+        // signed here by the bench's stand-in provider) → consent → code → scan.
+        let full = try await measure(flows) { _ in
+            let challenge = try await http.call("POST", "/v1/face-auth/challenges", token: app, body: #"{"subject":"\#(s.person)"}"#)
+            guard challenge.status == 201, let nonce = challenge.json?["nonce"] as? String else { return false }
+            let attestation = try FaceAuth.attestation(
+                FaceAuth.Claims(sub: s.person, nonce: nonce, result: "pass", score: 0.95, iat: Int64(backend.now().timeIntervalSince1970)),
+                signer: s.provider)
+            let licences = s.licences.map { #""\#($0)""# }.joined(separator: ",")
+            let consentBody = #"{"holder":"\#(s.person)","attestation":"\#(attestation)","licences":[\#(licences)],"item":"\#(Self.item)","hall":"\#(Self.hall)","ttl_seconds":1800}"#
+            let consent = try await http.call("POST", "/v1/consents", token: app, body: consentBody)
+            guard consent.status == 201, let consentID = consent.json?["id"] as? String else { return false }
+            let code = try await http.call("POST", "/v1/presentations", token: app, body: #"{"consent":"\#(consentID)"}"#)
+            guard code.status == 201, let token = code.json?["token"] as? String else { return false }
+            return try await http.call("POST", "/v1/scans", token: terminal, body: #"{"token":"\#(token)","item":"\#(Self.item)"}"#).status == 201
+        }
+        return Results(floor: floor, codes: codes, scans: scans, windowOpens: opens, claims: claims, fullFlows: full,
+                       scanBatching: (statsAfter.units - statsBefore.units, statsAfter.transactions - statsBefore.transactions))
+    }
+
+    // MARK: Set-up, in-process
+
+    private struct SetUp: Sendable {
+        let appToken: String
+        let terminalToken: String
+        let person: String
+        let licences: [String]
+        let provider: any SignatureSigner
+        /// 2 × flows consents: the first half for codes, the second for claims.
+        let consents: [String]
+    }
+
+    /// Clients, an approval system (unreachable: deliveries fail and are retried with backoff,
+    /// as when an approval system is down at peak), an item, a face-auth provider, one person
+    /// with two cards, and 2 × `flows` consents, each after its own challenge and attestation.
+    private func setUp() async throws -> SetUp {
         let (app, appToken) = try await backend.clients.create(.init(role: "app", name: "bench app"), by: .system)
-        let (_, terminalToken) = try await backend.clients.create(.init(role: "terminal", name: "bench window", hall: "HY-ZX-01"), by: .system)
+        let (_, terminalToken) = try await backend.clients.create(.init(role: "terminal", name: "bench window", hall: Self.hall), by: .system)
         _ = try await backend.approvalSystems.create(try Self.decode(#"""
             {"code":"hr-social-security","name":"人社审批系统","webhook_url":"http://127.0.0.1:9/webhook"}
             """#), by: .system)
@@ -78,63 +146,103 @@ struct FlowBench {
         let holder = try HolderID(person, kind: .person, field: "holder", today: backend.now())
         let (licences, _) = try await backend.wallet.sync(holder, by: .system)
         let subject = try CitizenID(person, field: "subject", today: backend.now())
-        var consents: [String] = []
-        for _ in 0..<flows {
-            let (nonce, _) = try await backend.faceAuth.challenge(subject: subject, by: .system)
-            let attestation = try FaceAuth.attestation(
-                FaceAuth.Claims(sub: person, nonce: nonce, result: "pass", score: 0.95, iat: Int64(backend.now().timeIntervalSince1970)),
-                signer: provider)
-            let consent = try await backend.consents.grant(
-                .init(holder: person, attestation: attestation, licences: licences, item: "sb-transfer", hall: "HY-ZX-01", ttlSeconds: 1800),
-                client: app)
-            consents.append(consent.id)
-        }
-        return (appToken, terminalToken, consents)
-    }
-
-    static func decode<T: Decodable>(_ json: String) throws -> T { try JSONDecoder().decode(T.self, from: Data(json.utf8)) }
-
-    /// POSTs every body once over `connections` concurrent keep-alive connections; returns
-    /// the figures and the answers in order.
-    private func load(_ client: HTTPClient, url: String, token: String, bodies: [String], expect: UInt)
-        async throws -> (Figures, [String])
-    {
-        let connections = self.connections
-        let start = ContinuousClock.now
-        let results = try await withThrowingTaskGroup(of: [(Int, Double, Bool, String)].self) { group in
+        let backend = self.backend
+        let consents = try await withThrowingTaskGroup(of: [String].self) { group in
             for worker in 0..<connections {
                 group.addTask {
-                    var mine: [(Int, Double, Bool, String)] = []
-                    for index in stride(from: worker, to: bodies.count, by: connections) {
-                        var request = HTTPClientRequest(url: url)
-                        request.method = .POST
-                        request.headers.add(name: "Authorization", value: "Bearer \(token)")
-                        request.headers.add(name: "Content-Type", value: "application/json")
-                        request.body = .bytes(ByteBuffer(string: bodies[index]))
-                        let sent = ContinuousClock.now
-                        let response = try await client.execute(request, timeout: .seconds(30))
-                        let body = try await response.body.collect(upTo: 1 << 20)
-                        let elapsed = ContinuousClock.now - sent
-                        let ms = Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000
-                        mine.append((index, ms, response.status.code == expect, String(buffer: body)))
+                    var mine: [String] = []
+                    for _ in stride(from: worker, to: 2 * flows, by: connections) {
+                        let (nonce, _) = try await backend.faceAuth.challenge(subject: subject, by: .system)
+                        let attestation = try FaceAuth.attestation(
+                            FaceAuth.Claims(sub: person, nonce: nonce, result: "pass", score: 0.95, iat: Int64(backend.now().timeIntervalSince1970)),
+                            signer: provider)
+                        mine.append(try await backend.consents.grant(
+                            .init(holder: person, attestation: attestation, licences: licences, item: Self.item, hall: Self.hall, ttlSeconds: 1800),
+                            client: app).id)
                     }
                     return mine
                 }
             }
-            var all: [(Int, Double, Bool, String)] = []
-            for try await part in group { all.append(contentsOf: part) }
-            return all
+            return try await group.reduce(into: []) { $0 += $1 }
         }
-        let elapsed = ContinuousClock.now - start
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        let latencies = results.map(\.1).sorted()
+        return SetUp(appToken: appToken, terminalToken: terminalToken, person: person, licences: licences, provider: provider,
+                     consents: consents)
+    }
+
+    static func decode<T: Decodable>(_ json: String) throws -> T { try JSONDecoder().decode(T.self, from: Data(json.utf8)) }
+
+    // MARK: Load
+
+    /// Runs `operation` for indexes 0..<count over `connections` concurrent workers (each a
+    /// keep-alive connection's worth of sequential requests); true means the expected answer.
+    private func measure(_ count: Int, _ operation: @escaping @Sendable (Int) async throws -> Bool) async throws -> Figures {
+        let connections = self.connections
+        let cpuBefore = Self.cpuSeconds()
+        let start = ContinuousClock.now
+        let results = try await withThrowingTaskGroup(of: [(Double, Bool)].self) { group in
+            for worker in 0..<connections {
+                group.addTask {
+                    var mine: [(Double, Bool)] = []
+                    for index in stride(from: worker, to: count, by: connections) {
+                        let sent = ContinuousClock.now
+                        let ok = try await operation(index)
+                        mine.append((Self.seconds(ContinuousClock.now - sent) * 1000, ok))
+                    }
+                    return mine
+                }
+            }
+            return try await group.reduce(into: []) { $0 += $1 }
+        }
+        let seconds = Self.seconds(ContinuousClock.now - start)
+        let cpu = Self.cpuSeconds() - cpuBefore
+        let latencies = results.map(\.0).sorted()
         func percentile(_ p: Double) -> Double {
             latencies.isEmpty ? 0 : latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))]
         }
-        let figures = Figures(rate: Double(results.count) / seconds, p50: percentile(0.50), p99: percentile(0.99),
-                              errors: results.filter { !$0.2 }.count)
-        return (figures, results.sorted { $0.0 < $1.0 }.map(\.3))
+        return Figures(count: results.count, rate: Double(results.count) / seconds, p50: percentile(0.50), p99: percentile(0.99),
+                       p999: percentile(0.999), errors: results.filter { !$0.1 }.count, cpuPerRequest: cpu / Double(max(1, count)))
     }
+
+    /// A small HTTP helper over the bench's client.
+    private struct HTTP: Sendable {
+        let base: String
+        let client: HTTPClient
+
+        func call(_ method: String, _ path: String, token: String?, body: String?) async throws -> (status: UInt, json: [String: Any]?) {
+            var request = HTTPClientRequest(url: base + path)
+            request.method = .init(rawValue: method)
+            if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
+            if let body {
+                request.headers.add(name: "Content-Type", value: "application/json")
+                request.body = .bytes(ByteBuffer(string: body))
+            }
+            let response = try await client.execute(request, timeout: .seconds(30))
+            let bytes = try await response.body.collect(upTo: 1 << 20)
+            let json = try? JSONSerialization.jsonObject(with: Data(bytes.readableBytesView)) as? [String: Any]
+            return (response.status.code, json)
+        }
+
+        /// Calls, checks the status, and keeps one string member of the answer.
+        func expect(_ status: UInt, _ method: String, _ path: String, token: String, body: String, keep member: String,
+                    in answers: Answers, at index: Int) async throws -> Bool {
+            let answer = try await call(method, path, token: token, body: body)
+            guard answer.status == status, let value = answer.json?[member] as? String else { return false }
+            answers[index] = value
+            return true
+        }
+    }
+
+    /// Answers kept by index (tokens issued in one phase, used in the next).
+    private final class Answers: Sendable {
+        private let values: Mutex<[String]>
+        init(_ count: Int) { values = Mutex([String](repeating: "", count: count)) }
+        subscript(index: Int) -> String {
+            get { values.withLock { $0[index] } }
+            set { values.withLock { $0[index] = newValue } }
+        }
+    }
+
+    // MARK: Limits
 
     /// Signatures per second through our crypto layer, on every core.
     static func signatureRates(_ suite: CryptoSuite, seconds: Double = 1) async throws -> (sign: Double, verify: Double) {
@@ -158,8 +266,7 @@ struct FlowBench {
                 }
                 return try await group.reduce(0, +)
             }
-            let elapsed = ContinuousClock.now - start
-            return Double(done) / (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+            return Double(done) / Self.seconds(ContinuousClock.now - start)
         }
         let sign = try await rate { _ = try signer.sign(message) }
         let verifier = signer.verifier
@@ -167,5 +274,35 @@ struct FlowBench {
             guard verifier.isValidSignature(signature, for: message) else { throw ValidationError("a signature did not verify") }
         }
         return (sign, verify)
+    }
+
+    /// SQLite commits on the data directory's disk, configured as the service's own database
+    /// (WAL, `synchronous=FULL`): one row per commit, and 100 rows per commit (rows/s).
+    static func commitRates(in directory: URL) throws -> (single: Double, batched: Double) {
+        let url = directory.appendingPathComponent("commit-probe.sqlite")
+        defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: url.path + suffix) } }
+        let pool = try Storage.open(at: url)
+        try pool.write { db in try db.execute(sql: "CREATE TABLE probe (id INTEGER PRIMARY KEY, body TEXT NOT NULL)") }
+        let body = String(repeating: "x", count: 200)
+        func rate(commits: Int, rowsEach: Int) throws -> Double {
+            let start = ContinuousClock.now
+            for _ in 0..<commits {
+                try pool.write { db in
+                    for _ in 0..<rowsEach { try db.cachedStatement(sql: "INSERT INTO probe (body) VALUES (?)").execute(arguments: [body]) }
+                }
+            }
+            return Double(commits * rowsEach) / seconds(ContinuousClock.now - start)
+        }
+        return (try rate(commits: 1000, rowsEach: 1), try rate(commits: 200, rowsEach: 100))
+    }
+
+    static func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+    }
+
+    static func cpuSeconds() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
     }
 }

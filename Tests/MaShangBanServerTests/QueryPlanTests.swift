@@ -1,0 +1,75 @@
+import Foundation
+import GRDB
+import HummingbirdTesting
+@testable import MaShangBan
+import Testing
+@testable import MaShangBanServer
+
+/// Issue 7, scale: what the hot paths ask SQLite must stay an index lookup as the data
+/// grows. The flows run for real (consent, code, scan, claim, cancel, delivery), then every
+/// statement the writer connection prepared is read back from SQLite's own `sqlite_stmt`
+/// table and its `EXPLAIN QUERY PLAN` checked: a full scan of a table that grows with use fails.
+@Suite struct QueryPlanTests {
+    /// Tables that grow with licences, people and traffic.
+    static let growing: Set<String> = [
+        "licences", "consents", "consent_licences", "presentations", "submissions", "outbox", "scans", "audit_records",
+        "face_auth_challenges", "window_sessions", "enterprise_agents", "clients",
+    ]
+
+    /// A plan line that reads a whole growing table (`SCAN t`, not `SCAN t USING ... INDEX`).
+    static func fullScan(_ detail: String) -> String? {
+        guard let match = detail.wholeMatch(of: /SCAN (\w+)( AS \w+)?/) else { return nil }
+        let table = String(match.1)
+        return growing.contains(table) ? table : nil
+    }
+
+    @Test func theFullScanCheckSeesAFullScan() {
+        #expect(Self.fullScan("SCAN licences") == "licences")
+        #expect(Self.fullScan("SCAN s") == nil)
+        #expect(Self.fullScan("SCAN outbox USING INDEX outbox_by_due") == nil)
+        #expect(Self.fullScan("SEARCH licences USING INDEX sqlite_autoindex_licences_1 (id=?)") == nil)
+    }
+
+    @Test func hotQueriesUseIndexes() async throws {
+        let server = try TestServer()
+        try await server.test { client in
+            let hall = try await Hall.open(client)
+            for _ in 0..<3 { _ = try await hall.submit() }
+            let consent = try await hall.consent()
+            let code = try await hall.present(consent)
+            #expect(try await client.call(.delete, "/v1/presentations/\(code.id)", token: hall.app).status == .noContent)
+            let session = try await hall.openSession()
+            #expect(try await hall.claim(session.token, consent: consent).status == .ok)
+            _ = try await hall.scan("not-a-token")  // a refusal is a write too
+        }
+        // The delivery worker's polls run on reader connections: run them on the writer as well,
+        // so that they are among the statements read back.
+        let pool = server.backend.pool
+        let statements = try await pool.writeWithoutTransaction { db -> [String] in
+            _ = try Deliveries.due(limit: Deliveries.pollLimit, now: Timestamp.string(Date()), db)
+            _ = try Deliveries.nextDue(excluding: [], db)
+            return try String.fetchAll(db, sql: "SELECT sql FROM sqlite_stmt WHERE run > 0")
+        }
+        var plans: [String: [String]] = [:]
+        for sql in Set(statements) where !sql.contains("sqlite_stmt") {
+            plans[sql] = try await pool.read { db in
+                let explain = try db.makeStatement(sql: "EXPLAIN QUERY PLAN " + sql)
+                explain.setUncheckedArguments([])  // placeholders stay unbound: the plan does not depend on them
+                return try Row.fetchAll(explain).map { $0["detail"] as String }
+            }
+        }
+        let touched = plans.keys.filter { sql in Self.growing.contains { sql.contains(" \($0)") } }
+        #expect(touched.count >= 20, "the flows should have prepared the hot statements; saw \(touched.count)")
+        for (sql, plan) in plans.sorted(by: { $0.key < $1.key }) {
+            let scanned = plan.compactMap(Self.fullScan)
+            // The audit chain head: a reverse walk of the rowid that stops at the first row.
+            let boundedWalk = sql.contains("ORDER BY seq DESC LIMIT 1")
+            #expect(scanned.isEmpty || boundedWalk, "full scan of \(scanned) by: \(sql) — plan: \(plan)")
+            // Sorting what an index search found means reading all of it first (the delivery
+            // worker's polls once did: every pending submission, for a LIMIT of 64).
+            // A consent's own licences (at most 20) may be sorted.
+            let oneConsent = plan.contains { $0.hasPrefix("SEARCH consent_licences") && $0.hasSuffix("(consent_id=?)") }
+            #expect(!plan.contains { $0.hasPrefix("USE TEMP B-TREE") } || oneConsent, "sorts rows of a growing table: \(sql) — plan: \(plan)")
+        }
+    }
+}

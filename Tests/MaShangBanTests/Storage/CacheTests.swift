@@ -1,0 +1,42 @@
+import Foundation
+import GRDB
+@testable import MaShangBan
+import Testing
+
+/// The hot paths' in-memory caches (issue 7) never answer from stale data.
+@Suite struct CacheTests {
+    static func client(_ id: String) throws -> Client {
+        let queue = try DatabaseQueue()
+        return try queue.read { db in
+            try Client(row: #require(try Row.fetchOne(db, sql: """
+                SELECT ? AS id, 'terminal' AS role, 'w' AS name, 'HY' AS hall, NULL AS window, '2026-01-01T00:00:00Z' AS created_at
+                """, arguments: [id])))
+        }
+    }
+
+    @Test func aTokenLookupThatRacedADeletionCannotStoreItsAnswer() throws {
+        let cache = ClientRegistry.TokenCache()
+        let hash = Data([1, 2, 3])
+        let (missed, generation) = cache.lookup(hash)
+        #expect(missed == nil)
+        // The database was read (client live), then the client was deleted and the cache emptied.
+        cache.invalidate()
+        cache.store(try Self.client("cli_a"), for: hash, readAt: generation)
+        #expect(cache.lookup(hash).0 == nil)
+        // A lookup after the deletion stores and is served.
+        let (_, now) = cache.lookup(hash)
+        cache.store(try Self.client("cli_b"), for: hash, readAt: now)
+        #expect(cache.lookup(hash).0?.id == "cli_b")
+        cache.invalidate()
+        #expect(cache.lookup(hash).0 == nil)
+    }
+
+    @Test func anEditedDefinitionIsDecodedAfresh() throws {
+        struct Definition: Decodable, Sendable, Equatable { let name: String }
+        let cache = DefinitionCache<Definition>()
+        #expect(try cache.decode(#"{"name":"a"}"#) == Definition(name: "a"))
+        #expect(try cache.decode(#"{"name":"b"}"#) == Definition(name: "b"))
+        #expect(try cache.decode(#"{"name":"a"}"#) == Definition(name: "a"))
+        #expect(throws: DecodingError.self) { try cache.decode(#"{"nom":"a"}"#) }
+    }
+}
