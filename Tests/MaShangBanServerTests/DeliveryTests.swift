@@ -260,7 +260,11 @@ extension DeliveryDrillTests {
     /// At most `--delivery-concurrency` requests per approval system; a slow system does not
     /// hold up another one.
     @Test func aSlowApprovalSystemNeverStarvesAnother() async throws {
-        let server = try TestServer { $0.delivery.maxAttempts = 1 }
+        let server = try TestServer {
+            $0.delivery.maxAttempts = 1
+            $0.rateLimits.challengesPerHolder = nil  // one person makes many consents here
+            $0.rateLimits.consentsPerHolder = nil
+        }
         try await server.test { client in
             // Every first attempt fails (nothing listens), so all stay queued for the worker below.
             let hall = try await Hall.open(client, webhookURL: "http://127.0.0.1:9/slow")

@@ -83,6 +83,7 @@ public struct Consents: Sendable {
         }
         let today = CalendarDate(instant)
         let holderRef = library.holderReference.ref(holder.value)
+        try await faceAuth.limiter.take(.consent, holderRef, limit: faceAuth.limiter.limits.consentsPerHolder)
         let agentRef = agent.map { library.holderReference.ref($0.value) }
         let consent = Consent(
             id: library.random.sortableIdentifier(prefix: "con", at: instant), clientID: client.id, holderKind: holder.kind,

@@ -27,6 +27,8 @@ public struct FaceAuth: Sendable {
     let now: Now
     /// The lowest `score` accepted (`--face-threshold`).
     public let threshold: Double
+    /// Challenges (and, in `Consents`, grants) per holder are rate limited.
+    let limiter: RateLimiter
     private let keys = ProviderKeys()
 
     /// How long a challenge nonce lives, and how far an attestation's `iat` may be from our clock.
@@ -34,9 +36,9 @@ public struct FaceAuth: Sendable {
     public static let clockSkew: Int64 = 120
 
     public init(pool: DatabasePool, writes: GroupCommit, holderReference: HolderReference, audit: AuditLog, random: any RandomSource,
-                now: @escaping Now, threshold: Double) {
-        (self.pool, self.writes, self.holderReference, self.audit, self.random, self.now, self.threshold) =
-            (pool, writes, holderReference, audit, random, now, threshold)
+                now: @escaping Now, threshold: Double, limiter: RateLimiter) {
+        (self.pool, self.writes, self.holderReference, self.audit, self.random, self.now, self.threshold, self.limiter) =
+            (pool, writes, holderReference, audit, random, now, threshold, limiter)
     }
 
     // MARK: Providers (admin)
@@ -79,6 +81,7 @@ public struct FaceAuth: Sendable {
         let nonce = Encoding.base64URL(random.bytes(24))
         let expiresAt = Timestamp.string(now().addingTimeInterval(TimeInterval(Self.challengeLifetime)))
         let ref = holderReference.ref(subject.value)
+        try await limiter.take(.challenge, ref, limit: limiter.limits.challengesPerHolder)
         let audit = self.audit
         try await writes.write { db in
             try db.cachedStatement(sql: "INSERT INTO face_auth_challenges (nonce, subject_ref, expires_at) VALUES (?, ?, ?)").execute(arguments: [nonce, ref, expiresAt])

@@ -5,6 +5,8 @@ public struct MSBError: Error, Sendable, Equatable, CustomStringConvertible {
     public var code: String
     public var status: Int
     public var detail: String
+    /// Seconds to wait before trying again (`Retry-After`), for 429 `rate_limited`.
+    public var retryAfter: Int?
 
     public init(code: String, status: Int, detail: String) {
         self.code = code
@@ -26,6 +28,7 @@ public struct MSBError: Error, Sendable, Equatable, CustomStringConvertible {
         "payload_too_large": "Payload too large",
         "validation_failed": "Validation failed",
         "storage_unavailable": "Storage unavailable",
+        "rate_limited": "Too many requests",
         "internal": "Internal error",
     ]
 }

@@ -22,6 +22,8 @@ public struct BackendOptions: Sendable {
     public var faceThreshold = 0.80
     /// Webhook delivery: attempts, timeouts, concurrency, backoff.
     public var delivery = DeliverySettings()
+    /// Request rate limits (per client role, address and holder).
+    public var rateLimits = RateLimits.standard
 
     public init(dataDirectory: DataDirectory, crypto: CryptoProfile? = nil, adminToken: String? = nil,
                 now: @escaping Now = { Date() }, random: any RandomSource = SystemRandom(),
@@ -60,6 +62,8 @@ public struct Backend: Sendable {
     public let holderReference: HolderReference
     /// The data key for licence fields at rest (used from the licence library on).
     public let dataKey: [UInt8]
+    /// Request rate limits: per client and per address here, per holder inside the domain.
+    public let limiter: RateLimiter
     public let now: Now
     public let random: any RandomSource
     /// The admin token created by this start, or nil when the directory existed already.
@@ -83,16 +87,17 @@ public struct Backend: Sendable {
         let vault = DataVault(suite: suite, key: dataKey)
         let holderReference = HolderReference(suite: suite, key: holderKey)
         let writes = GroupCommit(pool: pool)
+        let limiter = RateLimiter(limits: options.rateLimits, now: options.now, writes: writes, audit: audit)
         let library = LicenceLibrary(pool: pool, writes: writes, vault: vault, holderReference: holderReference, audit: audit,
                                      random: options.random, now: options.now)
         let adminToken = try bootstrapAdmin(pool, directory: directory, suite: suite, audit: audit, options: options)
         let faceAuth = FaceAuth(pool: pool, writes: writes, holderReference: holderReference, audit: audit, random: options.random,
-                                now: options.now, threshold: options.faceThreshold)
+                                now: options.now, threshold: options.faceThreshold, limiter: limiter)
         let approvalSystems = ApprovalSystemRegistry(pool: pool, vault: vault, audit: audit, random: options.random, now: options.now)
         let deliveries = Deliveries(pool: pool, writes: writes, vault: vault, suite: suite, audit: audit,
                                     random: options.random, now: options.now, settings: options.delivery)
         let presentations = Presentations(pool: pool, writes: writes, keyring: keyring, audit: audit, random: options.random, now: options.now,
-                                          region: options.region, tokenLifetime: options.tokenLifetime)
+                                          region: options.region, tokenLifetime: options.tokenLifetime, limiter: limiter)
         let scans = Scans(library: library, keyring: keyring, masks: options.masks, region: options.region, delivery: deliveries.wake)
         return Backend(dataDirectory: directory, pool: pool, suite: suite, keyring: keyring, audit: audit, clients: clients,
                        licenceTypes: LicenceTypeRegistry(pool: pool, audit: audit), library: library,
@@ -103,7 +108,7 @@ public struct Backend: Sendable {
                        consents: Consents(library: library, faceAuth: faceAuth),
                        presentations: presentations, scans: scans, deliveries: deliveries,
                        windowSessions: WindowSessions(scans: scans, presentations: presentations),
-                       holderReference: holderReference, dataKey: dataKey,
+                       holderReference: holderReference, dataKey: dataKey, limiter: limiter,
                        now: options.now, random: options.random, createdAdminToken: adminToken)
     }
 

@@ -22,11 +22,13 @@ public struct Presentations: Sendable {
     public let region: String
     /// Token lifetime in seconds (`--token-ttl`, 30–600).
     public let tokenLifetime: Int
+    /// Codes per holder are rate limited.
+    let limiter: RateLimiter
 
     public init(pool: DatabasePool, writes: GroupCommit, keyring: Keyring, audit: AuditLog, random: any RandomSource, now: @escaping Now,
-                region: String, tokenLifetime: Int) {
-        (self.pool, self.writes, self.keyring, self.audit, self.random, self.now, self.region, self.tokenLifetime) =
-            (pool, writes, keyring, audit, random, now, region, tokenLifetime)
+                region: String, tokenLifetime: Int, limiter: RateLimiter) {
+        (self.pool, self.writes, self.keyring, self.audit, self.random, self.now, self.region, self.tokenLifetime, self.limiter) =
+            (pool, writes, keyring, audit, random, now, region, tokenLifetime, limiter)
     }
 
     /// Issues a code for a consent of this client: 404 `not_found` (no such consent, or
@@ -36,6 +38,12 @@ public struct Presentations: Sendable {
         let instant = now()
         let stamp = Timestamp.string(instant)
         let (keyring, audit, random, region, lifetime) = (self.keyring, self.audit, self.random, self.region, tokenLifetime)
+        if let limit = limiter.limits.codesPerHolder, let holderRef = try await pool.read({ db in
+            try String.fetchOne(db.cachedStatement(sql: "SELECT holder_ref FROM consents WHERE id = ? AND client_id = ?"),
+                                arguments: [consentID, client.id])
+        }) {
+            try await limiter.take(.code, holderRef, limit: limit)
+        }
         return try await writes.write { db in
             guard let consent = try Consents.find(consentID, db), consent.clientID == client.id else {
                 throw MSBError.notFound("no such consent")

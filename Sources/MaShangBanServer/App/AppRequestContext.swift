@@ -1,16 +1,20 @@
 import Foundation
 import Hummingbird
 import MaShangBan
+import NIOCore
 
 /// The request context: Hummingbird's core storage plus the authenticated client, which
 /// `Authorize` sets for routes that need one.
-struct AppRequestContext: RequestContext {
+struct AppRequestContext: RequestContext, RemoteAddressRequestContext {
     var coreContext: CoreRequestContextStorage
     var client: Client?
+    /// The peer (for the per-address rate limit); nil in in-process router tests.
+    let remoteAddress: SocketAddress?
 
     init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
         client = nil
+        remoteAddress = source.channel.remoteAddress
     }
 
     /// The client `Authorize` resolved; routes behind `Authorize` can rely on it.

@@ -15,6 +15,7 @@ struct ServeConfiguration: Sendable, Equatable {
     /// The lowest face-recognition score accepted (0–1).
     var faceThreshold = 0.80
     var delivery = DeliverySettings()
+    var rateLimits = RateLimits.standard
     var idleTimeout = 60
     var maxConnections = 1024
     var maxHeaderBytes = 16 * 1024
@@ -39,6 +40,8 @@ struct ServeConfiguration: Sendable, Equatable {
         var deliveryTimeout: Int?
         var deliveryConcurrency: Int?
         var deliveryRetryMax: Int?
+        /// `--rate-limit SCOPE=SPEC`, repeatable.
+        var rateLimits: [String] = []
         var idleTimeout: Int?
         var maxConnections: Int?
         var maxHeaderBytes: Int?
@@ -94,6 +97,10 @@ struct ServeConfiguration: Sendable, Equatable {
         if let v = try number(flags.deliveryRetryMax, "MSB_DELIVERY_RETRY_MAX", 1...86_400, "--delivery-retry-max / MSB_DELIVERY_RETRY_MAX") {
             c.delivery.retryMax = Double(v)
         }
+        let rateSettings = flags.rateLimits.isEmpty
+            ? (environment["MSB_RATE_LIMITS"] ?? "").split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }
+            : flags.rateLimits
+        for setting in rateSettings where !setting.isEmpty { try Self.applyRateLimit(setting, to: &c.rateLimits) }
         if let v = try number(flags.idleTimeout, "MSB_IDLE_TIMEOUT", 1...3600, "--idle-timeout / MSB_IDLE_TIMEOUT") { c.idleTimeout = v }
         if let v = try number(flags.maxConnections, "MSB_MAX_CONNECTIONS", 1...1_000_000, "--max-connections / MSB_MAX_CONNECTIONS") {
             c.maxConnections = v
@@ -122,7 +129,31 @@ extension ServeConfiguration {
         options.tokenLifetime = tokenTTL
         options.faceThreshold = faceThreshold
         options.delivery = delivery
+        options.rateLimits = rateLimits
         return options
+    }
+
+    static let rateScopes = ["admin", "issuer", "app", "terminal", "address", "challenges", "consents", "codes", "all"]
+
+    /// One `--rate-limit` setting: `SCOPE=N/s|N/min|N/h[,BURST]` or `SCOPE=off`; `all=off` lifts every limit.
+    static func applyRateLimit(_ setting: String, to limits: inout RateLimits) throws {
+        let parts = setting.split(separator: "=", maxSplits: 1).map(String.init)
+        let invalid = Invalid(description: "--rate-limit / MSB_RATE_LIMITS takes SCOPE=N/s, N/min or N/h (optionally ,BURST) or SCOPE=off, "
+            + "with SCOPE one of \(rateScopes.joined(separator: ", ")) (got '\(setting)')")
+        guard parts.count == 2, rateScopes.contains(parts[0]) else { throw invalid }
+        let limit: RateLimit?
+        if parts[1] == "off" { limit = nil } else {
+            guard let parsed = RateLimit(parts[1]), parts[0] != "all" else { throw invalid }
+            limit = parsed
+        }
+        switch parts[0] {
+        case "all": limits = .unlimited
+        case "address": limits.perAddress = limit
+        case "challenges": limits.challengesPerHolder = limit
+        case "consents": limits.consentsPerHolder = limit
+        case "codes": limits.codesPerHolder = limit
+        default: if let role = ClientRole(rawValue: parts[0]) { limits.perRole[role] = limit }
+        }
     }
 }
 

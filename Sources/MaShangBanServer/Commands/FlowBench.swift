@@ -46,6 +46,7 @@ struct FlowBench {
         var configuration = ServeConfiguration()
         configuration.port = 0
         configuration.maxConnections = connections * 4
+        configuration.rateLimits = .unlimited  // one terminal and one app stand for a whole hall here
         var logger = Logger(label: "bench")
         logger.logLevel = .critical  // the bench prints figures; shutdown chatter is not one
         let (ports, portSink) = AsyncStream.makeStream(of: Int.self)

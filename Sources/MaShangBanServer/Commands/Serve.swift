@@ -33,6 +33,10 @@ struct Serve: AsyncParsableCommand {
     var maxConnections: Int?
     @Option(name: .customLong("max-header-bytes"), help: "Maximum size of request headers (env MSB_MAX_HEADER_BYTES; default 16384).")
     var maxHeaderBytes: Int?
+    @Option(name: .customLong("rate-limit"), help: ArgumentHelp(
+        "Rate limit SCOPE=N/s|N/min|N/h[,BURST] or SCOPE=off, repeatable. Scopes: admin, issuer, app, terminal (per client), address, challenges, consents, codes (per holder); all=off lifts them (env MSB_RATE_LIMITS, ';'-separated).",
+        valueName: "scope=spec"))
+    var rateLimit: [String] = []
     @Flag(help: "Load demo data (once) and serve a stand-in approval system; prints a walkthrough (env MSB_DEMO=1).")
     var demo = false
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (env MSB_LOG_LEVEL; default info).")
@@ -42,7 +46,7 @@ struct Serve: AsyncParsableCommand {
         let flags = ServeConfiguration.Flags(
             data: data, host: host, port: port, crypto: crypto, region: region, tokenTTL: tokenTTL, faceThreshold: faceThreshold,
             deliveryAttempts: deliveryAttempts, deliveryTimeout: deliveryTimeout, deliveryConcurrency: deliveryConcurrency,
-            deliveryRetryMax: deliveryRetryMax, idleTimeout: idleTimeout,
+            deliveryRetryMax: deliveryRetryMax, rateLimits: rateLimit, idleTimeout: idleTimeout,
             maxConnections: maxConnections, maxHeaderBytes: maxHeaderBytes, logLevel: logLevel, demo: demo)
         let configuration: ServeConfiguration
         do {

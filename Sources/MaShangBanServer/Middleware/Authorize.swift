@@ -33,6 +33,7 @@ struct Authorize: RouterMiddleware {
             try await backend.recordAuthFailure(route: route, reason: "unknown_token")
             throw MSBError.unauthorized("unknown or revoked token")
         }
+        try await backend.limiter.take(.client, client.id, limit: backend.limiter.limits.perRole[client.role])
         guard roles.contains(client.role) else {
             throw MSBError.forbidden("this route is for role \(roles.map(\.rawValue).sorted().joined(separator: " or "))")
         }

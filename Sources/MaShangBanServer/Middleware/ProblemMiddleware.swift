@@ -50,6 +50,7 @@ struct ProblemMiddleware: RouterMiddleware {
         ]).canonicalBytes
         var headers: HTTPFields = [.contentType: "application/problem+json"]
         if error.status == 401 { headers[.wwwAuthenticate] = "Bearer" }
+        if let seconds = error.retryAfter { headers[.retryAfter] = String(seconds) }
         return Response(status: .init(code: error.status), headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
 }
