@@ -14,7 +14,11 @@ func buildApplication(_ configuration: ServeConfiguration, backend: Backend, log
     if let demo {  // `serve --demo`: the stand-in approval system, on this server
         ApprovalStubRoutes.register(on: router.group("demo/approval-system"), inbox: demo, atRootToo: false)
     }
+    let slowClients = SlowClientGuard(headerTimeout: .seconds(Int64(configuration.headerTimeout)),
+                                      bodyTimeout: .seconds(Int64(configuration.bodyTimeout)),
+                                      maximumPerAddress: configuration.maxConnectionsPerAddress)
     let http = HTTP1Channel.Configuration(
+        additionalChannelHandlers: [slowClients.makeHandler()],
         idleTimeout: .seconds(Int64(configuration.idleTimeout)),
         httpDecoderConfiguration: .init(
             maxHeaderFieldSize: configuration.maxHeaderBytes,

@@ -17,7 +17,12 @@ struct ServeConfiguration: Sendable, Equatable {
     var delivery = DeliverySettings()
     var rateLimits = RateLimits.standard
     var idleTimeout = 60
+    /// Seconds from a request's first byte to the end of its head, and from the head to the
+    /// end of its body (plus a second per 64 KiB received).
+    var headerTimeout = 10
+    var bodyTimeout = 30
     var maxConnections = 1024
+    var maxConnectionsPerAddress = 256
     var maxHeaderBytes = 16 * 1024
     var checkpointSeconds = 10
     var logLevel = "info"
@@ -43,7 +48,10 @@ struct ServeConfiguration: Sendable, Equatable {
         /// `--rate-limit SCOPE=SPEC`, repeatable.
         var rateLimits: [String] = []
         var idleTimeout: Int?
+        var headerTimeout: Int?
+        var bodyTimeout: Int?
         var maxConnections: Int?
+        var maxConnectionsPerAddress: Int?
         var maxHeaderBytes: Int?
         var logLevel: String?
         var demo = false
@@ -104,6 +112,12 @@ struct ServeConfiguration: Sendable, Equatable {
         if let v = try number(flags.idleTimeout, "MSB_IDLE_TIMEOUT", 1...3600, "--idle-timeout / MSB_IDLE_TIMEOUT") { c.idleTimeout = v }
         if let v = try number(flags.maxConnections, "MSB_MAX_CONNECTIONS", 1...1_000_000, "--max-connections / MSB_MAX_CONNECTIONS") {
             c.maxConnections = v
+        }
+        if let v = try number(flags.headerTimeout, "MSB_HEADER_TIMEOUT", 1...600, "--header-timeout / MSB_HEADER_TIMEOUT") { c.headerTimeout = v }
+        if let v = try number(flags.bodyTimeout, "MSB_BODY_TIMEOUT", 1...3600, "--body-timeout / MSB_BODY_TIMEOUT") { c.bodyTimeout = v }
+        if let v = try number(flags.maxConnectionsPerAddress, "MSB_MAX_CONNECTIONS_PER_ADDRESS", 1...1_000_000,
+                              "--max-connections-per-address / MSB_MAX_CONNECTIONS_PER_ADDRESS") {
+            c.maxConnectionsPerAddress = v
         }
         if let v = try number(flags.maxHeaderBytes, "MSB_MAX_HEADER_BYTES", 1024...1_048_576, "--max-header-bytes / MSB_MAX_HEADER_BYTES") {
             c.maxHeaderBytes = v

@@ -29,6 +29,12 @@ struct Serve: AsyncParsableCommand {
     var deliveryRetryMax: Int?
     @Option(name: .customLong("idle-timeout"), help: "Seconds before an idle HTTP connection is closed (env MSB_IDLE_TIMEOUT; default 60).")
     var idleTimeout: Int?
+    @Option(name: .customLong("header-timeout"), help: "Seconds from a request's first byte to the end of its headers (env MSB_HEADER_TIMEOUT; default 10).")
+    var headerTimeout: Int?
+    @Option(name: .customLong("body-timeout"), help: "Seconds for a request body, plus one per 64 KiB received (env MSB_BODY_TIMEOUT; default 30).")
+    var bodyTimeout: Int?
+    @Option(name: .customLong("max-connections-per-address"), help: "Open connections per source address (env MSB_MAX_CONNECTIONS_PER_ADDRESS; default 256).")
+    var maxConnectionsPerAddress: Int?
     @Option(name: .customLong("max-connections"), help: "Maximum open connections (env MSB_MAX_CONNECTIONS; default 1024).")
     var maxConnections: Int?
     @Option(name: .customLong("max-header-bytes"), help: "Maximum size of request headers (env MSB_MAX_HEADER_BYTES; default 16384).")
@@ -47,7 +53,8 @@ struct Serve: AsyncParsableCommand {
             data: data, host: host, port: port, crypto: crypto, region: region, tokenTTL: tokenTTL, faceThreshold: faceThreshold,
             deliveryAttempts: deliveryAttempts, deliveryTimeout: deliveryTimeout, deliveryConcurrency: deliveryConcurrency,
             deliveryRetryMax: deliveryRetryMax, rateLimits: rateLimit, idleTimeout: idleTimeout,
-            maxConnections: maxConnections, maxHeaderBytes: maxHeaderBytes, logLevel: logLevel, demo: demo)
+            headerTimeout: headerTimeout, bodyTimeout: bodyTimeout, maxConnections: maxConnections,
+            maxConnectionsPerAddress: maxConnectionsPerAddress, maxHeaderBytes: maxHeaderBytes, logLevel: logLevel, demo: demo)
         let configuration: ServeConfiguration
         do {
             configuration = try ServeConfiguration.resolve(flags: flags, environment: ProcessInfo.processInfo.environment)
