@@ -24,11 +24,42 @@ extension Request {
             throw MSBError.payloadTooLarge(limit: limit)
         }
         guard buffer.readableBytes > 0 else { throw MSBError.badRequest("the request needs a JSON body") }
+        guard JSONDepth.within(buffer.readableBytesView, maximum: JSONDepth.maximum) else {
+            throw MSBError.badRequest("the JSON body is nested deeper than \(JSONDepth.maximum) levels")
+        }
         do {
             return try JSONDecoder().decode(T.self, from: Data(buffer.readableBytesView))
         } catch let error as DecodingError {
             throw MSBError.badRequest(DecodingFailure.describe(error))
         }
+    }
+}
+
+/// No request body of ours nests deeper than a few levels; a deeper one is refused before
+/// it is decoded (the decoder's own bound is far higher, and costs stack and time to reach).
+enum JSONDepth {
+    static let maximum = 16
+
+    /// Whether brackets and braces outside strings nest at most `maximum` deep.
+    static func within(_ bytes: some Sequence<UInt8>, maximum: Int) -> Bool {
+        var depth = 0
+        var inString = false
+        var escaped = false
+        for byte in bytes {
+            if inString {
+                if escaped { escaped = false } else if byte == UInt8(ascii: "\\") { escaped = true } else if byte == UInt8(ascii: "\"") { inString = false }
+                continue
+            }
+            switch byte {
+            case UInt8(ascii: "\""): inString = true
+            case UInt8(ascii: "["), UInt8(ascii: "{"):
+                depth += 1
+                if depth > maximum { return false }
+            case UInt8(ascii: "]"), UInt8(ascii: "}"): depth -= 1
+            default: break
+            }
+        }
+        return true
     }
 }
 
