@@ -46,8 +46,13 @@ public struct DataDirectory: Sendable {
         guard fd >= 0 else { throw StartupError("cannot open \(file.path)") }
         defer { close(fd) }
         let bytes = Array(text.utf8)
+        let before = lseek(fd, 0, SEEK_END)
         let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-        guard written == bytes.count, fsync(fd) == 0 else { throw StartupError("cannot write \(file.path)") }
+        guard written == bytes.count, fsync(fd) == 0 else {
+            // A full disk can take part of the text: cut it off, so no half line stays behind.
+            if before >= 0 { _ = ftruncate(fd, before) }
+            throw StartupError("cannot write \(file.path)")
+        }
     }
 
     public func readSecret(_ file: URL) throws -> [UInt8] {
