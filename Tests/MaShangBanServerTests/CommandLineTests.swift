@@ -167,6 +167,19 @@ struct CommandLineTests {
 
     static let walkthrough = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("scripts/walkthrough.sh")
+    static let crashDrill = walkthrough.deletingLastPathComponent().appendingPathComponent("crash-drill.sh")
+
+    /// Issue 8, the crash drill's short version: five SIGKILLs under a load of codes, scans
+    /// (each code scanned twice at once) and claims; after each restart nothing acknowledged
+    /// is missing, nothing was accepted twice, the database and the audit chain are intact.
+    /// The long version is `scripts/crash-drill.sh` (50 cycles).
+    @Test func theCrashDrillLosesNothing() throws {
+        let drill = try runProcess(URL(fileURLWithPath: "/bin/bash"), [Self.crashDrill.path, "5"],
+                                   environment: ["MSB_BIN": mashangbanBinary.path])
+        #expect(drill.status == 0, "\(drill.out)\n\(drill.err)")
+        #expect(drill.out.contains("crash drill: passed"))
+        #expect(drill.out.components(separatedBy: "; ok").count == 6, "\(drill.out)")
+    }
 
     /// Runs scripts/walkthrough.sh (the README's walkthrough) against `server`.
     func runWalkthrough(_ server: ServerProcess, data: URL, extra: [String: String] = [:]) throws -> (status: Int32, out: String, err: String) {
