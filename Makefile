@@ -1,6 +1,7 @@
 # 码上办 backend. `make run` starts a server on 127.0.0.1:8080 with data in ./data;
-# `make test` runs the whole test suite. Both install missing Debian packages first when
-# run as root, or print the exact install line and stop.
+# `make test` runs the whole test suite, then schema fuzzing (schemathesis, from PyPI)
+# against a live server. Both install missing Debian packages first when run as root, or
+# print the exact install line and stop.
 SHELL := /bin/bash
 RUN_PACKAGES  := libssl-dev libsqlite3-dev libqrencode-dev libpng-dev pkg-config
 TEST_PACKAGES := $(RUN_PACKAGES) zbar-tools openssl curl
@@ -13,6 +14,7 @@ run: deps-run
 
 test: deps-test
 	swift test
+	MSB_BIN=.build/debug/mashangban scripts/schema-fuzz.sh 10
 
 # Throughput figures on this machine (release build); prints a table, asserts nothing.
 bench: deps-run
@@ -28,6 +30,7 @@ deps-run:
 
 deps-test:
 	@scripts/ensure-packages.sh $(TEST_PACKAGES)
+	@python3 -c 'import schemathesis' 2>/dev/null || python3 -m pip install --quiet --disable-pip-version-check 'schemathesis==4.32.5'
 
 clean:
 	rm -rf .build

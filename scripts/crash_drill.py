@@ -9,7 +9,7 @@ SIGKILLed and restarted on the same data directory, CYCLES times. After each res
 
 Standard library only. Run through scripts/crash-drill.sh."""
 import argparse, json, os, random, signal, socket, sqlite3, subprocess, sys, tempfile, threading, time
-import urllib.error, urllib.request
+import http.client, urllib.error, urllib.request
 
 PERSON = "430405198501011235"  # the demo's 王一静
 ITEM = "sb-transfer"
@@ -108,7 +108,7 @@ class Drill:
                     def scan():
                         try:
                             results.append(call(base, "POST", "/v1/scans", self.terminal, {"token": code["token"], "item": ITEM}))
-                        except (OSError, ValueError):
+                        except (OSError, ValueError, http.client.HTTPException):
                             pass  # the server went down mid-request: no answer, nothing to hold it to
                     twins = [threading.Thread(target=scan) for _ in range(2)]
                     [t.start() for t in twins]
@@ -126,7 +126,7 @@ class Drill:
                         self.note(session["token"], claim["submission"], "claim")
                 with self.lock:
                     self.requests += 1
-            except (OSError, ValueError):
+            except (OSError, ValueError, http.client.HTTPException):
                 time.sleep(0.01)  # the server is down: wait for the drill to stop us
 
     def check(self, cycle):

@@ -21,7 +21,7 @@ import Testing
     /// Writes 64 KiB blocks to `file` until the disk refuses one.
     static func fill(_ file: URL) {
         guard let handle = FileHandle(forWritingAtPath: file.path) ?? {
-            FileManager.default.createFile(atPath: file.path, contents: nil)
+            _ = FileManager.default.createFile(atPath: file.path, contents: nil)
             return FileHandle(forWritingAtPath: file.path)
         }() else { return }
         defer { try? handle.close() }

@@ -3,6 +3,7 @@ import Hummingbird
 import Logging
 import MaShangBan
 import NIOCore
+import NIOHTTP1
 
 /// Turns every error into an RFC 9457 `application/problem+json` response with a stable
 /// `code` — the one place where errors become HTTP. Unknown errors are logged with the
@@ -17,6 +18,11 @@ struct ProblemMiddleware: RouterMiddleware {
             return Self.response(for: error)
         } catch let error as any HTTPResponseError {
             return Self.response(for: Self.problem(for: error.status))
+        } catch let error as HTTPParserError {
+            // The client sent a broken request or broke one off (a body cut short, a connection
+            // closed at a deadline): its fault, and usually nobody is left to read the answer.
+            context.logger.debug("request could not be read", metadata: ["error": "\(error)"])
+            return Self.response(for: .badRequest("the request could not be read"))
         } catch {
             if let storage = MSBError(storageFailure: error) {
                 context.logger.error("storage unavailable", metadata: ["error": "\(error)"])
