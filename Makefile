@@ -6,7 +6,7 @@ SHELL := /bin/bash
 RUN_PACKAGES  := libssl-dev libsqlite3-dev libqrencode-dev libpng-dev pkg-config
 TEST_PACKAGES := $(RUN_PACKAGES) zbar-tools openssl curl
 
-.PHONY: run test bench build deps-run deps-test clean
+.PHONY: run test bench fuzz tsan build deps-run deps-test clean
 
 run: deps-run
 	swift build -c release --product mashangban
@@ -21,6 +21,21 @@ bench: deps-run
 	swift build -c release --product mashangban
 	.build/release/mashangban bench --crypto intl
 	.build/release/mashangban bench --crypto gm
+
+# libFuzzer on the JWS parser, the NDJSON line decoder and the identity validators,
+# FUZZ_SECONDS each (a separate build with -sanitize=fuzzer,address in .build/fuzz).
+FUZZ_SECONDS ?= 60
+fuzz: deps-run
+	swift build --product mashangban-fuzz --scratch-path .build/fuzz -Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING
+	for target in jws ndjson identity; do \
+	  mkdir -p .build/fuzz/corpus/$$target && \
+	  MSB_FUZZ_TARGET=$$target .build/fuzz/debug/mashangban-fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
+	    -print_final_stats=1 .build/fuzz/corpus/$$target scripts/fuzz-seeds/$$target || exit 1; \
+	done
+
+# The test suite under the thread sanitizer (a separate build in .build/tsan).
+tsan: deps-test
+	swift test --sanitize=thread --scratch-path .build/tsan
 
 build: deps-run
 	swift build

@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .executable(name: "mashangban", targets: ["MaShangBanServer"]),
         .library(name: "MaShangBan", targets: ["MaShangBan"]),
+        .executable(name: "mashangban-fuzz", targets: ["MaShangBanFuzz"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
@@ -62,6 +63,11 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
             resources: [.copy("Resources/openapi.yaml")]
+        ),
+        // libFuzzer targets (`make fuzz`); a replayer of saved inputs in normal builds.
+        .executableTarget(
+            name: "MaShangBanFuzz",
+            dependencies: ["MaShangBan"]
         ),
         .testTarget(
             name: "MaShangBanTests",

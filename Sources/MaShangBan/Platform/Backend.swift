@@ -39,7 +39,12 @@ public struct BackendOptions: Sendable {
 
 /// An opened data directory: the database, the crypto profile, keys, the audit log and
 /// the domain services built on them. The server and the CLI commands both start here.
-public struct Backend: Sendable {
+public struct Backend: Sendable, CustomStringConvertible, CustomDebugStringConvertible {
+    /// A backend holds keys and the first admin token: printing one (a log line, a
+    /// debugger's `po`) shows where its data lives and nothing else.
+    public var description: String { "Backend(\(dataDirectory.url.path))" }
+    public var debugDescription: String { description }
+
     public let dataDirectory: DataDirectory
     public let pool: DatabasePool
     public let suite: CryptoSuite

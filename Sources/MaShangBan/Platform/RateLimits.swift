@@ -131,7 +131,7 @@ public final class RateLimiter: Sendable {
         guard let wait else { return }
         if let trips = report {
             let audit = self.audit
-            try await writes.write { db in
+            _ = try await writes.write { db in
                 try audit.append(db, actor: .system, action: "rate_limit.tripped", object: key,
                                  detail: ["scope": .string(scope.rawValue), "trips": .int(Int64(trips))])
             }

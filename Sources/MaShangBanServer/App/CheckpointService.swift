@@ -4,7 +4,10 @@ import ServiceLifecycle
 
 /// Writes a signed audit checkpoint every few seconds when the log has grown (the audit
 /// log itself writes one every 100 records), and a last one on graceful shutdown.
-struct CheckpointService: Service {
+struct CheckpointService: Service, CustomStringConvertible {
+    /// ServiceLifecycle logs its services at start: the name only, never the backend's fields.
+    var description: String { "CheckpointService" }
+
     let backend: Backend
     let interval: Duration
     let logger: Logger
