@@ -26,7 +26,8 @@ bench: deps-run
 # FUZZ_SECONDS each (a separate build with -sanitize=fuzzer,address in .build/fuzz).
 FUZZ_SECONDS ?= 60
 fuzz: deps-run
-	swift build --product mashangban-fuzz --scratch-path .build/fuzz -Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING
+	swift build --product mashangban-fuzz --scratch-path .build/fuzz -Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING \
+	  -Xcc -DMSB_FUZZING
 	for target in jws ndjson identity; do \
 	  mkdir -p .build/fuzz/corpus/$$target && \
 	  MSB_FUZZ_TARGET=$$target .build/fuzz/debug/mashangban-fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \

@@ -67,8 +67,9 @@ let package = Package(
         // libFuzzer targets (`make fuzz`); a replayer of saved inputs in normal builds.
         .executableTarget(
             name: "MaShangBanFuzz",
-            dependencies: ["MaShangBan"]
+            dependencies: ["MaShangBan", "CFuzzDriver"]
         ),
+        .target(name: "CFuzzDriver"),
         .testTarget(
             name: "MaShangBanTests",
             dependencies: ["MaShangBan"],

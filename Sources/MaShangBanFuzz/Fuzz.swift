@@ -1,10 +1,11 @@
+import CFuzzDriver
 import Foundation
 @testable import MaShangBan
 
 /// libFuzzer targets (issue 8) for the parsers that read what strangers send: the JWS
 /// parser (QR and window tokens, face-auth attestations), the NDJSON line decoder of batch
 /// import, and the identity validators. Built by `make fuzz` with `-sanitize=fuzzer,address`
-/// and `-DFUZZING`; `MSB_FUZZ_TARGET` (jws, ndjson or identity) picks the target. Without
+/// and `-DFUZZING` (and `MSB_FUZZING` for the C driver); `MSB_FUZZ_TARGET` (jws, ndjson or identity) picks the target. Without
 /// FUZZING this is a replayer: `mashangban-fuzz TARGET FILE…` runs a target on saved inputs.
 enum FuzzTarget: String, CaseIterable {
     case jws, ndjson, identity
@@ -47,6 +48,14 @@ private let target = FuzzTarget(rawValue: ProcessInfo.processInfo.environment["M
 public func fuzzOne(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     target.run(Array(UnsafeBufferPointer(start: data, count: size)))
     return 0
+}
+
+@main
+struct Fuzz {
+    static func main() {
+        _ = target  // fail at once on a missing MSB_FUZZ_TARGET
+        exit(msb_fuzz_driver(CommandLine.argc, CommandLine.unsafeArgv))
+    }
 }
 #else
 @main
