@@ -125,4 +125,28 @@ struct ClientRoutesTests {
             #expect(try await client.call(.get, "/v1/clients").status == .ok)
         }
     }
+
+    @Test func theClientListComesInPages() async throws {
+        let server = try TestServer()
+        try await server.test { client in
+            for i in 0..<4 { _ = try await client.createClient(role: "app", name: "app \(i)") }
+            var seen: [String] = []
+            var after: String?
+            repeat {
+                let query = "/v1/clients?limit=2" + (after.map { "&after=\($0)" } ?? "")
+                let page = try await client.call(.get, query).json()
+                let ids = try #require(page["clients"] as? [[String: Any]]).compactMap { $0["id"] as? String }
+                #expect(ids.count <= 2)
+                seen += ids
+                after = page["next"] as? String
+                #expect(page.keys.contains("next"))
+            } while after != nil
+            #expect(seen.count == 5 && Set(seen).count == 5)  // the admin and the four apps, each once
+            let all = try #require(try await client.call(.get, "/v1/clients").json()["clients"] as? [[String: Any]])
+            #expect(all.compactMap { $0["id"] as? String } == seen)
+            try await client.call(.get, "/v1/clients?limit=0").expectProblem(400, "bad_request")
+            try await client.call(.get, "/v1/clients?limit=1001").expectProblem(400, "bad_request")
+            try await client.call(.get, "/v1/clients?after=cli_nope").expectProblem(404, "not_found")
+        }
+    }
 }

@@ -92,11 +92,32 @@ public struct ClientRegistry: Sendable {
         return try Client(row: row)
     }
 
-    public func list() async throws -> [Client] {
-        try await pool.read { db in
-            try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM clients WHERE deleted_at IS NULL ORDER BY created_at, id")).map(Client.init(row:))
+    /// A page of live clients in the order they were made, after the client `after` (nil:
+    /// from the start): at most `limit` of them, and the id to ask after for the next page
+    /// (nil on the last). 404 `not_found` if `after` names no client.
+    public func list(after: String? = nil, limit: Int = ClientRegistry.maximumPage) async throws -> (clients: [Client], next: String?) {
+        let limit = min(max(1, limit), Self.maximumPage)
+        return try await pool.read { db in
+            let rows: [Row]
+            if let after {
+                guard try Row.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM clients WHERE id = ?"), arguments: [after]) != nil else {
+                    throw MSBError.notFound("no such client to list after")
+                }
+                rows = try Row.fetchAll(db.cachedStatement(sql: """
+                    SELECT * FROM clients WHERE deleted_at IS NULL
+                    AND (created_at, id) > (SELECT created_at, id FROM clients WHERE id = ?) ORDER BY created_at, id LIMIT ?
+                    """), arguments: [after, limit + 1])
+            } else {
+                rows = try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM clients WHERE deleted_at IS NULL ORDER BY created_at, id LIMIT ?"),
+                                        arguments: [limit + 1])
+            }
+            let clients = try rows.prefix(limit).map(Client.init(row:))
+            return (clients, rows.count > limit ? clients.last?.id : nil)
         }
     }
+
+    /// The most clients one page lists.
+    public static let maximumPage = 1000
 
     /// Deletes a client; 404 `not_found` if there is no such (live) client, 409 `last_admin`
     /// for the only admin left (nobody could administer the service after it).

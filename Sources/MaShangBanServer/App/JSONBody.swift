@@ -35,6 +35,17 @@ extension Request {
     }
 }
 
+extension Request {
+    /// A whole-number query parameter within `range` (400 `bad_request` otherwise), or `value` when absent.
+    func integerParameter(_ name: String, default value: Int64, in range: ClosedRange<Int64>) throws -> Int64 {
+        guard let raw = uri.queryParameters[Substring(name)] else { return value }
+        guard let number = Int64(raw), range.contains(number) else {
+            throw MSBError.badRequest("query parameter `\(name)` must be a whole number from \(range.lowerBound) to \(range.upperBound)")
+        }
+        return number
+    }
+}
+
 /// No request body of ours nests deeper than a few levels; a deeper one is refused before
 /// it is decoded (the decoder's own bound is far higher, and costs stack and time to reach).
 enum JSONDepth {

@@ -21,8 +21,8 @@ struct AuditRoutes {
     func register(on router: Router<AppRequestContext>) {
         let group = router.group("v1/audit").add(middleware: Authorize(.admin, backend: backend))
         group.get("entries") { request, _ in
-            let after = try Self.integer(request, "after", default: 0, in: 0...Int64.max)
-            let limit = Int(try Self.integer(request, "limit", default: 100, in: 1...Int64(Self.maximumPage)))
+            let after = try request.integerParameter("after", default: 0, in: 0...Int64.max)
+            let limit = Int(try request.integerParameter("limit", default: 100, in: 1...Int64(Self.maximumPage)))
             let page = try await backend.pool.read { db in try AuditLog.entries(db, after: after, limit: limit + 1) }
             let entries = Array(page.prefix(limit))
             let next = page.count > limit ? entries.last?.seq : nil
@@ -39,13 +39,5 @@ struct AuditRoutes {
                                                   checkpointFile: backend.dataDirectory.checkpointFile)
             return try JSONResponse.make(result)
         }
-    }
-
-    static func integer(_ request: Request, _ name: String, default value: Int64, in range: ClosedRange<Int64>) throws -> Int64 {
-        guard let raw = request.uri.queryParameters[Substring(name)] else { return value }
-        guard let number = Int64(raw), range.contains(number) else {
-            throw MSBError.badRequest("query parameter `\(name)` must be a whole number from \(range.lowerBound) to \(range.upperBound)")
-        }
-        return number
     }
 }

@@ -30,7 +30,18 @@ struct ClientRoutes {
         }
     }
 
-    struct ListResponse: Encodable { let clients: [ClientView] }
+    struct ListResponse: Encodable {
+        let clients: [ClientView]
+        let next: String?
+
+        func encode(to encoder: any Encoder) throws {  // `next` is always present (null on the last page)
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(clients, forKey: .clients)
+            try container.encode(next, forKey: .next)
+        }
+
+        enum CodingKeys: String, CodingKey { case clients, next }
+    }
 
     func register(on router: Router<AppRequestContext>) {
         let group = router.group("v1/clients").add(middleware: Authorize(.admin, backend: backend))
@@ -40,9 +51,11 @@ struct ClientRoutes {
                 .init(role: body.role, name: body.name, hall: body.hall, window: body.window), by: context.actor)
             return try JSONResponse.make(ClientView(client: created.client, token: created.token), status: .created)
         }
-        group.get { _, _ in
-            let clients = try await backend.clients.list()
-            return try JSONResponse.make(ListResponse(clients: clients.map { ClientView(client: $0, token: nil) }))
+        group.get { request, _ in
+            let limit = Int(try request.integerParameter("limit", default: Int64(ClientRegistry.maximumPage),
+                                                    in: 1...Int64(ClientRegistry.maximumPage)))
+            let page = try await backend.clients.list(after: request.uri.queryParameters.get("after"), limit: limit)
+            return try JSONResponse.make(ListResponse(clients: page.clients.map { ClientView(client: $0, token: nil) }, next: page.next))
         }
         group.delete("{id}") { _, context in
             let id = try context.parameters.require("id")
