@@ -129,7 +129,7 @@ class Drill:
             except (OSError, ValueError, http.client.HTTPException):
                 time.sleep(0.01)  # the server is down: wait for the drill to stop us
 
-    def check(self, cycle):
+    def check(self):
         problems = []
         database = os.path.join(self.data, "mashangban.sqlite")
         db = sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=30)
@@ -185,7 +185,7 @@ def main():
             stop.set()
             [w.join() for w in workers]
             server.start()
-            problems = drill.check(cycle)
+            problems = drill.check()
             print(f"cycle {cycle}: killed under load; {len(drill.accepted)} submissions accepted so far, "
                   f"{drill.requests} flows; " + ("ok" if not problems else "PROBLEMS"), flush=True)
             for problem in problems:
