@@ -2,13 +2,12 @@ import Foundation
 import HummingbirdTesting
 import Logging
 @testable import MaShangBan
-import Synchronization
 import Testing
 @testable import MaShangBanServer
 
 /// Everything the server logs, as text.
 final class CapturedLog: Sendable {
-    private let lines = Mutex<[String]>([])
+    private let lines = Locked<[String]>([])
     var text: String { lines.withLock { $0.joined(separator: "\n") } }
 
     func handler(label: String) -> any LogHandler { Handler(log: self) }

@@ -1,7 +1,6 @@
 import Foundation
 import GRDB
 import Logging
-import Synchronization
 
 /// Appends to the audit chain inside the caller's write transaction, so a state change and
 /// its record commit together or not at all, and writes signed checkpoints.
@@ -118,7 +117,7 @@ final class CheckpointExporter: Sendable {
     /// The largest size in the file (nil until read), and whether an export waits for the
     /// current transaction (one observer per transaction: GRDB visits every observer on
     /// every statement).
-    private let state = Mutex<(exported: Int64?, scheduled: Bool)>((nil, false))
+    private let state = Locked<(exported: Int64?, scheduled: Bool)>((nil, false))
 
     func schedule(_ db: Database, file: URL, logger: Logger) {
         let first = state.withLock { state -> Bool in

@@ -1,6 +1,5 @@
 import Foundation
 import GRDB
-import Synchronization
 
 /// What a client may do. Checked per route.
 public enum ClientRole: String, Sendable, Codable, CaseIterable {
@@ -155,7 +154,7 @@ public struct ClientRegistry: Sendable {
     /// generation; a lookup that read the database before that cannot store its (stale)
     /// answer after it. Unknown tokens are never cached.
     final class TokenCache: Sendable {
-        private let state = Mutex<(generation: Int, clients: [Data: Client])>((0, [:]))
+        private let state = Locked<(generation: Int, clients: [Data: Client])>((0, [:]))
         static var capacity: Int { 10_000 }
 
         func lookup(_ tokenHash: Data) -> (Client?, generation: Int) {

@@ -1,6 +1,5 @@
 import Foundation
 import GRDB
-import Synchronization
 
 /// A registered face-auth provider (人脸识别服务). Its `id` is the `kid` its attestations carry.
 public struct FaceAuthProvider: Sendable, Equatable, Codable {
@@ -157,7 +156,7 @@ public struct FaceAuth: Sendable {
 
 /// Provider public keys, parsed once and kept (providers are never changed, only added).
 final class ProviderKeys: Sendable {
-    private let cache = Mutex<[String: any SignatureVerifier]>([:])
+    private let cache = Locked<[String: any SignatureVerifier]>([:])
 
     func verifier(_ kid: String, _ db: Database) throws -> (any SignatureVerifier)? {
         if let known = cache.withLock({ $0[kid] }) { return known }

@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 
 /// The stand-in approval system behind `mashangban approval-stub`: checks each webhook's
 /// signature with its secret, keeps one copy per `Idempotency-Key`, and can be told to
@@ -26,7 +25,7 @@ public final class ApprovalStubInbox: Sendable {
     let file: URL?
     let now: Now
     public let slowDelay: Duration
-    private let state = Mutex<(mode: Mode, received: [Received], keys: Set<String>, duplicates: Int)>((.up, [], [], 0))
+    private let state = Locked<(mode: Mode, received: [Received], keys: Set<String>, duplicates: Int)>((.up, [], [], 0))
 
     /// `file`: where to keep what was received (JSON lines, read back at start); nil keeps it in memory.
     public init(secret: String, suite: CryptoSuite, file: URL?, now: @escaping Now = { Date() }, slowDelay: Duration = .seconds(30)) throws {

@@ -2,7 +2,6 @@ import Foundation
 import GRDB
 import Logging
 import Metrics
-import Synchronization
 
 /// How submissions are delivered (`serve` flags).
 public struct DeliverySettings: Sendable, Equatable {
@@ -295,7 +294,7 @@ public struct Deliveries: Sendable {
 
 /// The submissions being sent now, and how many per approval system.
 final class InFlight: Sendable {
-    private let state = Mutex<(ids: Set<String>, perSystem: [String: Int])>(([], [:]))
+    private let state = Locked<(ids: Set<String>, perSystem: [String: Int])>(([], [:]))
 
     var ids: Set<String> { state.withLock { $0.ids } }
     func contains(_ id: String) -> Bool { state.withLock { $0.ids.contains(id) } }
@@ -321,7 +320,7 @@ final class InFlight: Sendable {
 /// Wakes a waiting task early: `fire` before or during `wait` ends the wait; a fire with no
 /// one waiting is remembered once.
 public final class WakeSignal: Sendable {
-    private let state = Mutex<(pending: Bool, waiter: CheckedContinuation<Void, Never>?)>((false, nil))
+    private let state = Locked<(pending: Bool, waiter: CheckedContinuation<Void, Never>?)>((false, nil))
 
     public init() {}
 

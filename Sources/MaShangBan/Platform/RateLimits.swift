@@ -1,6 +1,5 @@
 import Foundation
 import GRDB
-import Synchronization
 
 /// A token bucket's shape: up to `burst` requests at once, refilled at `perSecond`.
 public struct RateLimit: Sendable, Equatable, CustomStringConvertible {
@@ -87,7 +86,7 @@ public final class RateLimiter: Sendable {
     let now: Now
     let writes: GroupCommit
     let audit: AuditLog
-    private let buckets = Mutex<[String: Bucket]>([:])
+    private let buckets = Locked<[String: Bucket]>([:])
     /// Past this many buckets, the full (idle) ones are dropped; a full bucket is no different from a missing one.
     static let maximumBuckets = 100_000
     static let reportInterval: TimeInterval = 60

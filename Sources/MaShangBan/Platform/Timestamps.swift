@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 
 /// The current time, injected so expiry and replay tests set the clock instead of sleeping.
 public typealias Now = @Sendable () -> Date
@@ -7,8 +6,8 @@ public typealias Now = @Sendable () -> Date
 /// A clock that stands still until moved: tests (and the bench) give its `now` to a
 /// backend to step past expiries without sleeping.
 public final class ManualClock: Sendable {
-    private let current: Mutex<Date>
-    public init(_ start: Date = Date()) { current = Mutex(start) }
+    private let current: Locked<Date>
+    public init(_ start: Date = Date()) { current = Locked(start) }
     public var now: Now { { [self] in current.withLock { $0 } } }
     public func advance(_ seconds: TimeInterval) { current.withLock { $0 += seconds } }
 }

@@ -1,6 +1,5 @@
 import Foundation
 import GRDB
-import Synchronization
 
 /// A window session (一码获取): the window shows a code for an item; the holder's app scans
 /// it and claims the session with a consent; the window long-polls for the result.
@@ -146,7 +145,7 @@ public struct WindowSessions: Sendable {
 
 /// Wakes every task waiting on a key (a window session's long polls) the moment it fires.
 final class Broadcast: Sendable {
-    private let waiters = Mutex<[String: [UUID: CheckedContinuation<Void, Never>]]>([:])
+    private let waiters = Locked<[String: [UUID: CheckedContinuation<Void, Never>]]>([:])
 
     func fire(_ key: String) {
         let woken = waiters.withLock { $0.removeValue(forKey: key) } ?? [:]

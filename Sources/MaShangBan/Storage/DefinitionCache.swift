@@ -1,11 +1,10 @@
 import Foundation
-import Synchronization
 
 /// Decoded JSON definitions (items, licence types), kept by their stored text: a hot query
 /// still reads the text, but decodes it only the first time it sees it. Keyed by the text
 /// itself, so an edited definition can never be served stale and nothing needs invalidating.
 final class DefinitionCache<Value: Decodable & Sendable>: Sendable {
-    private let decoded = Mutex<[String: Value]>([:])
+    private let decoded = Locked<[String: Value]>([:])
     /// Definitions are few; past this many distinct texts the cache starts over.
     static var capacity: Int { 1024 }
 

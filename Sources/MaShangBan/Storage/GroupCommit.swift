@@ -1,6 +1,5 @@
 import Foundation
 import GRDB
-import Synchronization
 
 /// Group commit: write units from many concurrent requests run on one writer queue, all
 /// the units waiting when it comes round in one SQLite transaction — one fsync — each in its
@@ -11,9 +10,9 @@ import Synchronization
 public final class GroupCommit: Sendable {
     let pool: DatabasePool
     /// Units waiting, and whether a drain is scheduled on `writer`.
-    private let queue = Mutex<(units: [Unit], draining: Bool)>(([], false))
+    private let queue = Locked<(units: [Unit], draining: Bool)>(([], false))
     private let writer = DispatchQueue(label: "msb.group-commit")
-    private let counters = Mutex<(transactions: Int, units: Int)>((0, 0))
+    private let counters = Locked<(transactions: Int, units: Int)>((0, 0))
     /// The most units one transaction takes.
     public static let maximumBatch = 256
 

@@ -2,8 +2,8 @@ import HTTPTypes
 import NIOHTTPTypes
 import HummingbirdCore
 import Logging
+import MaShangBan
 import NIOCore
-import Synchronization
 
 /// Deadlines for slow clients (issue 8). The idle timeout alone does not stop a slowloris:
 /// each trickled byte resets it. Here a request's head must be complete within
@@ -24,7 +24,7 @@ struct SlowClientGuard: Sendable {
 
 /// Open connections per source address.
 final class ConnectionsPerAddress: Sendable {
-    private let counts = Mutex<[String: Int]>([:])
+    private let counts = Locked<[String: Int]>([:])
 
     /// Counts a new connection; false if the address is at `maximum` already (not counted then).
     func open(_ address: String, maximum: Int) -> Bool {

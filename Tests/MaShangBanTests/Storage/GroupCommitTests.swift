@@ -1,6 +1,5 @@
 import Foundation
 import GRDB
-import Synchronization
 import Testing
 @testable import MaShangBan
 
@@ -17,7 +16,7 @@ struct GroupCommitTests {
         let audit = backend.audit
         // A first unit holds the writer until the twenty below are queued.
         let gate = DispatchSemaphore(value: 0)
-        let running = Mutex(false)
+        let running = Locked(false)
         let blocker = Task {
             try await writes.write { _ in
                 running.withLock { $0 = true }
