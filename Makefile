@@ -5,6 +5,7 @@
 SHELL := /bin/bash
 RUN_PACKAGES  := libssl-dev libsqlite3-dev libqrencode-dev libpng-dev pkg-config
 TEST_PACKAGES := $(RUN_PACKAGES) zbar-tools openssl curl
+BENCH_PACKAGES := $(RUN_PACKAGES) wrk
 
 .PHONY: run test bench fuzz tsan build deps-run deps-test clean
 
@@ -17,7 +18,9 @@ test: deps-test
 	MSB_BIN=.build/debug/mashangban scripts/schema-fuzz.sh 10
 
 # Throughput figures on this machine (release build); prints a table, asserts nothing.
-bench: deps-run
+# Single requests are sent by wrk in its own process.
+bench:
+	@scripts/ensure-packages.sh $(BENCH_PACKAGES)
 	swift build -c release --product mashangban
 	.build/release/mashangban bench --crypto intl
 	.build/release/mashangban bench --crypto gm

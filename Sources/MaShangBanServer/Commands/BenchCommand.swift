@@ -12,12 +12,25 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "Crypto profile: intl or gm.") var crypto: String = "intl"
     @Option(help: "Codes to issue and scan over HTTP.") var flows: Int = 3000
     @Option(help: "Concurrent keep-alive HTTP connections.") var connections: Int = 64
+    @Option(help: "Load generator for single requests: wrk (its own process), client (AsyncHTTPClient in this process), or auto (wrk when installed).")
+    var load: String = "auto"
 
     func run() async throws {
         guard let profile = CryptoProfile(rawValue: crypto) else { throw ValidationError("--crypto must be intl or gm") }
+        let wrk: String?
+        switch load {
+        case "auto": wrk = WrkLoad.find()
+        case "client": wrk = nil
+        case "wrk":
+            guard let found = WrkLoad.find() else { throw ValidationError("--load wrk: no wrk on the PATH (Debian package wrk)") }
+            wrk = found
+        default: throw ValidationError("--load must be wrk, client or auto")
+        }
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("msb-bench-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let backend = try Backend.open(BackendOptions(dataDirectory: DataDirectory(directory), crypto: profile))
+        var options = BackendOptions(dataDirectory: DataDirectory(directory), crypto: profile)
+        options.rateLimits = .unlimited  // one bench app and one terminal stand for a whole hall
+        let backend = try Backend.open(options)
 
         print("mashangban bench — profile \(profile.rawValue), \(ProcessInfo.processInfo.activeProcessorCount) cores")
         print(String(repeating: "-", count: 72))
@@ -68,23 +81,26 @@ struct BenchCommand: AsyncParsableCommand {
         let algorithm = backend.suite.signatures.algorithm.rawValue
         let cores = ProcessInfo.processInfo.activeProcessorCount
         let commits = try FlowBench.commitRates(in: directory)
-        let results = try await FlowBench(backend: backend, flows: flows, connections: connections).run()
+        let results = try await FlowBench(backend: backend, flows: flows, connections: connections, wrk: wrk).run()
         let figures = { (f: FlowBench.Figures) in
-            String(format: "%6.0f /s  p50 %5.1f  p99 %5.1f  p999 %5.1f ms  errors %d  cpu %.2f ms", f.rate, f.p50, f.p99, f.p999, f.errors,
-                   f.cpuPerRequest * 1000)
+            String(format: "%6.0f /s  p50 %5.1f  p99 %5.1f  p999 %5.1f ms  errors %d  ", f.rate, f.p50, f.p99, f.p999, f.errors)
+                + (f.generatorCPUPerRequest.map { String(format: "cpu %.2f + wrk %.2f ms", f.cpuPerRequest * 1000, $0 * 1000) }
+                    ?? String(format: "cpu %.2f ms", f.cpuPerRequest * 1000))
         }
         print("limits on this machine")
-        print(Self.row("  HTTP floor (GET /healthz, same client)", figures(results.floor)))
+        print(Self.row("  HTTP floor (GET /healthz, same load)", figures(results.floor)))
         print(Self.row("  \(algorithm) sign, our crypto layer (\(cores) thr.)", String(format: "%6.0f /s", signatures.sign)))
         print(Self.row("  \(algorithm) verify, our crypto layer (\(cores) thr.)", String(format: "%6.0f /s", signatures.verify)))
         print(Self.row("  SQLite commits, 1 row each (FULL, WAL)", String(format: "%6.0f /s", commits.single)))
         print(Self.row("  SQLite rows, 100 per commit", String(format: "%6.0f /s", commits.batched)))
-        print("flows over HTTP/1.1 loopback, \(connections) keep-alive connections, \(flows) distinct tokens each")
+        print("over HTTP/1.1 loopback, \(connections) keep-alive connections, \(flows) distinct tokens each; single requests sent by "
+              + (wrk.map { "\($0) (own process; cpu = server + wrk)" } ?? "AsyncHTTPClient in this process (cpu includes it)"))
         print(Self.row("  codes issued (POST /v1/presentations)", figures(results.codes)))
         print(Self.row("  scans (POST /v1/scans)", figures(results.scans)))
         print(Self.row("  window sessions (POST /v1/window-sessions)", figures(results.windowOpens)))
         print(Self.row("  claims (POST /v1/window-sessions/claim)", figures(results.claims)))
         print(Self.row("  full flows (challenge→consent→code→scan)", figures(results.fullFlows)))
+        if wrk != nil { print("    (whole flows are sent from this process: it signs each face-check attestation between requests)") }
         let batching = Double(results.scanBatching.units) / Double(max(1, results.scanBatching.transactions))
         print(Self.row("  write units per group commit, scans", String(format: "%.1f (mean)", batching)))
         print("ratios")
@@ -92,9 +108,11 @@ struct BenchCommand: AsyncParsableCommand {
         print(Self.row("  scans ÷ verify limit", String(format: "%.2f", results.scans.rate / signatures.verify)))
         print(Self.row("  codes ÷ sign limit", String(format: "%.2f", results.codes.rate / signatures.sign)))
         print(Self.row("  scan writes/s ÷ single-commit limit", String(format: "%.2f", results.scans.rate / commits.single)))
-        print(Self.row("process RSS after the flows", String(format: "%.0f MB (server and load generator together)", Self.residentMegabytes())))
+        print(Self.row("RSS after the single requests", String(format: "%.0f MB (%@)", results.residentAfterRequests,
+                                                                      wrk == nil ? "server and load generator together" : "the server's process; wrk apart")))
+        print(Self.row("process RSS after the whole flows", String(format: "%.0f MB (server and AsyncHTTPClient together)", Self.residentMegabytes())))
         let openStart = ContinuousClock.now
-        let reopened = try Backend.open(BackendOptions(dataDirectory: DataDirectory(directory), crypto: profile))
+        let reopened = try Backend.open(options)
         let ready = await reopened.isReady()
         print(Self.row("startup on this data dir (open → ready)", String(format: "%.0f ms%@ (%d licences)", FlowBench.seconds(ContinuousClock.now - openStart) * 1000,
                                                                             ready ? "" : ", NOT READY", licences)))

@@ -5,15 +5,19 @@ import GRDB
 import Logging
 import MaShangBan
 import NIOCore
-import Synchronization
 
-/// The 一码出示 / 一码获取 flows over real HTTP: our server (release build, same process) on a
-/// loopback port, driven by AsyncHTTPClient over `connections` keep-alive connections. Every
-/// request carries its own consent or token, so no answer can be served from a cache.
+/// The 一码出示 / 一码获取 flows over real HTTP: our server (release build, this process) on a
+/// loopback port, over `connections` keep-alive connections. Single requests are sent by `wrk`
+/// in its own process when it is installed (`WrkLoad`), otherwise by AsyncHTTPClient in this
+/// process; whole flows, which sign a face-check attestation between requests, always by
+/// AsyncHTTPClient. Every request carries its own consent or token, so no answer can be
+/// served from a cache.
 struct FlowBench {
     let backend: Backend
     let flows: Int
     let connections: Int
+    /// The `wrk` executable, or nil to send single requests from this process.
+    let wrk: String?
 
     /// One measured phase: requests (or whole flows) per second and their latencies.
     struct Figures {
@@ -23,8 +27,11 @@ struct FlowBench {
         let p99: Double
         let p999: Double
         let errors: Int
-        /// Process CPU seconds per request (server and load generator together).
+        /// This process's CPU seconds per request: the server's, plus the load generator's
+        /// when that runs in this process (`generatorCPUPerRequest` nil).
         let cpuPerRequest: Double
+        /// The CPU seconds per request of a load generator in its own process.
+        var generatorCPUPerRequest: Double? = nil
     }
 
     struct Results {
@@ -36,6 +43,9 @@ struct FlowBench {
         let fullFlows: Figures
         /// Write units the group commit ran during the scans, and its transactions.
         let scanBatching: (units: Int, transactions: Int)
+        /// This process's RSS after the single-request phases, in MB: the server's alone when
+        /// `wrk` sent them.
+        let residentAfterRequests: Double
     }
 
     private static let hall = "HY-ZX-01"
@@ -46,7 +56,7 @@ struct FlowBench {
         var configuration = ServeConfiguration()
         configuration.port = 0
         configuration.maxConnections = connections * 4
-        configuration.rateLimits = .unlimited  // one terminal and one app stand for a whole hall here
+        configuration.rateLimits = .unlimited  // as the bench's backend: one terminal and one app stand for a whole hall
         var logger = Logger(label: "bench")
         logger.logLevel = .critical  // the bench prints figures; shutdown chatter is not one
         let (ports, portSink) = AsyncStream.makeStream(of: Int.self)
@@ -60,8 +70,14 @@ struct FlowBench {
 
         let http = HTTP(base: "http://127.0.0.1:\(port)", client: HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(
             connectionPool: .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: connections))))
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("msb-wrk-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let load = try wrk.map { executable in
+            try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+            return WrkLoad(executable: executable, port: port, connections: connections, directory: scratch)
+        }
         do {
-            let results = try await measureAll(http, setUp)
+            let results = try await measureAll(http, setUp, load)
             try await http.client.shutdown()
             return results
         } catch {
@@ -70,28 +86,40 @@ struct FlowBench {
         }
     }
 
-    private func measureAll(_ http: HTTP, _ s: SetUp) async throws -> Results {
+    private func measureAll(_ http: HTTP, _ s: SetUp, _ load: WrkLoad?) async throws -> Results {
         let (app, terminal) = (s.appToken, s.terminalToken)
-        let floor = try await measure(flows * 2) { _ in try await http.call("GET", "/healthz", token: nil, body: nil).status == 200 }
-
-        let tokens = Answers(flows)
-        let codes = try await measure(flows) { i in
-            try await http.expect(201, "POST", "/v1/presentations", token: app, body: #"{"consent":"\#(s.consents[i])"}"#, keep: "token", in: tokens, at: i)
+        // Each phase: method, path, client token, one body per request, expected status, and
+        // the answer member the next phase needs.
+        func phase(_ method: String, _ path: String, token: String?, bodies: [String], expect: UInt,
+                   keep member: String? = nil) async throws -> (Figures, [String]) {
+            if let load {
+                return try await load.run(.init(method: method, path: path, token: token, bodies: bodies, expect: Int(expect), keep: member))
+            }
+            let kept = Answers(bodies.count)
+            let figures = try await measure(bodies.count) { i in
+                let answer = try await http.call(method, path, token: token, body: bodies[i].isEmpty ? nil : bodies[i])
+                guard answer.status == expect else { return false }
+                guard let member else { return true }
+                guard let value = answer.json?[member] as? String else { return false }
+                kept[i] = value
+                return true
+            }
+            return (figures, kept.all.filter { !$0.isEmpty })
         }
+
+        let (floor, _) = try await phase("GET", "/healthz", token: nil, bodies: Array(repeating: "", count: flows * 2), expect: 200)
+        let (codes, tokens) = try await phase("POST", "/v1/presentations", token: app,
+                                              bodies: s.consents.prefix(flows).map { #"{"consent":"\#($0)"}"# }, expect: 201, keep: "token")
         let statsBefore = backend.library.writes.statistics
-        let scans = try await measure(flows) { i in
-            try await http.call("POST", "/v1/scans", token: terminal, body: #"{"token":"\#(tokens[i])","item":"\#(Self.item)"}"#).status == 201
-        }
+        let (scans, _) = try await phase("POST", "/v1/scans", token: terminal,
+                                         bodies: tokens.map { #"{"token":"\#($0)","item":"\#(Self.item)"}"# }, expect: 201)
         let statsAfter = backend.library.writes.statistics
-
-        let windows = Answers(flows)
-        let opens = try await measure(flows) { i in
-            try await http.expect(201, "POST", "/v1/window-sessions", token: terminal, body: #"{"item":"\#(Self.item)"}"#, keep: "token", in: windows, at: i)
-        }
-        let claims = try await measure(flows) { i in
-            let body = #"{"token":"\#(windows[i])","consent":"\#(s.consents[flows + i])"}"#
-            return try await http.call("POST", "/v1/window-sessions/claim", token: app, body: body).status == 200
-        }
+        let (opens, windows) = try await phase("POST", "/v1/window-sessions", token: terminal,
+                                               bodies: Array(repeating: #"{"item":"\#(Self.item)"}"#, count: flows), expect: 201, keep: "token")
+        let (claims, _) = try await phase("POST", "/v1/window-sessions/claim", token: app,
+                                          bodies: zip(windows, s.consents.dropFirst(flows)).map { #"{"token":"\#($0)","consent":"\#($1)"}"# },
+                                          expect: 200)
+        let resident = BenchCommand.residentMegabytes()
 
         // The whole 一码出示 flow, as the app and the window do it: challenge → (face check,
         // signed here by the bench's stand-in provider) → consent → code → scan.
@@ -110,7 +138,8 @@ struct FlowBench {
             return try await http.call("POST", "/v1/scans", token: terminal, body: #"{"token":"\#(token)","item":"\#(Self.item)"}"#).status == 201
         }
         return Results(floor: floor, codes: codes, scans: scans, windowOpens: opens, claims: claims, fullFlows: full,
-                       scanBatching: (statsAfter.units - statsBefore.units, statsAfter.transactions - statsBefore.transactions))
+                       scanBatching: (statsAfter.units - statsBefore.units, statsAfter.transactions - statsBefore.transactions),
+                       residentAfterRequests: resident)
     }
 
     // MARK: Set-up, in-process
@@ -223,24 +252,17 @@ struct FlowBench {
             return (response.status.code, json)
         }
 
-        /// Calls, checks the status, and keeps one string member of the answer.
-        func expect(_ status: UInt, _ method: String, _ path: String, token: String, body: String, keep member: String,
-                    in answers: Answers, at index: Int) async throws -> Bool {
-            let answer = try await call(method, path, token: token, body: body)
-            guard answer.status == status, let value = answer.json?[member] as? String else { return false }
-            answers[index] = value
-            return true
-        }
     }
 
     /// Answers kept by index (tokens issued in one phase, used in the next).
     private final class Answers: Sendable {
-        private let values: Mutex<[String]>
-        init(_ count: Int) { values = Mutex([String](repeating: "", count: count)) }
+        private let values: Locked<[String]>
+        init(_ count: Int) { values = Locked([String](repeating: "", count: count)) }
         subscript(index: Int) -> String {
             get { values.withLock { $0[index] } }
             set { values.withLock { $0[index] = newValue } }
         }
+        var all: [String] { values.withLock { $0 } }
     }
 
     // MARK: Limits
@@ -301,9 +323,10 @@ struct FlowBench {
         Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
 
-    static func cpuSeconds() -> Double {
+    /// CPU seconds of this process (or of its waited-for children).
+    static func cpuSeconds(of who: __rusage_who = RUSAGE_SELF) -> Double {
         var usage = rusage()
-        getrusage(RUSAGE_SELF.rawValue, &usage)
+        getrusage(who.rawValue, &usage)
         return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
     }
 }

@@ -1,0 +1,164 @@
+import Foundation
+import MaShangBan
+
+/// A bench phase driven by `wrk` (Debian's package) in its own process, so the load generator
+/// does not share the server's process and costs little CPU. Each request of the phase is
+/// sent exactly once, in order, over `connections` keep-alive connections; the phase ends
+/// when every one has its answer. Answers' statuses are checked in wrk's Lua, and one string
+/// member of each answer can be kept (tokens issued in one phase, used in the next).
+struct WrkLoad {
+    let executable: String
+    let port: Int
+    let connections: Int
+    let directory: URL
+
+    /// One request of a phase.
+    struct Phase {
+        var method: String
+        var path: String
+        var token: String?
+        /// One JSON body for each request ("" for none).
+        var bodies: [String]
+        var expect: Int
+        /// A string member of each answer to keep, in answer order.
+        var keep: String?
+    }
+
+    /// `wrk` on the PATH, if there is one.
+    static func find() -> String? {
+        for directory in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":") {
+            let candidate = "\(directory)/wrk"
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+        }
+        return nil
+    }
+
+    /// The phase's figures (requests not answered count as errors), and the kept members.
+    func run(_ phase: Phase) async throws -> (FlowBench.Figures, kept: [String]) {
+        let script = directory.appendingPathComponent("phase.lua")
+        let bodies = directory.appendingPathComponent("bodies.txt")
+        let kept = directory.appendingPathComponent("kept.txt")
+        try Self.script.write(to: script, atomically: true, encoding: .utf8)
+        try (phase.bodies.joined(separator: "\n") + "\n").write(to: bodies, atomically: true, encoding: .utf8)
+        try? FileManager.default.removeItem(at: kept)
+
+        let process = Process()
+        // Through env(1): a child inherits its parent thread's signal mask, and this process's
+        // threads block SIGINT, which wrk needs (see below).
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["--default-signal=INT", executable, "-t1", "-c\(connections)", "-d600s", "--timeout", "30s", "-s", script.path, "http://127.0.0.1:\(port)", "--",
+                             phase.method, phase.path, phase.token ?? "-", String(phase.expect), phase.keep ?? "-", bodies.path, kept.path]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        // wrk's main thread sleeps for `-d` whatever its threads do; SIGINT ends that sleep, and
+        // it is sent as soon as the script says the last answer is in.
+        let printed = Locked(Data())
+        output.fileHandleForReading.readabilityHandler = { handle in
+            let chunk = handle.availableData
+            let finished = printed.withLock { printed in
+                let before = printed.range(of: Data("MSB-FINISHED".utf8)) != nil
+                printed.append(chunk)
+                return !before && printed.range(of: Data("MSB-FINISHED".utf8)) != nil
+            }
+            if finished { process.interrupt() }
+        }
+        let (serverBefore, before) = (FlowBench.cpuSeconds(), FlowBench.cpuSeconds(of: RUSAGE_CHILDREN))
+        // Waited for through the termination handler: blocking a thread of the cooperative
+        // pool would take it from the server under test.
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            process.terminationHandler = { _ in continuation.resume() }
+            do { try process.run() } catch { continuation.resume(throwing: error) }
+        }
+        output.fileHandleForReading.readabilityHandler = nil
+        let rest = output.fileHandleForReading.readDataToEndOfFile()
+        let text = printed.withLock { String(decoding: $0 + rest, as: UTF8.self) }
+        guard process.terminationStatus == 0,
+              let line = text.split(separator: "\n").last(where: { $0.hasPrefix("MSB ") })
+        else { throw WrkFailure(printed: text) }
+        let numbers = line.split(separator: " ").dropFirst().compactMap { Double($0) }
+        guard numbers.count == 6 else { throw WrkFailure(printed: text) }
+        let keptValues = phase.keep == nil ? [] : ((try? String(contentsOf: kept, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
+        let (answered, requests) = (Int(numbers[1]), Double(max(1, phase.bodies.count)))
+        let figures = FlowBench.Figures(
+            count: answered, rate: Double(answered) / max(numbers[0] / 1e6, 1e-6), p50: numbers[3] / 1000, p99: numbers[4] / 1000,
+            p999: numbers[5] / 1000, errors: Int(numbers[2]) + phase.bodies.count - answered,
+            cpuPerRequest: (FlowBench.cpuSeconds() - serverBefore) / requests, generatorCPUPerRequest: (FlowBench.cpuSeconds(of: RUSAGE_CHILDREN) - before) / requests)
+        return (figures, keptValues)
+    }
+
+    struct WrkFailure: Error, CustomStringConvertible {
+        let printed: String
+        var description: String { "wrk failed: \(printed.suffix(2000))" }
+    }
+
+    /// Arguments after `--`: method, path, bearer token or "-", expected status, member to
+    /// keep or "-", the bodies file, the file for kept members. Once every request is sent,
+    /// connections that ask for more get `GET /healthz` until the last answer is in; those
+    /// answers are not counted (at most `connections - 1` of them, at the very end, enter
+    /// wrk's latency figures, which include its coordinated-omission correction). The script
+    /// prints `MSB-FINISHED` when the last answer is in, and at the end
+    /// `MSB <µs> <answered> <errors> <p50 µs> <p99 µs> <p99.9 µs>`.
+    static let script = #"""
+        local threads = {}
+        function setup(thread) table.insert(threads, thread) end
+
+        function init(args)
+          local headers = {["Content-Type"] = "application/json"}
+          if args[3] ~= "-" then headers["Authorization"] = "Bearer " .. args[3] end
+          requests = {}
+          for line in io.lines(args[6]) do
+            if line == "" then
+              requests[#requests + 1] = wrk.format(args[1], args[2], headers)
+            else
+              requests[#requests + 1] = wrk.format(args[1], args[2], headers, line)
+            end
+          end
+          filler = wrk.format("GET", "/healthz")
+          expected = tonumber(args[4])
+          if args[5] ~= "-" then
+            pattern = '"' .. args[5] .. '":"([^"]+)"'
+            kept = io.open(args[7], "w")
+          end
+          floor = args[1] == "GET" and args[2] == "/healthz"
+          -- wrk calls request() once before it connects, to check the script (4.1.0's
+          -- script_verify_request); that call gets the filler, and sending starts at 1.
+          sent, answered, bad = -1, 0, 0
+        end
+
+        function request()
+          sent = sent + 1
+          return requests[sent] or filler
+        end
+
+        function response(status, headers, body)
+          if answered >= #requests then return end
+          if sent > #requests and not floor and body == '{"status":"ok"}' then return end  -- a filler's
+          answered = answered + 1
+          if status ~= expected then
+            bad = bad + 1
+          elseif pattern then
+            local value = body:match(pattern)
+            if value then kept:write(value, "\n") else bad = bad + 1 end
+          end
+          if answered == #requests then
+            if kept then kept:close() end
+            wrk.thread:stop()
+            io.write("MSB-FINISHED\n")
+            io.stdout:flush()
+          end
+        end
+
+        function done(summary, latency, requests)
+          local answered, bad = 0, 0
+          for _, thread in ipairs(threads) do
+            answered = answered + thread:get("answered")
+            bad = bad + thread:get("bad")
+          end
+          local e = summary.errors
+          io.write(string.format("MSB %d %d %d %d %d %d\n", summary.duration, answered,
+            bad + e.connect + e.read + e.write + e.timeout,
+            latency:percentile(50), latency:percentile(99), latency:percentile(99.9)))
+        end
+        """#
+}
