@@ -28,18 +28,25 @@ public struct Scans: Sendable {
         do {
             let claims = try QRToken.verify(token, kind: .present, region: region, keyring: keyring, now: instant)
             jti = claims.jti
-            let view = try await accept(claims, item: code, terminal: terminal, at: instant)
+            let handedOver = try await accept(claims, item: code, terminal: terminal, at: instant)
             delivery.fire()
-            return view
+            return handedOver.windowView(masks: masks)
         } catch let error as MSBError {
             try await recordRejection(error.code, jti: jti, item: code, by: terminal, at: instant)
             throw error
         }
     }
 
-    private func accept(_ claims: QRToken, item code: String, terminal: Client, at instant: Date) async throws -> JSONValue {
+    private func accept(_ claims: QRToken, item code: String, terminal: Client, at instant: Date) async throws -> HandedOver {
         let (library, masks) = (self.library, self.masks)
         let submissionID = library.random.sortableIdentifier(prefix: "sub", at: instant)
+        // The one writer runs every scan in turn, so the licences' data boxes are opened here
+        // first, on a reader; the writer re-reads every row and opens again only a box that
+        // changed meanwhile. Failures are left to the writer, which reports them properly.
+        let opened = (try? await library.pool.read { db in
+            try String.fetchOne(db.cachedStatement(sql: "SELECT consent_id FROM presentations WHERE jti = ?"), arguments: [claims.jti])
+                .map { try Self.openLicences(ofConsent: $0, library: library, db) } ?? []
+        }) ?? []
         return try await library.writes.write { db in
             guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT id, consent_id, state FROM presentations WHERE jti = ?"),
                                              arguments: [claims.jti])
@@ -60,7 +67,29 @@ public struct Scans: Sendable {
             try db.cachedStatement(sql: "UPDATE presentations SET state = 'used', ended_at = ? WHERE id = ? AND state = 'active'").execute(arguments: [Timestamp.string(instant), presentationID])
             guard db.changesCount == 1 else { throw MSBError.tokenUsed }
             return try Self.handOver(consent, item: item, terminal: terminal, source: .presentation(presentationID),
-                                     submissionID: submissionID, at: instant, library: library, masks: masks, db)
+                                     submissionID: submissionID, at: instant, library: library, masks: masks, opened: opened, db)
+        }
+    }
+
+    /// The data boxes of a consent's licences, opened (see `LicenceLibrary.OpenedData`).
+    static func openLicences(ofConsent id: String, library: LicenceLibrary, _ db: Database) throws -> [LicenceLibrary.OpenedData] {
+        try Row.fetchAll(db.cachedStatement(sql: """
+            SELECT l.* FROM consent_licences c JOIN licences l ON l.id = c.licence_id WHERE c.consent_id = ?
+            """), arguments: [id]).map(library.open)
+    }
+
+    /// What a hand-over produced, for the window's view, which callers draw outside the
+    /// writer where they can.
+    struct HandedOver: Sendable {
+        let submission: String
+        let item: Item
+        let holder: HolderID
+        let agent: CitizenID?
+        let licences: [Licence]
+        let today: CalendarDate
+
+        func windowView(masks: MaskTable) -> JSONValue {
+            Scans.windowView(submission: submission, item: item, holder: holder, agent: agent, licences: licences, masks: masks, today: today)
         }
     }
 
@@ -74,9 +103,10 @@ public struct Scans: Sendable {
     /// The checks a scan and a claim share, then the submission, its outbox row and its audit
     /// record, all in the caller's transaction: the consent is live and covers the item (一件事
     /// 一次办: every licence type it needs), each licence is valid, an agent is still
-    /// authorised. Returns what the window sees.
+    /// authorised. Returns what the window's view is drawn from. `opened`: data boxes opened
+    /// before the transaction.
     static func handOver(_ consent: Consent, item: Item, terminal: Client, source: Source, submissionID: String, at instant: Date,
-                         library: LicenceLibrary, masks: MaskTable, _ db: Database) throws -> JSONValue {
+                         library: LicenceLibrary, masks: MaskTable, opened: [LicenceLibrary.OpenedData] = [], _ db: Database) throws -> HandedOver {
         let stamp = Timestamp.string(instant)
         let today = CalendarDate(instant)
         guard !consent.withdrawn, consent.isLive(at: instant) else { throw MSBError.consentExpired }
@@ -87,7 +117,7 @@ public struct Scans: Sendable {
             guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM licences WHERE id = ?"), arguments: [id]) else {
                 throw CryptoError("a consent names a missing licence")
             }
-            return try library.decode(row, db)
+            return try library.decode(row, db, opened: opened)
         }
         let types = Set(licences.map(\.type.code))
         guard item.required.allSatisfy(types.contains) else {
@@ -120,8 +150,7 @@ public struct Scans: Sendable {
                               licences: needed, presentedAt: stamp),
             vault: library.vault, masks: masks, actor: .client(terminal.id), chain: &chain, db)
         try db.cachedStatement(sql: "INSERT INTO scans (at, terminal_id, item, outcome, submission_id) VALUES (?, ?, ?, 'accepted', ?)").execute(arguments: [stamp, terminal.id, item.code, submissionID])
-        return windowView(submission: submissionID, item: item, holder: holder, agent: agent, licences: needed,
-                          masks: masks, today: today)
+        return HandedOver(submission: submissionID, item: item, holder: holder, agent: agent, licences: needed, today: today)
     }
 
     /// What the window sees: display-masked, with the delivery state.
