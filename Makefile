@@ -4,7 +4,7 @@
 # print the exact install line and stop.
 SHELL := /bin/bash
 RUN_PACKAGES  := libssl-dev libsqlite3-dev libqrencode-dev libpng-dev pkg-config
-TEST_PACKAGES := $(RUN_PACKAGES) zbar-tools openssl curl
+TEST_PACKAGES := $(RUN_PACKAGES) zbar-tools openssl curl wrk
 BENCH_PACKAGES := $(RUN_PACKAGES) wrk
 
 .PHONY: run test bench fuzz tsan build deps-run deps-test clean

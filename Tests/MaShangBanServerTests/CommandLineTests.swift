@@ -59,6 +59,21 @@ struct CommandLineTests {
         #expect(badFlag.err.contains("--token-ttl"))
     }
 
+    /// `make bench` end to end, small: every phase answers as expected, through wrk when it
+    /// is installed and through the in-process client.
+    @Test func theBenchRunsWithEitherLoadGenerator() throws {
+        let wrk = FileManager.default.isExecutableFile(atPath: "/usr/bin/wrk")
+        for load in wrk ? ["client", "wrk"] : ["client"] {
+            let run = try runCLI(["bench", "--licences", "300", "--flows", "64", "--connections", "8", "--load", load])
+            #expect(run.status == 0, "\(run.err)")
+            let rows = run.out.split(separator: "\n").filter { $0.contains(" /s  p50 ") }
+            #expect(rows.count == 6, "floor, codes, scans, window sessions, claims, full flows: \(run.out)")
+            #expect(rows.allSatisfy { $0.contains("errors 0") }, "\(run.out)")
+            #expect(run.out.contains("licences accepted / rejected              300 / 0"))
+            #expect(run.out.contains("server RSS after the single requests"))
+        }
+    }
+
     @Test func keysRotateWhileStoppedAndListedAfter() throws {
         let dir = try TemporaryDirectory()
         let data = dir.url.appendingPathComponent("data")

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Metrics
 
 /// Group commit: write units from many concurrent requests run on one writer queue, all
 /// the units waiting when it comes round in one SQLite transaction — one fsync — each in its
@@ -15,6 +16,9 @@ public final class GroupCommit: Sendable {
     private let counters = Locked<(transactions: Int, units: Int)>((0, 0))
     /// The most units one transaction takes.
     public static let maximumBatch = 256
+    /// Counters on `/metrics`: group transactions committed or rolled back, and units run.
+    public static let transactionsMetric = "msb_group_commit_transactions_total"
+    public static let unitsMetric = "msb_group_commit_units_total"
 
     struct Unit: @unchecked Sendable {  // the closures run on the writer thread only
         let work: (Database) throws -> Void
@@ -86,6 +90,8 @@ public final class GroupCommit: Sendable {
                 outcomes = [Result](repeating: .failure(error), count: batch.count)
             }
             counters.withLock { $0 = ($0.transactions + 1, $0.units + batch.count) }
+            Counter(label: Self.transactionsMetric).increment()
+            Counter(label: Self.unitsMetric).increment(by: batch.count)
             for (unit, outcome) in zip(batch, outcomes) { unit.finish(outcome) }
         }
     }

@@ -93,14 +93,14 @@ struct BenchCommand: AsyncParsableCommand {
         print(Self.row("  \(algorithm) verify, our crypto layer (\(cores) thr.)", String(format: "%6.0f /s", signatures.verify)))
         print(Self.row("  SQLite commits, 1 row each (FULL, WAL)", String(format: "%6.0f /s", commits.single)))
         print(Self.row("  SQLite rows, 100 per commit", String(format: "%6.0f /s", commits.batched)))
-        print("over HTTP/1.1 loopback, \(connections) keep-alive connections, \(flows) distinct tokens each; single requests sent by "
-              + (wrk.map { "\($0) (own process; cpu = server + wrk)" } ?? "AsyncHTTPClient in this process (cpu includes it)"))
+        print("to `mashangban serve` in its own process, over HTTP/1.1 loopback, \(connections) keep-alive connections, \(flows) distinct")
+        print("tokens each; single requests sent by " + (wrk.map { "\($0) (cpu = server + wrk)" } ?? "AsyncHTTPClient from this process (cpu = server)"))
         print(Self.row("  codes issued (POST /v1/presentations)", figures(results.codes)))
         print(Self.row("  scans (POST /v1/scans)", figures(results.scans)))
         print(Self.row("  window sessions (POST /v1/window-sessions)", figures(results.windowOpens)))
         print(Self.row("  claims (POST /v1/window-sessions/claim)", figures(results.claims)))
         print(Self.row("  full flows (challenge→consent→code→scan)", figures(results.fullFlows)))
-        if wrk != nil { print("    (whole flows are sent from this process: it signs each face-check attestation between requests)") }
+        print("    (whole flows are sent by AsyncHTTPClient from this process, which signs each face-check attestation)")
         let batching = Double(results.scanBatching.units) / Double(max(1, results.scanBatching.transactions))
         print(Self.row("  write units per group commit, scans", String(format: "%.1f (mean)", batching)))
         print("ratios")
@@ -108,14 +108,10 @@ struct BenchCommand: AsyncParsableCommand {
         print(Self.row("  scans ÷ verify limit", String(format: "%.2f", results.scans.rate / signatures.verify)))
         print(Self.row("  codes ÷ sign limit", String(format: "%.2f", results.codes.rate / signatures.sign)))
         print(Self.row("  scan writes/s ÷ single-commit limit", String(format: "%.2f", results.scans.rate / commits.single)))
-        print(Self.row("RSS after the single requests", String(format: "%.0f MB (%@)", results.residentAfterRequests,
-                                                                      wrk == nil ? "server and load generator together" : "the server's process; wrk apart")))
-        print(Self.row("process RSS after the whole flows", String(format: "%.0f MB (server and AsyncHTTPClient together)", Self.residentMegabytes())))
-        let openStart = ContinuousClock.now
-        let reopened = try Backend.open(options)
-        let ready = await reopened.isReady()
-        print(Self.row("startup on this data dir (open → ready)", String(format: "%.0f ms%@ (%d licences)", FlowBench.seconds(ContinuousClock.now - openStart) * 1000,
-                                                                            ready ? "" : ", NOT READY", licences)))
+        print(Self.row("server RSS after the single requests", String(format: "%.0f MB (peak %.0f MB)", results.serverMemory.now,
+                                                                             results.serverMemory.peak)))
+        print(Self.row("server startup on this data dir", String(format: "%.0f ms from exec to listening (%d licences)",
+                                                                        results.serverStartup * 1000, licences)))
         print("targets (intl, issue 7): scans ≥ 5000/s with p99 ≤ 20 ms; codes ≥ 6000/s; RSS ≤ 150 MB; startup ≤ 1 s at 1M licences")
     }
 
@@ -138,11 +134,5 @@ struct BenchCommand: AsyncParsableCommand {
         #"{"type":"resident_id_card","number":"\#(holder)","holder":{"kind":"person","id":"\#(holder)"},"fields":{"name":"王一静","sex":"女","birth_date":"1985-01-01","address":"湖南省衡阳市蒸湘区解放大道12号","id_number":"\#(holder)"},"valid_from":"2020-01-01","valid_until":"2040-01-01","issuer":"衡阳市公安局"}"#
     }
 
-    static func residentMegabytes() -> Double {
-        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
-              let kb = Double(line.split(separator: " ").dropFirst().first ?? "")
-        else { return 0 }
-        return kb / 1024
-    }
+    static func residentMegabytes() -> Double { BenchProcess.memory(of: "self").now }
 }

@@ -2,16 +2,16 @@ import ArgumentParser
 import AsyncHTTPClient
 import Foundation
 import GRDB
-import Logging
 import MaShangBan
 import NIOCore
 
-/// The 一码出示 / 一码获取 flows over real HTTP: our server (release build, this process) on a
-/// loopback port, over `connections` keep-alive connections. Single requests are sent by `wrk`
-/// in its own process when it is installed (`WrkLoad`), otherwise by AsyncHTTPClient in this
-/// process; whole flows, which sign a face-check attestation between requests, always by
-/// AsyncHTTPClient. Every request carries its own consent or token, so no answer can be
-/// served from a cache.
+/// The 一码出示 / 一码获取 flows over real HTTP: `mashangban serve` in its own process
+/// (`ServerUnderTest`) on the bench's data directory, over `connections` keep-alive
+/// connections on loopback. Single requests are sent by `wrk` in its own process when it is
+/// installed (`WrkLoad`), otherwise by AsyncHTTPClient from this process; whole flows, which
+/// sign a face-check attestation between requests, always by AsyncHTTPClient. The set-up
+/// (clients, item, consents) is written in-process first. Every request carries its own
+/// consent or token, so no answer can be served from a cache.
 struct FlowBench {
     let backend: Backend
     let flows: Int
@@ -27,8 +27,7 @@ struct FlowBench {
         let p99: Double
         let p999: Double
         let errors: Int
-        /// This process's CPU seconds per request: the server's, plus the load generator's
-        /// when that runs in this process (`generatorCPUPerRequest` nil).
+        /// The server process's CPU seconds per request.
         let cpuPerRequest: Double
         /// The CPU seconds per request of a load generator in its own process.
         var generatorCPUPerRequest: Double? = nil
@@ -43,9 +42,11 @@ struct FlowBench {
         let fullFlows: Figures
         /// Write units the group commit ran during the scans, and its transactions.
         let scanBatching: (units: Int, transactions: Int)
-        /// This process's RSS after the single-request phases, in MB: the server's alone when
-        /// `wrk` sent them.
-        let residentAfterRequests: Double
+        /// The server process's RSS after the single-request phases, and its peak so far, in MB.
+        let serverMemory: (now: Double, peak: Double)
+        /// Seconds from starting the server process on the bench's data directory to its
+        /// "listening on" line.
+        let serverStartup: Double
     }
 
     private static let hall = "HY-ZX-01"
@@ -53,40 +54,28 @@ struct FlowBench {
 
     func run() async throws -> Results {
         let setUp = try await self.setUp()
-        var configuration = ServeConfiguration()
-        configuration.port = 0
-        configuration.maxConnections = connections * 4
-        configuration.rateLimits = .unlimited  // as the bench's backend: one terminal and one app stand for a whole hall
-        var logger = Logger(label: "bench")
-        logger.logLevel = .critical  // the bench prints figures; shutdown chatter is not one
-        let (ports, portSink) = AsyncStream.makeStream(of: Int.self)
-        let server = buildApplication(configuration, backend: backend, logger: logger) { channel in
-            portSink.yield(channel.localAddress?.port ?? 0)
-        }
-        let serving = Task { try await server.runService(gracefulShutdownSignals: []) }
-        defer { serving.cancel() }
-        var iterator = ports.makeAsyncIterator()
-        guard let port = await iterator.next(), port > 0 else { throw ValidationError("the bench server did not start") }
-
-        let http = HTTP(base: "http://127.0.0.1:\(port)", client: HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(
+        let server = try await ServerUnderTest.start(data: backend.dataDirectory.url, crypto: backend.suite.profile)
+        let http = HTTP(base: "http://127.0.0.1:\(server.port)", client: HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(
             connectionPool: .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: connections))))
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("msb-wrk-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: scratch) }
         let load = try wrk.map { executable in
             try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
-            return WrkLoad(executable: executable, port: port, connections: connections, directory: scratch)
+            return WrkLoad(executable: executable, server: server, connections: connections, directory: scratch)
         }
         do {
-            let results = try await measureAll(http, setUp, load)
+            let results = try await measureAll(http, setUp, load, server)
             try await http.client.shutdown()
+            await server.stop()
             return results
         } catch {
             try? await http.client.shutdown()
+            await server.stop()
             throw error
         }
     }
 
-    private func measureAll(_ http: HTTP, _ s: SetUp, _ load: WrkLoad?) async throws -> Results {
+    private func measureAll(_ http: HTTP, _ s: SetUp, _ load: WrkLoad?, _ server: ServerUnderTest) async throws -> Results {
         let (app, terminal) = (s.appToken, s.terminalToken)
         // Each phase: method, path, client token, one body per request, expected status, and
         // the answer member the next phase needs.
@@ -96,7 +85,7 @@ struct FlowBench {
                 return try await load.run(.init(method: method, path: path, token: token, bodies: bodies, expect: Int(expect), keep: member))
             }
             let kept = Answers(bodies.count)
-            let figures = try await measure(bodies.count) { i in
+            let figures = try await measure(bodies.count, server) { i in
                 let answer = try await http.call(method, path, token: token, body: bodies[i].isEmpty ? nil : bodies[i])
                 guard answer.status == expect else { return false }
                 guard let member else { return true }
@@ -110,20 +99,20 @@ struct FlowBench {
         let (floor, _) = try await phase("GET", "/healthz", token: nil, bodies: Array(repeating: "", count: flows * 2), expect: 200)
         let (codes, tokens) = try await phase("POST", "/v1/presentations", token: app,
                                               bodies: s.consents.prefix(flows).map { #"{"consent":"\#($0)"}"# }, expect: 201, keep: "token")
-        let statsBefore = backend.library.writes.statistics
+        let statsBefore = try await http.groupCommits()
         let (scans, _) = try await phase("POST", "/v1/scans", token: terminal,
                                          bodies: tokens.map { #"{"token":"\#($0)","item":"\#(Self.item)"}"# }, expect: 201)
-        let statsAfter = backend.library.writes.statistics
+        let statsAfter = try await http.groupCommits()
         let (opens, windows) = try await phase("POST", "/v1/window-sessions", token: terminal,
                                                bodies: Array(repeating: #"{"item":"\#(Self.item)"}"#, count: flows), expect: 201, keep: "token")
         let (claims, _) = try await phase("POST", "/v1/window-sessions/claim", token: app,
                                           bodies: zip(windows, s.consents.dropFirst(flows)).map { #"{"token":"\#($0)","consent":"\#($1)"}"# },
                                           expect: 200)
-        let resident = BenchCommand.residentMegabytes()
+        let memory = server.process.residentMegabytes
 
         // The whole 一码出示 flow, as the app and the window do it: challenge → (face check,
         // signed here by the bench's stand-in provider) → consent → code → scan.
-        let full = try await measure(flows) { _ in
+        let full = try await measure(flows, server) { _ in
             let challenge = try await http.call("POST", "/v1/face-auth/challenges", token: app, body: #"{"subject":"\#(s.person)"}"#)
             guard challenge.status == 201, let nonce = challenge.json?["nonce"] as? String else { return false }
             let attestation = try FaceAuth.attestation(
@@ -139,7 +128,7 @@ struct FlowBench {
         }
         return Results(floor: floor, codes: codes, scans: scans, windowOpens: opens, claims: claims, fullFlows: full,
                        scanBatching: (statsAfter.units - statsBefore.units, statsAfter.transactions - statsBefore.transactions),
-                       residentAfterRequests: resident)
+                       serverMemory: memory, serverStartup: server.startup)
     }
 
     // MARK: Set-up, in-process
@@ -205,9 +194,9 @@ struct FlowBench {
 
     /// Runs `operation` for indexes 0..<count over `connections` concurrent workers (each a
     /// keep-alive connection's worth of sequential requests); true means the expected answer.
-    private func measure(_ count: Int, _ operation: @escaping @Sendable (Int) async throws -> Bool) async throws -> Figures {
+    private func measure(_ count: Int, _ server: ServerUnderTest, _ operation: @escaping @Sendable (Int) async throws -> Bool) async throws -> Figures {
         let connections = self.connections
-        let cpuBefore = Self.cpuSeconds()
+        let cpuBefore = server.cpuSeconds
         let start = ContinuousClock.now
         let results = try await withThrowingTaskGroup(of: [(Double, Bool)].self) { group in
             for worker in 0..<connections {
@@ -224,7 +213,7 @@ struct FlowBench {
             return try await group.reduce(into: []) { $0 += $1 }
         }
         let seconds = Self.seconds(ContinuousClock.now - start)
-        let cpu = Self.cpuSeconds() - cpuBefore
+        let cpu = server.cpuSeconds - cpuBefore
         let latencies = results.map(\.0).sorted()
         func percentile(_ p: Double) -> Double {
             latencies.isEmpty ? 0 : latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))]
@@ -250,6 +239,16 @@ struct FlowBench {
             let bytes = try await response.body.collect(upTo: 1 << 20)
             let json = try? JSONSerialization.jsonObject(with: Data(bytes.readableBytesView)) as? [String: Any]
             return (response.status.code, json)
+        }
+
+        /// The server's group-commit counters, from `/metrics`.
+        func groupCommits() async throws -> (units: Int, transactions: Int) {
+            let response = try await client.execute(HTTPClientRequest(url: base + "/metrics"), timeout: .seconds(30))
+            let text = String(buffer: try await response.body.collect(upTo: 1 << 22))
+            func value(_ name: String) -> Int {
+                text.split(separator: "\n").first { $0.hasPrefix(name + " ") }.flatMap { Double($0.split(separator: " ").last ?? "") }.map { Int($0) } ?? 0
+            }
+            return (value(GroupCommit.unitsMetric), value(GroupCommit.transactionsMetric))
         }
 
     }
@@ -328,5 +327,36 @@ struct FlowBench {
         var usage = rusage()
         getrusage(who.rawValue, &usage)
         return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+    }
+}
+
+/// The server under test: `mashangban serve` (this executable) in its own process on the
+/// bench's data directory, with rate limits off: one bench app and one terminal stand for a
+/// whole hall.
+struct ServerUnderTest: Sendable {
+    let process: BenchProcess
+    let port: Int
+    /// Seconds from starting the process to its "listening on" line.
+    let startup: Double
+
+    var cpuSeconds: Double { process.cpuSeconds }
+
+    static func start(data: URL, crypto: CryptoProfile) async throws -> ServerUnderTest {
+        let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path
+        let start = ContinuousClock.now
+        let process = try BenchProcess(executable, ["serve", "--data", data.path, "--host", "127.0.0.1", "--port", "0",
+                                                    "--crypto", crypto.rawValue, "--rate-limit", "all=off"])
+        let printed = await process.printed(once: "mashangban listening on ")
+        guard let match = printed.firstMatch(of: /listening on http:\/\/127\.0\.0\.1:(\d+)/), let port = Int(match.1) else {
+            process.interrupt()
+            throw ValidationError("the server under test did not start: \(printed.suffix(2000))")
+        }
+        return ServerUnderTest(process: process, port: port, startup: FlowBench.seconds(ContinuousClock.now - start))
+    }
+
+    /// Stops the server as an operator would (SIGINT: graceful shutdown).
+    func stop() async {
+        process.interrupt()
+        _ = await process.finished()
     }
 }

@@ -8,7 +8,7 @@ import MaShangBan
 /// member of each answer can be kept (tokens issued in one phase, used in the next).
 struct WrkLoad {
     let executable: String
-    let port: Int
+    let server: ServerUnderTest
     let connections: Int
     let directory: URL
 
@@ -42,38 +42,15 @@ struct WrkLoad {
         try (phase.bodies.joined(separator: "\n") + "\n").write(to: bodies, atomically: true, encoding: .utf8)
         try? FileManager.default.removeItem(at: kept)
 
-        let process = Process()
-        // Through env(1): a child inherits its parent thread's signal mask, and this process's
-        // threads block SIGINT, which wrk needs (see below).
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["--default-signal=INT", executable, "-t1", "-c\(connections)", "-d600s", "--timeout", "30s", "-s", script.path, "http://127.0.0.1:\(port)", "--",
-                             phase.method, phase.path, phase.token ?? "-", String(phase.expect), phase.keep ?? "-", bodies.path, kept.path]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        // wrk's main thread sleeps for `-d` whatever its threads do; SIGINT ends that sleep, and
-        // it is sent as soon as the script says the last answer is in.
-        let printed = Locked(Data())
-        output.fileHandleForReading.readabilityHandler = { handle in
-            let chunk = handle.availableData
-            let finished = printed.withLock { printed in
-                let before = printed.range(of: Data("MSB-FINISHED".utf8)) != nil
-                printed.append(chunk)
-                return !before && printed.range(of: Data("MSB-FINISHED".utf8)) != nil
-            }
-            if finished { process.interrupt() }
-        }
-        let (serverBefore, before) = (FlowBench.cpuSeconds(), FlowBench.cpuSeconds(of: RUSAGE_CHILDREN))
-        // Waited for through the termination handler: blocking a thread of the cooperative
-        // pool would take it from the server under test.
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-            process.terminationHandler = { _ in continuation.resume() }
-            do { try process.run() } catch { continuation.resume(throwing: error) }
-        }
-        output.fileHandleForReading.readabilityHandler = nil
-        let rest = output.fileHandleForReading.readDataToEndOfFile()
-        let text = printed.withLock { String(decoding: $0 + rest, as: UTF8.self) }
-        guard process.terminationStatus == 0,
+        let (serverBefore, before) = (server.cpuSeconds, FlowBench.cpuSeconds(of: RUSAGE_CHILDREN))
+        let wrk = try BenchProcess(executable, [
+            "-t1", "-c\(connections)", "-d600s", "--timeout", "30s", "-s", script.path, "http://127.0.0.1:\(server.port)", "--",
+            phase.method, phase.path, phase.token ?? "-", String(phase.expect), phase.keep ?? "-", bodies.path, kept.path])
+        // wrk's main thread sleeps for `-d` whatever its threads do; SIGINT ends that sleep.
+        _ = await wrk.printed(once: "MSB-FINISHED")
+        wrk.interrupt()
+        let (status, text) = await wrk.finished()
+        guard status == 0,
               let line = text.split(separator: "\n").last(where: { $0.hasPrefix("MSB ") })
         else { throw WrkFailure(printed: text) }
         let numbers = line.split(separator: " ").dropFirst().compactMap { Double($0) }
@@ -83,7 +60,7 @@ struct WrkLoad {
         let figures = FlowBench.Figures(
             count: answered, rate: Double(answered) / max(numbers[0] / 1e6, 1e-6), p50: numbers[3] / 1000, p99: numbers[4] / 1000,
             p999: numbers[5] / 1000, errors: Int(numbers[2]) + phase.bodies.count - answered,
-            cpuPerRequest: (FlowBench.cpuSeconds() - serverBefore) / requests, generatorCPUPerRequest: (FlowBench.cpuSeconds(of: RUSAGE_CHILDREN) - before) / requests)
+            cpuPerRequest: (server.cpuSeconds - serverBefore) / requests, generatorCPUPerRequest: (FlowBench.cpuSeconds(of: RUSAGE_CHILDREN) - before) / requests)
         return (figures, keptValues)
     }
 
