@@ -71,9 +71,14 @@ public struct Scans: Sendable {
         }
     }
 
-    /// The data boxes of a consent's licences, opened (see `LicenceLibrary.OpenedData`).
-    static func openLicences(ofConsent id: String, library: LicenceLibrary, _ db: Database) throws -> [LicenceLibrary.OpenedData] {
-        try Row.fetchAll(db.cachedStatement(sql: """
+    /// The data boxes of a consent's licences, opened (see `LicenceLibrary.OpenedData`); with
+    /// `client`, only if the consent is that client's.
+    static func openLicences(ofConsent id: String, client: String? = nil, library: LicenceLibrary,
+                             _ db: Database) throws -> [LicenceLibrary.OpenedData] {
+        if let client, try String.fetchOne(db.cachedStatement(sql: "SELECT client_id FROM consents WHERE id = ?"), arguments: [id]) != client {
+            return []
+        }
+        return try Row.fetchAll(db.cachedStatement(sql: """
             SELECT l.* FROM consent_licences c JOIN licences l ON l.id = c.licence_id WHERE c.consent_id = ?
             """), arguments: [id]).map(library.open)
     }

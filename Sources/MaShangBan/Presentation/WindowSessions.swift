@@ -64,7 +64,9 @@ public struct WindowSessions: Sendable {
             let (library, masks) = (self.library, scans.masks)
             let submissionID = library.random.sortableIdentifier(prefix: "sub", at: instant)
             let stamp = Timestamp.string(instant)
-            let opened = (try? await library.pool.read { db in try Scans.openLicences(ofConsent: consentID, library: library, db) }) ?? []
+            let opened = (try? await library.pool.read { db in
+                try Scans.openLicences(ofConsent: consentID, client: client.id, library: library, db)
+            }) ?? []
             let outcome = try await library.writes.write { db -> (String, String) in
                 guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT id, terminal_id, item, state FROM window_sessions WHERE jti = ?"),
                                                  arguments: [claims.jti])
