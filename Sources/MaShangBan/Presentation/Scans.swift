@@ -111,7 +111,7 @@ public struct Scans: Sendable {
     /// authorised. Returns what the window's view is drawn from. `opened`: data boxes opened
     /// before the transaction.
     static func handOver(_ consent: Consent, item: Item, terminal: Client, source: Source, submissionID: String, at instant: Date,
-                         library: LicenceLibrary, masks: MaskTable, opened: [LicenceLibrary.OpenedData] = [], _ db: Database) throws -> HandedOver {
+                         library: LicenceLibrary, masks: MaskTable, opened: [LicenceLibrary.OpenedData], _ db: Database) throws -> HandedOver {
         let stamp = Timestamp.string(instant)
         let today = CalendarDate(instant)
         guard !consent.withdrawn, consent.isLive(at: instant) else { throw MSBError.consentExpired }
