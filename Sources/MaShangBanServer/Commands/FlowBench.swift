@@ -321,13 +321,6 @@ struct FlowBench {
     static func seconds(_ duration: Duration) -> Double {
         Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
-
-    /// CPU seconds of this process (or of its waited-for children).
-    static func cpuSeconds(of who: __rusage_who = RUSAGE_SELF) -> Double {
-        var usage = rusage()
-        getrusage(who.rawValue, &usage)
-        return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
-    }
 }
 
 /// The server under test: `mashangban serve` (this executable) in its own process on the

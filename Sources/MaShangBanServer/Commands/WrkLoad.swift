@@ -42,7 +42,7 @@ struct WrkLoad {
         try (phase.bodies.joined(separator: "\n") + "\n").write(to: bodies, atomically: true, encoding: .utf8)
         try? FileManager.default.removeItem(at: kept)
 
-        let (serverBefore, before) = (server.cpuSeconds, FlowBench.cpuSeconds(of: RUSAGE_CHILDREN))
+        let (serverBefore, before) = (server.cpuSeconds, Self.finishedChildrenCPUSeconds())
         let wrk = try BenchProcess(executable, [
             "-t1", "-c\(connections)", "-d\(max(60, phase.bodies.count / 50))s", "--timeout", "30s", "-s", script.path, "http://127.0.0.1:\(server.port)", "--",
             phase.method, phase.path, phase.token ?? "-", String(phase.expect), phase.keep ?? "-", bodies.path, kept.path])
@@ -61,8 +61,16 @@ struct WrkLoad {
         let figures = FlowBench.Figures(
             count: answered, rate: Double(answered) / max(numbers[0] / 1e6, 1e-6), p50: numbers[3] / 1000, p99: numbers[4] / 1000,
             p999: numbers[5] / 1000, errors: Int(numbers[2]) + phase.bodies.count - answered,
-            cpuPerRequest: (server.cpuSeconds - serverBefore) / requests, generatorCPUPerRequest: (FlowBench.cpuSeconds(of: RUSAGE_CHILDREN) - before) / requests)
+            cpuPerRequest: (server.cpuSeconds - serverBefore) / requests, generatorCPUPerRequest: (Self.finishedChildrenCPUSeconds() - before) / requests)
         return (figures, keptValues)
+    }
+
+    /// CPU seconds of this process's waited-for children: each wrk once it has ended (the
+    /// server under test is still running, so it is not among them).
+    static func finishedChildrenCPUSeconds() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_CHILDREN.rawValue, &usage)
+        return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
     }
 
     struct WrkFailure: Error, CustomStringConvertible {
