@@ -4,15 +4,26 @@ import GRDB
 /// Opens the SQLite database of a data directory: WAL, `foreign_keys=ON`,
 /// `synchronous=FULL` (a committed write survives power loss), and the numbered migrations.
 public enum Storage {
+    /// Page cache sizes (KiB) and readers: together they bound the server's memory.
+    static let writerCacheKiB = 48 * 1024
+    static let readerCacheKiB = 8 * 1024
+    static let maximumReaders = 4
+
     /// Opens (creating if needed) the database file and brings the schema up to date.
     public static func open(at url: URL) throws -> DatabasePool {
         var configuration = Configuration()
         configuration.foreignKeysEnabled = true
         configuration.busyMode = .timeout(5)
         configuration.label = "mashangban"
-        // 64 MiB page cache per connection (SQLite's default is 2 MiB): random-key indexes
-        // (ids, keyed digests) otherwise miss the cache on every insert.
-        configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA cache_size = -65536") }
+        // SQLite's page cache is per connection and fills up with whatever was touched, so it
+        // is what the server's memory grows to under load. The one writer gets most of it
+        // (SQLite's default is 2 MiB): random-key indexes (ids, keyed digests) otherwise miss
+        // the cache on every insert. Readers keep a small one and read misses from the OS's
+        // page cache. At most 48 + 4 × 8 MiB.
+        configuration.maximumReaderCount = maximumReaders
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA cache_size = -\(db.configuration.readonly ? readerCacheKiB : writerCacheKiB)")
+        }
         let pool = try DatabasePool(path: url.path, configuration: configuration)
         // GRDB sets synchronous=NORMAL for WAL after prepareDatabase; FULL must be set
         // afterwards, on the one writer connection.

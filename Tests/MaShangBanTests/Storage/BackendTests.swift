@@ -37,6 +37,18 @@ struct BackendTests {
         #expect(foreignKeys == 1)
     }
 
+    /// The page caches are what the server's memory grows to under load: most of the budget
+    /// goes to the one writer, a small cache to each of a bounded number of readers.
+    @Test func pageCachesAreBoundedAndMostlyTheWriters() throws {
+        let dir = try TemporaryDirectory()
+        let backend = try openBackend(dir)
+        let writer = try backend.pool.write { db in try Int.fetchOne(db, sql: "PRAGMA cache_size") }
+        let reader = try backend.pool.read { db in try Int.fetchOne(db, sql: "PRAGMA cache_size") }
+        #expect(writer == -48 * 1024, "negative: KiB")
+        #expect(reader == -8 * 1024)
+        #expect(backend.pool.configuration.maximumReaderCount == 4)
+    }
+
     @Test func schemaEnforcesItsRules() throws {
         let dir = try TemporaryDirectory()
         let backend = try openBackend(dir)
