@@ -15,7 +15,11 @@ public struct DataVault: Sendable {
     }
 
     public func open(_ box: [UInt8], context: String) throws -> String {
-        String(decoding: try suite.encryption.open(box, key: key, associatedData: Array(context.utf8)), as: UTF8.self)
+        String(decoding: try openBytes(box, context: context), as: UTF8.self)
+    }
+
+    public func openBytes(_ box: [UInt8], context: String) throws -> [UInt8] {
+        try suite.encryption.open(box, key: key, associatedData: Array(context.utf8))
     }
 
     /// A keyed digest for equality lookups of a sealed value (never reversible without the key).

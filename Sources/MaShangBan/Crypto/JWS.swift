@@ -72,11 +72,10 @@ public enum JWS {
         guard token.utf8.count <= maximumLength else { throw .tooLong }
         let parts = token.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 3 else { throw .malformed("not three dot-separated parts") }
-        guard let headerBytes = Encoding.fromBase64URL(parts[0]),
-              let payloadBytes = Encoding.fromBase64URL(parts[1]),
+        guard let payloadBytes = Encoding.fromBase64URL(parts[1]),
               let signature = Encoding.fromBase64URL(parts[2])
         else { throw .malformed("bad base64url") }
-        guard case .object(let header)? = JSONValue.parse(headerBytes) else { throw .malformed("header is not a JSON object") }
+        let header = try HeaderCache.shared.header(parts[0])
         guard case .string(let alg)? = header["alg"] else { throw .malformed("header has no alg") }
         if alg.lowercased() == "none" { throw .algorithmNone }
         guard case .string(let kid)? = header["kid"] else { throw .malformed("header has no kid") }
@@ -96,5 +95,26 @@ public enum JWS {
         guard parsed.algorithm == key.algorithm.rawValue else { throw .algorithmMismatch }
         guard key.isValidSignature(parsed.signature, for: parsed.signingInput) else { throw .badSignature }
         return parsed
+    }
+}
+
+/// Parsed JWS headers by their base64url text. Every token one key signs has the same
+/// header, and parsing it through `JSONValue` cost more than the rest of `parse`; the cache
+/// is small and starts over when full, so odd headers cannot grow it.
+struct HeaderCache: Sendable {
+    static let shared = HeaderCache()
+    static let capacity = 64
+    private let parsed = Locked<[String: [String: JSONValue]]>([:])
+
+    func header(_ segment: Substring) throws(JWSError) -> [String: JSONValue] {
+        let text = String(segment)
+        if let header = parsed.withLock({ $0[text] }) { return header }
+        guard let bytes = Encoding.fromBase64URL(text) else { throw .malformed("bad base64url") }
+        guard case .object(let header)? = JSONValue.parse(bytes) else { throw .malformed("header is not a JSON object") }
+        parsed.withLock {
+            if $0.count >= Self.capacity { $0.removeAll(keepingCapacity: true) }
+            $0[text] = header
+        }
+        return header
     }
 }

@@ -32,6 +32,26 @@ struct JWSTests {
         #expect(throws: JWSError.algorithmNone) { try JWS.verify(forgedWithSig) { _ in signer.verifier } }
     }
 
+    /// Headers are cached by their text: a header seen before is the same header, and a
+    /// cache filled with odd headers neither grows past its size nor lets a bad one through.
+    @Test func cachedHeadersAnswerAsParsedOnes() throws {
+        let (signer, token) = try keyAndToken()
+        let parts = token.split(separator: ".")
+        for _ in 0..<2 { #expect(try JWS.verify(token) { $0 == "k1" ? signer.verifier : nil }.kid == "k1") }
+        for n in 0..<(HeaderCache.capacity * 3) {
+            let other = header(#"{"alg":"EdDSA","kid":"k\#(n + 2)"}"#) + "." + parts[1] + "." + parts[2]
+            #expect(throws: JWSError.unknownKey) { try JWS.verify(other) { $0 == "k1" ? signer.verifier : nil } }
+            #expect(throws: JWSError.badSignature) { try JWS.verify(other) { _ in signer.verifier } }
+        }
+        let none = header(#"{"alg":"none","kid":"k1"}"#) + "." + parts[1] + "." + parts[2]
+        for _ in 0..<2 { #expect(throws: JWSError.algorithmNone) { try JWS.verify(none) { _ in signer.verifier } } }
+        let notAnObject = header("[1]") + "." + parts[1] + "." + parts[2]
+        for _ in 0..<2 {
+            #expect(throws: JWSError.malformed("header is not a JSON object")) { try JWS.verify(notAnObject) { _ in signer.verifier } }
+        }
+        #expect(try JWS.verify(token) { $0 == "k1" ? signer.verifier : nil }.kid == "k1")
+    }
+
     @Test func rejectsAlgThatDoesNotMatchTheKey() throws {
         let (signer, token) = try keyAndToken()
         let parts = token.split(separator: ".")

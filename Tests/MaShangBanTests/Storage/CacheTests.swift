@@ -63,6 +63,22 @@ import Testing
         #expect(try await decode(opened: [standIn]).0.fields["name"] == "王二")
     }
 
+    /// The box reader reads what `seal` writes (canonical JSON, any text) and refuses any
+    /// other shape as a malformed box.
+    @Test func aDataBoxReadsWhatIsSealedAndNothingElse() throws {
+        let fields = ["name": "王\"一\u{1}\\/", "address": "湖南省衡阳市 \n 𝄞", "empty": ""]
+        let written = JSONValue.object(["number": "N-1", "holder": "430405198501011235",
+                                        "fields": .object(fields.mapValues { .string($0) })]).canonicalBytes
+        let box = try #require(LicenceLibrary.DataBox(json: written))
+        #expect(box.number == "N-1")
+        #expect(box.holder == "430405198501011235")
+        #expect(box.fields == fields)
+        for odd in [#"{"number":"N","holder":"H","fields":{"n":1}}"#, #"{"number":1,"holder":"H","fields":{}}"#,
+                    #"{"number":"N","fields":{}}"#, #"["N","H",{}]"#, #"{"number":"N","holder":"H","fields":{"n":null}}"#, "", "{"] {
+            #expect(LicenceLibrary.DataBox(json: Array(odd.utf8)) == nil, "\(odd)")
+        }
+    }
+
     @Test func anEditedDefinitionIsDecodedAfresh() throws {
         struct Definition: Decodable, Sendable, Equatable { let name: String }
         let cache = DefinitionCache<Definition>()
