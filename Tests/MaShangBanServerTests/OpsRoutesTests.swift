@@ -17,6 +17,18 @@ struct OpsRoutesTests {
         }
     }
 
+    /// Flat string objects are written by `JSONValue`'s serializer instead of `JSONEncoder`;
+    /// the bytes are the same as `JSONEncoder` with sorted keys and unescaped slashes.
+    @Test func flatStringAnswersAreWrittenAsJSONEncoderWrites() throws {
+        let value = ["qr_png": "/v1/presentations/pre_1/qr.png", "name": "张三 \"q\" \\ \u{1}\n", "a": "", "Z": "1"]
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        #expect(JSONValue.object(value.mapValues(JSONValue.string)).canonicalBytes == Array(try encoder.encode(value)))
+        let response = try JSONResponse.make(value, status: .created)
+        #expect(response.status == .created)
+        #expect(response.headers[.contentType] == "application/json; charset=utf-8")
+    }
+
     @Test func keysArePublicAndVerifyCheckpoints() async throws {
         let server = try TestServer()
         try await server.test { client in

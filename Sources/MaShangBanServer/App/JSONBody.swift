@@ -85,6 +85,11 @@ enum JSONResponse {
             body: .init(byteBuffer: ByteBuffer(bytes: value.canonicalBytes)))
     }
 
+    /// A flat object of strings (new codes, challenges, health) goes the same cheap way.
+    static func make(_ value: [String: String], status: HTTPResponse.Status = .ok) throws -> Response {
+        try make(JSONValue.object(value.mapValues(JSONValue.string)), status: status)
+    }
+
     static func make(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
