@@ -142,20 +142,6 @@ public struct LicenceLibrary: Sendable {
         let number: String
         let holder: String
         let fields: [String: String]
-
-        init(number: String, holder: String, fields: [String: String]) {
-            (self.number, self.holder, self.fields) = (number, holder, fields)
-        }
-
-        /// Reads the box's JSON text; nil unless it is an object of exactly these strings.
-        /// (JSONSerialization: a third of JSONDecoder's cost here, and every scan opens boxes.)
-        init?(json: [UInt8]) {
-            guard let object = try? JSONSerialization.jsonObject(with: Data(json)) as? [String: Any],
-                  let number = object["number"] as? String, let holder = object["holder"] as? String,
-                  let fields = object["fields"] as? [String: String]
-            else { return nil }
-            self.init(number: number, holder: holder, fields: fields)
-        }
     }
 
     /// A licence row's data box, opened and decoded: most of what `decode` costs. It is keyed
@@ -200,5 +186,17 @@ public struct LicenceLibrary: Sendable {
             validFrom: CalendarDate(row["valid_from"] as String) ?? CalendarDate(Date(timeIntervalSince1970: 0)),
             validUntil: (row["valid_until"] as String?).flatMap(CalendarDate.init),
             issuer: row["issuer"], revoked: (row["revoked_at"] as String?) != nil)
+    }
+}
+
+extension LicenceLibrary.DataBox {
+    /// Reads the box's JSON text; nil unless it is an object of exactly these strings.
+    /// (JSONSerialization: a third of JSONDecoder's cost here, and every scan opens boxes.)
+    init?(json: [UInt8]) {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(json)) as? [String: Any],
+              let number = object["number"] as? String, let holder = object["holder"] as? String,
+              let fields = object["fields"] as? [String: String]
+        else { return nil }
+        self.init(number: number, holder: holder, fields: fields)
     }
 }
