@@ -186,6 +186,55 @@ struct PresentationFlowTests {
         }
     }
 
+    /// A code is signed before the writer's turn from what `RecentConsents` remembers of its
+    /// consent; the writer keeps that token only if the stored consent says the same.
+    @Test func codesSignedEarlySayWhatTheStoredConsentSays() async throws {
+        let server = try TestServer()
+        let recent = server.backend.presentations.recentConsents
+        try await server.test { client in
+            let hall = try await Hall.open(client)
+            let claims = { (token: String) in
+                try JWS.verify(token) { server.backend.keyring.verifier(kid: $0) }.claims(QRToken.self)
+            }
+            // Granted here, so remembered: the code is signed early, and its consent (60 s)
+            // ends before the code's usual 120 s.
+            let consent = try await hall.consent(ttl: 60)
+            let facts = try #require(recent.facts(consent))
+            #expect(facts.hall == Hall.hall)
+            let early = try claims(try await hall.present(consent).token)
+            #expect(early.aud == Hall.hall)
+            #expect(early.exp == Int64(facts.expiresAt.timeIntervalSince1970))
+
+            // Facts that disagree with the stored consent (another hall, a later end) are
+            // signed early, found wrong by the writer, and signed again from the stored consent.
+            let other = try await hall.consent(ttl: 60)
+            let stored = try #require(recent.facts(other))
+            recent.remember(Consent(id: other, clientID: stored.clientID, holderKind: .person, holderRef: "", agentRef: nil, item: nil,
+                                    hall: "ELSEWHERE", licenceIDs: [], createdAt: "", expiresAt: "2099-01-01T00:00:00Z", withdrawn: false))
+            #expect(recent.facts(other)?.hall == "ELSEWHERE")
+            let code = try await hall.present(other)
+            let resigned = try claims(code.token)
+            #expect(resigned.aud == Hall.hall)
+            #expect(resigned.exp == Int64(stored.expiresAt.timeIntervalSince1970))
+            #expect(try await hall.scan(code.token).status == .created)
+
+            // The writer remembered what it found.
+            #expect(recent.facts(other) == stored)
+
+            // A consent no longer remembered (pushed out by newer ones, or made before a
+            // restart) gets its code signed by the writer, and is remembered again.
+            let third = try await hall.consent()
+            for i in 0..<(2 * RecentConsents.capacity) {
+                recent.remember(Consent(id: "con_filler\(i)", clientID: stored.clientID, holderKind: .person, holderRef: "", agentRef: nil,
+                                        item: nil, hall: nil, licenceIDs: [], createdAt: "", expiresAt: "2099-01-01T00:00:00Z", withdrawn: false))
+            }
+            #expect(recent.facts(third) == nil)
+            let fromWriter = try claims(try await hall.present(third).token)
+            #expect(fromWriter.aud == Hall.hall)
+            #expect(recent.facts(third)?.hall == Hall.hall)
+        }
+    }
+
     @Test func ofTwentyConcurrentScansOfOneCodeExactlyOneWins() async throws {
         let server = try TestServer()
         try await server.test(.live) { client in

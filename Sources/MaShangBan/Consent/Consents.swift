@@ -26,6 +26,8 @@ public struct Consent: Sendable, Equatable {
 public struct Consents: Sendable {
     let library: LicenceLibrary
     let faceAuth: FaceAuth
+    /// Told of each consent granted, so its first code can be signed early.
+    let recent: RecentConsents
 
     /// `POST /v1/consents`.
     public struct Request: Sendable, Decodable {
@@ -124,6 +126,7 @@ public struct Consents: Sendable {
             try library.audit.append(db, actor: .holder(ref: holderRef), action: "consent.granted", object: "consent:\(consent.id)",
                                      detail: detail)
         }
+        recent.remember(consent)
         return consent
     }
 
@@ -160,10 +163,16 @@ public struct Consents: Sendable {
         }
     }
 
-    static func find(_ id: String, _ db: Database) throws -> Consent? {
-        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM consents WHERE id = ?"), arguments: [id]) else { return nil }
-        let licences = try String.fetchAll(db.cachedStatement(sql: "SELECT licence_id FROM consent_licences WHERE consent_id = ? ORDER BY position"),
-                                           arguments: [id])
+    /// The stored consent. Without `licences`, its `licenceIDs` are left empty (a code is
+    /// made without them, and reading them is a third of the lookup).
+    static func find(_ id: String, licences withLicences: Bool = true, _ db: Database) throws -> Consent? {
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: """
+            SELECT id, client_id, holder_kind, holder_ref, agent_ref, item, hall, created_at, expires_at, withdrawn_at
+            FROM consents WHERE id = ?
+            """), arguments: [id]) else { return nil }
+        let licences = withLicences ? try String.fetchAll(db.cachedStatement(sql: """
+            SELECT licence_id FROM consent_licences WHERE consent_id = ? ORDER BY position
+            """), arguments: [id]) : []
         return Consent(id: row["id"], clientID: row["client_id"], holderKind: HolderKind(rawValue: row["holder_kind"]) ?? .person,
                        holderRef: row["holder_ref"], agentRef: row["agent_ref"], item: row["item"], hall: row["hall"],
                        licenceIDs: licences, createdAt: row["created_at"], expiresAt: row["expires_at"],

@@ -101,8 +101,10 @@ public struct Backend: Sendable, CustomStringConvertible, CustomDebugStringConve
         let approvalSystems = ApprovalSystemRegistry(pool: pool, vault: vault, audit: audit, random: options.random, now: options.now)
         let deliveries = Deliveries(pool: pool, writes: writes, vault: vault, suite: suite, audit: audit,
                                     random: options.random, now: options.now, settings: options.delivery)
+        let recentConsents = RecentConsents()
         let presentations = Presentations(pool: pool, writes: writes, keyring: keyring, audit: audit, random: options.random, now: options.now,
-                                          region: options.region, tokenLifetime: options.tokenLifetime, limiter: limiter)
+                                          region: options.region, tokenLifetime: options.tokenLifetime, limiter: limiter,
+                                          recentConsents: recentConsents)
         let scans = Scans(library: library, keyring: keyring, masks: options.masks, region: options.region, delivery: deliveries.wake)
         return Backend(dataDirectory: directory, pool: pool, suite: suite, keyring: keyring, audit: audit, clients: clients,
                        licenceTypes: LicenceTypeRegistry(pool: pool, audit: audit), library: library,
@@ -110,7 +112,7 @@ public struct Backend: Sendable, CustomStringConvertible, CustomDebugStringConve
                        approvalSystems: approvalSystems,
                        items: ItemRegistry(pool: pool, audit: audit, now: options.now),
                        faceAuth: faceAuth, agents: EnterpriseAgents(library: library, faceAuth: faceAuth),
-                       consents: Consents(library: library, faceAuth: faceAuth),
+                       consents: Consents(library: library, faceAuth: faceAuth, recent: recentConsents),
                        presentations: presentations, scans: scans, deliveries: deliveries,
                        windowSessions: WindowSessions(scans: scans, presentations: presentations),
                        holderReference: holderReference, dataKey: dataKey, limiter: limiter,

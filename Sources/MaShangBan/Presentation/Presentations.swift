@@ -24,11 +24,14 @@ public struct Presentations: Sendable {
     public let tokenLifetime: Int
     /// Codes per holder are rate limited.
     let limiter: RateLimiter
+    /// Consents granted or used lately, so a code's token is signed before the writer's turn.
+    let recentConsents: RecentConsents
 
     public init(pool: DatabasePool, writes: GroupCommit, keyring: Keyring, audit: AuditLog, random: any RandomSource, now: @escaping Now,
-                region: String, tokenLifetime: Int, limiter: RateLimiter) {
+                region: String, tokenLifetime: Int, limiter: RateLimiter, recentConsents: RecentConsents = RecentConsents()) {
         (self.pool, self.writes, self.keyring, self.audit, self.random, self.now, self.region, self.tokenLifetime, self.limiter) =
             (pool, writes, keyring, audit, random, now, region, tokenLifetime, limiter)
+        self.recentConsents = recentConsents
     }
 
     /// Issues a code for a consent of this client: 404 `not_found` (no such consent, or
@@ -44,8 +47,17 @@ public struct Presentations: Sendable {
         }) {
             try await limiter.take(.code, holderRef, limit: limit)
         }
-        return try await writes.write { db in
-            guard let consent = try Consents.find(consentID, db), consent.clientID == client.id else {
+        // The token is signed here, on the request's task, when the consent's facts are known
+        // from a recent look; the one writer then only checks them (see `RecentConsents`).
+        var early: (claims: QRToken, token: String)?
+        if let facts = recentConsents.facts(consentID), facts.clientID == client.id {
+            let claims = Self.claims(jti: QRToken.newJTI(random), hall: facts.hall, consentEnd: facts.expiresAt, at: instant,
+                                     lifetime: lifetime, region: region)
+            early = (claims, try claims.signed(with: keyring.active))
+        }
+        let signed = early
+        let (presentation, consent, signedEarly) = try await writes.write { db in
+            guard let consent = try Consents.find(consentID, licences: false, db), consent.clientID == client.id else {
                 throw MSBError.notFound("no such consent")
             }
             guard !consent.withdrawn else { throw MSBError.consentWithdrawn }
@@ -56,11 +68,18 @@ public struct Presentations: Sendable {
             for id in previous {
                 try Self.revoke(id, at: stamp, actor: .client(client.id), reason: "replaced", chain: &chain, db)
             }
-            let expires = min(instant.addingTimeInterval(TimeInterval(lifetime)), consentEnd)
-            let claims = QRToken.make(kind: .present, region: region, hall: consent.hall, issuedAt: instant, expiresAt: expires,
-                                      random: random)
-            let presentation = Presentation(id: random.sortableIdentifier(prefix: "pre", at: instant), consentID: consentID,
-                                            token: try claims.signed(with: keyring.active),
+            let (claims, token): (QRToken, String)
+            let signedEarly: Bool
+            if let signed, signed.claims == Self.claims(jti: signed.claims.jti, hall: consent.hall, consentEnd: consentEnd, at: instant,
+                                                        lifetime: lifetime, region: region) {
+                (claims, token, signedEarly) = (signed.claims, signed.token, true)
+            } else {
+                signedEarly = false
+                claims = Self.claims(jti: QRToken.newJTI(random), hall: consent.hall, consentEnd: consentEnd, at: instant,
+                                     lifetime: lifetime, region: region)
+                token = try claims.signed(with: keyring.active)
+            }
+            let presentation = Presentation(id: random.sortableIdentifier(prefix: "pre", at: instant), consentID: consentID, token: token,
                                             expiresAt: Timestamp.string(Date(timeIntervalSince1970: TimeInterval(claims.exp))))
             try db.cachedStatement(sql: """
                 INSERT INTO presentations (id, consent_id, client_id, jti, token, state, created_at, expires_at)
@@ -68,8 +87,17 @@ public struct Presentations: Sendable {
                 """).execute(arguments: [presentation.id, consentID, client.id, claims.jti, presentation.token, stamp, presentation.expiresAt])
             try chain.append(actor: .client(client.id), action: "presentation.issued", object: "presentation:\(presentation.id)",
                              detail: ["consent": .string(consentID)])
-            return presentation
+            return (presentation, consent, signedEarly)
         }
+        if !signedEarly { recentConsents.remember(consent) }
+        return presentation
+    }
+
+    /// A code's claims: it lives `lifetime` seconds from `instant`, never past its consent's
+    /// end, and names the consent's hall.
+    static func claims(jti: String, hall: String?, consentEnd: Date, at instant: Date, lifetime: Int, region: String) -> QRToken {
+        QRToken.make(kind: .present, region: region, hall: hall, issuedAt: instant,
+                     expiresAt: min(instant.addingTimeInterval(TimeInterval(lifetime)), consentEnd), jti: jti)
     }
 
     /// Cancels a code of this client (404 `not_found` otherwise). A scanned or already

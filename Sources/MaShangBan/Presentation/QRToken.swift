@@ -24,9 +24,17 @@ public struct QRToken: Sendable, Equatable, Codable {
     /// A new token with a fresh `jti` (128 random bits).
     public static func make(kind: Kind, region: String, hall: String?, issuedAt: Date, expiresAt: Date,
                             random: any RandomSource) -> QRToken {
-        QRToken(iss: region, typ: kind, jti: Encoding.base64URL(random.bytes(16)), iat: Int64(issuedAt.timeIntervalSince1970),
+        make(kind: kind, region: region, hall: hall, issuedAt: issuedAt, expiresAt: expiresAt, jti: newJTI(random))
+    }
+
+    /// A token with this `jti`.
+    static func make(kind: Kind, region: String, hall: String?, issuedAt: Date, expiresAt: Date, jti: String) -> QRToken {
+        QRToken(iss: region, typ: kind, jti: jti, iat: Int64(issuedAt.timeIntervalSince1970),
                 exp: Int64(expiresAt.timeIntervalSince1970), aud: hall)
     }
+
+    /// A fresh single-use id: 128 random bits.
+    static func newJTI(_ random: any RandomSource) -> String { Encoding.base64URL(random.bytes(16)) }
 
     /// The signed compact JWS.
     public func signed(with key: SigningKey) throws -> String {
