@@ -144,39 +144,22 @@ public struct LicenceLibrary: Sendable {
         let fields: [String: String]
     }
 
-    /// A licence row's data box, opened and decoded: most of what `decode` costs. It is keyed
-    /// by everything the opening depends on (the sealed bytes and their context), so one
-    /// opened before a write, on a reader, stands in for opening the same box again inside the
-    /// writer, and a box changed in between is simply opened again.
-    struct OpenedData: Sendable {
-        let box: Data
-        let type: String
-        let numberKey: Data
-        let data: DataBox
-
-        func matches(box: Data, type: String, numberKey: Data) -> Bool {
-            self.box == box && self.type == type && self.numberKey == numberKey
-        }
-    }
-
     /// Opens a `licences` row's data box.
-    func open(_ row: Row) throws -> OpenedData {
+    func open(_ row: Row) throws -> DataBox {
         let (id, typeCode, numberKey, box): (String, String, Data, Data) = (row["id"], row["type"], row["number_key"], row["data_box"])
         let json = try vault.openBytes([UInt8](box), context: Self.sealContext(type: typeCode, numberKey: numberKey, column: "data"))
         guard let data = DataBox(json: json) else {
             throw CryptoError("licence \(id) has a malformed data box")
         }
-        return OpenedData(box: box, type: typeCode, numberKey: numberKey, data: data)
+        return data
     }
 
-    /// Decrypts a `licences` row, using an already opened copy of its data box if `opened` has one.
-    func decode(_ row: Row, _ db: Database, opened: [OpenedData] = []) throws -> Licence {
+    /// Decrypts a `licences` row.
+    func decode(_ row: Row, _ db: Database) throws -> Licence {
         let id: String = row["id"]
         let typeCode: String = row["type"]
-        let numberKey: Data = row["number_key"]
         guard let type = try LicenceTypeRegistry.find(db, code: typeCode) else { throw CryptoError("licence \(id) has an unknown type") }
-        let box: Data = row["data_box"]
-        let data = try opened.first { $0.matches(box: box, type: typeCode, numberKey: numberKey) }?.data ?? open(row).data
+        let data = try open(row)
         let kind = HolderKind(rawValue: row["holder_kind"]) ?? type.holder
         // Stored ids were validated on import; the birth date bound is irrelevant here.
         let holder = try HolderID(data.holder, kind: kind, field: "holder", today: .distantFuture)

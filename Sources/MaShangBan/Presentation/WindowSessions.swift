@@ -64,9 +64,6 @@ public struct WindowSessions: Sendable {
             let (library, masks) = (self.library, scans.masks)
             let submissionID = library.random.sortableIdentifier(prefix: "sub", at: instant)
             let stamp = Timestamp.string(instant)
-            let opened = (try? await library.pool.read { db in
-                try Scans.openLicences(ofConsent: consentID, client: client.id, library: library, db)
-            }) ?? []
             let outcome = try await library.writes.write { db -> (String, String) in
                 guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT id, terminal_id, item, state FROM window_sessions WHERE jti = ?"),
                                                  arguments: [claims.jti])
@@ -84,7 +81,7 @@ public struct WindowSessions: Sendable {
                 }
                 let item = try ItemRegistry.find(db, row["item"])
                 let view = try Scans.handOver(consent, item: item, terminal: window, source: .windowSession(sessionID),
-                                              submissionID: submissionID, at: instant, library: library, masks: masks, opened: opened, db)
+                                              submissionID: submissionID, at: instant, library: library, masks: masks, db)
                     .windowView(masks: masks)
                 let box = try library.vault.seal(view.canonicalString, context: "window_session:\(sessionID):result")
                 try db.cachedStatement(sql: """

@@ -31,38 +31,6 @@ import Testing
         #expect(cache.lookup(hash).0 == nil)
     }
 
-    /// A scan opens its licences' data boxes before the writer's transaction; a licence
-    /// updated in between must be read as it now is, not as it was opened.
-    @Test func aLicenceBoxOpenedBeforeAnUpdateIsNotUsedAfterIt() async throws {
-        let dir = try TemporaryDirectory()
-        let backend = try openBackend(dir)
-        func card(_ name: String) throws -> LicenceSubmission {
-            try JSONDecoder().decode(LicenceSubmission.self, from: Data(#"""
-                {"type":"social_security_card","number":"622200000000000000001","holder":{"kind":"person","id":"430405198501011235"},
-                 "fields":{"name":"\#(name)","id_number":"430405198501011235","card_number":"622200000000000000001"},
-                 "valid_from":"2020-01-01","issuer":"衡阳市人社局"}
-                """#.utf8))
-        }
-        let id = try await backend.library.importLicence(try card("王一"), by: .system).id
-        let (library, pool) = (backend.library, backend.pool)
-        /// The licence decoded with `opened` to hand, and a stand-in opened copy of its current box.
-        func decode(opened: [LicenceLibrary.OpenedData]) async throws -> (Licence, LicenceLibrary.OpenedData) {
-            try await pool.read { db in
-                guard let row = try Row.fetchOne(db, sql: "SELECT * FROM licences WHERE id = ?", arguments: [id]) else { throw CryptoError("no licence") }
-                let current = try library.open(row)
-                let standIn = LicenceLibrary.OpenedData(box: current.box, type: current.type, numberKey: current.numberKey,
-                                                        data: .init(number: current.data.number, holder: current.data.holder, fields: ["name": "opened earlier"]))
-                return (try library.decode(row, db, opened: opened), standIn)
-            }
-        }
-        let (fresh, standIn) = try await decode(opened: [])
-        #expect(fresh.fields["name"] == "王一")
-        // While the box is unchanged, the copy opened earlier is used (hence the stand-in's name).
-        #expect(try await decode(opened: [standIn]).0.fields["name"] == "opened earlier")
-        _ = try await library.importLicence(try card("王二"), by: .system)  // the same type and number: an update
-        #expect(try await decode(opened: [standIn]).0.fields["name"] == "王二")
-    }
-
     /// The box reader reads what `seal` writes (canonical JSON, any text) and refuses any
     /// other shape as a malformed box.
     @Test func aDataBoxReadsWhatIsSealedAndNothingElse() throws {
