@@ -9,7 +9,7 @@ import Foundation
 /// Two generations of at most `capacity` entries each: when the newer one is full it
 /// becomes the older one, so the consents seen last are the ones kept.
 public final class RecentConsents: Sendable {
-    public struct Facts: Sendable, Equatable {
+    struct Facts: Sendable, Equatable {
         let clientID: String
         let hall: String?
         let expiresAt: Date

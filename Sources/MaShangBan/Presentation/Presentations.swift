@@ -28,7 +28,7 @@ public struct Presentations: Sendable {
     let recentConsents: RecentConsents
 
     public init(pool: DatabasePool, writes: GroupCommit, keyring: Keyring, audit: AuditLog, random: any RandomSource, now: @escaping Now,
-                region: String, tokenLifetime: Int, limiter: RateLimiter, recentConsents: RecentConsents = RecentConsents()) {
+                region: String, tokenLifetime: Int, limiter: RateLimiter, recentConsents: RecentConsents) {
         (self.pool, self.writes, self.keyring, self.audit, self.random, self.now, self.region, self.tokenLifetime, self.limiter) =
             (pool, writes, keyring, audit, random, now, region, tokenLifetime, limiter)
         self.recentConsents = recentConsents
@@ -49,13 +49,11 @@ public struct Presentations: Sendable {
         }
         // The token is signed here, on the request's task, when the consent's facts are known
         // from a recent look; the one writer then only checks them (see `RecentConsents`).
-        var early: (claims: QRToken, token: String)?
-        if let facts = recentConsents.facts(consentID), facts.clientID == client.id {
+        let signed = try recentConsents.facts(consentID).flatMap { $0.clientID == client.id ? $0 : nil }.map { facts in
             let claims = Self.claims(jti: QRToken.newJTI(random), hall: facts.hall, consentEnd: facts.expiresAt, at: instant,
                                      lifetime: lifetime, region: region)
-            early = (claims, try claims.signed(with: keyring.active))
+            return (claims: claims, token: try claims.signed(with: keyring.active))
         }
-        let signed = early
         let (presentation, consent, signedEarly) = try await writes.write { db in
             guard let consent = try Consents.find(consentID, licences: false, db), consent.clientID == client.id else {
                 throw MSBError.notFound("no such consent")

@@ -41,9 +41,9 @@ public struct Scans: Sendable {
         let (library, masks) = (self.library, self.masks)
         let submissionID = library.random.sortableIdentifier(prefix: "sub", at: instant)
         // The licences' data boxes are opened in the writer's transaction. Opening them first
-        // on a reader (as until issue 7's sixth session) took that work off the writer but cost
-        // more in all, a read transaction and one more thread hop, and the two cores, not the
-        // writer, are what limits scans: about a tenth more scans/s without it.
+        // on a reader took that work off the writer but cost more in all (a read transaction and
+        // one more thread hop), and the two cores, not the writer, are what limits scans: a
+        // fifth to a quarter more scans/s without it (README, "Performance and scale").
         return try await library.writes.write { db in
             guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT id, consent_id, state FROM presentations WHERE jti = ?"),
                                              arguments: [claims.jti])
