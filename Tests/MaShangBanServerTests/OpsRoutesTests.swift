@@ -66,11 +66,14 @@ struct OpsRoutesTests {
         let server = try TestServer()
         try await server.test { client in
             _ = try await client.call(.get, "/healthz", token: nil)
+            try await client.call(.get, "/v1/nothing-here", token: nil).expectProblem(404, "not_found")
             let metrics = try await client.call(.get, "/metrics", token: nil)
             #expect(metrics.status == .ok)
-            #expect(metrics.text.contains("hb_requests"))
-            #expect(metrics.text.contains(#"http_route="/healthz""#))
-            #expect(metrics.text.contains("http_server_request_duration"))
+            // Hummingbird's metric names and dimensions (`RequestMetricsMiddleware`).
+            #expect(metrics.text.contains(#"hb_requests{http_route="/healthz",http_request_method="GET",http_response_status_code="200"}"#))
+            #expect(metrics.text.contains(#"http_server_request_duration_count{http_route="/healthz""#))
+            #expect(metrics.text.contains(#"hb_request_errors{http_route="NotFound",http_request_method="GET",error_type="404"}"#))
+            #expect(metrics.text.contains(#"http_server_active_requests{http_request_method="GET"}"#))
         }
     }
 }

@@ -40,7 +40,7 @@ func buildApplication(_ configuration: ServeConfiguration, backend: Backend, log
 
 func buildRouter(_ configuration: ServeConfiguration, backend: Backend) -> Router<AppRequestContext> {
     let router = Router(context: AppRequestContext.self)
-    router.add(middleware: MetricsMiddleware())
+    router.add(middleware: RequestMetricsMiddleware())
     router.add(middleware: RequestLogMiddleware())
     router.add(middleware: ProblemMiddleware())
     router.add(middleware: AddressRateLimit(backend: backend))
