@@ -77,6 +77,11 @@ struct FlowBench {
 
     private func measureAll(_ http: HTTP, _ s: SetUp, _ load: WrkLoad?, _ server: ServerUnderTest) async throws -> Results {
         let (app, terminal) = (s.appToken, s.terminalToken)
+        // The consents are granted through the server, as the app grants them, each after its
+        // own challenge and face check: those for the claims first, then those for the codes, so
+        // each code follows its consent as closely as the phases allow.
+        let claimConsents = try await grantConsents(flows, http, s, server)
+        let codeConsents = try await grantConsents(flows, http, s, server)
         // Each phase: method, path, client token, one body per request, expected status, and
         // the answer member the next phase needs.
         func phase(_ method: String, _ path: String, token: String?, bodies: [String], expect: UInt,
@@ -98,7 +103,7 @@ struct FlowBench {
 
         let (floor, _) = try await phase("GET", "/healthz", token: nil, bodies: Array(repeating: "", count: flows * 2), expect: 200)
         let (codes, tokens) = try await phase("POST", "/v1/presentations", token: app,
-                                              bodies: s.consents.prefix(flows).map { #"{"consent":"\#($0)"}"# }, expect: 201, keep: "token")
+                                              bodies: codeConsents.map { #"{"consent":"\#($0)"}"# }, expect: 201, keep: "token")
         let statsBefore = try await http.groupCommits()
         let (scans, _) = try await phase("POST", "/v1/scans", token: terminal,
                                          bodies: tokens.map { #"{"token":"\#($0)","item":"\#(Self.item)"}"# }, expect: 201)
@@ -106,22 +111,14 @@ struct FlowBench {
         let (opens, windows) = try await phase("POST", "/v1/window-sessions", token: terminal,
                                                bodies: Array(repeating: #"{"item":"\#(Self.item)"}"#, count: flows), expect: 201, keep: "token")
         let (claims, _) = try await phase("POST", "/v1/window-sessions/claim", token: app,
-                                          bodies: zip(windows, s.consents.dropFirst(flows)).map { #"{"token":"\#($0)","consent":"\#($1)"}"# },
+                                          bodies: zip(windows, claimConsents).map { #"{"token":"\#($0)","consent":"\#($1)"}"# },
                                           expect: 200)
         let memory = server.process.residentMegabytes
 
         // The whole 一码出示 flow, as the app and the window do it: challenge → (face check,
         // signed here by the bench's stand-in provider) → consent → code → scan.
         let full = try await measure(flows, server) { _ in
-            let challenge = try await http.call("POST", "/v1/face-auth/challenges", token: app, body: #"{"subject":"\#(s.person)"}"#)
-            guard challenge.status == 201, let nonce = challenge.json?["nonce"] as? String else { return false }
-            let attestation = try FaceAuth.attestation(
-                FaceAuth.Claims(sub: s.person, nonce: nonce, result: "pass", score: 0.95, iat: Int64(backend.now().timeIntervalSince1970)),
-                signer: s.provider)
-            let licences = s.licences.map { #""\#($0)""# }.joined(separator: ",")
-            let consentBody = #"{"holder":"\#(s.person)","attestation":"\#(attestation)","licences":[\#(licences)],"item":"\#(Self.item)","hall":"\#(Self.hall)","ttl_seconds":1800}"#
-            let consent = try await http.call("POST", "/v1/consents", token: app, body: consentBody)
-            guard consent.status == 201, let consentID = consent.json?["id"] as? String else { return false }
+            guard let consentID = try await grantConsent(http, s) else { return false }
             let code = try await http.call("POST", "/v1/presentations", token: app, body: #"{"consent":"\#(consentID)"}"#)
             guard code.status == 201, let token = code.json?["token"] as? String else { return false }
             return try await http.call("POST", "/v1/scans", token: terminal, body: #"{"token":"\#(token)","item":"\#(Self.item)"}"#).status == 201
@@ -139,13 +136,11 @@ struct FlowBench {
         let person: String
         let licences: [String]
         let provider: any SignatureSigner
-        /// 2 × flows consents: the first half for codes, the second for claims.
-        let consents: [String]
     }
 
     /// Clients, an approval system (unreachable: deliveries fail and are retried with backoff,
     /// as when an approval system is down at peak), an item, a face-auth provider, one person
-    /// with two cards, and 2 × `flows` consents, each after its own challenge and attestation.
+    /// with two cards. (The consents are granted through the server under test: `grantConsents`.)
     private func setUp() async throws -> SetUp {
         let (app, appToken) = try await backend.clients.create(.init(role: "app", name: "bench app"), by: .system)
         let (_, terminalToken) = try await backend.clients.create(.init(role: "terminal", name: "bench window", hall: Self.hall), by: .system)
@@ -164,28 +159,34 @@ struct FlowBench {
         }
         let holder = try HolderID(person, kind: .person, field: "holder", today: backend.now())
         let (licences, _) = try await backend.wallet.sync(holder, by: .system)
-        let subject = try CitizenID(person, field: "subject", today: backend.now())
-        let backend = self.backend
-        let consents = try await withThrowingTaskGroup(of: [String].self) { group in
-            for worker in 0..<connections {
-                group.addTask {
-                    var mine: [String] = []
-                    for _ in stride(from: worker, to: 2 * flows, by: connections) {
-                        let (nonce, _) = try await backend.faceAuth.challenge(subject: subject, by: .system)
-                        let attestation = try FaceAuth.attestation(
-                            FaceAuth.Claims(sub: person, nonce: nonce, result: "pass", score: 0.95, iat: Int64(backend.now().timeIntervalSince1970)),
-                            signer: provider)
-                        mine.append(try await backend.consents.grant(
-                            .init(holder: person, attestation: attestation, licences: licences, item: Self.item, hall: Self.hall, ttlSeconds: 1800),
-                            client: app).id)
-                    }
-                    return mine
-                }
-            }
-            return try await group.reduce(into: []) { $0 += $1 }
+        return SetUp(appToken: appToken, terminalToken: terminalToken, person: person, licences: licences, provider: provider)
+    }
+
+    /// `count` consents granted over HTTP, each after its own challenge and face check (the
+    /// attestation is signed here, by the bench's stand-in provider).
+    private func grantConsents(_ count: Int, _ http: HTTP, _ s: SetUp, _ server: ServerUnderTest) async throws -> [String] {
+        let granted = Answers(count)
+        let figures = try await measure(count, server) { index in
+            guard let id = try await grantConsent(http, s) else { return false }
+            granted[index] = id
+            return true
         }
-        return SetUp(appToken: appToken, terminalToken: terminalToken, person: person, licences: licences, provider: provider,
-                     consents: consents)
+        guard figures.errors == 0 else { throw ValidationError("the bench could not grant its consents (\(figures.errors) refused)") }
+        return granted.all
+    }
+
+    /// One consent, as the app grants it: challenge → face check → consent. Nil if refused.
+    private func grantConsent(_ http: HTTP, _ s: SetUp) async throws -> String? {
+        let challenge = try await http.call("POST", "/v1/face-auth/challenges", token: s.appToken, body: #"{"subject":"\#(s.person)"}"#)
+        guard challenge.status == 201, let nonce = challenge.json?["nonce"] as? String else { return nil }
+        let attestation = try FaceAuth.attestation(
+            FaceAuth.Claims(sub: s.person, nonce: nonce, result: "pass", score: 0.95, iat: Int64(backend.now().timeIntervalSince1970)),
+            signer: s.provider)
+        let licences = s.licences.map { #""\#($0)""# }.joined(separator: ",")
+        let body = #"{"holder":"\#(s.person)","attestation":"\#(attestation)","licences":[\#(licences)],"item":"\#(Self.item)","hall":"\#(Self.hall)","ttl_seconds":1800}"#
+        let consent = try await http.call("POST", "/v1/consents", token: s.appToken, body: body)
+        guard consent.status == 201 else { return nil }
+        return consent.json?["id"] as? String
     }
 
     static func decode<T: Decodable>(_ json: String) throws -> T { try JSONDecoder().decode(T.self, from: Data(json.utf8)) }
