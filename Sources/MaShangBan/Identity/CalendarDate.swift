@@ -39,6 +39,16 @@ public struct CalendarDate: Sendable, Hashable, Comparable, CustomStringConverti
         return ((year, month, day), Double(seconds - days * 86_400) + (secondsSince1970 - whole))
     }
 
+    /// Days from 1970-01-01 to a Gregorian date (H. Hinnant's days-from-civil, the inverse of `civil`).
+    static func days(year: Int, month: Int, day: Int) -> Int {
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yoe = y - era * 400
+        let doy = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        return era * 146_097 + doe - 719_468
+    }
+
     /// `YYYY-MM-DD` without `String(format:)`, which is slow on Linux.
     static func format(year: Int, month: Int, day: Int) -> String {
         guard (0...9999).contains(year) else { return pad(year, 4) + "-" + pad(month, 2) + "-" + pad(day, 2) }

@@ -31,7 +31,37 @@ public enum Timestamp {
         return CalendarDate.digits([(civil.0, 4, "-"), (civil.1, 2, "-"), (civil.2, 2, "T"), (h, 2, ":"), (m, 2, ":"),
                                     (s, 2, "."), (ms, 3, "Z")])
     }
+    /// The instant of an RFC 3339 timestamp. Our own form (`string`'s) is read by arithmetic
+    /// (consents' ends are read for every code and scan); any other goes to Foundation.
     public static func date(_ string: String) -> Date? {
-        (try? style.parse(string)) ?? (try? Date.ISO8601FormatStyle().parse(string))
+        if let millis = millisecondsSince1970(ours: string) { return Date(timeIntervalSince1970: Double(millis) / 1000) }
+        return (try? style.parse(string)) ?? (try? Date.ISO8601FormatStyle().parse(string))
+    }
+
+    /// Milliseconds since 1970 of exactly `YYYY-MM-DDTHH:MM:SS.mmmZ` naming a real instant, else nil.
+    static func millisecondsSince1970(ours string: String) -> Int64? {
+        var utf8 = string.utf8
+        return utf8.withContiguousStorageIfAvailable { bytes -> Int64? in
+            guard bytes.count == 24, bytes[4] == UInt8(ascii: "-"), bytes[7] == UInt8(ascii: "-"), bytes[10] == UInt8(ascii: "T"),
+                  bytes[13] == UInt8(ascii: ":"), bytes[16] == UInt8(ascii: ":"), bytes[19] == UInt8(ascii: "."),
+                  bytes[23] == UInt8(ascii: "Z")
+            else { return nil }
+            func number(_ start: Int, _ width: Int) -> Int? {
+                var value = 0
+                for index in start..<(start + width) {
+                    let digit = Int(bytes[index]) - Int(UInt8(ascii: "0"))
+                    guard (0...9).contains(digit) else { return nil }
+                    value = value * 10 + digit
+                }
+                return value
+            }
+            guard let year = number(0, 4), let month = number(5, 2), let day = number(8, 2), let hour = number(11, 2),
+                  let minute = number(14, 2), let second = number(17, 2), let milli = number(20, 3),
+                  (1...12).contains(month), day >= 1, day <= CalendarDate.daysIn(month: month, year: year),
+                  hour < 24, minute < 60, second < 60
+            else { return nil }
+            let days = CalendarDate.days(year: year, month: month, day: day)
+            return (Int64(days) * 86_400 + Int64(hour * 3600 + minute * 60 + second)) * 1000 + Int64(milli)
+        } ?? nil
     }
 }

@@ -244,7 +244,21 @@ struct FastPathTests {
             let millis = Int64.random(in: 0...4_102_444_800_000, using: &generator)
             let date = Date(timeIntervalSince1970: Double(millis) / 1000)
             #expect(Timestamp.string(date) == style.format(date), "\(millis)")
+            // Read back by arithmetic: Foundation's instant, within a microsecond.
+            let text = Timestamp.string(date)
+            #expect(Timestamp.millisecondsSince1970(ours: text) != nil, "\(text)")
+            let foundations = try? style.parse(text)
+            #expect(Timestamp.date(text).flatMap { read in foundations.map { abs(read.timeIntervalSince($0)) < 1e-6 } } == true, "\(text)")
         }
+    }
+
+    @Test func timestampsNotInOurFormAreLeftToFoundation() {
+        for text in ["2026-02-29T00:00:00.000Z", "2026-13-01T00:00:00.000Z", "2026-11-26T24:00:00.000Z", "2026-11-26T10:60:00.000Z",
+                     "2026-11-26T10:00:00.000+08:00", "2026-11-26T10:00:00Z", "2026-11-26 10:00:00.000Z", "2026-1a-26T10:00:00.000Z", ""] {
+            #expect(Timestamp.millisecondsSince1970(ours: text) == nil, "\(text)")
+        }
+        #expect(Timestamp.millisecondsSince1970(ours: "2024-02-29T23:59:59.999Z") == 1_709_251_199_999)
+        #expect(Timestamp.date("2026-11-26T18:00:00.000+08:00") == Timestamp.date("2026-11-26T10:00:00.000Z"))
     }
 
     @Test func canonicalStringsWithAndWithoutEscapes() throws {

@@ -52,6 +52,18 @@ struct JWSTests {
         #expect(try JWS.verify(token) { $0 == "k1" ? signer.verifier : nil }.kid == "k1")
     }
 
+    /// The payload is read once, when its claims are: a signed payload that is not a JSON
+    /// object verifies as a signature but yields no claims.
+    @Test func aPayloadThatIsNotAnObjectYieldsNoClaims() throws {
+        let signer = try Ed25519Scheme().generate()
+        for payload in ["[1,2]", "\"present\"", "{\"typ\":", "not json"] {
+            let token = try JWS.sign(payloadJSON: Array(payload.utf8), kid: "k1", signer: signer)
+            let parsed = try JWS.verify(token) { _ in signer.verifier }
+            #expect(parsed.payload.isEmpty, "\(payload)")
+            #expect(throws: JWSError.self, "\(payload)") { try parsed.claims(QRToken.self) }
+        }
+    }
+
     @Test func rejectsAlgThatDoesNotMatchTheKey() throws {
         let (signer, token) = try keyAndToken()
         let parts = token.split(separator: ".")
