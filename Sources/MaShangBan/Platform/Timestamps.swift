@@ -40,8 +40,7 @@ public enum Timestamp {
 
     /// Milliseconds since 1970 of exactly `YYYY-MM-DDTHH:MM:SS.mmmZ` naming a real instant, else nil.
     static func millisecondsSince1970(ours string: String) -> Int64? {
-        var utf8 = string.utf8
-        return utf8.withContiguousStorageIfAvailable { bytes -> Int64? in
+        string.utf8.withContiguousStorageIfAvailable { bytes -> Int64? in
             guard bytes.count == 24, bytes[4] == UInt8(ascii: "-"), bytes[7] == UInt8(ascii: "-"), bytes[10] == UInt8(ascii: "T"),
                   bytes[13] == UInt8(ascii: ":"), bytes[16] == UInt8(ascii: ":"), bytes[19] == UInt8(ascii: "."),
                   bytes[23] == UInt8(ascii: "Z")
