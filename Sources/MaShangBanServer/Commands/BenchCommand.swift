@@ -81,7 +81,7 @@ struct BenchCommand: AsyncParsableCommand {
         let algorithm = backend.suite.signatures.algorithm.rawValue
         let cores = ProcessInfo.processInfo.activeProcessorCount
         let commits = try FlowBench.commitRates(in: directory)
-        let results = try await FlowBench(backend: backend, flows: flows, connections: connections, wrk: wrk).run()
+        let results = try await FlowBench(backend: backend, flows: flows, connections: connections, wrk: wrk, people: licences).run()
         let figures = { (f: FlowBench.Figures) in
             String(format: "%6.0f /s  p50 %5.1f  p99 %5.1f  p999 %5.1f ms  errors %d  ", f.rate, f.p50, f.p99, f.p999, f.errors)
                 + (f.generatorCPUPerRequest.map { String(format: "cpu %.2f + wrk %.2f ms", f.cpuPerRequest * 1000, $0 * 1000) }
@@ -119,14 +119,19 @@ struct BenchCommand: AsyncParsableCommand {
         label.padding(toLength: 44, withPad: " ", startingAt: 0) + value
     }
 
-    /// A social-security card line for a generated person with a valid citizen ID (or `holder`).
+    /// A social-security card line for generated person `i` (or `holder`).
     static func socialSecurityCardLine(_ i: Int, holder: String? = nil) -> String {
+        let id = holder ?? personID(i)
+        let card = String(format: "6222%015d", i)
+        return #"{"type":"social_security_card","number":"\#(card)","holder":{"kind":"person","id":"\#(id)"},"fields":{"name":"测试\#(i % 97)","id_number":"\#(id)","card_number":"\#(card)"},"valid_from":"2020-01-01","issuer":"衡阳市人社局"}"#
+    }
+
+    /// Generated person `i`'s citizen ID: valid, and a different one for each `i`.
+    static func personID(_ i: Int) -> String {
         let day = Calendar(identifier: .gregorian).date(byAdding: .day, value: i / 1000, to: Date(timeIntervalSince1970: 315_532_800))!
         let c = Calendar(identifier: .gregorian).dateComponents(in: TimeZone(identifier: "UTC")!, from: day)
         let seventeen = String(format: "430405%04d%02d%02d%03d", c.year ?? 1980, c.month ?? 1, c.day ?? 1, i % 1000)
-        let id = holder ?? CitizenID.completing(seventeen) ?? seventeen
-        let card = String(format: "6222%015d", i)
-        return #"{"type":"social_security_card","number":"\#(card)","holder":{"kind":"person","id":"\#(id)"},"fields":{"name":"测试\#(i % 97)","id_number":"\#(id)","card_number":"\#(card)"},"valid_from":"2020-01-01","issuer":"衡阳市人社局"}"#
+        return CitizenID.completing(seventeen) ?? seventeen
     }
 
     /// A resident ID card line for `holder`.

@@ -18,6 +18,9 @@ struct FlowBench {
     let connections: Int
     /// The `wrk` executable, or nil to send single requests from this process.
     let wrk: String?
+    /// How many generated people have a social-security card among the imported licences
+    /// (`BenchCommand.personID`); the consents' holders are drawn from them.
+    let people: Int
 
     /// One measured phase: requests (or whole flows) per second and their latencies.
     struct Figures {
@@ -80,8 +83,8 @@ struct FlowBench {
         // The consents are granted through the server, as the app grants them, each after its
         // own challenge and face check: those for the claims first, then those for the codes, so
         // each code follows its consent as closely as the phases allow.
-        let claimConsents = try await grantConsents(flows, http, s, server)
-        let codeConsents = try await grantConsents(flows, http, s, server)
+        let claimConsents = try await grantConsents(flows, from: 0, http, s, server)
+        let codeConsents = try await grantConsents(flows, from: flows, http, s, server)
         // Each phase: method, path, client token, one body per request, expected status, and
         // the answer member the next phase needs.
         func phase(_ method: String, _ path: String, token: String?, bodies: [String], expect: UInt,
@@ -118,7 +121,7 @@ struct FlowBench {
         // The whole 一码出示 flow, as the app and the window do it: challenge → (face check,
         // signed here by the bench's stand-in provider) → consent → code → scan.
         let full = try await measure(flows, server) { _ in
-            guard let consentID = try await grantConsent(http, s) else { return false }
+            guard let consentID = try await grantConsent(s.fullFlowHolder, http, s) else { return false }
             let code = try await http.call("POST", "/v1/presentations", token: app, body: #"{"consent":"\#(consentID)"}"#)
             guard code.status == 201, let token = code.json?["token"] as? String else { return false }
             return try await http.call("POST", "/v1/scans", token: terminal, body: #"{"token":"\#(token)","item":"\#(Self.item)"}"#).status == 201
@@ -133,14 +136,23 @@ struct FlowBench {
     private struct SetUp: Sendable {
         let appToken: String
         let terminalToken: String
-        let person: String
-        let licences: [String]
+        /// The consents' holders, each with an ID card and a social-security card in the wallet.
+        let holders: [Holder]
+        /// The one holder of the whole flows.
+        let fullFlowHolder: Holder
         let provider: any SignatureSigner
     }
 
+    private struct Holder: Sendable {
+        let person: String
+        let licences: [String]
+    }
+
     /// Clients, an approval system (unreachable: deliveries fail and are retried with backoff,
-    /// as when an approval system is down at peak), an item, a face-auth provider, one person
-    /// with two cards. (The consents are granted through the server under test: `grantConsents`.)
+    /// as when an approval system is down at peak), an item, a face-auth provider, and the
+    /// holders: up to 2 × `flows` of the generated people, each given an ID card besides the
+    /// imported social-security card, plus one more person for the whole flows. (The consents
+    /// are granted through the server under test: `grantConsents`.)
     private func setUp() async throws -> SetUp {
         let (app, appToken) = try await backend.clients.create(.init(role: "app", name: "bench app"), by: .system)
         let (_, terminalToken) = try await backend.clients.create(.init(role: "terminal", name: "bench window", hall: Self.hall), by: .system)
@@ -154,20 +166,45 @@ struct FlowBench {
         let provider = try backend.suite.signatures.generate()
         _ = try await backend.faceAuth.registerProvider(name: "bench stub", publicKeyPEM: try provider.verifier.publicKeyPEM(), by: .system)
         let person = "430405198501011235"
-        for line in [BenchCommand.idCardLine(person), BenchCommand.socialSecurityCardLine(0, holder: person)] {
+        // Card number `self.people` is past the imported ones: importing an existing number
+        // would give that card to this person.
+        for line in [BenchCommand.idCardLine(person), BenchCommand.socialSecurityCardLine(self.people, holder: person)] {
             _ = try await backend.library.importLicence(try Self.decode(line), by: .system)
         }
+        let fullFlowHolder = try await wallet(person)
+        let people = (0..<min(2 * flows, self.people)).map(BenchCommand.personID)
+        let importer = BatchImport(library: backend.library, actor: .system)
+        try await importer.feed(Array(people.map { BenchCommand.idCardLine($0) + "\n" }.joined().utf8))
+        let imported = try await importer.finish()
+        guard imported.accepted == people.count else { throw ValidationError("the bench could not import its holders' ID cards") }
+        let holders = try await withThrowingTaskGroup(of: [(Int, Holder)].self) { group in
+            for worker in 0..<connections {
+                group.addTask {
+                    var mine: [(Int, Holder)] = []
+                    for index in stride(from: worker, to: people.count, by: connections) { mine.append((index, try await wallet(people[index]))) }
+                    return mine
+                }
+            }
+            return try await group.reduce(into: []) { $0 += $1 }.sorted { $0.0 < $1.0 }.map(\.1)
+        }
+        return SetUp(appToken: appToken, terminalToken: terminalToken, holders: holders, fullFlowHolder: fullFlowHolder, provider: provider)
+    }
+
+    /// A person's licences, once their wallet is synced.
+    private func wallet(_ person: String) async throws -> Holder {
         let holder = try HolderID(person, kind: .person, field: "holder", today: backend.now())
         let (licences, _) = try await backend.wallet.sync(holder, by: .system)
-        return SetUp(appToken: appToken, terminalToken: terminalToken, person: person, licences: licences, provider: provider)
+        guard licences.count == 2 else { throw ValidationError("bench holder \(person) has \(licences.count) licences, not 2") }
+        return Holder(person: person, licences: licences)
     }
 
     /// `count` consents granted over HTTP, each after its own challenge and face check (the
-    /// attestation is signed here, by the bench's stand-in provider).
-    private func grantConsents(_ count: Int, _ http: HTTP, _ s: SetUp, _ server: ServerUnderTest) async throws -> [String] {
+    /// attestation is signed here, by the bench's stand-in provider), for the holders from
+    /// index `first` on.
+    private func grantConsents(_ count: Int, from first: Int, _ http: HTTP, _ s: SetUp, _ server: ServerUnderTest) async throws -> [String] {
         let granted = Answers(count)
         let figures = try await measure(count, server) { index in
-            guard let id = try await grantConsent(http, s) else { return false }
+            guard let id = try await grantConsent(s.holders[(first + index) % s.holders.count], http, s) else { return false }
             granted[index] = id
             return true
         }
@@ -176,14 +213,14 @@ struct FlowBench {
     }
 
     /// One consent, as the app grants it: challenge → face check → consent. Nil if refused.
-    private func grantConsent(_ http: HTTP, _ s: SetUp) async throws -> String? {
-        let challenge = try await http.call("POST", "/v1/face-auth/challenges", token: s.appToken, body: #"{"subject":"\#(s.person)"}"#)
+    private func grantConsent(_ holder: Holder, _ http: HTTP, _ s: SetUp) async throws -> String? {
+        let challenge = try await http.call("POST", "/v1/face-auth/challenges", token: s.appToken, body: #"{"subject":"\#(holder.person)"}"#)
         guard challenge.status == 201, let nonce = challenge.json?["nonce"] as? String else { return nil }
         let attestation = try FaceAuth.attestation(
-            FaceAuth.Claims(sub: s.person, nonce: nonce, result: "pass", score: 0.95, iat: Int64(backend.now().timeIntervalSince1970)),
+            FaceAuth.Claims(sub: holder.person, nonce: nonce, result: "pass", score: 0.95, iat: Int64(backend.now().timeIntervalSince1970)),
             signer: s.provider)
-        let licences = s.licences.map { #""\#($0)""# }.joined(separator: ",")
-        let body = #"{"holder":"\#(s.person)","attestation":"\#(attestation)","licences":[\#(licences)],"item":"\#(Self.item)","hall":"\#(Self.hall)","ttl_seconds":1800}"#
+        let licences = holder.licences.map { #""\#($0)""# }.joined(separator: ",")
+        let body = #"{"holder":"\#(holder.person)","attestation":"\#(attestation)","licences":[\#(licences)],"item":"\#(Self.item)","hall":"\#(Self.hall)","ttl_seconds":1800}"#
         let consent = try await http.call("POST", "/v1/consents", token: s.appToken, body: body)
         guard consent.status == 201 else { return nil }
         return consent.json?["id"] as? String
