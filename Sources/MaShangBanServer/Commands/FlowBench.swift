@@ -83,8 +83,8 @@ struct FlowBench {
         // The consents are granted through the server, as the app grants them, each after its
         // own challenge and face check: those for the claims first, then those for the codes, so
         // each code follows its consent as closely as the phases allow.
-        let claimConsents = try await grantConsents(flows, from: 0, http, s, server)
-        let codeConsents = try await grantConsents(flows, from: flows, http, s, server)
+        let claimConsents = try await grantConsents(flows, from: 0, http, s)
+        let codeConsents = try await grantConsents(flows, from: flows, http, s)
         // Each phase: method, path, client token, one body per request, expected status, and
         // the answer member the next phase needs.
         func phase(_ method: String, _ path: String, token: String?, bodies: [String], expect: UInt,
@@ -177,16 +177,7 @@ struct FlowBench {
         try await importer.feed(Array(people.map { BenchCommand.idCardLine($0) + "\n" }.joined().utf8))
         let imported = try await importer.finish()
         guard imported.accepted == people.count else { throw ValidationError("the bench could not import its holders' ID cards") }
-        let holders = try await withThrowingTaskGroup(of: [(Int, Holder)].self) { group in
-            for worker in 0..<connections {
-                group.addTask {
-                    var mine: [(Int, Holder)] = []
-                    for index in stride(from: worker, to: people.count, by: connections) { mine.append((index, try await wallet(people[index]))) }
-                    return mine
-                }
-            }
-            return try await group.reduce(into: []) { $0 += $1 }.sorted { $0.0 < $1.0 }.map(\.1)
-        }
+        let holders = try await overConnections(people.count) { try await wallet(people[$0]) }
         return SetUp(appToken: appToken, terminalToken: terminalToken, holders: holders, fullFlowHolder: fullFlowHolder, provider: provider)
     }
 
@@ -201,15 +192,11 @@ struct FlowBench {
     /// `count` consents granted over HTTP, each after its own challenge and face check (the
     /// attestation is signed here, by the bench's stand-in provider), for the holders from
     /// index `first` on.
-    private func grantConsents(_ count: Int, from first: Int, _ http: HTTP, _ s: SetUp, _ server: ServerUnderTest) async throws -> [String] {
-        let granted = Answers(count)
-        let figures = try await measure(count, server) { index in
-            guard let id = try await grantConsent(s.holders[(first + index) % s.holders.count], http, s) else { return false }
-            granted[index] = id
-            return true
-        }
-        guard figures.errors == 0 else { throw ValidationError("the bench could not grant its consents (\(figures.errors) refused)") }
-        return granted.all
+    private func grantConsents(_ count: Int, from first: Int, _ http: HTTP, _ s: SetUp) async throws -> [String] {
+        let granted = try await overConnections(count) { try await grantConsent(s.holders[(first + $0) % s.holders.count], http, s) }
+        let ids = granted.compactMap { $0 }
+        guard ids.count == count else { throw ValidationError("the bench could not grant its consents (\(count - ids.count) refused)") }
+        return ids
     }
 
     /// One consent, as the app grants it: challenge → face check → consent. Nil if refused.
@@ -233,22 +220,12 @@ struct FlowBench {
     /// Runs `operation` for indexes 0..<count over `connections` concurrent workers (each a
     /// keep-alive connection's worth of sequential requests); true means the expected answer.
     private func measure(_ count: Int, _ server: ServerUnderTest, _ operation: @escaping @Sendable (Int) async throws -> Bool) async throws -> Figures {
-        let connections = self.connections
         let cpuBefore = server.cpuSeconds
         let start = ContinuousClock.now
-        let results = try await withThrowingTaskGroup(of: [(Double, Bool)].self) { group in
-            for worker in 0..<connections {
-                group.addTask {
-                    var mine: [(Double, Bool)] = []
-                    for index in stride(from: worker, to: count, by: connections) {
-                        let sent = ContinuousClock.now
-                        let ok = try await operation(index)
-                        mine.append((Self.seconds(ContinuousClock.now - sent) * 1000, ok))
-                    }
-                    return mine
-                }
-            }
-            return try await group.reduce(into: []) { $0 += $1 }
+        let results = try await overConnections(count) { index in
+            let sent = ContinuousClock.now
+            let ok = try await operation(index)
+            return (Self.seconds(ContinuousClock.now - sent) * 1000, ok)
         }
         let seconds = Self.seconds(ContinuousClock.now - start)
         let cpu = server.cpuSeconds - cpuBefore
@@ -258,6 +235,23 @@ struct FlowBench {
         }
         return Figures(count: results.count, rate: Double(results.count) / seconds, p50: percentile(0.50), p99: percentile(0.99),
                        p999: percentile(0.999), errors: results.filter { !$0.1 }.count, cpuPerRequest: cpu / Double(max(1, count)))
+    }
+
+    /// `body` for indexes 0..<count over `connections` concurrent workers, each taking every
+    /// `connections`-th index in turn (a keep-alive connection's worth of sequential calls);
+    /// the results in index order.
+    private func overConnections<T: Sendable>(_ count: Int, _ body: @escaping @Sendable (Int) async throws -> T) async throws -> [T] {
+        let connections = self.connections
+        return try await withThrowingTaskGroup(of: [(Int, T)].self) { group in
+            for worker in 0..<connections {
+                group.addTask {
+                    var mine: [(Int, T)] = []
+                    for index in stride(from: worker, to: count, by: connections) { mine.append((index, try await body(index))) }
+                    return mine
+                }
+            }
+            return try await group.reduce(into: []) { $0 += $1 }.sorted { $0.0 < $1.0 }.map(\.1)
+        }
     }
 
     /// A small HTTP helper over the bench's client.
