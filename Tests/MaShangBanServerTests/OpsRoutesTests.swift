@@ -76,6 +76,21 @@ struct OpsRoutesTests {
             #expect(metrics.text.contains(#"http_server_active_requests{http_request_method="GET"}"#))
         }
     }
+
+    @Test func metricsShowTheWritersWork() async throws {
+        let server = try TestServer()
+        try await server.test { client in
+            _ = try await client.createClient(role: "issuer", name: "衡阳市公安局")
+            let text = try await client.call(.get, "/metrics", token: nil).text
+            func value(_ name: String) -> Double? {
+                text.split(separator: "\n").first { $0.hasPrefix(name + " ") }.flatMap { Double($0.split(separator: " ").last ?? "") }
+            }
+            // The registry is the process's, shared with other tests: at least this write shows.
+            #expect((value(GroupCommit.unitsMetric) ?? 0) >= 1)
+            #expect((value(GroupCommit.transactionsMetric) ?? 0) >= 1)
+            #expect((value(GroupCommit.cpuMetric) ?? 0) > 0, "the writer thread's CPU time is counted")
+        }
+    }
 }
 
 @Suite("Over a real socket")

@@ -19,6 +19,9 @@ public final class GroupCommit: Sendable {
     /// Counters on `/metrics`: group transactions committed or rolled back, and units run.
     public static let transactionsMetric = "msb_group_commit_transactions_total"
     public static let unitsMetric = "msb_group_commit_units_total"
+    /// CPU seconds the writer thread spent running batches, commits included: one thread
+    /// does all writes, so CPU per unit bounds the write rate (1 s ÷ that).
+    public static let cpuMetric = "msb_group_commit_cpu_seconds_total"
 
     struct Unit: @unchecked Sendable {  // the closures run on the writer thread only
         let work: (Database) throws -> Void
@@ -69,6 +72,7 @@ public final class GroupCommit: Sendable {
                 return taken
             }
             if batch.isEmpty { return }
+            let cpuBefore = Self.threadCPUSeconds()
             var outcomes = [Result<Void, any Error>](repeating: .success(()), count: batch.count)
             do {
                 try pool.writeWithoutTransaction { db in
@@ -89,8 +93,16 @@ public final class GroupCommit: Sendable {
             counters.withLock { $0 = ($0.transactions + 1, $0.units + batch.count) }
             Counter(label: Self.transactionsMetric).increment()
             Counter(label: Self.unitsMetric).increment(by: batch.count)
+            FloatingPointCounter(label: Self.cpuMetric).increment(by: Self.threadCPUSeconds() - cpuBefore)
             for (unit, outcome) in zip(batch, outcomes) { unit.finish(outcome) }
         }
+    }
+
+    /// The calling thread's CPU time so far, in seconds.
+    static func threadCPUSeconds() -> Double {
+        var time = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &time)
+        return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
     }
 
     /// Runs `work` in a savepoint: released if it returns, rolled back to if it throws, and

@@ -43,8 +43,9 @@ struct FlowBench {
         let windowOpens: Figures
         let claims: Figures
         let fullFlows: Figures
-        /// Write units the group commit ran during the scans, and its transactions.
-        let scanBatching: (units: Int, transactions: Int)
+        /// The group commit's work during the codes and during the scans.
+        let codeWrites: GroupCommits
+        let scanWrites: GroupCommits
         /// The server process's RSS after the single-request phases, and its peak so far, in MB.
         let serverMemory: (now: Double, peak: Double)
         /// Seconds from starting the server process on the bench's data directory to its
@@ -105,12 +106,13 @@ struct FlowBench {
         }
 
         let (floor, _) = try await phase("GET", "/healthz", token: nil, bodies: Array(repeating: "", count: flows * 2), expect: 200)
+        let beforeCodes = try await http.groupCommits()
         let (codes, tokens) = try await phase("POST", "/v1/presentations", token: app,
                                               bodies: codeConsents.map { #"{"consent":"\#($0)"}"# }, expect: 201, keep: "token")
-        let statsBefore = try await http.groupCommits()
+        let afterCodes = try await http.groupCommits()
         let (scans, _) = try await phase("POST", "/v1/scans", token: terminal,
                                          bodies: tokens.map { #"{"token":"\#($0)","item":"\#(Self.item)"}"# }, expect: 201)
-        let statsAfter = try await http.groupCommits()
+        let afterScans = try await http.groupCommits()
         let (opens, windows) = try await phase("POST", "/v1/window-sessions", token: terminal,
                                                bodies: Array(repeating: #"{"item":"\#(Self.item)"}"#, count: flows), expect: 201, keep: "token")
         let (claims, _) = try await phase("POST", "/v1/window-sessions/claim", token: app,
@@ -127,7 +129,7 @@ struct FlowBench {
             return try await http.call("POST", "/v1/scans", token: terminal, body: #"{"token":"\#(token)","item":"\#(Self.item)"}"#).status == 201
         }
         return Results(floor: floor, codes: codes, scans: scans, windowOpens: opens, claims: claims, fullFlows: full,
-                       scanBatching: (statsAfter.units - statsBefore.units, statsAfter.transactions - statsBefore.transactions),
+                       codeWrites: afterCodes - beforeCodes, scanWrites: afterScans - afterCodes,
                        serverMemory: memory, serverStartup: server.startup)
     }
 
@@ -154,7 +156,7 @@ struct FlowBench {
     /// imported social-security card, plus one more person for the whole flows. (The consents
     /// are granted through the server under test: `grantConsents`.)
     private func setUp() async throws -> SetUp {
-        let (app, appToken) = try await backend.clients.create(.init(role: "app", name: "bench app"), by: .system)
+        let (_, appToken) = try await backend.clients.create(.init(role: "app", name: "bench app"), by: .system)
         let (_, terminalToken) = try await backend.clients.create(.init(role: "terminal", name: "bench window", hall: Self.hall), by: .system)
         _ = try await backend.approvalSystems.create(try Self.decode(#"""
             {"code":"hr-social-security","name":"人社审批系统","webhook_url":"http://127.0.0.1:9/webhook"}
@@ -274,15 +276,33 @@ struct FlowBench {
         }
 
         /// The server's group-commit counters, from `/metrics`.
-        func groupCommits() async throws -> (units: Int, transactions: Int) {
+        func groupCommits() async throws -> GroupCommits {
             let response = try await client.execute(HTTPClientRequest(url: base + "/metrics"), timeout: .seconds(30))
             let text = String(buffer: try await response.body.collect(upTo: 1 << 22))
-            func value(_ name: String) -> Int {
-                text.split(separator: "\n").first { $0.hasPrefix(name + " ") }.flatMap { Double($0.split(separator: " ").last ?? "") }.map { Int($0) } ?? 0
+            func value(_ name: String) -> Double {
+                text.split(separator: "\n").first { $0.hasPrefix(name + " ") }.flatMap { Double($0.split(separator: " ").last ?? "") } ?? 0
             }
-            return (value(GroupCommit.unitsMetric), value(GroupCommit.transactionsMetric))
+            return GroupCommits(units: Int(value(GroupCommit.unitsMetric)), transactions: Int(value(GroupCommit.transactionsMetric)),
+                                cpuSeconds: value(GroupCommit.cpuMetric))
         }
 
+    }
+
+    /// The group commit's counters (`GroupCommit`), or their growth over a phase.
+    struct GroupCommits {
+        let units: Int
+        let transactions: Int
+        /// The writer thread's CPU time running batches.
+        let cpuSeconds: Double
+
+        static func - (after: GroupCommits, before: GroupCommits) -> GroupCommits {
+            GroupCommits(units: after.units - before.units, transactions: after.transactions - before.transactions,
+                         cpuSeconds: after.cpuSeconds - before.cpuSeconds)
+        }
+
+        var unitsPerTransaction: Double { Double(units) / Double(max(1, transactions)) }
+        /// The writer's CPU seconds per unit.
+        var cpuPerUnit: Double { cpuSeconds / Double(max(1, units)) }
     }
 
     /// Answers kept by index (tokens issued in one phase, used in the next).
