@@ -469,6 +469,9 @@ struct ScanRuleTests {
                                                           "licence_revoked": 1])
         let perItem = try #require((stats["items"] as? [String: Any])?["sb-transfer"] as? [String: Any])
         #expect((perItem["submissions"] as? [String: Int])?["pending"] == 1)
+        // Accepted scans are counted from their submissions, refused ones from `scans`.
+        #expect((perItem["scans"] as? [String: Any])?["accepted"] as? Int == 1)
+        #expect(((perItem["scans"] as? [String: Any])?["rejected"] as? [String: Int])?["licence_revoked"] == 1)
         #expect((stats["presentations"] as? [String: Int])?["scanned"] == 2)
     }
 }

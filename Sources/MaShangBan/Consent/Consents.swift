@@ -11,6 +11,8 @@ public struct Consent: Sendable, Equatable {
     public let agentRef: String?
     public let item: String?
     public let hall: String?
+    /// The licences, in the holder's order, when granted; empty from `find` (a hand-over
+    /// reads the licences themselves with their ids: `Scans.handOver`).
     public let licenceIDs: [String]
     public let createdAt: String
     public let expiresAt: String
@@ -163,20 +165,15 @@ public struct Consents: Sendable {
         }
     }
 
-    /// The stored consent. Without `licences`, its `licenceIDs` are left empty (a code is
-    /// made without them, and reading them is a third of the lookup).
-    static func find(_ id: String, licences withLicences: Bool = true, _ db: Database) throws -> Consent? {
+    /// The stored consent, without its `licenceIDs`.
+    static func find(_ id: String, _ db: Database) throws -> Consent? {
         guard let row = try Row.fetchOne(db.cachedStatement(sql: """
             SELECT id, client_id, holder_kind, holder_ref, agent_ref, item, hall, created_at, expires_at, withdrawn_at
             FROM consents WHERE id = ?
             """), arguments: [id]) else { return nil }
-        let licences = withLicences ? try String.fetchAll(db.cachedStatement(sql: """
-            SELECT licence_id FROM consent_licences WHERE consent_id = ? ORDER BY position
-            """), arguments: [id]) : []
-        return Consent(id: row["id"], clientID: row["client_id"], holderKind: HolderKind(rawValue: row["holder_kind"]) ?? .person,
-                       holderRef: row["holder_ref"], agentRef: row["agent_ref"], item: row["item"], hall: row["hall"],
-                       licenceIDs: licences, createdAt: row["created_at"], expiresAt: row["expires_at"],
-                       withdrawn: (row["withdrawn_at"] as String?) != nil)
+        return Consent(id: row[0], clientID: row[1], holderKind: HolderKind(rawValue: row[2]) ?? .person,
+                       holderRef: row[3], agentRef: row[4], item: row[5], hall: row[6],
+                       licenceIDs: [], createdAt: row[7], expiresAt: row[8], withdrawn: (row[9] as String?) != nil)
     }
 }
 

@@ -81,7 +81,7 @@ public struct EnterpriseAgents: Sendable {
     static func legalRepresentative(of enterpriseRef: String, library: LicenceLibrary, today: CalendarDate,
                                     _ db: Database) throws -> CitizenID? {
         let row = try Row.fetchOne(db.cachedStatement(sql: """
-            SELECT * FROM licences WHERE holder_ref = ? AND type = 'business_licence' AND revoked_at IS NULL
+            SELECT \(LicenceLibrary.columns) FROM licences l WHERE holder_ref = ? AND type = 'business_licence' AND revoked_at IS NULL
               AND (valid_until IS NULL OR valid_until >= ?) ORDER BY rowid DESC LIMIT 1
             """), arguments: [enterpriseRef, today.text])
         guard let row, let id = try library.decode(row, db).fields["legal_representative_id"] else { return nil }

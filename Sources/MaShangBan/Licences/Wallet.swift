@@ -16,13 +16,12 @@ public struct Wallet: Sendable {
         let stamp = Timestamp.string(library.now())
         let library = self.library
         let added = try await pool.write { db -> [String] in
-            let rows = try Row.fetchAll(db.cachedStatement(sql: """
-                SELECT l.* FROM licences l
+            let ids = try String.fetchAll(db.cachedStatement(sql: """
+                SELECT l.id FROM licences l
                 WHERE l.holder_ref = ? AND l.revoked_at IS NULL AND (l.valid_until IS NULL OR l.valid_until >= ?)
                   AND NOT EXISTS (SELECT 1 FROM wallet_entries w WHERE w.holder_ref = l.holder_ref AND w.licence_id = l.id)
                 ORDER BY l.rowid
                 """), arguments: [ref, today.text])
-            let ids = rows.map { $0["id"] as String }
             for id in ids {
                 try db.execute(sql: "INSERT INTO wallet_entries (holder_ref, licence_id, added_at) VALUES (?, ?, ?)",
                                arguments: [ref, id, stamp])
@@ -42,7 +41,7 @@ public struct Wallet: Sendable {
         let library = self.library
         return try await pool.read { db in
             try Row.fetchAll(db.cachedStatement(sql: """
-                SELECT l.* FROM wallet_entries w JOIN licences l ON l.id = w.licence_id
+                SELECT \(LicenceLibrary.columns) FROM wallet_entries w JOIN licences l ON l.id = w.licence_id
                 WHERE w.holder_ref = ? ORDER BY w.added_at, l.rowid
                 """), arguments: [ref]).map { try library.decode($0, db) }
         }

@@ -21,28 +21,29 @@ public enum Stats {
         for row in try Row.fetchAll(db, sql: "SELECT item, COUNT(*) AS n FROM consents WHERE item IS NOT NULL GROUP BY item") {
             items[row["item"], default: [:]]["consents"] = .int(row["n"])
         }
+        // An accepted scan (or claim) is its submission, made in the same transaction; the
+        // `scans` table holds the refused ones.
         var accepted: Int64 = 0
         var rejected: [String: JSONValue] = [:]
         var itemScans: [String: (accepted: Int64, rejected: [String: JSONValue])] = [:]
-        for row in try Row.fetchAll(db, sql: "SELECT item, outcome, COUNT(*) AS n FROM scans GROUP BY item, outcome") {
-            let (item, outcome, n): (String?, String, Int64) = (row["item"], row["outcome"], row["n"])
-            if outcome == "accepted" { accepted += n } else { rejected[outcome] = .int((rejected[outcome]?.intValue ?? 0) + n) }
-            guard let item, items[item] != nil else { continue }
-            if outcome == "accepted" { itemScans[item, default: (0, [:])].accepted += n } else {
-                itemScans[item, default: (0, [:])].rejected[outcome] = .int(n)
-            }
-        }
-        for (item, scans) in itemScans {
-            items[item]?["scans"] = .object(["accepted": .int(scans.accepted), "rejected": .object(scans.rejected)])
-        }
         var submissions: [String: JSONValue] = ["pending": .int(0), "delivered": .int(0), "dead": .int(0)]
         var itemSubmissions: [String: [String: JSONValue]] = [:]
         for row in try Row.fetchAll(db, sql: "SELECT item, status, COUNT(*) AS n FROM submissions GROUP BY item, status") {
             let (item, status, n): (String, String, Int64) = (row["item"], row["status"], row["n"])
             submissions[status] = .int((submissions[status]?.intValue ?? 0) + n)
             itemSubmissions[item, default: ["pending": .int(0), "delivered": .int(0), "dead": .int(0)]][status] = .int(n)
+            accepted += n
+            itemScans[item, default: (0, [:])].accepted += n
         }
         for (item, counts) in itemSubmissions where items[item] != nil { items[item]?["submissions"] = .object(counts) }
+        for row in try Row.fetchAll(db, sql: "SELECT item, outcome, COUNT(*) AS n FROM scans WHERE outcome <> 'accepted' GROUP BY item, outcome") {
+            let (item, outcome, n): (String?, String, Int64) = (row["item"], row["outcome"], row["n"])
+            rejected[outcome] = .int((rejected[outcome]?.intValue ?? 0) + n)
+            if let item { itemScans[item, default: (0, [:])].rejected[outcome] = .int(n) }
+        }
+        for (item, scans) in itemScans where items[item] != nil {
+            items[item]?["scans"] = .object(["accepted": .int(scans.accepted), "rejected": .object(scans.rejected)])
+        }
         return .object([
             "consents": .object([
                 "granted": try count("SELECT COUNT(*) FROM consents"),

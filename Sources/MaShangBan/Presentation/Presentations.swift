@@ -55,7 +55,7 @@ public struct Presentations: Sendable {
             return (claims: claims, token: try claims.signed(with: keyring.active))
         }
         let (presentation, consent, signedEarly) = try await writes.write { db in
-            guard let consent = try Consents.find(consentID, licences: false, db), consent.clientID == client.id else {
+            guard let consent = try Consents.find(consentID, db), consent.clientID == client.id else {
                 throw MSBError.notFound("no such consent")
             }
             guard !consent.withdrawn else { throw MSBError.consentWithdrawn }

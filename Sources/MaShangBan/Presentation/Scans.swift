@@ -45,24 +45,26 @@ public struct Scans: Sendable {
         // one more thread hop), and the two cores, not the writer, are what limits scans: a
         // fifth to a quarter more scans/s without it (README, "Performance and scale").
         return try await library.writes.write { db in
-            guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT id, consent_id, state FROM presentations WHERE jti = ?"),
-                                             arguments: [claims.jti])
-            else { throw MSBError(code: "token_invalid", status: 422, detail: "the token was not issued here") }
-            let presentationID: String = row["id"]
-            switch row["state"] as String {
-            case "used": throw MSBError.tokenUsed
-            case "revoked": throw MSBError(code: "token_revoked", status: 410, detail: "the token has been revoked")
-            default: break
+            // The token is consumed first, in one statement; a later refusal rolls this
+            // unit's savepoint back, so the code stays usable unless it was the problem.
+            guard let row = try Row.fetchOne(db.cachedStatement(sql: """
+                UPDATE presentations SET state = 'used', ended_at = ? WHERE jti = ? AND state = 'active' RETURNING id, consent_id
+                """), arguments: [Timestamp.string(instant), claims.jti])
+            else {
+                switch try String.fetchOne(db.cachedStatement(sql: "SELECT state FROM presentations WHERE jti = ?"), arguments: [claims.jti]) {
+                case nil: throw MSBError(code: "token_invalid", status: 422, detail: "the token was not issued here")
+                case "revoked": throw MSBError(code: "token_revoked", status: 410, detail: "the token has been revoked")
+                default: throw MSBError.tokenUsed
+                }
             }
+            let (presentationID, consentID): (String, String) = (row[0], row[1])
             let item: Item
             do { item = try ItemRegistry.find(db, code) } catch { throw MSBError.itemUnknown }
             if let hall = claims.aud, hall != terminal.hall {
                 throw MSBError(code: "wrong_hall", status: 403, detail: "the code is for another service hall")
             }
-            guard let consent = try Consents.find(row["consent_id"], db) else { throw CryptoError("a presentation without its consent") }
+            guard let consent = try Consents.find(consentID, db) else { throw CryptoError("a presentation without its consent") }
             guard !consent.withdrawn else { throw MSBError(code: "token_revoked", status: 410, detail: "the consent has been withdrawn") }
-            try db.cachedStatement(sql: "UPDATE presentations SET state = 'used', ended_at = ? WHERE id = ? AND state = 'active'").execute(arguments: [Timestamp.string(instant), presentationID])
-            guard db.changesCount == 1 else { throw MSBError.tokenUsed }
             return try Self.handOver(consent, item: item, terminal: terminal, source: .presentation(presentationID),
                                      submissionID: submissionID, at: instant, library: library, masks: masks, db)
         }
@@ -102,12 +104,13 @@ public struct Scans: Sendable {
         if let scope = consent.item, scope != item.code {
             throw MSBError(code: "consent_scope", status: 403, detail: "the consent is for another item")
         }
-        let licences = try consent.licenceIDs.map { id in
-            guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM licences WHERE id = ?"), arguments: [id]) else {
-                throw CryptoError("a consent names a missing licence")
-            }
-            return try library.decode(row, db)
-        }
+        // One query for all the consent's licences (the schema's foreign keys keep each there).
+        var licences: [Licence] = []
+        let rows = try Row.fetchCursor(db.cachedStatement(sql: """
+            SELECT \(LicenceLibrary.columns) FROM consent_licences JOIN licences l ON l.id = consent_licences.licence_id
+            WHERE consent_licences.consent_id = ? ORDER BY consent_licences.position
+            """), arguments: [consent.id])
+        while let row = try rows.next() { licences.append(try library.decode(row, db)) }
         let types = Set(licences.map(\.type.code))
         guard item.required.allSatisfy(types.contains) else {
             throw MSBError(code: "consent_scope", status: 403, detail: "the item needs a licence type the consent does not cover")
@@ -138,7 +141,6 @@ public struct Scans: Sendable {
                               windowSessionID: windowSessionID, terminalID: terminal.id, holder: holder, agent: agent,
                               licences: needed, presentedAt: stamp),
             vault: library.vault, masks: masks, actor: .client(terminal.id), chain: &chain, db)
-        try db.cachedStatement(sql: "INSERT INTO scans (at, terminal_id, item, outcome, submission_id) VALUES (?, ?, ?, 'accepted', ?)").execute(arguments: [stamp, terminal.id, item.code, submissionID])
         return HandedOver(submission: submissionID, item: item, holder: holder, agent: agent, licences: needed, today: today)
     }
 

@@ -45,7 +45,7 @@ public enum Storage {
 enum Migrations {
     static let all: [(String, String)] = [("0001_init", init0001), ("0002_licence_types", licenceTypes0002), ("0003_licences", licences0003), ("0004_items", items0004),
                                           ("0005_consents", consents0005), ("0006_window_sessions", windowSessions0006),
-                                          ("0007_outbox_parks_dead", outboxParksDead0007)]
+                                          ("0007_outbox_parks_dead", outboxParksDead0007), ("0008_scans_hold_refusals", scansHoldRefusals0008)]
 
     static let init0001 = """
     CREATE TABLE meta (
@@ -277,6 +277,13 @@ enum Migrations {
     static let outboxParksDead0007 = """
     UPDATE outbox SET next_attempt_at = '9999-12-31T23:59:59Z'
     WHERE submission_id IN (SELECT id FROM submissions WHERE status = 'dead');
+    """
+
+    /// An accepted scan or claim is its submission (same transaction, same time, terminal,
+    /// item and id), so `scans` keeps only the refused ones, which have no submission: one
+    /// insert less on every hand-over. Its accepted rows repeated their submissions.
+    static let scansHoldRefusals0008 = """
+    DELETE FROM scans WHERE outcome = 'accepted';
     """
 }
 

@@ -69,6 +69,21 @@ struct BackendTests {
         }
     }
 
+    @Test func migration8KeepsOnlyRefusedScansWhoseAcceptedOnesAreSubmissions() throws {
+        let queue = try DatabaseQueue()
+        try Storage.migrator.migrate(queue, upTo: "0007_outbox_parks_dead")
+        try queue.write { db in
+            try db.execute(sql: """
+                INSERT INTO scans (at, terminal_id, item, outcome) VALUES
+                  ('2026-11-26T08:00:00Z', 'c1', 'sb-transfer', 'accepted'), ('2026-11-26T08:00:01Z', 'c1', 'sb-transfer', 'token_used'),
+                  ('2026-11-26T08:00:02Z', 'c1', NULL, 'token_invalid')
+                """)
+        }
+        try Storage.migrator.migrate(queue)
+        let outcomes = try queue.read { try String.fetchAll($0, sql: "SELECT outcome FROM scans ORDER BY id") }
+        #expect(outcomes == ["token_used", "token_invalid"])
+    }
+
     @Test func cryptoProfileIsFixedAtFirstStart() throws {
         let dir = try TemporaryDirectory()
         let gm = try openBackend(dir, crypto: .gm)
