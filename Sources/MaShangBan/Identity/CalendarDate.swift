@@ -6,12 +6,24 @@ public struct CalendarDate: Sendable, Hashable, Comparable, CustomStringConverti
 
     /// nil unless `text` is exactly `YYYY-MM-DD` and a real day.
     public init?(_ text: String) {
-        let parts = text.split(separator: "-", omittingEmptySubsequences: false)
-        guard text.utf8.count == 10, parts.count == 3, parts[0].count == 4, parts[1].count == 2, parts[2].count == 2,
-              parts.allSatisfy({ $0.allSatisfy { $0.isASCII && $0.isNumber } }),
-              let y = Int(parts[0]), let m = Int(parts[1]), let d = Int(parts[2]), y >= 1800,
-              (1...12).contains(m), d >= 1, d <= Self.daysIn(month: m, year: y)
-        else { return nil }
+        // `YYYY-MM-DD` in ASCII digits, read byte by byte: licences' dates are read on every scan.
+        guard text.utf8.count == 10 else { return nil }
+        var numbers = (y: 0, m: 0, d: 0)
+        for (position, byte) in text.utf8.enumerated() {
+            if position == 4 || position == 7 {
+                guard byte == UInt8(ascii: "-") else { return nil }
+                continue
+            }
+            guard (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) else { return nil }
+            let digit = Int(byte - UInt8(ascii: "0"))
+            switch position {
+            case ..<4: numbers.y = numbers.y * 10 + digit
+            case ..<7: numbers.m = numbers.m * 10 + digit
+            default: numbers.d = numbers.d * 10 + digit
+            }
+        }
+        let (y, m, d) = numbers
+        guard y >= 1800, (1...12).contains(m), d >= 1, d <= Self.daysIn(month: m, year: y) else { return nil }
         self.text = text
     }
 

@@ -99,5 +99,11 @@ struct CalendarDateTests {
         #expect(CalendarDate("2020-4-30") == nil)
         #expect(CalendarDate("2020-04-30T00:00") == nil)
         #expect(CalendarDate("２０２０-04-30") == nil)
+        for odd in ["2020/04/30", "2020-04-3a", "+020-04-30", "2020-0430-", "1799-12-31", "2020-00-10", "2020-13-01", "2020-01-00",
+                    "2020-01-32", " 2020-01-3", "2020-01-1\u{0}"] {
+            #expect(CalendarDate(odd) == nil, "\(odd)")
+        }
+        #expect(CalendarDate("1800-01-01")?.text == "1800-01-01")
+        #expect(CalendarDate("2026-12-31")?.text == "2026-12-31")
     }
 }

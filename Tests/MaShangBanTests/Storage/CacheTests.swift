@@ -47,6 +47,37 @@ import Testing
         }
     }
 
+    /// What `seal` writes takes the fast reader, which reads it as JSONSerialization does;
+    /// JSON text in another form is still read, by JSONSerialization.
+    @Test func theCanonicalReaderReadsWhatSealWritesAsTheGeneralParserDoes() throws {
+        var generator = SystemRandomNumberGenerator()
+        let alphabet: [Character] = ["a", "Z", "0", " ", "\"", "\\", "/", "王", "é", "𝄞", "\u{7f}", "\u{2028}"]
+            + (0..<0x20).map { Character(UnicodeScalar(UInt8($0))) }
+        for _ in 0..<300 {
+            func text() -> String { String((0..<Int.random(in: 0...12, using: &generator)).map { _ in alphabet.randomElement(using: &generator)! }) }
+            var fields: [String: String] = [:]
+            for _ in 0..<Int.random(in: 0...5, using: &generator) { fields[text()] = text() }
+            let written = JSONValue.object(["number": .string(text()), "holder": .string(text()),
+                                            "fields": .object(fields.mapValues { .string($0) })]).canonicalBytes
+            let fast = try #require(LicenceLibrary.DataBox.canonical(written), "\(String(decoding: written, as: UTF8.self))")
+            let general = try #require(try JSONSerialization.jsonObject(with: Data(written)) as? [String: Any])
+            #expect(fast.number == general["number"] as? String)
+            #expect(fast.holder == general["holder"] as? String)
+            #expect(fast.fields == general["fields"] as? [String: String])
+        }
+        let spaced = Array(#"{ "number": "N\u00e9", "holder": "H", "fields": {"a": "b"} }"#.utf8)
+        #expect(LicenceLibrary.DataBox.canonical(spaced) == nil)
+        let box = try #require(LicenceLibrary.DataBox(json: spaced))
+        #expect(box.number == "Né" && box.fields == ["a": "b"])
+        for refused in [#"{"number":"N","holder":"H","fields":{"a":"b","a":"c"}}"#, #"{"number":"N","number":"M","holder":"H","fields":{}}"#,
+                        #"{"number":"N\x","holder":"H","fields":{}}"#, #"{"number":"N","holder":"H","fields":{}}x"#,
+                        #"{"number":"N","holder":"H","fields":{},"more":"m"}"#, #"{"number":"N\u+07f","holder":"H","fields":{}}"#] {
+            #expect(LicenceLibrary.DataBox.canonical(Array(refused.utf8)) == nil, "\(refused)")
+        }
+        #expect(LicenceLibrary.DataBox.canonical(Array(#"{"number":"N","holder":"H","fields":{}}"#.utf8)) != nil)
+        #expect(LicenceLibrary.DataBox.canonical([0x7B, 0x22, 0xFF, 0x22]) == nil, "invalid UTF-8")
+    }
+
     @Test func anEditedDefinitionIsDecodedAfresh() throws {
         struct Definition: Decodable, Sendable, Equatable { let name: String }
         let cache = DefinitionCache<Definition>()
