@@ -74,6 +74,33 @@ struct MaskTests {
 }
 
 extension MaskTests {
+    /// ASCII values are masked byte by byte; the answer is the one character by character.
+    @Test func asciiIsMaskedAsCharactersAre() {
+        let alphabet = Array("0123456789-/ Xx\r\n\t")
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<2000 {
+            let value = String((0..<Int.random(in: 0...20, using: &generator)).map { _ in alphabet.randomElement(using: &generator)! })
+            let characters = Array(value)
+            for rule in [MaskRule.keep(first: 3, last: 4), .keep(first: 0, last: 4), .keep(first: 2, last: 0), .birthDate] {
+                let expected: String
+                switch rule {
+                case .keep(let first, let last):
+                    expected = characters.count > first + last
+                        ? String(characters.prefix(first)) + String(repeating: "*", count: characters.count - first - last) + String(characters.suffix(last))
+                        : String(repeating: "*", count: characters.count)
+                default:
+                    expected = characters.count > 4
+                        ? String(characters.prefix(4)) + String(characters.dropFirst(4).map { $0.isNumber ? "*" : $0 })
+                        : String(repeating: "*", count: characters.count)
+                }
+                #expect(rule.apply(value) == expected, "\(rule) \(value.debugDescription)")
+            }
+        }
+        #expect(MaskRule.keep(first: 1, last: 1).apply("a\r\nb") == "a*b", "CR LF is one character")
+        #expect(MaskRule.birthDate.apply("1985-01-01") == "1985-**-**")
+        #expect(MaskRule.keep(first: 3, last: 4).apply("43040519850101123X") == "430***********123X")
+    }
+
     @Test func addressesThatEndAtTheDistrictStillHideIt() {
         #expect(MaskTable.standard.mask("湖南省衡阳市蒸湘区", as: .address) == "湖南省衡阳市****")
         #expect(MaskTable.standard.mask("衡阳", as: .address) == "衡****")
