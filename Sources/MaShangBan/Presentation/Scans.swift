@@ -42,7 +42,7 @@ public struct Scans: Sendable {
         let submissionID = library.random.sortableIdentifier(prefix: "sub", at: instant)
         // The licences' data boxes are opened in the writer's transaction. Opening them first
         // on a reader took that work off the writer but cost more in all (a read transaction and
-        // one more thread hop), and the two cores, not the writer, are what limits scans: a
+        // one more thread hop), and the two cores limit scans as much as the writer does: a
         // fifth to a quarter more scans/s without it (README, "Performance and scale").
         return try await library.writes.write { db in
             // The token is consumed first, in one statement; a later refusal rolls this
