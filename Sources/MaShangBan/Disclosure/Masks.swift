@@ -34,45 +34,14 @@ public enum MaskRule: Sendable, Equatable {
     /// The masked form of `value`, or nil when the rule omits it.
     public func apply(_ value: String) -> String? {
         switch self {
-        case .none: return value
-        case .omit: return nil
-        case .keep, .birthDate:
-            // Most such values (id numbers, card numbers, dates) are ASCII, and without a CR
-            // (CR LF is one character) ASCII is one character per byte: those are masked as
-            // bytes, without breaking the text into characters, which costs ten times more.
-            if value.utf8.allSatisfy({ $0 < 0x80 && $0 != 0x0D }) { return applyToASCII(Array(value.utf8)) }
-        case .personName, .address: break
-        }
-        return applyToCharacters(Array(value))
-    }
-
-    /// `apply` for ASCII text without a CR, one character per byte.
-    private func applyToASCII(_ bytes: [UInt8]) -> String? {
-        let star = UInt8(ascii: "*")
-        var masked = bytes
-        switch self {
-        case .keep(let first, let last):
-            guard bytes.count > first + last else { return String(repeating: "*", count: bytes.count) }
-            for index in first..<(bytes.count - last) { masked[index] = star }
-        case .birthDate:
-            guard bytes.count > 4 else { return String(repeating: "*", count: bytes.count) }
-            for index in 4..<bytes.count where (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index]) { masked[index] = star }
-        default:
-            return applyToCharacters(bytes.map { Character(UnicodeScalar($0)) })
-        }
-        return String(decoding: masked, as: UTF8.self)
-    }
-
-    private func applyToCharacters(_ chars: [Character]) -> String? {
-        switch self {
         case .none:
-            return String(chars)
+            return value
         case .omit:
             return nil
         case .keep(let first, let last):
-            guard chars.count > first + last else { return String(repeating: "*", count: chars.count) }
-            return String(chars.prefix(first)) + String(repeating: "*", count: chars.count - first - last) + String(chars.suffix(last))
+            return Self.star(value) { index, count, _ in count <= first + last || (first..<(count - last)).contains(index) }
         case .personName:
+            let chars = Array(value)
             switch chars.count {
             case 0: return ""
             case 1: return "*"
@@ -82,6 +51,7 @@ public enum MaskRule: Sendable, Equatable {
         case .address:
             // The first of these that still hides something; a value too short for all of
             // them shows its first half.
+            let chars = Array(value)
             let candidates = [
                 chars.firstIndex(where: { "区县旗".contains($0) }).map { $0 + 1 },
                 chars.prefix(12).lastIndex(of: "市").map { $0 + 1 },
@@ -90,9 +60,24 @@ public enum MaskRule: Sendable, Equatable {
             let kept = candidates.compactMap { $0 }.first { $0 < chars.count } ?? chars.count / 2
             return String(chars.prefix(kept)) + "****"
         case .birthDate:
-            guard chars.count > 4 else { return String(repeating: "*", count: chars.count) }
-            return String(chars.prefix(4)) + String(chars.dropFirst(4).map { $0.isNumber ? "*" : $0 })
+            return Self.star(value) { index, count, isDigit in count <= 4 || (index >= 4 && isDigit) }
         }
+    }
+
+    /// `value` with each character that `hidden(index, count, isDigit)` picks replaced by `*`.
+    /// Most values masked this way (id and card numbers, dates) are ASCII, and ASCII without a
+    /// CR (CR LF is one character) is one character per byte: those are masked byte by byte,
+    /// without breaking the text into characters, which costs ten times more.
+    private static func star(_ value: String, hidden: (_ index: Int, _ count: Int, _ isDigit: Bool) -> Bool) -> String {
+        if value.utf8.allSatisfy({ $0 < 0x80 && $0 != 0x0D }) {
+            let bytes = Array(value.utf8)
+            let masked = bytes.enumerated().map { index, byte in
+                hidden(index, bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)) ? UInt8(ascii: "*") : byte
+            }
+            return String(decoding: masked, as: UTF8.self)
+        }
+        let chars = Array(value)
+        return String(chars.enumerated().map { index, char in hidden(index, chars.count, char.isNumber) ? "*" : char })
     }
 }
 
