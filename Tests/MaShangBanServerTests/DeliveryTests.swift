@@ -236,37 +236,41 @@ struct DeliveryDrillTests {
 final class CountingTransport: WebhookTransport, @unchecked Sendable {
     private let lock = NSLock()
     private var inFlight: [String: Int] = [:]
-    private(set) var peak: [String: Int] = [:]
-    private(set) var finished: [(url: String, at: Date)] = []
+    private var peaks: [String: Int] = [:]
+    private var ended: [(url: String, at: Date)] = []
     let delay: Duration
+    /// Read under the lock: a test may look while attempts run.
+    var peak: [String: Int] { lock.withLock { peaks } }
+    var finished: [(url: String, at: Date)] { lock.withLock { ended } }
 
     init(delay: Duration) { self.delay = delay }
 
     func post(url: String, headers: [(String, String)], body: [UInt8], connectTimeout: Duration, timeout: Duration) async throws -> Int {
         lock.withLock {
             inFlight[url, default: 0] += 1
-            peak[url] = max(peak[url, default: 0], inFlight[url, default: 0])
+            peaks[url] = max(peaks[url, default: 0], inFlight[url, default: 0])
         }
         if url.contains("slow") { try await Task.sleep(for: delay) }
         lock.withLock {
             inFlight[url, default: 0] -= 1
-            finished.append((url, Date()))
+            ended.append((url, Date()))
         }
         return 200
     }
 }
 
 extension DeliveryDrillTests {
-    /// At most `--delivery-concurrency` requests per approval system; a slow system does not
-    /// hold up another one.
-    @Test func aSlowApprovalSystemNeverStarvesAnother() async throws {
+    /// A server with `slow` submissions for the hall's item, whose approval system's URL ends
+    /// in "slow", and `quick` for "quick-item", whose system's ends in "quick" (for
+    /// `CountingTransport`). Nothing listens at either, and one attempt makes a submission
+    /// dead, so all of them are left for the worker a test runs.
+    static func serverWithTwoSystems(slow: Int, quick: Int) async throws -> TestServer {
         let server = try TestServer {
             $0.delivery.maxAttempts = 1
             $0.rateLimits.challengesPerHolder = nil  // one person makes many consents here
             $0.rateLimits.consentsPerHolder = nil
         }
         try await server.test { client in
-            // Every first attempt fails (nothing listens), so all stay queued for the worker below.
             let hall = try await Hall.open(client, webhookURL: "http://127.0.0.1:9/slow")
             #expect(try await client.call(.post, "/v1/approval-systems", json: #"""
                 {"code":"quick","name":"快","webhook_url":"http://127.0.0.1:9/quick"}
@@ -274,12 +278,19 @@ extension DeliveryDrillTests {
             #expect(try await client.call(.post, "/v1/items", json: #"""
                 {"code":"quick-item","name":"快办","approval_system":"quick","required":["resident_id_card"]}
                 """#).status == .created)
-            for _ in 0..<8 { _ = try await hall.submit() }
-            for _ in 0..<3 {
+            for _ in 0..<slow { _ = try await hall.submit() }
+            for _ in 0..<quick {
                 let code = try await hall.present(try await hall.consent(item: "quick-item"))
                 #expect(try await hall.scan(code.token, item: "quick-item").status == .created)
             }
         }
+        return server
+    }
+
+    /// At most `--delivery-concurrency` requests per approval system; a slow system does not
+    /// hold up another one.
+    @Test func aSlowApprovalSystemNeverStarvesAnother() async throws {
+        let server = try await Self.serverWithTwoSystems(slow: 8, quick: 3)
         // Put them back in the queue and deliver with the counting transport.
         try await server.backend.pool.write { db in
             try db.execute(sql: "UPDATE submissions SET status = 'pending', attempts = 0")
@@ -298,5 +309,43 @@ extension DeliveryDrillTests {
         let slow = transport.finished.filter { $0.url.hasSuffix("slow") }.map(\.at)
         #expect(quick.count == 3 && slow.count == 8)
         #expect((quick.max() ?? .distantFuture) < (slow.max() ?? .distantPast), "the quick system finished while the slow one was busy")
+    }
+}
+
+extension DeliveryDrillTests {
+    /// While every due submission waits for a busy system's slot, the worker does not poll at
+    /// each new submission (at peak, one per scan), but still every
+    /// `Deliveries.blockedPollInterval`: a submission for another system that falls due
+    /// meanwhile, with no wake at all, is sent before any slow attempt ends.
+    @Test func whileEveryDueSubmissionWaitsForASlotTheQueueIsStillPolled() async throws {
+        let server = try await Self.serverWithTwoSystems(slow: 6, quick: 1)
+        let quickSubmission = try #require(try await server.backend.pool.read { db in
+            try String.fetchOne(db, sql: "SELECT id FROM submissions WHERE item = 'quick-item'")
+        })
+        // The slow system's six are due; the quick one is not, yet.
+        try await server.backend.pool.write { db in
+            try db.execute(sql: "UPDATE submissions SET status = 'pending', attempts = 0")
+            try db.execute(sql: "UPDATE outbox SET next_attempt_at = '2000-01-01T00:00:00.000Z'")
+            try db.execute(sql: "UPDATE outbox SET next_attempt_at = '2999-01-01T00:00:00.000Z' WHERE submission_id = ?",
+                           arguments: [quickSubmission])
+        }
+        let transport = CountingTransport(delay: .seconds(5))
+        let worker = Task { await server.backend.deliveries.run(transport: transport, logger: server.logger) }
+        let slotsFull = try await eventually(5) { transport.peak["http://127.0.0.1:9/slow"] == 4 }
+        // A new submission's wake (as a scan fires it): that poll finds only the two slow
+        // ones that cannot start. Then the quick one falls due, with no wake.
+        server.backend.deliveries.wake.fire()
+        try await Task.sleep(for: .milliseconds(300))
+        try await server.backend.pool.write { db in
+            try db.execute(sql: "UPDATE outbox SET next_attempt_at = '2000-01-01T00:00:00.000Z' WHERE submission_id = ?",
+                           arguments: [quickSubmission])
+        }
+        let quickSent = try await eventually(3) { transport.finished.contains { $0.url.hasSuffix("quick") } }
+        let slowEnded = transport.finished.contains { $0.url.hasSuffix("slow") }
+        worker.cancel()
+        await worker.value
+        #expect(slotsFull)
+        #expect(quickSent)
+        #expect(!slowEnded, "the quick one went while all four slow attempts were still in flight")
     }
 }

@@ -83,6 +83,8 @@ public struct Deliveries: Sendable {
     public let settings: DeliverySettings
     /// Fired when there is something new to send (a scan committed, a retry was asked for).
     public let wake = WakeSignal()
+    /// Webhook attempts made, by `outcome` (`delivered` or `failed`), on `/metrics`.
+    public static let attemptsMetric = "msb_delivery_attempts_total"
 
     // MARK: API
 
@@ -143,26 +145,33 @@ public struct Deliveries: Sendable {
     /// an attempt cut short is simply sent again after a restart.
     public func run(transport: any WebhookTransport, logger: Logger) async {
         let inFlight = InFlight()
+        // Fired when an attempt ends, which frees its system's slot.
+        let slotFreed = WakeSignal()
         var gaugesAt = ContinuousClock.now - Self.gaugeInterval
         await withDiscardingTaskGroup { group in
             while !Task.isCancelled {
                 var wait = 60.0
+                var waitingForSlot = false
                 do {
                     // New submissions come in bursts at peak hours: one poll picks up a burst.
                     try? await Task.sleep(for: Self.pollPause)
                     let due = try await pool.read { db in try Self.due(limit: Self.pollLimit, now: Timestamp.string(now()), db) }
                     var blocked = false
+                    var started = 0
                     for entry in due where !inFlight.contains(entry.id) {
                         guard inFlight.start(entry.id, system: entry.system, limit: settings.concurrencyPerSystem) else {
                             blocked = true
                             continue
                         }
+                        started += 1
                         group.addTask {
                             await attempt(entry, transport: transport, logger: logger)
                             inFlight.finish(entry.id, system: entry.system)
+                            slotFreed.fire()
                             wake.fire()
                         }
                     }
+                    waitingForSlot = blocked && started == 0
                     let next = try await pool.read { db in try Self.nextDue(excluding: inFlight.ids, db) }
                     let instant = now()
                     if ContinuousClock.now - gaugesAt >= Self.gaugeInterval {  // counting the queue costs O(depth)
@@ -177,7 +186,15 @@ public struct Deliveries: Sendable {
                     logger.error("delivery worker cannot read the outbox", metadata: ["error": "\(error)"])
                     wait = 5
                 }
-                await wake.wait(upTo: .milliseconds(Int64(wait * 1000)))
+                if waitingForSlot {
+                    // Every due submission waits for a busy system's slot, and only an attempt that
+                    // ends frees one: polling again at each new submission (one per scan at peak,
+                    // most likely for that same system) found nothing to start and cost the
+                    // scans' CPU. A new submission for another system waits at most this long.
+                    await slotFreed.wait(upTo: Self.blockedPollInterval)
+                } else {
+                    await wake.wait(upTo: .milliseconds(Int64(wait * 1000)))
+                }
             }
         }
     }
@@ -218,7 +235,7 @@ public struct Deliveries: Sendable {
         case .success(let status): (delivered, failure) = (false, "HTTP \(status)")
         case .failure(let error): (delivered, failure) = (false, Self.describe(error))
         }
-        Counter(label: "msb_delivery_attempts_total", dimensions: [("outcome", delivered ? "delivered" : "failed")]).increment()
+        Counter(label: Self.attemptsMetric, dimensions: [("outcome", delivered ? "delivered" : "failed")]).increment()
         let unit = Double(random.bytes(4).reduce(0) { $0 << 8 | UInt32($1) }) / 4_294_967_296
         let next = Timestamp.string(instant.addingTimeInterval(settings.backoff(afterAttempt: attempts, unit: unit)))
         let (audit, maxAttempts) = (self.audit, settings.maxAttempts)
@@ -267,6 +284,8 @@ public struct Deliveries: Sendable {
 
     /// How long the worker waits after a wake before it polls, and how often it updates the queue gauges.
     static let pollPause = Duration.milliseconds(5)
+    /// How often the worker polls while every due submission waits for a busy system.
+    static let blockedPollInterval = Duration.milliseconds(100)
     static let gaugeInterval = Duration.seconds(1)
     /// Where a dead submission's outbox row waits (migration 0007): after every real due
     /// time, so polls that walk `outbox_by_due` (CROSS JOIN keeps the outbox the outer loop)

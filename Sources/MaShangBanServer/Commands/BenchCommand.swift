@@ -102,10 +102,12 @@ struct BenchCommand: AsyncParsableCommand {
         print(Self.row("  full flows (challenge→consent→code→scan)", figures(results.fullFlows)))
         print("    (whole flows are sent by AsyncHTTPClient from this process, which signs each face-check attestation)")
         // One thread runs every write: its CPU per unit bounds the rate whatever the cores do.
+        // The delivery worker sends each new submission meanwhile (and fails: the bench's
+        // approval system is unreachable), on the same cores and writer.
         for (name, writes) in [("codes", results.codeWrites), ("scans", results.scanWrites)] {
-            print(Self.row("  writer, \(name)", String(format: "%.1f units per commit, %.3f ms CPU per unit (bound %.0f/s)",
+            print(Self.row("  writer, \(name)", String(format: "%.1f units per commit, %.3f ms CPU per unit (bound %.0f/s); %d webhook attempts",
                                                           writes.unitsPerTransaction, writes.cpuPerUnit * 1000,
-                                                          1 / max(writes.cpuPerUnit, 1e-9))))
+                                                          1 / max(writes.cpuPerUnit, 1e-9), writes.deliveryAttempts)))
         }
         print("ratios")
         print(Self.row("  scans ÷ HTTP floor", String(format: "%.2f", results.scans.rate / results.floor.rate)))

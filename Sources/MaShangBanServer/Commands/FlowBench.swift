@@ -275,29 +275,35 @@ struct FlowBench {
             return (response.status.code, json)
         }
 
-        /// The server's group-commit counters, from `/metrics`.
+        /// The server's group-commit counters and its webhook attempts, from `/metrics`.
         func groupCommits() async throws -> GroupCommits {
             let response = try await client.execute(HTTPClientRequest(url: base + "/metrics"), timeout: .seconds(30))
             let text = String(buffer: try await response.body.collect(upTo: 1 << 22))
             func value(_ name: String) -> Double {
                 text.split(separator: "\n").first { $0.hasPrefix(name + " ") }.flatMap { Double($0.split(separator: " ").last ?? "") } ?? 0
             }
+            // Labelled series (`name{outcome="…"} n`), summed.
+            func sum(_ name: String) -> Double {
+                text.split(separator: "\n").filter { $0.hasPrefix(name + "{") }.compactMap { Double($0.split(separator: " ").last ?? "") }.reduce(0, +)
+            }
             return GroupCommits(units: Int(value(GroupCommit.unitsMetric)), transactions: Int(value(GroupCommit.transactionsMetric)),
-                                cpuSeconds: value(GroupCommit.cpuMetric))
+                                cpuSeconds: value(GroupCommit.cpuMetric), deliveryAttempts: Int(sum(Deliveries.attemptsMetric)))
         }
 
     }
 
-    /// The group commit's counters (`GroupCommit`), or their growth over a phase.
+    /// The group commit's counters (`GroupCommit`), or their growth over a phase, and the
+    /// webhook attempts the delivery worker made meanwhile (each outcome is a write unit too).
     struct GroupCommits {
         let units: Int
         let transactions: Int
         /// The writer thread's CPU time running batches.
         let cpuSeconds: Double
+        let deliveryAttempts: Int
 
         static func - (after: GroupCommits, before: GroupCommits) -> GroupCommits {
             GroupCommits(units: after.units - before.units, transactions: after.transactions - before.transactions,
-                         cpuSeconds: after.cpuSeconds - before.cpuSeconds)
+                         cpuSeconds: after.cpuSeconds - before.cpuSeconds, deliveryAttempts: after.deliveryAttempts - before.deliveryAttempts)
         }
 
         var unitsPerTransaction: Double { Double(units) / Double(max(1, transactions)) }
