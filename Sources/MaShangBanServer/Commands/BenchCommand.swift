@@ -102,8 +102,8 @@ struct BenchCommand: AsyncParsableCommand {
         print(Self.row("  full flows (challenge→consent→code→scan)", figures(results.fullFlows)))
         print("    (whole flows are sent by AsyncHTTPClient from this process, which signs each face-check attestation)")
         // One thread runs every write: its CPU per unit bounds the rate whatever the cores do.
-        // The delivery worker sends each new submission meanwhile (and fails: the bench's
-        // approval system is unreachable), on the same cores and writer.
+        // Meanwhile the delivery worker tries to send the new submissions, on the same cores
+        // and writer (the bench's approval system is unreachable: few attempts end).
         for (name, writes) in [("codes", results.codeWrites), ("scans", results.scanWrites)] {
             print(Self.row("  writer, \(name)", String(format: "%.1f units per commit, %.3f ms CPU per unit (bound %.0f/s); %d webhook attempts",
                                                           writes.unitsPerTransaction, writes.cpuPerUnit * 1000,
