@@ -34,9 +34,10 @@ public struct AuditLog: Sendable {
     /// The chain from its current head, for appending many records in one transaction
     /// without reading the head back for each.
     public func chain(_ db: Database) throws -> AuditChain {
-        let head = try Row.fetchOne(db.cachedStatement(sql: "SELECT seq, hash FROM audit_records ORDER BY seq DESC LIMIT 1"))
+        let head = try db.cachedStatement(sql: "SELECT seq, hash FROM audit_records ORDER BY seq DESC LIMIT 1")
+            .firstRow([]) { row -> (Int64, String) in (try row.value(0), try row.value(1)) }
         guard let head else { return try AuditChain(log: self, db: db, seq: 0, head: Self.zeroHash) }
-        return try AuditChain(log: self, db: db, seq: head[0], head: head[1])
+        return try AuditChain(log: self, db: db, seq: head.0, head: head.1)
     }
 
     /// Writes a checkpoint at the head if the head has moved since the last one.

@@ -167,13 +167,14 @@ public struct Consents: Sendable {
 
     /// The stored consent, without its `licenceIDs`.
     static func find(_ id: String, _ db: Database) throws -> Consent? {
-        guard let row = try Row.fetchOne(db.cachedStatement(sql: """
+        try db.cachedStatement(sql: """
             SELECT id, client_id, holder_kind, holder_ref, agent_ref, item, hall, created_at, expires_at, withdrawn_at
             FROM consents WHERE id = ?
-            """), arguments: [id]) else { return nil }
-        return Consent(id: row[0], clientID: row[1], holderKind: HolderKind(rawValue: row[2]) ?? .person,
-                       holderRef: row[3], agentRef: row[4], item: row[5], hall: row[6],
-                       licenceIDs: [], createdAt: row[7], expiresAt: row[8], withdrawn: (row[9] as String?) != nil)
+            """).firstRow([id]) { row in
+            Consent(id: try row.value(0), clientID: try row.value(1), holderKind: HolderKind(rawValue: try row.value(2)) ?? .person,
+                    holderRef: try row.value(3), agentRef: try row.value(4), item: try row.value(5), hall: try row.value(6),
+                    licenceIDs: [], createdAt: try row.value(7), expiresAt: try row.value(8), withdrawn: (try row.value(9) as String?) != nil)
+        }
     }
 }
 

@@ -133,3 +133,99 @@ extension JSONValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, Ex
         self = .object(Dictionary(elements, uniquingKeysWith: { _, last in last }))
     }
 }
+
+/// A reader of canonical JSON strings, integers and objects of strings, as `JSONValue` writes them.
+/// It refuses (nil) what that writer never writes: white space, escapes other than
+/// `\" \\ \/ \b \f \n \r \t` and `\u` of an ASCII character, invalid UTF-8.
+struct CanonicalReader {
+    let bytes: [UInt8]
+    private var at = 0
+
+    init(bytes: [UInt8]) {
+        self.bytes = bytes
+    }
+
+    var atEnd: Bool { at == bytes.count }
+
+    /// Steps over `character` if it comes next.
+    mutating func take(_ character: Unicode.Scalar) -> Bool {
+        guard at < bytes.count, bytes[at] == UInt8(ascii: character) else { return false }
+        at += 1
+        return true
+    }
+
+    /// A string: the bytes between the quotes as they are, or unescaped when there are escapes.
+    mutating func string() -> String? {
+        guard take("\"") else { return nil }
+        let start = at
+        var unescaped: [UInt8]?
+        while at < bytes.count {
+            let byte = bytes[at]
+            switch byte {
+            case UInt8(ascii: "\""):
+                defer { at += 1 }
+                if let unescaped { return String(validating: unescaped, as: UTF8.self) }
+                return String(validating: bytes[start..<at], as: UTF8.self)
+            case UInt8(ascii: "\\"):
+                if unescaped == nil { unescaped = Array(bytes[start..<at]) }
+                guard let (character, length) = escape() else { return nil }
+                unescaped?.append(character)
+                at += length
+            case ..<0x20:
+                return nil
+            default:
+                unescaped?.append(byte)
+                at += 1
+            }
+        }
+        return nil
+    }
+
+    /// The escape at `at` (a backslash): the byte it stands for and its length.
+    private func escape() -> (UInt8, Int)? {
+        guard at + 1 < bytes.count else { return nil }
+        switch bytes[at + 1] {
+        case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): return (bytes[at + 1], 2)
+        case UInt8(ascii: "b"): return (0x08, 2)
+        case UInt8(ascii: "f"): return (0x0C, 2)
+        case UInt8(ascii: "n"): return (0x0A, 2)
+        case UInt8(ascii: "r"): return (0x0D, 2)
+        case UInt8(ascii: "t"): return (0x09, 2)
+        case UInt8(ascii: "u"):
+            guard at + 5 < bytes.count else { return nil }
+            var value = 0
+            for digit in bytes[(at + 2)...(at + 5)] {
+                guard let nibble = Int(String(UnicodeScalar(digit)), radix: 16) else { return nil }
+                value = value << 4 | nibble
+            }
+            return value < 0x80 ? (UInt8(value), 6) : nil
+        default: return nil
+        }
+    }
+
+    /// A JSON integer as `JSONValue` writes it (no leading zeros, no `+`, fraction or
+    /// exponent) that fits in 64 bits.
+    mutating func integer() -> Int64? {
+        let start = at
+        if at < bytes.count, bytes[at] == UInt8(ascii: "-") { at += 1 }
+        let digits = at
+        while at < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[at]) { at += 1 }
+        guard at > digits, at - digits == 1 || bytes[digits] != UInt8(ascii: "0"),
+              at == bytes.count || ![UInt8(ascii: "."), UInt8(ascii: "e"), UInt8(ascii: "E")].contains(bytes[at])
+        else { return nil }
+        return Int64(String(decoding: bytes[start..<at], as: UTF8.self))
+    }
+
+    /// An object whose members are all strings, each name once.
+    mutating func strings() -> [String: String]? {
+        guard take("{") else { return nil }
+        var members: [String: String] = [:]
+        if take("}") { return members }
+        repeat {
+            guard let name = string(), take(":"), let value = string(), members.updateValue(value, forKey: name) == nil else {
+                return nil
+            }
+        } while take(",")
+        return take("}") ? members : nil
+    }
+}

@@ -80,11 +80,11 @@ public struct EnterpriseAgents: Sendable {
     /// The legal representative on the enterprise's newest valid business licence.
     static func legalRepresentative(of enterpriseRef: String, library: LicenceLibrary, today: CalendarDate,
                                     _ db: Database) throws -> CitizenID? {
-        let row = try Row.fetchOne(db.cachedStatement(sql: """
+        let licence = try db.cachedStatement(sql: """
             SELECT \(LicenceLibrary.columns) FROM licences l WHERE holder_ref = ? AND type = 'business_licence' AND revoked_at IS NULL
               AND (valid_until IS NULL OR valid_until >= ?) ORDER BY rowid DESC LIMIT 1
-            """), arguments: [enterpriseRef, today.text])
-        guard let row, let id = try library.decode(row, db).fields["legal_representative_id"] else { return nil }
+            """).firstRow([enterpriseRef, today.text]) { try library.decode($0, db) }
+        guard let id = licence?.fields["legal_representative_id"] else { return nil }
         return try? CitizenID(id, today: .distantFuture)
     }
 }

@@ -58,7 +58,7 @@ public struct LicenceLibrary: Sendable {
     }
 
     /// What binds a sealed value to its licence (type + keyed number, unique) and column.
-    static func sealContext(type: String, numberKey: Data, column: String) -> String {
+    static func sealContext(type: String, numberKey: some Sequence<UInt8>, column: String) -> String {
         "licence:\(type):\(Encoding.hex(numberKey)):\(column)"
     }
 
@@ -118,7 +118,7 @@ public struct LicenceLibrary: Sendable {
                 throw MSBError.notFound("no such licence")
             }
             if (row["revoked_at"] as String?) == nil {
-                let context = Self.sealContext(type: row["type"], numberKey: row["number_key"], column: "revoke_reason")
+                let context = Self.sealContext(type: row["type"], numberKey: row["number_key"] as Data, column: "revoke_reason")
                 let box = Data(try vault.seal(trimmed, context: context))
                 try db.execute(sql: "UPDATE licences SET revoked_at = ?, revoke_reason_box = ?, updated_at = ? WHERE id = ?",
                                arguments: [stamp, box, stamp, id])
@@ -132,8 +132,8 @@ public struct LicenceLibrary: Sendable {
     public func library(of holder: HolderID) async throws -> [Licence] {
         let ref = holderReference.ref(holder.value)
         return try await pool.read { db in
-            try Row.fetchAll(db.cachedStatement(sql: "SELECT \(Self.columns) FROM licences l WHERE holder_ref = ? ORDER BY rowid"), arguments: [ref])
-                .map { try decode($0, db) }
+            try db.cachedStatement(sql: "SELECT \(Self.columns) FROM licences l WHERE holder_ref = ? ORDER BY rowid")
+                .allRows([ref]) { try decode($0, db) }
         }
     }
 
@@ -151,22 +151,22 @@ public struct LicenceLibrary: Sendable {
     static let columns = "l.id, l.type, l.number_key, l.data_box, l.holder_kind, l.valid_from, l.valid_until, l.issuer, l.revoked_at"
 
     /// Decrypts a `licences` row selected as `columns` (first).
-    func decode(_ row: Row, _ db: Database) throws -> Licence {
-        let id: String = row[0]
-        let typeCode: String = row[1]
+    func decode(_ row: ColumnReader, _ db: Database) throws -> Licence {
+        let id: String = try row.value(0)
+        let typeCode: String = try row.value(1)
         guard let type = try LicenceTypeRegistry.find(db, code: typeCode) else { throw CryptoError("licence \(id) has an unknown type") }
-        let context = try row.withUnsafeData(atIndex: 2) { Self.sealContext(type: typeCode, numberKey: $0 ?? Data(), column: "data") }
-        let json = try vault.openBytes(try row.withUnsafeData(atIndex: 3) { $0.map { [UInt8]($0) } ?? [] }, context: context)
+        let context = row.withBytes(2) { Self.sealContext(type: typeCode, numberKey: $0, column: "data") }
+        let json = try vault.openBytes(row.withBytes(3) { [UInt8]($0) }, context: context)
         guard let data = DataBox(json: json) else { throw CryptoError("licence \(id) has a malformed data box") }
-        let kind = HolderKind(rawValue: row[4]) ?? type.holder
+        let kind = HolderKind(rawValue: try row.value(4)) ?? type.holder
         // Stored ids were validated on import; the birth date bound is irrelevant here.
         let holder = try HolderID(data.holder, kind: kind, field: "holder", today: .distantFuture)
         return Licence(
             id: id, type: type, number: data.number,
             holder: holder, fields: data.fields,
-            validFrom: CalendarDate(row[5] as String) ?? CalendarDate(Date(timeIntervalSince1970: 0)),
-            validUntil: (row[6] as String?).flatMap(CalendarDate.init),
-            issuer: row[7], revoked: (row[8] as String?) != nil)
+            validFrom: CalendarDate(try row.value(5) as String) ?? CalendarDate(Date(timeIntervalSince1970: 0)),
+            validUntil: (try row.value(6) as String?).flatMap(CalendarDate.init),
+            issuer: try row.value(7), revoked: (try row.value(8) as String?) != nil)
     }
 }
 
@@ -205,88 +205,5 @@ extension LicenceLibrary.DataBox {
         } while reader.take(",")
         guard reader.take("}"), reader.atEnd, let number, let holder, let fields else { return nil }
         return Self(number: number, holder: holder, fields: fields)
-    }
-}
-
-/// A reader of canonical JSON strings and objects of strings, as `JSONValue` writes them.
-/// It refuses (nil) what that writer never writes: white space, escapes other than
-/// `\" \\ \/ \b \f \n \r \t` and `\u` of an ASCII character, invalid UTF-8.
-struct CanonicalReader {
-    let bytes: [UInt8]
-    private var at = 0
-
-    init(bytes: [UInt8]) {
-        self.bytes = bytes
-    }
-
-    var atEnd: Bool { at == bytes.count }
-
-    /// Steps over `character` if it comes next.
-    mutating func take(_ character: Unicode.Scalar) -> Bool {
-        guard at < bytes.count, bytes[at] == UInt8(ascii: character) else { return false }
-        at += 1
-        return true
-    }
-
-    /// A string: the bytes between the quotes as they are, or unescaped when there are escapes.
-    mutating func string() -> String? {
-        guard take("\"") else { return nil }
-        let start = at
-        var unescaped: [UInt8]?
-        while at < bytes.count {
-            let byte = bytes[at]
-            switch byte {
-            case UInt8(ascii: "\""):
-                defer { at += 1 }
-                if let unescaped { return String(validating: unescaped, as: UTF8.self) }
-                return String(validating: bytes[start..<at], as: UTF8.self)
-            case UInt8(ascii: "\\"):
-                if unescaped == nil { unescaped = Array(bytes[start..<at]) }
-                guard let (character, length) = escape() else { return nil }
-                unescaped?.append(character)
-                at += length
-            case ..<0x20:
-                return nil
-            default:
-                unescaped?.append(byte)
-                at += 1
-            }
-        }
-        return nil
-    }
-
-    /// The escape at `at` (a backslash): the byte it stands for and its length.
-    private func escape() -> (UInt8, Int)? {
-        guard at + 1 < bytes.count else { return nil }
-        switch bytes[at + 1] {
-        case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): return (bytes[at + 1], 2)
-        case UInt8(ascii: "b"): return (0x08, 2)
-        case UInt8(ascii: "f"): return (0x0C, 2)
-        case UInt8(ascii: "n"): return (0x0A, 2)
-        case UInt8(ascii: "r"): return (0x0D, 2)
-        case UInt8(ascii: "t"): return (0x09, 2)
-        case UInt8(ascii: "u"):
-            guard at + 5 < bytes.count else { return nil }
-            var value = 0
-            for digit in bytes[(at + 2)...(at + 5)] {
-                guard let nibble = Int(String(UnicodeScalar(digit)), radix: 16) else { return nil }
-                value = value << 4 | nibble
-            }
-            return value < 0x80 ? (UInt8(value), 6) : nil
-        default: return nil
-        }
-    }
-
-    /// An object whose members are all strings, each name once.
-    mutating func strings() -> [String: String]? {
-        guard take("{") else { return nil }
-        var members: [String: String] = [:]
-        if take("}") { return members }
-        repeat {
-            guard let name = string(), take(":"), let value = string(), members.updateValue(value, forKey: name) == nil else {
-                return nil
-            }
-        } while take(",")
-        return take("}") ? members : nil
     }
 }

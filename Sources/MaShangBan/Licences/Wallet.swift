@@ -40,10 +40,10 @@ public struct Wallet: Sendable {
         let ref = library.holderReference.ref(holder.value)
         let library = self.library
         return try await pool.read { db in
-            try Row.fetchAll(db.cachedStatement(sql: """
+            try db.cachedStatement(sql: """
                 SELECT \(LicenceLibrary.columns) FROM wallet_entries w JOIN licences l ON l.id = w.licence_id
                 WHERE w.holder_ref = ? ORDER BY w.added_at, l.rowid
-                """), arguments: [ref]).map { try library.decode($0, db) }
+                """).allRows([ref]) { try library.decode($0, db) }
         }
     }
 

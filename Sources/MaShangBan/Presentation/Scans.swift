@@ -105,12 +105,10 @@ public struct Scans: Sendable {
             throw MSBError(code: "consent_scope", status: 403, detail: "the consent is for another item")
         }
         // One query for all the consent's licences (the schema's foreign keys keep each there).
-        var licences: [Licence] = []
-        let rows = try Row.fetchCursor(db.cachedStatement(sql: """
+        let licences = try db.cachedStatement(sql: """
             SELECT \(LicenceLibrary.columns) FROM consent_licences JOIN licences l ON l.id = consent_licences.licence_id
             WHERE consent_licences.consent_id = ? ORDER BY consent_licences.position
-            """), arguments: [consent.id])
-        while let row = try rows.next() { licences.append(try library.decode(row, db)) }
+            """).allRows([consent.id]) { try library.decode($0, db) }
         let types = Set(licences.map(\.type.code))
         guard item.required.allSatisfy(types.contains) else {
             throw MSBError(code: "consent_scope", status: 403, detail: "the item needs a licence type the consent does not cover")

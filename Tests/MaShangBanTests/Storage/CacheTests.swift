@@ -86,4 +86,57 @@ import Testing
         #expect(try cache.decode(#"{"name":"a"}"#) == Definition(name: "a"))
         #expect(throws: DecodingError.self) { try cache.decode(#"{"nom":"a"}"#) }
     }
+
+    /// A token's claims as `signed` writes them take the fast reader and read as JSONDecoder
+    /// reads them; any other form is left to JSONDecoder.
+    @Test func tokenClaimsAsSignedReadAsTheDecoderReadsThem() throws {
+        let instant = Date(timeIntervalSince1970: 1_800_000_000)
+        for (kind, hall) in [(QRToken.Kind.present, "HY-01" as String?), (.window, nil), (.present, "大厅\"1\"")] {
+            let token = QRToken.make(kind: kind, region: "430400", hall: hall, issuedAt: instant,
+                                     expiresAt: instant.addingTimeInterval(120), jti: "j-\(kind.rawValue)")
+            var claims: [String: JSONValue] = ["iss": .string(token.iss), "typ": .string(kind.rawValue), "jti": .string(token.jti),
+                                               "iat": .int(token.iat), "exp": .int(token.exp)]
+            if let hall { claims["aud"] = .string(hall) }
+            let written = JSONValue.object(claims).canonicalBytes
+            #expect(QRToken.canonicalClaims(written) == token)
+            #expect(try JSONDecoder().decode(QRToken.self, from: Data(written)) == token)
+        }
+        let negative = Array(#"{"exp":-5,"iat":0,"iss":"430400","jti":"j","typ":"present"}"#.utf8)
+        #expect(QRToken.canonicalClaims(negative)?.exp == -5)
+        for other in [#"{"exp":1, "iat":0,"iss":"430400","jti":"j","typ":"present"}"#,   // white space
+                      #"{"exp":1.5,"iat":0,"iss":"430400","jti":"j","typ":"present"}"#,  // a fraction
+                      #"{"exp":1e3,"iat":0,"iss":"430400","jti":"j","typ":"present"}"#,
+                      #"{"exp":01,"iat":0,"iss":"430400","jti":"j","typ":"present"}"#,
+                      #"{"exp":99999999999999999999,"iat":0,"iss":"430400","jti":"j","typ":"present"}"#,
+                      #"{"aud":null,"exp":1,"iat":0,"iss":"430400","jti":"j","typ":"present"}"#,
+                      #"{"exp":1,"iat":0,"iss":"430400","jti":"j","typ":"other"}"#,
+                      #"{"exp":1,"iat":0,"iss":"430400","jti":"j","jti":"k","typ":"present"}"#,
+                      #"{"exp":1,"iat":0,"iss":"430400","jti":"j","typ":"present","x":"y"}"#,
+                      #"{"exp":1,"iat":0,"iss":"430400","typ":"present"}"#, #"{"exp":1}x"#, "", "{"] {
+            #expect(QRToken.canonicalClaims(Array(other.utf8)) == nil, "\(other)")
+        }
+    }
+
+    /// The column reader reads SELECT rows by index, refuses a NULL or a mismatch where a
+    /// value is required, and refuses statements that write.
+    @Test func theColumnReaderReadsByIndexAndRefusesWhatItCannotRead() throws {
+        let queue = try DatabaseQueue()
+        try queue.write { db in
+            try db.execute(sql: "CREATE TABLE t (a TEXT NOT NULL, b TEXT, c INTEGER, d BLOB); INSERT INTO t VALUES ('x', NULL, 7, x'0102'), ('y', 'z', 8, NULL)")
+            let select = try db.cachedStatement(sql: "SELECT a, b, c, d FROM t WHERE c >= ? ORDER BY c")
+            let rows = try select.allRows([7]) { row -> (String, String?, Int64, [UInt8]) in
+                (try row.value(0), try row.value(1), try row.value(2), row.withBytes(3) { Array($0) })
+            }
+            #expect(rows.map(\.0) == ["x", "y"] && rows.map(\.1) == [nil, "z"] && rows.map(\.2) == [7, 8])
+            #expect(rows.map(\.3) == [[1, 2], []])
+            #expect(try select.firstRow([8]) { try $0.value(0) as String } == "y")
+            #expect(try select.firstRow([9]) { try $0.value(0) as String } == nil)
+            #expect(throws: DatabaseError.self) { try select.firstRow([7]) { try $0.value(1) as String } }
+            // The statement was reset after the error and reads again.
+            #expect(try select.firstRow([7]) { try $0.value(0) as String } == "x")
+            let update = try db.cachedStatement(sql: "UPDATE t SET c = c + 1 RETURNING a")
+            #expect(throws: DatabaseError.self) { try update.firstRow([]) { try $0.value(0) as String } }
+            #expect(try Int64.fetchAll(db, sql: "SELECT c FROM t ORDER BY c") == [7, 8])
+        }
+    }
 }
