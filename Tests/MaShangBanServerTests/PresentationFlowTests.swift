@@ -363,6 +363,31 @@ struct ConsentRuleTests {
         }
     }
 
+    /// The hot routes read compact bodies of strings without JSONDecoder: a body in any
+    /// other JSON form is read the same, and a wrong one gets the same 400 either way.
+    @Test func scanBodiesInAnyJSONFormAreReadAlike() async throws {
+        let server = try TestServer()
+        try await server.test { client in
+            let hall = try await Hall.open(client)
+            let consent = try await hall.consent()
+            let spaced = try await hall.present(consent)
+            let body = "{ \"note\": [1, {\"a\": null}],\n \"item\" : \"\(Hall.item)\", \"token\":\"\(spaced.token)\" }\n"
+            let read = try await client.call(.post, "/v1/scans", token: hall.terminal, json: body)
+            #expect(read.status == .created, "\(read.text)")
+            // An escaped slash and an unknown member take the compact reader's way.
+            let escaped = try await hall.present(consent)
+            let compact = try await client.call(.post, "/v1/scans", token: hall.terminal,
+                                                json: #"{"x":"y","item":"\#(Hall.item)","token":"\#(escaped.token.replacingOccurrences(of: "_", with: "\\u005f"))"}"#)
+            #expect(compact.status == .created, "\(compact.text)")
+            for wrong in [#"{"token":"t"}"#, #"{"token":1,"item":"x"}"#, #"{"token":"t","item":null}"#, #"["t"]"#, #"{"token":"t","item":"x""#] {
+                let answer = try await client.call(.post, "/v1/scans", token: hall.terminal, json: wrong)
+                try answer.expectProblem(400, "bad_request")
+            }
+            let missing = try await client.call(.post, "/v1/scans", token: hall.terminal, json: #"{"token":"t"}"#).json()
+            #expect((missing["detail"] as? String)?.contains("item") == true, "\(missing)")
+        }
+    }
+
     @Test func consentsAreWithdrawnByTheirOwnAppOnly() async throws {
         let server = try TestServer()
         try await server.test { client in

@@ -134,6 +134,18 @@ extension JSONValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, Ex
     }
 }
 
+/// Compact JSON objects of strings, read without a general parser.
+public enum CompactJSON {
+    /// The members of `bytes` when it is an object of strings with no white space, each
+    /// name once, and only the escapes `JSONValue` writes; nil for any other JSON text
+    /// (which may still be valid: leave it to a general parser).
+    public static func strings(_ bytes: some Sequence<UInt8>) -> [String: String]? {
+        var reader = CanonicalReader(bytes: Array(bytes))
+        guard let members = reader.strings(), reader.atEnd else { return nil }
+        return members
+    }
+}
+
 /// A reader of canonical JSON strings, integers and objects of strings, as `JSONValue` writes them.
 /// It refuses (nil) what that writer never writes: white space, escapes other than
 /// `\" \\ \/ \b \f \n \r \t` and `\u` of an ASCII character, invalid UTF-8.

@@ -17,8 +17,13 @@ struct ConsentRoutes {
         }
     }
 
-    struct PresentationRequest: Decodable {
+    struct PresentationRequest: FlatStringBody {
         let consent: String
+
+        init?(strings: [String: String]) {
+            guard let consent = strings["consent"] else { return nil }
+            self.consent = consent
+        }
     }
 
     func register(on router: Router<AppRequestContext>) {

@@ -6,9 +6,14 @@ import MaShangBan
 struct ScanRoutes {
     let backend: Backend
 
-    struct ScanRequest: Decodable {
+    struct ScanRequest: FlatStringBody {
         let token: String
         let item: String
+
+        init?(strings: [String: String]) {
+            guard let token = strings["token"], let item = strings["item"] else { return nil }
+            (self.token, self.item) = (token, item)
+        }
     }
 
     func register(on router: Router<AppRequestContext>) {

@@ -6,13 +6,23 @@ import MaShangBan
 struct WindowSessionRoutes {
     let backend: Backend
 
-    struct OpenRequest: Decodable {
+    struct OpenRequest: FlatStringBody {
         let item: String
+
+        init?(strings: [String: String]) {
+            guard let item = strings["item"] else { return nil }
+            self.item = item
+        }
     }
 
-    struct ClaimRequest: Decodable {
+    struct ClaimRequest: FlatStringBody {
         let token: String
         let consent: String
+
+        init?(strings: [String: String]) {
+            guard let token = strings["token"], let consent = strings["consent"] else { return nil }
+            (self.token, self.consent) = (token, consent)
+        }
     }
 
     func register(on router: Router<AppRequestContext>) {

@@ -105,4 +105,15 @@ extension MaskTests {
         #expect(MaskTable.standard.mask("湖南省衡阳市蒸湘区", as: .address) == "湖南省衡阳市****")
         #expect(MaskTable.standard.mask("衡阳", as: .address) == "衡****")
     }
+
+    /// Names and addresses are split into characters scalar by scalar only when that gives
+    /// what Unicode's character rules give; the rest go by those rules.
+    @Test func charactersAreSplitAsUnicodeSplitsThem() {
+        for value in ["王一静", "买买提·艾力", "湖南省衡阳市蒸湘区解放大道 12 号", "Zhang San", "", "e\u{301}a", "👩\u{200D}💻王",
+                      "\r\n1", "한국", "王\u{FE0F}静", "🇨🇳", "a\u{0308}\u{0301}"] {
+            #expect(MaskRule.characters(value) == Array(value), "\(value.unicodeScalars.map { String($0.value, radix: 16) })")
+        }
+        #expect(MaskTable.standard.mask("e\u{301}ve", as: .personName) == "e\u{301}*e")
+        #expect(MaskTable.standard.mask("买买提·艾力", as: .personName) == "买****力")
+    }
 }
