@@ -103,7 +103,9 @@ public struct ItemRegistry: Sendable {
     }
 
     static func find(_ db: Database, _ code: String) throws -> Item {
-        guard let json = try String.fetchOne(db.cachedStatement(sql: "SELECT definition FROM items WHERE code = ?"), arguments: [code]) else {
+        guard let json = try db.cachedStatement(sql: "SELECT definition FROM items WHERE code = ?").firstRow([code], { row in
+            row.withBytes(0) { [UInt8]($0) }
+        }) else {
             throw MSBError.notFound("no such item")
         }
         return try definitions.decode(json)

@@ -23,6 +23,12 @@ public enum Storage {
         configuration.maximumReaderCount = maximumReaders
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA cache_size = -\(db.configuration.readonly ? readerCacheKiB : writerCacheKiB)")
+            // A group commit runs each unit in a savepoint, whose journal of the pages it changes
+            // SQLite keeps in memory only up to 64 KiB, then spills to a new file in /var/tmp
+            // for the rest of the transaction: a file created, written and unlinked for most
+            // batches of scans, about five more writes a scan. The writer keeps it in memory
+            // (it holds one unit's changed pages at most). Readers keep files for their sorts.
+            if !db.configuration.readonly { try db.execute(sql: "PRAGMA temp_store = MEMORY") }
         }
         let pool = try DatabasePool(path: url.path, configuration: configuration)
         // GRDB sets synchronous=NORMAL for WAL after prepareDatabase; FULL must be set

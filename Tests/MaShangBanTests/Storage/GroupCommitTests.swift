@@ -59,6 +59,24 @@ struct GroupCommitTests {
     }
 
     /// A checkpoint written by a unit that then failed is rolled back with it and never reaches the file.
+    /// The writer keeps its savepoint journals in memory (no temporary file per batch), and
+    /// a unit bigger than SQLite's 64 KiB spill threshold still rolls back alone.
+    @Test func savepointJournalsStayInMemoryAndStillRollBack() async throws {
+        let dir = try TemporaryDirectory()
+        let pool = try Storage.open(at: dir.url.appendingPathComponent("db.sqlite"))
+        #expect(try await pool.write { db in try Int.fetchOne(db, sql: "PRAGMA temp_store") } == 2)
+        #expect(try await pool.read { db in try Int.fetchOne(db, sql: "PRAGMA temp_store") } == 0)
+        let writes = GroupCommit(pool: pool)
+        try await writes.write { db in try db.execute(sql: "CREATE TABLE big (v BLOB NOT NULL); WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100) INSERT INTO big SELECT zeroblob(4000) FROM n") }
+        await #expect(throws: Refused.self) {
+            try await writes.write { db in
+                try db.execute(sql: "UPDATE big SET v = zeroblob(4001)")
+                throw Refused()
+            }
+        }
+        #expect(try await pool.read { db in try Int.fetchOne(db, sql: "SELECT SUM(length(v)) FROM big") } == 400_000)
+    }
+
     @Test func aRolledBackCheckpointNeverReachesTheFile() async throws {
         let dir = try TemporaryDirectory()
         let backend = try openBackend(dir)
