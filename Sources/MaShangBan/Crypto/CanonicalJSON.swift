@@ -82,7 +82,7 @@ public enum JSONValue: Sendable, Equatable, Codable {
             out.append(UInt8(ascii: "]"))
         case .object(let members):
             out.append(UInt8(ascii: "{"))
-            let keys = members.keys.sorted { $0.utf16.lexicographicallyPrecedes($1.utf16) }
+            let keys = Self.sortedKeys(members)
             for (i, key) in keys.enumerated() {
                 if i > 0 { out.append(UInt8(ascii: ",")) }
                 Self.writeString(key, into: &out)
@@ -91,6 +91,20 @@ public enum JSONValue: Sendable, Equatable, Codable {
             }
             out.append(UInt8(ascii: "}"))
         }
+    }
+
+    /// The object's member names in RFC 8785 order: by UTF-16 code units. UTF-8 bytes sort
+    /// the same unless a name holds a character from U+E000 up (lead byte 0xEE or more), and
+    /// compare without transcoding, so names without those are sorted by their bytes.
+    static func sortedKeys(_ members: [String: JSONValue]) -> [String] {
+        var keys = Array(members.keys)
+        let bytewise = keys.allSatisfy { key in key.utf8.allSatisfy { $0 < 0xEE } }
+        if bytewise {
+            keys.sort { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+        } else {
+            keys.sort { $0.utf16.lexicographicallyPrecedes($1.utf16) }
+        }
+        return keys
     }
 
     private static let hex = Array("0123456789abcdef".utf8)

@@ -103,5 +103,17 @@ struct JWSTests {
         // Sorted by UTF-16 code units: U+1F600 is the surrogate pair D83D DE00, which sorts before U+E000.
         let astral: JSONValue = ["\u{E000}": 1, "\u{1F600}": 2]
         #expect(astral.canonicalString == "{\"\u{1F600}\":2,\"\u{E000}\":1}")
+        let below: JSONValue = ["王": 1, "é": 2, "z": 3, "a": 4, "\u{FFFF}x": 5, "\u{10000}": 6]
+        #expect(below.canonicalString == "{\"a\":4,\"z\":3,\"é\":2,\"王\":1,\"\u{10000}\":6,\"\u{FFFF}x\":5}")
+        // Names sorted by their bytes (none from U+E000 up) come out as by UTF-16 code units.
+        var generator = SystemRandomNumberGenerator()
+        let alphabet: [Character] = ["a", "B", "_", "0", "é", "ÿ", "王", "\u{D7FF}", "\u{7F}", "\u{1}"]
+        for _ in 0..<200 {
+            let names = (0..<Int.random(in: 0...8, using: &generator)).map { _ in
+                String((0..<Int.random(in: 0...4, using: &generator)).map { _ in alphabet.randomElement(using: &generator)! })
+            }
+            let members = Dictionary(names.map { ($0, JSONValue.null) }, uniquingKeysWith: { first, _ in first })
+            #expect(JSONValue.sortedKeys(members) == members.keys.sorted { $0.utf16.lexicographicallyPrecedes($1.utf16) })
+        }
     }
 }
