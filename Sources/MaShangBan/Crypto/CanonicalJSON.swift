@@ -242,16 +242,25 @@ struct CanonicalReader {
         return Int64(String(decoding: bytes[start..<at], as: UTF8.self))
     }
 
+    /// Reads an object member by member: `member` gets each name with the reader at its
+    /// value, reads the value, and returns false to refuse the object. True when the object
+    /// was read to its closing brace.
+    mutating func object(_ member: (_ name: String, _ reader: inout CanonicalReader) -> Bool) -> Bool {
+        guard take("{") else { return false }
+        if take("}") { return true }
+        repeat {
+            guard let name = string(), take(":"), member(name, &self) else { return false }
+        } while take(",")
+        return take("}")
+    }
+
     /// An object whose members are all strings, each name once.
     mutating func strings() -> [String: String]? {
-        guard take("{") else { return nil }
         var members: [String: String] = [:]
-        if take("}") { return members }
-        repeat {
-            guard let name = string(), take(":"), let value = string(), members.updateValue(value, forKey: name) == nil else {
-                return nil
-            }
-        } while take(",")
-        return take("}") ? members : nil
+        let read = object { name, reader in
+            guard let value = reader.string() else { return false }
+            return members.updateValue(value, forKey: name) == nil
+        }
+        return read ? members : nil
     }
 }

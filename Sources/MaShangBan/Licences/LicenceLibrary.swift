@@ -193,17 +193,15 @@ extension LicenceLibrary.DataBox {
     static func canonical(_ json: [UInt8]) -> Self? {
         var reader = CanonicalReader(bytes: json)
         var (number, holder, fields): (String?, String?, [String: String]?) = (nil, nil, nil)
-        guard reader.take("{") else { return nil }
-        repeat {
-            guard let key = reader.string(), reader.take(":") else { return nil }
-            switch key {
-            case "number" where number == nil: number = reader.string()
-            case "holder" where holder == nil: holder = reader.string()
-            case "fields" where fields == nil: fields = reader.strings()
-            default: return nil
+        let read = reader.object { name, reader in
+            switch name {
+            case "number" where number == nil: number = reader.string(); return number != nil
+            case "holder" where holder == nil: holder = reader.string(); return holder != nil
+            case "fields" where fields == nil: fields = reader.strings(); return fields != nil
+            default: return false
             }
-        } while reader.take(",")
-        guard reader.take("}"), reader.atEnd, let number, let holder, let fields else { return nil }
+        }
+        guard read, reader.atEnd, let number, let holder, let fields else { return nil }
         return Self(number: number, holder: holder, fields: fields)
     }
 }

@@ -73,20 +73,18 @@ public struct QRToken: Sendable, Equatable, Codable {
     static func canonicalClaims(_ payload: [UInt8]) -> QRToken? {
         var reader = CanonicalReader(bytes: payload)
         var (iss, typ, jti, iat, exp, aud): (String?, Kind?, String?, Int64?, Int64?, String?) = (nil, nil, nil, nil, nil, nil)
-        guard reader.take("{") else { return nil }
-        repeat {
-            guard let key = reader.string(), reader.take(":") else { return nil }
-            switch key {
-            case "iss" where iss == nil: iss = reader.string()
-            case "typ" where typ == nil: typ = reader.string().flatMap(Kind.init(rawValue:))
-            case "jti" where jti == nil: jti = reader.string()
-            case "iat" where iat == nil: iat = reader.integer()
-            case "exp" where exp == nil: exp = reader.integer()
-            case "aud" where aud == nil: aud = reader.string()
-            default: return nil
+        let read = reader.object { name, reader in
+            switch name {
+            case "iss" where iss == nil: iss = reader.string(); return iss != nil
+            case "typ" where typ == nil: typ = reader.string().flatMap(Kind.init(rawValue:)); return typ != nil
+            case "jti" where jti == nil: jti = reader.string(); return jti != nil
+            case "iat" where iat == nil: iat = reader.integer(); return iat != nil
+            case "exp" where exp == nil: exp = reader.integer(); return exp != nil
+            case "aud" where aud == nil: aud = reader.string(); return aud != nil
+            default: return false
             }
-        } while reader.take(",")
-        guard reader.take("}"), reader.atEnd, let iss, let typ, let jti, let iat, let exp else { return nil }
+        }
+        guard read, reader.atEnd, let iss, let typ, let jti, let iat, let exp else { return nil }
         return QRToken(iss: iss, typ: typ, jti: jti, iat: iat, exp: exp, aud: aud)
     }
 }
