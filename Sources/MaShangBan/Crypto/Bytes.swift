@@ -75,20 +75,26 @@ public enum Encoding {
         guard utf8.count % 4 != 1 else { return nil }
         var standard = [UInt8]()
         standard.reserveCapacity(utf8.count + 3)
+        var last: UInt8 = 0  // the value (0–63) of the last character
         for c in utf8 {
             switch c {
-            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"):
-                standard.append(c)
-            case UInt8(ascii: "-"): standard.append(UInt8(ascii: "+"))
-            case UInt8(ascii: "_"): standard.append(UInt8(ascii: "/"))
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"): standard.append(c); last = c - UInt8(ascii: "A")
+            case UInt8(ascii: "a")...UInt8(ascii: "z"): standard.append(c); last = c - UInt8(ascii: "a") + 26
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): standard.append(c); last = c - UInt8(ascii: "0") + 52
+            case UInt8(ascii: "-"): standard.append(UInt8(ascii: "+")); last = 62
+            case UInt8(ascii: "_"): standard.append(UInt8(ascii: "/")); last = 63
             default: return nil
             }
         }
+        // Reject non-canonical encodings: the bits of the last character that hold no byte
+        // (4 of them after 2 characters of a group, 2 after 3) must be zero.
+        switch standard.count % 4 {
+        case 2: guard last & 0x0F == 0 else { return nil }
+        case 3: guard last & 0x03 == 0 else { return nil }
+        default: break
+        }
         while standard.count % 4 != 0 { standard.append(UInt8(ascii: "=")) }
         guard let data = Data(base64Encoded: Data(standard)) else { return nil }
-        let bytes = [UInt8](data)
-        // Reject non-canonical encodings (unused trailing bits set).
-        guard base64URL(bytes) == String(string) else { return nil }
-        return bytes
+        return [UInt8](data)
     }
 }

@@ -45,19 +45,23 @@ public struct Scans: Sendable {
         // one more thread hop), and the two cores limit scans as much as the writer does: a
         // fifth to a quarter more scans/s without it (README, "Performance and scale").
         return try await library.writes.write { db in
-            // The token is consumed first, in one statement; a later refusal rolls this
-            // unit's savepoint back, so the code stays usable unless it was the problem.
-            guard let row = try Row.fetchOne(db.cachedStatement(sql: """
-                UPDATE presentations SET state = 'used', ended_at = ? WHERE jti = ? AND state = 'active' RETURNING id, consent_id
-                """), arguments: [Timestamp.string(instant), claims.jti])
-            else {
-                switch try String.fetchOne(db.cachedStatement(sql: "SELECT state FROM presentations WHERE jti = ?"), arguments: [claims.jti]) {
-                case nil: throw MSBError(code: "token_invalid", status: 422, detail: "the token was not issued here")
-                case "revoked": throw MSBError(code: "token_revoked", status: 410, detail: "the token has been revoked")
-                default: throw MSBError.tokenUsed
+            // The token is consumed first; a later refusal rolls this unit's savepoint back, so
+            // the code stays usable unless it was the problem. A lookup and an update by rowid
+            // cost less than one `UPDATE … RETURNING`, which builds a temporary table for its rows.
+            let found = try db.cachedStatement(sql: "SELECT rowid, id, consent_id, state FROM presentations WHERE jti = ?")
+                .firstRow([claims.jti]) { row -> (Int64, String, String, String) in
+                    (try row.value(0), try row.value(1), try row.value(2), try row.value(3))
                 }
+            guard let (rowid, presentationID, consentID, state) = found else {
+                throw MSBError(code: "token_invalid", status: 422, detail: "the token was not issued here")
             }
-            let (presentationID, consentID): (String, String) = (row[0], row[1])
+            switch state {
+            case "active": break
+            case "revoked": throw MSBError(code: "token_revoked", status: 410, detail: "the token has been revoked")
+            default: throw MSBError.tokenUsed
+            }
+            try db.cachedStatement(sql: "UPDATE presentations SET state = 'used', ended_at = ? WHERE rowid = ?")
+                .execute(arguments: [Timestamp.string(instant), rowid])
             let item: Item
             do { item = try ItemRegistry.find(db, code) } catch { throw MSBError.itemUnknown }
             if let hall = claims.aud, hall != terminal.hall {

@@ -82,9 +82,35 @@ struct JWSTests {
         #expect(throws: JWSError.malformed("bad base64url")) { try JWS.parse(token + "*") }
     }
 
+    /// Strict base64url: every encoding of every length decodes back, and one whose last
+    /// character carries set bits that hold no byte is refused (it names the same bytes).
+    @Test func base64URLIsCanonical() {
+        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+        for length in 0..<10 {
+            let bytes = (0..<length).map { UInt8(truncatingIfNeeded: $0 &* 37 &+ 200) }
+            let text = Encoding.base64URL(bytes)
+            #expect(Encoding.fromBase64URL(text) == bytes)
+            guard let last = text.last, let value = alphabet.firstIndex(of: last) else { continue }
+            let spare = [0, 0, 0x0F, 0x03][text.count % 4]
+            guard spare != 0 else { continue }
+            for bit in [1, 2, 4, 8] where bit & spare != 0 {
+                let altered = String(text.dropLast()) + String(alphabet[value ^ bit])
+                #expect(Encoding.fromBase64URL(altered) == nil, "\(altered)")
+            }
+        }
+        #expect(Encoding.fromBase64URL("QQ") == [0x41])
+        #expect(Encoding.fromBase64URL("QR") == nil)
+        #expect(Encoding.fromBase64URL("QUI") == [0x41, 0x42])
+        #expect(Encoding.fromBase64URL("QUJ") == nil)
+        #expect(Encoding.fromBase64URL("Q") == nil)
+    }
+
     @Test func rejectsWrongShapeUnknownKeyBadSignatureAndSize() throws {
         let (signer, token) = try keyAndToken()
         #expect(throws: JWSError.malformed("not three dot-separated parts")) { try JWS.parse("abc.def") }
+        #expect(throws: JWSError.malformed("not three dot-separated parts")) { try JWS.parse(token + ".") }
+        #expect(throws: JWSError.malformed("not three dot-separated parts")) { try JWS.parse(token + ".e30.e30") }
+        #expect(throws: JWSError.malformed("bad base64url")) { try JWS.parse(token.replacingOccurrences(of: ".", with: ".\u{301}")) }
         #expect(throws: JWSError.unknownKey) { try JWS.verify(token) { _ in nil } }
         var tampered = Array(token)
         tampered[tampered.count - 5] = tampered[tampered.count - 5] == "A" ? "B" : "A"
