@@ -82,29 +82,29 @@ public enum JSONValue: Sendable, Equatable, Codable {
             out.append(UInt8(ascii: "]"))
         case .object(let members):
             out.append(UInt8(ascii: "{"))
-            let keys = Self.sortedKeys(members)
-            for (i, key) in keys.enumerated() {
+            for (i, member) in Self.sortedMembers(members).enumerated() {
                 if i > 0 { out.append(UInt8(ascii: ",")) }
-                Self.writeString(key, into: &out)
+                Self.writeString(member.key, into: &out)
                 out.append(UInt8(ascii: ":"))
-                members[key]!.write(into: &out)
+                member.value.write(into: &out)
             }
             out.append(UInt8(ascii: "}"))
         }
     }
 
-    /// The object's member names in RFC 8785 order: by UTF-16 code units. UTF-8 bytes sort
-    /// the same unless a name holds a character from U+E000 up (lead byte 0xEE or more), and
-    /// compare without transcoding, so names without those are sorted by their bytes.
-    static func sortedKeys(_ members: [String: JSONValue]) -> [String] {
-        var keys = Array(members.keys)
-        let bytewise = keys.allSatisfy { key in key.utf8.allSatisfy { $0 < 0xEE } }
+    /// The object's members in RFC 8785 order: by their names' UTF-16 code units. UTF-8
+    /// bytes sort the same unless a name holds a character from U+E000 up (lead byte 0xEE or
+    /// more), and compare without transcoding, so names without those are sorted by their
+    /// bytes. Sorting the members, not the names, spares looking each value up again.
+    static func sortedMembers(_ members: [String: JSONValue]) -> [(key: String, value: JSONValue)] {
+        var sorted = Array(members)
+        let bytewise = sorted.allSatisfy { member in member.key.utf8.allSatisfy { $0 < 0xEE } }
         if bytewise {
-            keys.sort { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+            sorted.sort { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
         } else {
-            keys.sort { $0.utf16.lexicographicallyPrecedes($1.utf16) }
+            sorted.sort { $0.key.utf16.lexicographicallyPrecedes($1.key.utf16) }
         }
-        return keys
+        return sorted
     }
 
     private static let hex = Array("0123456789abcdef".utf8)
@@ -190,8 +190,8 @@ struct CanonicalReader {
             switch byte {
             case UInt8(ascii: "\""):
                 defer { at += 1 }
-                if let unescaped { return String(validating: unescaped, as: UTF8.self) }
-                return String(validating: bytes[start..<at], as: UTF8.self)
+                if let unescaped { return Self.text(unescaped[...]) }
+                return Self.text(bytes[start..<at])
             case UInt8(ascii: "\\"):
                 if unescaped == nil { unescaped = Array(bytes[start..<at]) }
                 guard let (character, length) = escape() else { return nil }
@@ -205,6 +205,14 @@ struct CanonicalReader {
             }
         }
         return nil
+    }
+
+    /// `bytes` as a string, nil unless they are valid UTF-8. `String(validating:as:)` is
+    /// generic code the standard library does not specialise, and looked its types up for
+    /// every string; decoding (which repairs) and comparing the result with the input is exact.
+    private static func text(_ bytes: ArraySlice<UInt8>) -> String? {
+        let text = String(decoding: bytes, as: UTF8.self)
+        return text.utf8.elementsEqual(bytes) ? text : nil
     }
 
     /// The escape at `at` (a backslash): the byte it stands for and its length.

@@ -53,7 +53,7 @@ public enum MaskRule: Sendable, Equatable {
             // them shows its first half.
             let chars = Self.characters(value)
             let candidates = [
-                chars.firstIndex(where: { "区县旗".contains($0) }).map { $0 + 1 },
+                chars.firstIndex(where: { $0 == "区" || $0 == "县" || $0 == "旗" }).map { $0 + 1 },
                 chars.prefix(12).lastIndex(of: "市").map { $0 + 1 },
                 6,
             ]

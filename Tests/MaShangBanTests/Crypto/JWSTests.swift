@@ -139,7 +139,7 @@ struct JWSTests {
                 String((0..<Int.random(in: 0...4, using: &generator)).map { _ in alphabet.randomElement(using: &generator)! })
             }
             let members = Dictionary(names.map { ($0, JSONValue.null) }, uniquingKeysWith: { first, _ in first })
-            #expect(JSONValue.sortedKeys(members) == members.keys.sorted { $0.utf16.lexicographicallyPrecedes($1.utf16) })
+            #expect(JSONValue.sortedMembers(members).map(\.key) == members.keys.sorted { $0.utf16.lexicographicallyPrecedes($1.utf16) })
         }
     }
 }

@@ -76,6 +76,15 @@ import Testing
         }
         #expect(LicenceLibrary.DataBox.canonical(Array(#"{"number":"N","holder":"H","fields":{}}"#.utf8)) != nil)
         #expect(LicenceLibrary.DataBox.canonical([0x7B, 0x22, 0xFF, 0x22]) == nil, "invalid UTF-8")
+        // Strings must be valid UTF-8, escaped or not: a lone continuation byte, an overlong
+        // form, a surrogate, and a truncated sequence as long as the character that repairs it.
+        let withNumber = { (number: [UInt8]) -> [UInt8] in
+            Array(#"{"number":""#.utf8) + number + Array(#"","holder":"H","fields":{}}"#.utf8)
+        }
+        for invalid: [UInt8] in [[0x80], [0xC0, 0xAF], [0xED, 0xA0, 0x80], [0xF0, 0x9F, 0x98], [0x5C, 0x6E, 0xF0, 0x9F, 0x98]] {
+            #expect(LicenceLibrary.DataBox.canonical(withNumber(invalid)) == nil, "\(invalid)")
+        }
+        #expect(LicenceLibrary.DataBox.canonical(withNumber(Array("王😀\\n".utf8)))?.number == "王😀\n")
     }
 
     @Test func anEditedDefinitionIsDecodedAfresh() throws {
