@@ -57,6 +57,9 @@ struct ClientRoutesTests {
             try await client.call(.get, "/v1/clients", token: nil).expectProblem(401, "unauthorized")
             try await client.call(.get, "/v1/clients", token: "msb_not-a-real-token").expectProblem(401, "unauthorized")
             try await client.call(.get, "/v1/clients", token: nil, headers: [.authorization: "Basic abc"]).expectProblem(401, "unauthorized")
+            try await client.call(.get, "/v1/clients", token: nil, headers: [.authorization: "Bearer"]).expectProblem(401, "unauthorized")
+            // The scheme is case-insensitive (RFC 9110).
+            #expect(try await client.call(.get, "/v1/clients", token: nil, headers: [.authorization: "bEARER \(adminToken)"]).status == .ok)
             let terminal = try await client.createClient(role: "terminal", hall: "HY-ZX-01")
             try await client.call(.get, "/v1/clients", token: terminal.token).expectProblem(403, "forbidden")
             try await client.call(.post, "/v1/clients", token: terminal.token, json: #"{"role":"admin","name":"x"}"#)
@@ -64,7 +67,7 @@ struct ClientRoutesTests {
         }
         let records = try await server.backend.pool.read { db in try AuditLog.entries(db, after: 0, limit: 100) }
         let failures = records.filter { $0.action == "auth.failed" }
-        #expect(failures.map(\.detail["reason"]) == ["unknown_token", "malformed_authorization_header"])
+        #expect(failures.map(\.detail["reason"]) == ["unknown_token", "malformed_authorization_header", "malformed_authorization_header"])
         #expect(failures.allSatisfy { $0.object == "route:GET /v1/clients" })
         // A 403 is no failed authentication, and no record holds a token.
         let everything = String(decoding: try JSONEncoder().encode(records), as: UTF8.self)

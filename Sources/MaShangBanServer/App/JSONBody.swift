@@ -47,7 +47,7 @@ extension Request {
             throw MSBError.payloadTooLarge(limit: limit)
         }
         guard buffer.readableBytes > 0 else { throw MSBError.badRequest("the request needs a JSON body") }
-        guard JSONDepth.within(buffer.readableBytesView, maximum: JSONDepth.maximum) else {
+        guard buffer.withUnsafeReadableBytes({ JSONDepth.within($0, maximum: JSONDepth.maximum) }) else {
             throw MSBError.badRequest("the JSON body is nested deeper than \(JSONDepth.maximum) levels")
         }
         return buffer

@@ -23,13 +23,14 @@ struct Authorize: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard let header = request.headers[.authorization] else { throw MSBError.unauthorized() }
-        let route = "\(request.method.rawValue) \(context.endpointPath ?? "?")"
-        let parts = header.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
-        guard parts.count == 2, parts[0].lowercased() == "bearer" else {
+        var route: String { "\(request.method.rawValue) \(context.endpointPath ?? "?")" }
+        // Split on the bytes: `String.split` walks grapheme clusters.
+        let parts = header.utf8.split(separator: UInt8(ascii: " "), maxSplits: 1, omittingEmptySubsequences: true)
+        guard parts.count == 2, String(Substring(parts[0])).lowercased() == "bearer" else {
             try await backend.recordAuthFailure(route: route, reason: "malformed_authorization_header")
             throw MSBError.unauthorized("the Authorization header must be 'Bearer <token>'")
         }
-        guard let client = try await backend.clients.authenticate(token: String(parts[1])) else {
+        guard let client = try await backend.clients.authenticate(token: String(Substring(parts[1]))) else {
             try await backend.recordAuthFailure(route: route, reason: "unknown_token")
             throw MSBError.unauthorized("unknown or revoked token")
         }
