@@ -51,7 +51,8 @@ public enum Storage {
 enum Migrations {
     static let all: [(String, String)] = [("0001_init", init0001), ("0002_licence_types", licenceTypes0002), ("0003_licences", licences0003), ("0004_items", items0004),
                                           ("0005_consents", consents0005), ("0006_window_sessions", windowSessions0006),
-                                          ("0007_outbox_parks_dead", outboxParksDead0007), ("0008_scans_hold_refusals", scansHoldRefusals0008)]
+                                          ("0007_outbox_parks_dead", outboxParksDead0007), ("0008_scans_hold_refusals", scansHoldRefusals0008),
+                                          ("0009_checks_compare_in_place", checksCompareInPlace0009)]
 
     static let init0001 = """
     CREATE TABLE meta (
@@ -290,6 +291,54 @@ enum Migrations {
     /// insert less on every hand-over. Its accepted rows repeated their submissions.
     static let scansHoldRefusals0008 = """
     DELETE FROM scans WHERE outcome = 'accepted';
+    """
+
+    /// SQLite checks `x IN ('a', 'b', 'c')` (three values or more) by building a temporary
+    /// index of the list each time the constraint is checked: a pager opened, filled and
+    /// closed for every code issued and every scan, a twentieth of the writer's work on a
+    /// scan. The same check written with `OR` compares in place. A table's CHECK cannot be
+    /// altered, so `presentations` and `submissions` are rebuilt with the same columns, rows
+    /// (rowids kept) and indexes: SQLite's procedure for other schema changes; GRDB turns
+    /// foreign keys off for the migration and checks them all before it commits.
+    static let checksCompareInPlace0009 = """
+    CREATE TABLE presentations_0009 (
+        id         TEXT PRIMARY KEY NOT NULL,
+        consent_id TEXT NOT NULL REFERENCES consents(id),
+        client_id  TEXT NOT NULL REFERENCES clients(id),
+        jti        TEXT NOT NULL UNIQUE,
+        token      TEXT NOT NULL,
+        state      TEXT NOT NULL CHECK (state = 'active' OR state = 'used' OR state = 'revoked'),
+        created_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL,
+        ended_at   TEXT
+    ) STRICT;
+    INSERT INTO presentations_0009 (rowid, id, consent_id, client_id, jti, token, state, created_at, expires_at, ended_at)
+        SELECT rowid, id, consent_id, client_id, jti, token, state, created_at, expires_at, ended_at FROM presentations;
+    DROP TABLE presentations;
+    ALTER TABLE presentations_0009 RENAME TO presentations;
+    CREATE INDEX presentations_by_consent ON presentations(consent_id, state);
+
+    CREATE TABLE submissions_0009 (
+        id              TEXT PRIMARY KEY NOT NULL,
+        item            TEXT NOT NULL REFERENCES items(code),
+        approval_system TEXT NOT NULL REFERENCES approval_systems(code),
+        consent_id      TEXT NOT NULL REFERENCES consents(id),
+        presentation_id TEXT REFERENCES presentations(id),
+        terminal_id     TEXT NOT NULL REFERENCES clients(id),
+        status          TEXT NOT NULL CHECK (status = 'pending' OR status = 'delivered' OR status = 'dead'),
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        last_error      TEXT,
+        delivered_at    TEXT,
+        created_at      TEXT NOT NULL,
+        window_session_id TEXT REFERENCES window_sessions(id)
+    ) STRICT;
+    INSERT INTO submissions_0009 (rowid, id, item, approval_system, consent_id, presentation_id, terminal_id, status, attempts,
+                                  last_error, delivered_at, created_at, window_session_id)
+        SELECT rowid, id, item, approval_system, consent_id, presentation_id, terminal_id, status, attempts,
+               last_error, delivered_at, created_at, window_session_id FROM submissions;
+    DROP TABLE submissions;
+    ALTER TABLE submissions_0009 RENAME TO submissions;
+    CREATE INDEX submissions_by_status ON submissions(status, item);
     """
 }
 

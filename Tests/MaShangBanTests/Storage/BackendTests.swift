@@ -84,6 +84,53 @@ struct BackendTests {
         #expect(outcomes == ["token_used", "token_invalid"])
     }
 
+    /// Migration 9 rebuilds presentations and submissions so their CHECKs compare in place:
+    /// rows and rowids stay, the checks and foreign keys still hold, the indexes are back, and
+    /// the writer's statements on them no longer build a temporary index of the CHECK's list.
+    @Test func migration9KeepsRowsAndChecksWithoutListIndexes() throws {
+        let queue = try DatabaseQueue()  // GRDB's default: foreign keys on, as in Storage.open
+        try Storage.migrator.migrate(queue, upTo: "0008_scans_hold_refusals")
+        try queue.write { db in
+            try db.execute(sql: """
+                INSERT INTO clients (id, role, name, hall, token_hash, created_at) VALUES
+                  ('app1', 'app', 'App', NULL, x'01', 't'), ('term1', 'terminal', 'Window', 'H1', x'02', 't');
+                INSERT INTO approval_systems (code, name, webhook_url, secret_box, created_at) VALUES ('as1', 'AS', 'http://x', x'00', 't');
+                INSERT INTO items (code, approval_system, definition, created_at) VALUES ('it1', 'as1', '{}', 't');
+                INSERT INTO consents (id, client_id, holder_kind, holder_ref, created_at, expires_at) VALUES ('con1', 'app1', 'person', 'r', 't', 't');
+                INSERT INTO presentations (rowid, id, consent_id, client_id, jti, token, state, created_at, expires_at)
+                  VALUES (7, 'pre1', 'con1', 'app1', 'j1', 'tok', 'used', 't', 't'), (9, 'pre2', 'con1', 'app1', 'j2', 'tok', 'active', 't', 't');
+                INSERT INTO submissions (id, item, approval_system, consent_id, presentation_id, terminal_id, status, attempts, created_at)
+                  VALUES ('sub1', 'it1', 'as1', 'con1', 'pre1', 'term1', 'dead', 3, 't');
+                INSERT INTO outbox (submission_id, body_box, next_attempt_at, created_at) VALUES ('sub1', x'00', 't', 't');
+                """)
+        }
+        try Storage.migrator.migrate(queue)
+        try queue.write { db in
+            let presentations = try Row.fetchAll(db, sql: "SELECT rowid, id, state FROM presentations ORDER BY rowid")
+            #expect(presentations.map { $0[0] as Int64 } == [7, 9])
+            #expect(presentations.map { $0[2] as String } == ["used", "active"])
+            #expect(try Row.fetchOne(db, sql: "SELECT status, attempts, presentation_id FROM submissions WHERE id = 'sub1'")
+                == ["status": "dead", "attempts": 3, "presentation_id": "pre1"])
+            for table in ["presentations", "submissions"] {
+                let sql = try String.fetchOne(db, sql: "SELECT sql FROM sqlite_schema WHERE name = ?", arguments: [table]) ?? ""
+                #expect(sql.contains(" OR ") && !sql.contains(" IN ("), "\(sql)")
+            }
+            #expect(Set(try String.fetchAll(db, sql: "SELECT name FROM sqlite_schema WHERE type = 'index' AND sql IS NOT NULL"))
+                .isSuperset(of: ["presentations_by_consent", "submissions_by_status", "outbox_by_due", "licences_by_holder"]))
+            #expect(try Row.fetchAll(db, sql: "PRAGMA foreign_key_check").isEmpty)
+            // The checks and foreign keys still refuse what they refused.
+            #expect(throws: DatabaseError.self) { try db.execute(sql: "UPDATE presentations SET state = 'lost' WHERE id = 'pre2'") }
+            #expect(throws: DatabaseError.self) { try db.execute(sql: "UPDATE submissions SET status = 'gone' WHERE id = 'sub1'") }
+            #expect(throws: DatabaseError.self) { try db.execute(sql: "UPDATE submissions SET presentation_id = 'none' WHERE id = 'sub1'") }
+            #expect(throws: DatabaseError.self) { try db.execute(sql: "DELETE FROM submissions WHERE id = 'sub1'") }  // its outbox row
+            for statement in ["UPDATE presentations SET state = 'used', ended_at = 't' WHERE rowid = 9",
+                              "INSERT INTO submissions (id, item, approval_system, consent_id, terminal_id, status, created_at) VALUES ('s', 'it1', 'as1', 'con1', 'term1', 'pending', 't')"] {
+                let program = try Row.fetchAll(db, sql: "EXPLAIN " + statement).map { $0["opcode"] as String }
+                #expect(!program.contains("OpenEphemeral"), "\(statement)")
+            }
+        }
+    }
+
     @Test func cryptoProfileIsFixedAtFirstStart() throws {
         let dir = try TemporaryDirectory()
         let gm = try openBackend(dir, crypto: .gm)
