@@ -295,8 +295,8 @@ enum Migrations {
 
     /// SQLite checks `x IN ('a', 'b', 'c')` (three values or more) by building a temporary
     /// index of the list each time the constraint is checked: a pager opened, filled and
-    /// closed for every code issued and every scan, a twentieth of the writer's work on a
-    /// scan. The same check written with `OR` compares in place. A table's CHECK cannot be
+    /// closed for every code issued and every scan, about a fifteenth of the writer's work
+    /// on a scan. The same check written with `OR` compares in place. A table's CHECK cannot be
     /// altered, so `presentations` and `submissions` are rebuilt with the same columns, rows
     /// (rowids kept) and indexes: SQLite's procedure for other schema changes; GRDB turns
     /// foreign keys off for the migration and checks them all before it commits.
