@@ -26,7 +26,7 @@ struct Authorize: RouterMiddleware {
         var route: String { "\(request.method.rawValue) \(context.endpointPath ?? "?")" }
         // Split on the bytes: `String.split` walks grapheme clusters.
         let parts = header.utf8.split(separator: UInt8(ascii: " "), maxSplits: 1, omittingEmptySubsequences: true)
-        guard parts.count == 2, String(Substring(parts[0])).lowercased() == "bearer" else {
+        guard parts.count == 2, Substring(parts[0]).lowercased() == "bearer" else {
             try await backend.recordAuthFailure(route: route, reason: "malformed_authorization_header")
             throw MSBError.unauthorized("the Authorization header must be 'Bearer <token>'")
         }
