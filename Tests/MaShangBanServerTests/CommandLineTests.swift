@@ -133,7 +133,7 @@ struct CommandLineTests {
         let server = try ServerProcess(data: data)
         let admin = try adminTokenFile(in: data)
         let created = try curl(["-X", "POST", "\(server.base)/v1/clients", "-H", "Authorization: Bearer \(admin)",
-                                "-d", #"{"role":"issuer","name":"衡阳市公安局"}"#]).body
+                                "-d", #"{"role":"issuer","name":"衡阳市公安局","issuer_code":"11430400MB1234567L","licence_types":["resident_id_card"]}"#]).body
         let token = try #require(created.firstMatch(of: /"token":"([^"]+)"/)?.1)
         let fd = try openSocket(port: server.port)
         defer { close(fd) }

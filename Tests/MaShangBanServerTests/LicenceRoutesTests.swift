@@ -9,6 +9,11 @@ enum Sample {
     static let person = "430405198501011235"
     static let otherPerson = "430402199003150027"
     static let enterprise = "91430400MA4L0XXX16"
+    /// Two issuing authorities (made-up 机关 credit codes).
+    static let issuerCode = "11430400MB1234567L"
+    static let otherIssuerCode = "11430400MB7654321H"
+    /// An agent's `valid_until` some months ahead (at most `--max-agent-days`, 366 by default).
+    static var agentUntil: String { CalendarDate(Date()).adding(days: 200).text }
 
     static func idCard(holder: String = person, number: String? = nil, name: String = "王一静", validUntil: String = "2040-01-01",
                        extra: String = "") -> String {
@@ -28,11 +33,11 @@ enum Sample {
         """#
     }
 
-    static func businessLicence(holder: String = enterprise) -> String {
+    static func businessLicence(holder: String = enterprise, representative: String = otherPerson) -> String {
         #"""
         {"type":"business_licence","number":"\#(holder)","holder":{"kind":"enterprise","id":"\#(holder)"},
          "fields":{"credit_code":"\#(holder)","enterprise_name":"衡阳市湘江建设有限公司","legal_representative":"欧阳一峰",
-                   "legal_representative_id":"\#(otherPerson)","address":"湖南省衡阳市雁峰区先锋路8号"},
+                   "legal_representative_id":"\#(representative)","address":"湖南省衡阳市雁峰区先锋路8号"},
          "valid_from":"2019-03-01","issuer":"衡阳市市场监督管理局"}
         """#
     }
@@ -192,6 +197,20 @@ struct BatchImportTests {
             try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM audit_records WHERE action = 'licence.imported'")
         }
         #expect(imported == 3, "a rejected line leaves no audit record behind")
+    }
+
+    /// The answer lists the first 1,000 refused lines and counts them all.
+    @Test func refusedLinesAreListedUpToAThousand() async throws {
+        let server = try TestServer()
+        try await server.test { client in
+            let issuer = try await client.createClient(role: "issuer").token
+            let body = Array(repeating: "{not json", count: 2500).joined(separator: "\n") + "\n" + Self.oneLine(Sample.idCard())
+            let json = try await client.call(.post, "/v1/licences:batch", token: issuer, json: body).json()
+            #expect(json["accepted"] as? Int == 1)
+            #expect(json["rejected_count"] as? Int == 2500)
+            let rejected = try #require(json["rejected"] as? [[String: Any]])
+            #expect(rejected.compactMap { $0["line"] as? Int } == Array(1...1000))
+        }
     }
 
     @Test func manyLinesAcrossSeveralTransactions() async throws {

@@ -513,7 +513,7 @@ struct AgentTests {
             let representative = Sample.otherPerson  // the business licence's legal_representative_id
             // No business licence yet.
             try await client.call(.post, path, token: hall.app, json: #"""
-                {"agent":"\#(agent)","attestation":"\#(try await hall.attest(representative))","valid_until":"2030-01-01"}
+                {"agent":"\#(agent)","attestation":"\#(try await hall.attest(representative))","valid_until":"\#(Sample.agentUntil)"}
                 """#).expectProblem(422, "business_licence_missing")
             #expect(try await client.importLicence(Sample.businessLicence(), token: hall.issuer).status == .created)
             let synced = try await client.call(.post, "/v1/holders/\(Sample.enterprise)/wallet/sync", token: hall.app).json()
@@ -527,13 +527,13 @@ struct AgentTests {
                                            licences: [licence], item: "bl-check").expectProblem(403, "agent_not_authorized")
             // Only the legal representative's own face authorises.
             try await client.call(.post, path, token: hall.app, json: #"""
-                {"agent":"\#(agent)","attestation":"\#(try await hall.attest(agent))","valid_until":"2030-01-01"}
+                {"agent":"\#(agent)","attestation":"\#(try await hall.attest(agent))","valid_until":"\#(Sample.agentUntil)"}
                 """#).expectProblem(422, "attestation_invalid")
             try await client.call(.post, path, token: hall.app, json: #"""
                 {"agent":"\#(agent)","attestation":"\#(try await hall.attest(representative))","valid_until":"2001-01-01"}
                 """#).expectProblem(422, "validation_failed")
             let authorised = try await client.call(.post, path, token: hall.app, json: #"""
-                {"agent":"\#(agent)","attestation":"\#(try await hall.attest(representative))","valid_until":"2030-01-01"}
+                {"agent":"\#(agent)","attestation":"\#(try await hall.attest(representative))","valid_until":"\#(Sample.agentUntil)"}
                 """#)
             #expect(authorised.status == .created, "\(authorised.text)")
             // The enterprise needs an agent; the agent's face is the one checked.
@@ -590,6 +590,64 @@ extension AgentTests {
             #expect(try await consent().status == .created)
             clock.advance(2 * 86_400)  // 2027-01-17: the authorisation ended with the 16th
             try await consent().expectProblem(403, "agent_not_authorized")
+        }
+    }
+}
+
+extension AgentTests {
+    /// A new legal representative on the business licence ends the grants the old one made,
+    /// with the agents' live consents and unscanned codes, in the same transaction.
+    @Test func aNewLegalRepresentativeEndsTheOldOnesGrants() async throws {
+        let server = try TestServer()
+        try await server.test { client in
+            let hall = try await Hall.open(client)
+            #expect(try await client.importLicence(Sample.businessLicence(), token: hall.issuer).status == .created)
+            let synced = try await client.call(.post, "/v1/holders/\(Sample.enterprise)/wallet/sync", token: hall.app).json()
+            let licence = try #require((synced["added"] as? [String])?.first)
+            let authorised = try await client.call(.post, "/v1/enterprises/\(Sample.enterprise)/agents", token: hall.app, json: #"""
+                {"agent":"\#(Sample.person)","attestation":"\#(try await hall.attest(Sample.otherPerson))","valid_until":"\#(Sample.agentUntil)"}
+                """#)
+            #expect(authorised.status == .created, "\(authorised.text)")
+            let consent = try await hall.consentResponse(holder: Sample.enterprise, agent: Sample.person, attestation: try await hall.attest(),
+                                                         licences: [licence], item: nil, hall: nil)
+            let code = try await hall.present(try #require(try consent.json()["id"] as? String))
+            // The enterprise's legal representative changes to the agent herself.
+            let changed = try await client.importLicence(Sample.businessLicence(representative: Sample.person), token: hall.issuer)
+            #expect(changed.status == .ok, "\(changed.text)")
+            try await hall.scan(code.token).expectProblem(410, "token_revoked")
+            try await hall.consentResponse(holder: Sample.enterprise, agent: Sample.person, attestation: try await hall.attest(),
+                                           licences: [licence], item: nil, hall: nil).expectProblem(403, "agent_not_authorized")
+            // The old representative's face no longer authorises; the new one's does.
+            try await client.call(.post, "/v1/enterprises/\(Sample.enterprise)/agents", token: hall.app, json: #"""
+                {"agent":"\#(Sample.otherPerson)","attestation":"\#(try await hall.attest(Sample.otherPerson))","valid_until":"\#(Sample.agentUntil)"}
+                """#).expectProblem(422, "attestation_invalid")
+            // Re-sending the same licence changes nobody's grants.
+            #expect(try await client.importLicence(Sample.businessLicence(representative: Sample.person), token: hall.issuer).status == .ok)
+        }
+        let ended = try await server.backend.pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT action, detail FROM audit_records WHERE action IN ('licence.updated', 'agent.ended', 'consent.withdrawn', 'presentation.revoked') ORDER BY seq")
+        }
+        #expect(ended.map { $0["action"] as String } == ["licence.updated", "agent.ended", "consent.withdrawn", "presentation.revoked", "licence.updated"])
+        #expect((ended[1]["detail"] as String).contains(#""reason":"legal_representative_changed""#))
+    }
+
+    @Test func anAuthorisationRunsAtMostMaxAgentDays() async throws {
+        let server = try TestServer(configure: { $0.maxAgentDays = 30 })
+        try await server.test { client in
+            let hall = try await Hall.open(client)
+            #expect(try await client.importLicence(Sample.businessLicence(), token: hall.issuer).status == .created)
+            let path = "/v1/enterprises/\(Sample.enterprise)/agents"
+            for (days, status) in [(31, 422), (30, 201)] {
+                let until = CalendarDate(Date()).adding(days: days).text
+                let response = try await client.call(.post, path, token: hall.app, json: #"""
+                    {"agent":"\#(Sample.person)","attestation":"\#(try await hall.attest(Sample.otherPerson))","valid_until":"\#(until)"}
+                    """#)
+                #expect(response.status.code == status, "\(response.text)")
+                if status == 422 { try response.expectProblem(422, "validation_failed") }
+            }
+            try await client.call(.post, path, token: hall.app, json: #"""
+                {"agent":"\#(Sample.person)","attestation":"\#(try await hall.attest(Sample.otherPerson))","valid_until":"9999-12-31"}
+                """#).expectProblem(422, "validation_failed")
         }
     }
 }

@@ -58,13 +58,19 @@ extension TestClientProtocol {
         return try await execute(uri: uri, method: method, headers: headers, body: json.map { ByteBuffer(string: $0) })
     }
 
-    /// POST /v1/clients; returns the new client's id and token.
-    func createClient(role: String, name: String = "test", hall: String? = nil, token: String = adminToken) async throws
+    /// POST /v1/clients; returns the new client's id and token. An issuer gets `issuerCode`
+    /// and `licenceTypes` (by default every built-in type).
+    func createClient(role: String, name: String = "test", hall: String? = nil, issuerCode: String = Sample.issuerCode,
+                      licenceTypes: [String] = LicenceType.builtIns.map(\.code), token: String = adminToken) async throws
         -> (id: String, token: String)
     {
-        var body: [String: String] = ["role": role, "name": name]
-        if let hall { body["hall"] = hall }
-        let response = try await call(.post, "/v1/clients", token: token, json: String(decoding: try JSONEncoder().encode(body), as: UTF8.self))
+        var body: [String: JSONValue] = ["role": .string(role), "name": .string(name)]
+        if let hall { body["hall"] = .string(hall) }
+        if role == "issuer" {
+            body["issuer_code"] = .string(issuerCode)
+            body["licence_types"] = .array(licenceTypes.map(JSONValue.string))
+        }
+        let response = try await call(.post, "/v1/clients", token: token, json: JSONValue.object(body).canonicalString)
         #expect(response.status == .created)
         let json = try response.json()
         return (try #require(json["id"] as? String), try #require(json["token"] as? String))

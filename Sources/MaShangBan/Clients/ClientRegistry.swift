@@ -14,6 +14,11 @@ public struct Client: Sendable, Equatable, Codable {
     /// Service hall and window, for terminals.
     public let hall: String?
     public let window: String?
+    /// For issuers: the issuing authority's unified social credit code, which owns every
+    /// licence its clients issue (nil for issuers registered before codes were required), and
+    /// the licence types it may issue (nil: any, for those older issuers).
+    public let issuerCode: String?
+    public let licenceTypes: [String]?
     public let createdAt: String
 
     init(row: Row) throws {
@@ -24,6 +29,8 @@ public struct Client: Sendable, Equatable, Codable {
         name = row["name"]
         hall = row["hall"]
         window = row["window"]
+        issuerCode = row["issuer_code"]
+        licenceTypes = try (row["licence_types"] as String?).map { try JSONDecoder().decode([String].self, from: Data($0.utf8)) }
         createdAt = row["created_at"]
     }
 }
@@ -46,23 +53,42 @@ public struct ClientRegistry: Sendable {
         public var name: String
         public var hall: String?
         public var window: String?
-        public init(role: String, name: String, hall: String? = nil, window: String? = nil) {
-            (self.role, self.name, self.hall, self.window) = (role, name, hall, window)
+        /// Issuers only, and required for them.
+        public var issuerCode: String?
+        public var licenceTypes: [String]?
+        public init(role: String, name: String, hall: String? = nil, window: String? = nil, issuerCode: String? = nil,
+                    licenceTypes: [String]? = nil) {
+            (self.role, self.name, self.hall, self.window, self.issuerCode, self.licenceTypes) =
+                (role, name, hall, window, issuerCode, licenceTypes)
         }
+    }
+
+    /// A registration checked against the rules of its role.
+    struct Valid {
+        let role: ClientRole
+        let name: String
+        let hall: String?
+        let window: String?
+        let issuerCode: String?
+        let licenceTypes: [String]?
     }
 
     /// Creates a client and returns it with its token (the only time the token is seen).
     public func create(_ registration: Registration, by actor: AuditActor) async throws -> (client: Client, token: String) {
-        let (role, name, hall, window) = try Self.validate(registration)
+        let valid = try Self.validate(registration)
         let id = random.identifier(prefix: "cli")
         let token = Self.makeToken(random)
         let tokenHash = Self.tokenHash(token, suite: suite)
         let createdAt = Timestamp.string(now())
         let audit = self.audit
         let client = try await pool.write { db in
-            try Self.insert(db, id: id, role: role, name: name, hall: hall, window: window, tokenHash: tokenHash, createdAt: createdAt)
-            var detail: [String: JSONValue] = ["role": .string(role.rawValue)]
-            if let hall { detail["hall"] = .string(hall) }
+            if let types = valid.licenceTypes, let unknown = try types.first(where: { try LicenceTypeRegistry.find(db, code: $0) == nil }) {
+                throw MSBError(code: "unknown_licence_type", status: 422, detail: "licence_types names \(unknown.prefix(64)), not a known licence type")
+            }
+            try Self.insert(db, id: id, valid, tokenHash: tokenHash, createdAt: createdAt)
+            var detail: [String: JSONValue] = ["role": .string(valid.role.rawValue)]
+            if let hall = valid.hall { detail["hall"] = .string(hall) }
+            if let code = valid.issuerCode { detail["issuer_code"] = .string(code) }
             try audit.append(db, actor: actor, action: "client.created", object: "client:\(id)", detail: detail)
             return try Self.fetch(db, id: id)
         }
@@ -77,15 +103,20 @@ public struct ClientRegistry: Sendable {
     /// What is stored instead of a token: its profile hash.
     static func tokenHash(_ token: String, suite: CryptoSuite) -> [UInt8] { suite.hash(Array(token.utf8)) }
 
-    static func insert(_ db: Database, id: String, role: ClientRole, name: String, hall: String?, window: String?,
-                       tokenHash: [UInt8], createdAt: String) throws {
+    static func insert(_ db: Database, id: String, _ client: Valid, tokenHash: [UInt8], createdAt: String) throws {
+        let types = client.licenceTypes.map { JSONValue.array($0.map(JSONValue.string)).canonicalString }
         try db.execute(
-            sql: "INSERT INTO clients (id, role, name, hall, window, token_hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            arguments: [id, role.rawValue, name, hall, window, Data(tokenHash), createdAt])
+            sql: """
+                INSERT INTO clients (id, role, name, hall, window, issuer_code, licence_types, token_hash, created_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [id, client.role.rawValue, client.name, client.hall, client.window, client.issuerCode, types, Data(tokenHash),
+                        createdAt])
     }
 
-    static func fetch(_ db: Database, id: String) throws -> Client {
-        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM clients WHERE id = ? AND deleted_at IS NULL"), arguments: [id]) else {
+    static func fetch(_ db: Database, id: String, includingDeleted: Bool = false) throws -> Client {
+        let sql = includingDeleted ? "SELECT * FROM clients WHERE id = ?" : "SELECT * FROM clients WHERE id = ? AND deleted_at IS NULL"
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: sql), arguments: [id]) else {
             throw MSBError.notFound("no such client")
         }
         return try Client(row: row)
@@ -177,24 +208,33 @@ public struct ClientRegistry: Sendable {
         }
     }
 
-    private static var codePattern: Regex<Substring> { /[A-Za-z0-9][A-Za-z0-9_.-]{0,63}/ }
+    private static var windowPattern: Regex<Substring> { /[A-Za-z0-9][A-Za-z0-9_.-]{0,63}/ }
 
-    static func validate(_ r: Registration) throws -> (ClientRole, String, String?, String?) {
+    static func validate(_ r: Registration) throws -> Valid {
         guard let role = ClientRole(rawValue: r.role) else {
             throw MSBError.validationFailed("role must be one of \(ClientRole.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         let name = try MSBError.requireText(r.name, field: "name", maximum: 200)
         if role == .terminal {
             guard let hall = r.hall else { throw MSBError.validationFailed("hall is required for a terminal") }
-            guard hall.wholeMatch(of: codePattern) != nil else {
-                throw MSBError.validationFailed("hall must be 1 to 64 letters, digits, '.', '_' or '-'")
-            }
-            if let window = r.window, window.wholeMatch(of: codePattern) == nil {
+            try Hall.validate(hall, field: "hall")
+            if let window = r.window, window.wholeMatch(of: windowPattern) == nil {
                 throw MSBError.validationFailed("window must be 1 to 64 letters, digits, '.', '_' or '-'")
             }
         } else if r.hall != nil || r.window != nil {
             throw MSBError.validationFailed("hall and window are only for terminals")
         }
-        return (role, name, r.hall, r.window)
+        var (issuerCode, licenceTypes): (String?, [String]?) = (nil, nil)
+        if role == .issuer {
+            guard let code = r.issuerCode else { throw MSBError.validationFailed("issuer_code is required for an issuer") }
+            do { issuerCode = try CreditCode(code).value } catch { throw MSBError.invalidCreditCode("issuer_code", error) }
+            guard let types = r.licenceTypes, !types.isEmpty, types.count <= 100, Set(types).count == types.count else {
+                throw MSBError.validationFailed("licence_types must list 1 to 100 different licence types an issuer may issue")
+            }
+            licenceTypes = types
+        } else if r.issuerCode != nil || r.licenceTypes != nil {
+            throw MSBError.validationFailed("issuer_code and licence_types are only for issuers")
+        }
+        return Valid(role: role, name: name, hall: r.hall, window: r.window, issuerCode: issuerCode, licenceTypes: licenceTypes)
     }
 }

@@ -55,8 +55,6 @@ public struct Consents: Sendable {
 
     public static let defaultLifetime = 600
     public static let lifetimes = 60...1800
-    /// A hall the token names (`aud`) must keep the QR token within 300 bytes.
-    static var hallPattern: Regex<Substring> { /[A-Za-z0-9._-]{1,16}/ }
 
     /// Records a consent. Besides the attestation errors of `FaceAuth` (whose subject is
     /// the holder, or for an enterprise its agent): 422 `validation_failed` (field rules),
@@ -82,9 +80,7 @@ public struct Consents: Sendable {
         }
         let ttl = request.ttlSeconds ?? Self.defaultLifetime
         guard Self.lifetimes.contains(ttl) else { throw MSBError.validationFailed("ttl_seconds must be 60 to 1800") }
-        if let hall = request.hall, hall.wholeMatch(of: Self.hallPattern) == nil {
-            throw MSBError.validationFailed("hall must be 1 to 16 letters, digits, '.', '_' or '-'")
-        }
+        if let hall = request.hall { try Hall.validate(hall, field: "hall") }
         let today = CalendarDate(instant)
         let holderRef = library.holderReference.ref(holder.value)
         try await faceAuth.limiter.take(.consent, holderRef, limit: faceAuth.limiter.limits.consentsPerHolder)

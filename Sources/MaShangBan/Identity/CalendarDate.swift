@@ -33,6 +33,16 @@ public struct CalendarDate: Sendable, Hashable, Comparable, CustomStringConverti
         text = Self.format(year: year, month: month, day: day)
     }
 
+    /// The date `count` days after this one.
+    public func adding(days count: Int) -> CalendarDate {
+        let parts = text.split(separator: "-").compactMap { Int($0) }
+        let days = Self.days(year: parts[0], month: parts[1], day: parts[2]) + count
+        let (year, month, day) = Self.civil(secondsSince1970: Double(days) * 86_400).date
+        return CalendarDate(text: Self.format(year: year, month: month, day: day))
+    }
+
+    private init(text: String) { self.text = text }
+
     /// The Gregorian date and the seconds into that day of a count of seconds since
     /// 1970-01-01T00:00 (H. Hinnant's civil-from-days algorithm).
     static func civil(secondsSince1970: Double) -> (date: (Int, Int, Int), secondOfDay: Double) {

@@ -8,6 +8,14 @@ import GRDB
 public struct EnterpriseAgents: Sendable {
     let library: LicenceLibrary
     let faceAuth: FaceAuth
+    /// The furthest `valid_until` may lie ahead, in days (`--max-agent-days`).
+    let maximumDays: Int
+
+    public static let defaultMaximumDays = 366
+
+    public init(library: LicenceLibrary, faceAuth: FaceAuth, maximumDays: Int = defaultMaximumDays) {
+        (self.library, self.faceAuth, self.maximumDays) = (library, faceAuth, maximumDays)
+    }
 
     /// An agent's authorisation as the API shows it.
     public struct Authorisation: Sendable, Equatable {
@@ -19,12 +27,15 @@ public struct EnterpriseAgents: Sendable {
     /// Authorises `agent` for `enterprise`. 422 `business_licence_missing` when the library
     /// holds no valid business licence of the enterprise; the attestation errors of
     /// `FaceAuth` (its subject must be the legal representative); 422 `validation_failed`
-    /// for a `valid_until` that is not a date from today on.
+    /// for a `valid_until` that is not a date from today to `maximumDays` ahead.
     public func authorise(enterprise: CreditCode, agent: CitizenID, attestation: String, validUntil: String,
                           by actor: AuditActor) async throws -> Authorisation {
         let today = library.today
         guard let until = CalendarDate(validUntil) else { throw MSBError.validationFailed("valid_until must be a YYYY-MM-DD date") }
         guard until >= today else { throw MSBError.validationFailed("valid_until must not be in the past") }
+        guard until <= today.adding(days: maximumDays) else {
+            throw MSBError.validationFailed("valid_until must be at most \(maximumDays) days ahead")
+        }
         let enterpriseRef = library.holderReference.ref(enterprise.value)
         let agentRef = library.holderReference.ref(agent.value)
         let stamp = Timestamp.string(library.now())
@@ -36,10 +47,10 @@ public struct EnterpriseAgents: Sendable {
             }
             try faceAuth.verify(attestation, subject: representative, db)
             try db.cachedStatement(sql: """
-                INSERT INTO agent_authorisations (enterprise_ref, agent_ref, valid_until, created_at) VALUES (?, ?, ?, ?)
+                INSERT INTO agent_authorisations (enterprise_ref, agent_ref, valid_until, created_at, granted_by_ref) VALUES (?, ?, ?, ?, ?)
                 ON CONFLICT (enterprise_ref, agent_ref) DO UPDATE SET valid_until = excluded.valid_until,
-                    created_at = excluded.created_at, withdrawn_at = NULL
-                """).execute(arguments: [enterpriseRef, agentRef, until.text, stamp])
+                    created_at = excluded.created_at, withdrawn_at = NULL, granted_by_ref = excluded.granted_by_ref
+                """).execute(arguments: [enterpriseRef, agentRef, until.text, stamp, library.holderReference.ref(representative.value)])
             try library.audit.append(db, actor: actor, action: "agent.authorised", object: "holder:\(enterpriseRef)",
                                      detail: ["agent": .string("holder:\(agentRef)"), "valid_until": .string(until.text)])
         }
@@ -54,19 +65,46 @@ public struct EnterpriseAgents: Sendable {
         let stamp = Timestamp.string(library.now())
         let audit = library.audit
         try await library.pool.write { db in
-            try db.cachedStatement(sql: """
-                UPDATE agent_authorisations SET withdrawn_at = ?
-                WHERE enterprise_ref = ? AND agent_ref = ? AND withdrawn_at IS NULL
-                """).execute(arguments: [stamp, enterpriseRef, agentRef])
-            guard db.changesCount == 1 else { throw MSBError.notFound("this agent holds no authorisation for this enterprise") }
-            let consents = try String.fetchAll(db.cachedStatement(sql: """
-                SELECT id FROM consents WHERE holder_ref = ? AND agent_ref = ? AND withdrawn_at IS NULL AND expires_at > ?
-                """), arguments: [enterpriseRef, agentRef, stamp])
             var chain = try audit.chain(db)
-            try chain.append(actor: actor, action: "agent.withdrawn", object: "holder:\(enterpriseRef)",
-                             detail: ["agent": .string("holder:\(agentRef)"), "consents": .int(Int64(consents.count))])
-            for id in consents { try Consents.end(id, at: stamp, actor: actor, chain: &chain, db) }
+            guard try Self.end(enterpriseRef, agentRef, at: stamp, actor: actor, action: "agent.withdrawn", detail: [:], chain: &chain, db) else {
+                throw MSBError.notFound("this agent holds no authorisation for this enterprise")
+            }
         }
+    }
+
+    /// Ends, inside the caller's transaction, every live authorisation of the enterprise that
+    /// `representativeRef` granted (or that was granted before grantors were recorded): its
+    /// legal representative has changed. Audited `agent.ended`, reason `legal_representative_changed`.
+    static func endGrants(of enterpriseRef: String, grantedBy representativeRef: String, at stamp: String, actor: AuditActor,
+                          chain: inout AuditChain, _ db: Database) throws {
+        let agents = try String.fetchAll(db.cachedStatement(sql: """
+            SELECT agent_ref FROM agent_authorisations
+            WHERE enterprise_ref = ? AND withdrawn_at IS NULL AND (granted_by_ref = ? OR granted_by_ref IS NULL)
+            """), arguments: [enterpriseRef, representativeRef])
+        for agentRef in agents {
+            _ = try end(enterpriseRef, agentRef, at: stamp, actor: actor, action: "agent.ended",
+                        detail: ["reason": "legal_representative_changed"], chain: &chain, db)
+        }
+    }
+
+    /// Ends one live authorisation with the agent's live consents for the enterprise (their
+    /// unscanned codes die), audited as `action`; false if there was no live one.
+    private static func end(_ enterpriseRef: String, _ agentRef: String, at stamp: String, actor: AuditActor, action: String,
+                            detail: [String: JSONValue], chain: inout AuditChain, _ db: Database) throws -> Bool {
+        try db.cachedStatement(sql: """
+            UPDATE agent_authorisations SET withdrawn_at = ?
+            WHERE enterprise_ref = ? AND agent_ref = ? AND withdrawn_at IS NULL
+            """).execute(arguments: [stamp, enterpriseRef, agentRef])
+        guard db.changesCount == 1 else { return false }
+        let consents = try String.fetchAll(db.cachedStatement(sql: """
+            SELECT id FROM consents WHERE holder_ref = ? AND agent_ref = ? AND withdrawn_at IS NULL AND expires_at > ?
+            """), arguments: [enterpriseRef, agentRef, stamp])
+        var detail = detail
+        detail["agent"] = .string("holder:\(agentRef)")
+        detail["consents"] = .int(Int64(consents.count))
+        try chain.append(actor: actor, action: action, object: "holder:\(enterpriseRef)", detail: detail)
+        for id in consents { try Consents.end(id, at: stamp, actor: actor, chain: &chain, db) }
+        return true
     }
 
     /// Whether `agentRef` holds a live authorisation for `enterpriseRef` on `today`.
@@ -81,10 +119,10 @@ public struct EnterpriseAgents: Sendable {
     static func legalRepresentative(of enterpriseRef: String, library: LicenceLibrary, today: CalendarDate,
                                     _ db: Database) throws -> CitizenID? {
         let licence = try db.cachedStatement(sql: """
-            SELECT \(LicenceLibrary.columns) FROM licences l WHERE holder_ref = ? AND type = 'business_licence' AND revoked_at IS NULL
+            SELECT \(LicenceLibrary.columns) FROM licences l WHERE holder_ref = ? AND type = ? AND revoked_at IS NULL
               AND (valid_until IS NULL OR valid_until >= ?) ORDER BY rowid DESC LIMIT 1
-            """).firstRow([enterpriseRef, today.text]) { try library.decode($0, db) }
-        guard let id = licence?.fields["legal_representative_id"] else { return nil }
+            """).firstRow([enterpriseRef, LicenceType.businessLicence, today.text]) { try library.decode($0, db) }
+        guard let id = licence?.fields[LicenceType.legalRepresentativeField] else { return nil }
         return try? CitizenID(id, today: .distantFuture)
     }
 }

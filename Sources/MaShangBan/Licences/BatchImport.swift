@@ -7,13 +7,36 @@ import GRDB
 /// batch is sealed and the one before it written — with at most two batches in flight, so
 /// memory stays flat whatever the body size. Writes keep the order of the lines, so the
 /// audit chain records them in the order they came. A bad line is reported with its number
-/// and never stops the good ones; no line is ever half-applied.
+/// and never stops the good ones; no line is ever half-applied. Batches commit one by one:
+/// what a failed request stored stays stored, and sending the whole body again is safe
+/// (an upsert by type + number).
 public final class BatchImport {
-    /// What a batch import did: how many lines were stored, and each refused line with why.
+    /// What a batch import did: how many lines were stored, the first `maximumReported`
+    /// refused lines with why, and how many were refused in all.
     public struct Result: Sendable, Encodable {
         public var accepted = 0
         public var rejected: [Rejection] = []
+        public var rejectedCount = 0
+
+        enum CodingKeys: String, CodingKey {
+            case accepted, rejected
+            case rejectedCount = "rejected_count"
+        }
+
+        /// Adds refusals, keeping the first `maximumReported` by line number: memory stays
+        /// flat however many lines are bad.
+        mutating func reject(_ more: [Rejection]) {
+            rejectedCount += more.count
+            rejected.append(contentsOf: more)
+            if rejected.count > BatchImport.maximumReported {
+                rejected.sort { $0.line < $1.line }
+                rejected.removeLast(rejected.count - BatchImport.maximumReported)
+            }
+        }
     }
+
+    /// The most refused lines an answer lists (`rejected_count` counts them all).
+    public static let maximumReported = 1000
 
     public struct Rejection: Sendable, Encodable, Equatable {
         public let line: Int
@@ -25,7 +48,7 @@ public final class BatchImport {
     static let batchesInFlight = 2
 
     let library: LicenceLibrary
-    let actor: AuditActor
+    let issuer: LicenceIssuer
     /// The largest batch: batches start at `firstBatchSize` lines (so writing starts soon)
     /// and double up to this (so a long import commits rarely: with random-key indexes a
     /// commit rewrites most of their pages, whatever the batch size).
@@ -40,9 +63,9 @@ public final class BatchImport {
     private var types: [String: LicenceType]?
     private var stages: [Task<Result, any Error>] = []
 
-    public init(library: LicenceLibrary, actor: AuditActor, batchSize: Int = 16000) {
+    public init(library: LicenceLibrary, issuer: LicenceIssuer, batchSize: Int = 16000) {
         self.library = library
-        self.actor = actor
+        self.issuer = issuer
         self.batchSize = max(1, batchSize)
         self.nextBatchSize = min(Self.firstBatchSize, self.batchSize)
     }
@@ -85,7 +108,7 @@ public final class BatchImport {
             partialTooLong = false
         }
         if partialTooLong {
-            result.rejected.append(Rejection(line: lineNumber, error: .payloadTooLarge(limit: Self.maximumLineBytes)))
+            result.reject([Rejection(line: lineNumber, error: .payloadTooLarge(limit: Self.maximumLineBytes))])
             return
         }
         if partial.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { return }  // blank lines are skipped
@@ -103,41 +126,51 @@ public final class BatchImport {
         let lines = pending
         pending.removeAll(keepingCapacity: true)
         if types == nil { types = try await library.typesByCode() }
-        let stage = Self.start(lines, library: library, actor: actor, types: types ?? [:], after: stages.last)
+        let stage = Self.start(lines, library: library, issuer: issuer, types: types ?? [:], after: stages.last)
         stages.append(stage)
         while stages.count > Self.batchesInFlight { try await collectOldest() }
     }
 
-    static func start(_ lines: [PendingLine], library: LicenceLibrary, actor: AuditActor, types: [String: LicenceType],
+    static func start(_ lines: [PendingLine], library: LicenceLibrary, issuer: LicenceIssuer, types: [String: LicenceType],
                       after previous: Task<Result, any Error>?) -> Task<Result, any Error> {
-        Task { try await stage(lines, library: library, actor: actor, types: types, after: previous) }
+        Task { try await stage(lines, library: library, issuer: issuer, types: types, after: previous) }
     }
 
     /// One batch: seal in parallel, then — once the batch before has been written — write.
-    static func stage(_ lines: [PendingLine], library: LicenceLibrary, actor: AuditActor,
+    static func stage(_ lines: [PendingLine], library: LicenceLibrary, issuer: LicenceIssuer,
                       types: [String: LicenceType], after previous: Task<Result, any Error>?) async throws -> Result {
-        let sealed = try await seal(lines, library: library, types: types)
+        let sealed = try await seal(lines, library: library, issuer: issuer, types: types)
         _ = try await previous?.value  // keeps writes, and so the audit chain, in line order
-        // Every check that can refuse a line ran above; what is left can only fail in
-        // storage, and then the whole transaction rolls back and the request fails.
+        // What is left to refuse needs the stored licence (its owner, its holder): `store`
+        // refuses before it changes anything, so a refused line is skipped and the rest go on.
+        // Anything else fails in storage, and then the whole transaction rolls back and the request fails.
         let ready = sealed.ready
-        try await library.pool.write { db in
+        let refusedInStore = try await library.pool.write { db -> [Rejection] in
             var chain = try library.audit.chain(db)
-            for licence in ready { _ = try library.store(db, licence, by: actor, chain: &chain) }
+            var refused: [Rejection] = []
+            for (line, licence) in ready {
+                do { _ = try library.store(db, licence, by: issuer, chain: &chain) } catch let error as MSBError {
+                    refused.append(Rejection(line: line, error: error))
+                }
+            }
+            return refused
         }
-        return Result(accepted: ready.count, rejected: sealed.rejected)
+        var result = Result(accepted: ready.count - refusedInStore.count)
+        result.reject(sealed.rejected + refusedInStore)
+        return result
     }
 
     private func collectOldest() async throws {
         let outcome = try await stages.removeFirst().value
         result.accepted += outcome.accepted
-        result.rejected.append(contentsOf: outcome.rejected)
+        result.rejectedCount += outcome.rejectedCount - outcome.rejected.count
+        result.reject(outcome.rejected)
     }
 
     /// Decodes, validates and seals lines on all cores but one (the writer has its own);
     /// returns the sealed licences in line order and the refused lines.
-    static func seal(_ lines: [PendingLine], library: LicenceLibrary, types: [String: LicenceType]) async throws
-        -> (ready: [LicenceLibrary.SealedLicence], rejected: [Rejection])
+    static func seal(_ lines: [PendingLine], library: LicenceLibrary, issuer: LicenceIssuer, types: [String: LicenceType]) async throws
+        -> (ready: [(line: Int, licence: LicenceLibrary.SealedLicence)], rejected: [Rejection])
     {
         let today = library.now()
         let parts = max(1, ProcessInfo.processInfo.activeProcessorCount - 1)
@@ -152,7 +185,7 @@ public final class BatchImport {
                         do {
                             let submission = try LicenceSubmission.decode(line: Data(pending.bytes), fallback: decoder)
                             let valid = try ValidatedLicence(submission, type: types[submission.type], today: today)
-                            return .sealed(try library.seal(valid))
+                            return .sealed(line, try library.seal(valid, by: issuer))
                         } catch let error as MSBError {
                             return .rejected(Rejection(line: line, error: error))
                         } catch let error as DecodingError {
@@ -165,11 +198,11 @@ public final class BatchImport {
             for try await part in group { parts.append(part) }
             return parts.sorted { $0.0 < $1.0 }.flatMap(\.1)
         }
-        var ready: [LicenceLibrary.SealedLicence] = []
+        var ready: [(line: Int, licence: LicenceLibrary.SealedLicence)] = []
         var rejected: [Rejection] = []
         for outcome in outcomes {
             switch outcome {
-            case .sealed(let licence): ready.append(licence)
+            case .sealed(let line, let licence): ready.append((line, licence))
             case .rejected(let rejection): rejected.append(rejection)
             }
         }
@@ -182,7 +215,7 @@ public final class BatchImport {
     }
 
     enum Sealing: Sendable {
-        case sealed(LicenceLibrary.SealedLicence)
+        case sealed(Int, LicenceLibrary.SealedLicence)
         case rejected(Rejection)
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 
-/// A licence as an issuer sends it (API.md "Issuer"). Field values are strings.
+/// A licence as an issuer sends it (API.md "Issuer"). Field values are strings. `issuer`
+/// is accepted and ignored: a licence's issuer name is its issuer client's name.
 public struct LicenceSubmission: Sendable, Decodable {
     public struct Holder: Sendable, Decodable {
         public var kind: String
@@ -13,7 +14,7 @@ public struct LicenceSubmission: Sendable, Decodable {
     public var fields: [String: String]
     public var validFrom: String
     public var validUntil: String?
-    public var issuer: String
+    public var issuer: String?
 
     enum CodingKeys: String, CodingKey {
         case type, number, holder, fields, issuer
@@ -39,8 +40,14 @@ public struct LicenceSubmission: Sendable, Decodable {
               let holder = object["holder"] as? [String: Any],
               let kind = holder["kind"] as? String, let id = holder["id"] as? String,
               let fields = object["fields"] as? [String: String],
-              let validFrom = object["valid_from"] as? String, let issuer = object["issuer"] as? String
+              let validFrom = object["valid_from"] as? String
         else { return nil }
+        var issuer: String?
+        switch object["issuer"] {
+        case nil, is NSNull: issuer = nil
+        case let value as String: issuer = value
+        default: return nil
+        }
         var validUntil: String?
         switch object["valid_until"] {
         case nil, is NSNull: validUntil = nil
@@ -51,7 +58,7 @@ public struct LicenceSubmission: Sendable, Decodable {
                   validFrom: validFrom, validUntil: validUntil, issuer: issuer)
     }
 
-    init(type: String, number: String, holder: Holder, fields: [String: String], validFrom: String, validUntil: String?, issuer: String) {
+    init(type: String, number: String, holder: Holder, fields: [String: String], validFrom: String, validUntil: String?, issuer: String?) {
         (self.type, self.number, self.holder, self.fields, self.validFrom, self.validUntil, self.issuer) =
             (type, number, holder, fields, validFrom, validUntil, issuer)
     }
@@ -96,7 +103,6 @@ struct ValidatedLicence: Sendable {
     let fields: [String: String]
     let validFrom: CalendarDate
     let validUntil: CalendarDate?
-    let issuer: String
 
     /// Checks a submission against its type (API.md "Issuer"): unknown type 422
     /// `unknown_licence_type`; bad holder ids 422 `invalid_citizen_id` / `invalid_credit_code`;
@@ -146,8 +152,7 @@ struct ValidatedLicence: Sendable {
             guard validFrom <= date else { throw MSBError.validationFailed("valid_until is before valid_from") }
             validUntil = date
         }
-        let issuer = try MSBError.requireText(s.issuer, field: "issuer", maximum: 100)
-        (self.type, self.number, self.holder, self.fields, self.validFrom, self.validUntil, self.issuer) =
-            (type, number, holder, fields, validFrom, validUntil, issuer)
+        (self.type, self.number, self.holder, self.fields, self.validFrom, self.validUntil) =
+            (type, number, holder, fields, validFrom, validUntil)
     }
 }

@@ -34,10 +34,12 @@ public struct LicenceLibrary: Sendable {
     }
 
     /// Imports (upserts by type + number) one licence with its audit record in one transaction.
-    public func importLicence(_ submission: LicenceSubmission, by actor: AuditActor) async throws -> Imported {
+    /// Besides the checks of its type: 403 `licence_type_not_permitted`, 403
+    /// `licence_owned_by_other_issuer`, 409 `licence_holder_immutable`.
+    public func importLicence(_ submission: LicenceSubmission, by issuer: LicenceIssuer) async throws -> Imported {
         try await pool.write { db in
             var chain = try audit.chain(db)
-            return try store(db, try seal(try validate(submission, db)), by: actor, chain: &chain)
+            return try store(db, try seal(try validate(submission, db), by: issuer), by: issuer, chain: &chain)
         }
     }
 
@@ -55,6 +57,8 @@ public struct LicenceLibrary: Sendable {
         let validFrom: String
         let validUntil: CalendarDate?
         let issuer: String
+        /// A business licence's legal representative, whose change ends the grants they made.
+        let legalRepresentative: String?
     }
 
     /// What binds a sealed value to its licence (type + keyed number, unique) and column.
@@ -62,7 +66,9 @@ public struct LicenceLibrary: Sendable {
         "licence:\(type):\(Encoding.hex(numberKey)):\(column)"
     }
 
-    func seal(_ licence: ValidatedLicence) throws -> SealedLicence {
+    /// 403 `licence_type_not_permitted` if `issuer` may not issue this type.
+    func seal(_ licence: ValidatedLicence, by issuer: LicenceIssuer) throws -> SealedLicence {
+        try issuer.requirePermitted(licence.type.code)
         let type = licence.type.code
         let numberKey = Data(vault.lookupKey(licence.number, domain: "licence-number:\(type)"))
         let data = JSONValue.object([
@@ -74,55 +80,117 @@ public struct LicenceLibrary: Sendable {
             newID: random.sortableIdentifier(prefix: "lic", at: now()), typeCode: type, numberKey: numberKey,
             holderKind: licence.holder.kind.rawValue, holderRef: holderReference.ref(licence.holder.value),
             dataBox: Data(try vault.seal(data, context: Self.sealContext(type: type, numberKey: numberKey, column: "data"))),
-            validFrom: licence.validFrom.text, validUntil: licence.validUntil, issuer: licence.issuer)
+            validFrom: licence.validFrom.text, validUntil: licence.validUntil, issuer: issuer.name,
+            legalRepresentative: type == LicenceType.businessLicence ? licence.fields[LicenceType.legalRepresentativeField] : nil)
     }
 
     /// Stores a sealed licence inside the caller's transaction, with its audit record. A new
     /// (type, number) is inserted under the id made when it was sealed; one seen before is
-    /// updated in place and keeps its id. (Insert-or-nothing, then update, is cheaper than
-    /// an upsert with RETURNING when most licences of an import are new.)
-    func store(_ db: Database, _ licence: SealedLicence, by actor: AuditActor, chain: inout AuditChain) throws -> Imported {
+    /// updated in place and keeps its id, if `issuer` owns it (403
+    /// `licence_owned_by_other_issuer`) and it names the same holder (409
+    /// `licence_holder_immutable`). Every refusal comes before the first change, so a batch
+    /// can refuse one line and go on. When a business licence names a new legal
+    /// representative, the agent authorisations the old one granted end with it.
+    /// (Insert-or-nothing, then update, is cheaper than an upsert when most licences of an
+    /// import are new.)
+    func store(_ db: Database, _ licence: SealedLicence, by issuer: LicenceIssuer, chain: inout AuditChain) throws -> Imported {
         let stamp = Timestamp.string(now())
         try db.cachedStatement(sql: """
             INSERT INTO licences (id, type, number_key, holder_kind, holder_ref, data_box, valid_from, valid_until, issuer,
-                created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                issuer_code, issuer_client, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT (type, number_key) DO NOTHING
             """).execute(arguments: [licence.newID, licence.typeCode, licence.numberKey, licence.holderKind, licence.holderRef,
-                                     licence.dataBox, licence.validFrom, licence.validUntil?.text, licence.issuer, stamp, stamp])
+                                     licence.dataBox, licence.validFrom, licence.validUntil?.text, licence.issuer, issuer.code,
+                                     issuer.clientID, stamp, stamp])
         let created = db.changesCount == 1
         var id = licence.newID
         var revoked = false
+        var replacedRepresentative: String?
         if !created {
-            let row = try Row.fetchOne(db.cachedStatement(sql: """
-                UPDATE licences SET holder_kind = ?, holder_ref = ?, data_box = ?, valid_from = ?, valid_until = ?, issuer = ?,
-                    updated_at = ? WHERE type = ? AND number_key = ? RETURNING id, revoked_at
-                """), arguments: [licence.holderKind, licence.holderRef, licence.dataBox, licence.validFrom, licence.validUntil?.text,
-                                  licence.issuer, stamp, licence.typeCode, licence.numberKey])
-            guard let row else { throw CryptoError("the licence to update was not found") }
-            id = row[0]
-            revoked = (row[1] as String?) != nil
+            let existing = try db.cachedStatement(sql: """
+                SELECT id, holder_kind, holder_ref, issuer_code, issuer_client, revoked_at FROM licences WHERE type = ? AND number_key = ?
+                """).firstRow([licence.typeCode, licence.numberKey]) { row in
+                (id: try row.value(0) as String, kind: try row.value(1) as String, ref: try row.value(2) as String,
+                 code: try row.value(3) as String?, client: try row.value(4) as String?, revoked: (try row.value(5) as String?) != nil)
+            }
+            guard let existing else { throw CryptoError("the licence to update was not found") }
+            try issuer.requireOwner(code: existing.code, client: existing.client)
+            guard existing.kind == licence.holderKind, existing.ref == licence.holderRef else {
+                throw MSBError(code: "licence_holder_immutable", status: 409,
+                               detail: "a licence's holder never changes; revoke it and issue a new number to the new holder")
+            }
+            (id, revoked) = (existing.id, existing.revoked)
+            if let new = licence.legalRepresentative, let old = try stored(id, db)?.fields[LicenceType.legalRepresentativeField], old != new {
+                replacedRepresentative = old
+            }
+            try db.cachedStatement(sql: """
+                UPDATE licences SET data_box = ?, valid_from = ?, valid_until = ?, issuer = ?, issuer_code = ?, issuer_client = ?,
+                    updated_at = ? WHERE id = ?
+                """).execute(arguments: [licence.dataBox, licence.validFrom, licence.validUntil?.text, licence.issuer, issuer.code,
+                                         issuer.clientID, stamp, id])
         }
-        try chain.append(actor: actor, action: created ? "licence.imported" : "licence.updated", object: "licence:\(id)",
+        try chain.append(actor: issuer.actor, action: created ? "licence.imported" : "licence.updated", object: "licence:\(id)",
                          detail: ["type": .string(licence.typeCode)])
+        if let replacedRepresentative {
+            try EnterpriseAgents.endGrants(of: licence.holderRef, grantedBy: holderReference.ref(replacedRepresentative), at: stamp,
+                                           actor: issuer.actor, chain: &chain, db)
+        }
         return Imported(id: id, status: LicenceStatus(revoked: revoked, validUntil: licence.validUntil, today: today), created: created)
     }
 
-    /// Revokes a licence: 404 `not_found` if there is none; revoking twice changes nothing.
-    public func revoke(id: String, reason: String, by actor: AuditActor) async throws -> LicenceStatus {
+    /// Gives licences that have no issuing authority yet to the issuer client `to` (which
+    /// must have one): those the client `from` wrote last, or with `from` nil those no client
+    /// wrote (the demo's, a bench's). Only types `to` may issue move. Returns how many moved;
+    /// one `licence.issuer_assigned` audit record tells. 404 `not_found` for an unknown
+    /// client, 422 `validation_failed` for an issuer without a code.
+    public func assignIssuer(to target: String, from previous: String?, by actor: AuditActor) async throws -> Int {
+        let stamp = Timestamp.string(now())
+        let audit = self.audit
+        return try await pool.write { db in
+            let issuer = try LicenceIssuer(try ClientRegistry.fetch(db, id: target))
+            if let previous { _ = try ClientRegistry.fetch(db, id: previous, includingDeleted: true) }
+            guard let code = issuer.code, let types = issuer.licenceTypes else {
+                throw MSBError.validationFailed("the issuer to assign to has no issuer_code; register a new issuer client with one")
+            }
+            try db.cachedStatement(sql: """
+                UPDATE licences SET issuer_code = ?, issuer_client = ?, issuer = ?, updated_at = ?
+                WHERE issuer_code IS NULL AND (issuer_client = ? OR (? IS NULL AND issuer_client IS NULL))
+                  AND type IN (SELECT value FROM json_each(?))
+                """).execute(arguments: [code, issuer.clientID, issuer.name, stamp, previous, previous,
+                                         JSONValue.array(types.sorted().map(JSONValue.string)).canonicalString])
+            let moved = db.changesCount
+            try audit.append(db, actor: actor, action: "licence.issuer_assigned", object: "client:\(issuer.clientID)",
+                             detail: ["from": .string(previous.map { "client:\($0)" } ?? "none"), "licences": .int(Int64(moved))])
+            return moved
+        }
+    }
+
+    /// A stored licence by id, decrypted; nil if there is none.
+    func stored(_ id: String, _ db: Database) throws -> Licence? {
+        try db.cachedStatement(sql: "SELECT \(Self.columns) FROM licences l WHERE id = ?").firstRow([id]) { try decode($0, db) }
+    }
+
+    /// Revokes a licence: 404 `not_found` if there is none, 403 `licence_owned_by_other_issuer`
+    /// if another issuer owns it; revoking twice changes nothing.
+    public func revoke(id: String, reason: String, by issuer: LicenceIssuer) async throws -> LicenceStatus {
         let trimmed = try MSBError.requireText(reason, field: "reason", maximum: 500)
         let stamp = Timestamp.string(now())
         let audit = self.audit
         let vault = self.vault
         return try await pool.write { db in
-            guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT type, number_key, revoked_at FROM licences WHERE id = ?"), arguments: [id]) else {
+            guard let row = try Row.fetchOne(db.cachedStatement(sql: """
+                SELECT type, number_key, revoked_at, issuer_code, issuer_client FROM licences WHERE id = ?
+                """), arguments: [id]) else {
                 throw MSBError.notFound("no such licence")
             }
+            try issuer.requireOwner(code: row["issuer_code"], client: row["issuer_client"])
+            try issuer.requirePermitted(row["type"])
             if (row["revoked_at"] as String?) == nil {
                 let context = Self.sealContext(type: row["type"], numberKey: row["number_key"] as Data, column: "revoke_reason")
                 let box = Data(try vault.seal(trimmed, context: context))
                 try db.execute(sql: "UPDATE licences SET revoked_at = ?, revoke_reason_box = ?, updated_at = ? WHERE id = ?",
                                arguments: [stamp, box, stamp, id])
-                try audit.append(db, actor: actor, action: "licence.revoked", object: "licence:\(id)")
+                try audit.append(db, actor: issuer.actor, action: "licence.revoked", object: "licence:\(id)")
             }
             return .revoked
         }

@@ -47,6 +47,11 @@ public struct LicenceType: Sendable, Codable, Equatable {
 
     public func field(_ name: String) -> LicenceField? { fields.first { $0.name == name } }
 
+    /// The business licence (营业执照): it names the enterprise's legal representative, who
+    /// authorises the enterprise's agents.
+    static let businessLicence = "business_licence"
+    static let legalRepresentativeField = "legal_representative_id"
+
     /// The five built-in types (API.md "Built-in licence types").
     public static let builtIns: [LicenceType] = [
         LicenceType(code: "resident_id_card", name: "居民身份证", holder: .person, numberClass: .citizenID, fields: [
@@ -58,10 +63,10 @@ public struct LicenceType: Sendable, Codable, Equatable {
             .init("name", .personName, required: true), .init("id_number", .citizenID, namesHolder: true),
             .init("card_number", .account, required: true), .init("issuing_region", .public),
         ], builtIn: true),
-        LicenceType(code: "business_licence", name: "营业执照", holder: .enterprise, numberClass: .public, fields: [
+        LicenceType(code: businessLicence, name: "营业执照", holder: .enterprise, numberClass: .public, fields: [
             .init("credit_code", .public, namesHolder: true), .init("enterprise_name", .public, required: true),
             .init("enterprise_type", .public), .init("legal_representative", .personName, required: true),
-            .init("legal_representative_id", .citizenID, required: true), .init("registered_capital", .public),
+            .init(legalRepresentativeField, .citizenID, required: true), .init("registered_capital", .public),
             .init("established_on", .public), .init("address", .address, required: true), .init("business_scope", .public),
         ], builtIn: true),
         LicenceType(code: "construction_permit", name: "建筑工程施工许可证", holder: .enterprise, numberClass: .licenceNumber, fields: [

@@ -20,6 +20,8 @@ public struct BackendOptions: Sendable {
     public var tokenLifetime = 120
     /// The lowest face-recognition score accepted.
     public var faceThreshold = 0.80
+    /// The furthest an agent authorisation's `valid_until` may lie ahead, in days.
+    public var maxAgentDays = EnterpriseAgents.defaultMaximumDays
     /// Webhook delivery: attempts, timeouts, concurrency, backoff.
     public var delivery = DeliverySettings()
     /// Request rate limits (per client role, address and holder).
@@ -111,7 +113,7 @@ public struct Backend: Sendable, CustomStringConvertible, CustomDebugStringConve
                        wallet: Wallet(library: library), masks: options.masks,
                        approvalSystems: approvalSystems,
                        items: ItemRegistry(pool: pool, audit: audit, now: options.now),
-                       faceAuth: faceAuth, agents: EnterpriseAgents(library: library, faceAuth: faceAuth),
+                       faceAuth: faceAuth, agents: EnterpriseAgents(library: library, faceAuth: faceAuth, maximumDays: options.maxAgentDays),
                        consents: Consents(library: library, faceAuth: faceAuth, recent: recentConsents),
                        presentations: presentations, scans: scans, deliveries: deliveries,
                        windowSessions: WindowSessions(scans: scans, presentations: presentations),
@@ -156,7 +158,7 @@ public struct Backend: Sendable, CustomStringConvertible, CustomDebugStringConve
         let id = options.random.identifier(prefix: "cli")
         let createdAt = Timestamp.string(options.now())
         try pool.write { db in
-            try ClientRegistry.insert(db, id: id, role: .admin, name: "bootstrap admin", hall: nil, window: nil,
+            try ClientRegistry.insert(db, id: id, try ClientRegistry.validate(.init(role: "admin", name: "bootstrap admin")),
                                       tokenHash: ClientRegistry.tokenHash(token, suite: suite), createdAt: createdAt)
             try db.execute(sql: "INSERT INTO meta (key, value) VALUES ('admin_bootstrapped', ?)", arguments: [id])
             try audit.append(db, actor: .system, action: "client.created", object: "client:\(id)", detail: ["role": "admin"])

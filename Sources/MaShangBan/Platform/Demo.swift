@@ -14,6 +14,7 @@ public enum Demo {
     public static let person = "430405198501011235"        // 王一静
     public static let representative = "430402199003150027"  // 李建国, the enterprise's legal representative
     public static let enterprise = "91430400MA4L0XXX16"     // 衡阳市湘江建设有限公司
+    public static let issuerCode = "11430400MB1234567L"     // the demo issuer's authority (a made-up 机关 credit code)
 
     /// What a demo start needs to print and serve.
     public struct Setup: Sendable {
@@ -66,7 +67,9 @@ public enum Demo {
         let (_, terminal) = try await backend.clients.create(.init(role: "terminal", name: "蒸湘区政务服务中心 7号窗口", hall: hall, window: "W07"),
                                                              by: .system)
         let (app, appToken) = try await backend.clients.create(.init(role: "app", name: "码上办 app backend (demo)"), by: .system)
-        let (_, issuer) = try await backend.clients.create(.init(role: "issuer", name: "衡阳市数据资源局 (demo)"), by: .system)
+        let (issuerClient, issuer) = try await backend.clients.create(
+            .init(role: "issuer", name: "衡阳市数据资源局 (demo)", issuerCode: issuerCode, licenceTypes: LicenceType.builtIns.map(\.code)),
+            by: .system)
         _ = try await backend.approvalSystems.create(try decode(#"""
             {"code":"\#(approvalSystem)","name":"衡阳市一体化审批系统 (演示)","webhook_url":"\#(webhookURL)"}
             """#), by: .system)
@@ -84,7 +87,7 @@ public enum Demo {
                        "planning_permit.site_address":"full","holder.id":"full","agent.id":"masked"}}
             """#), by: .system)
         for line in licences {
-            _ = try await backend.library.importLicence(try decode(line), by: .system)
+            _ = try await backend.library.importLicence(try decode(line), by: try LicenceIssuer(issuerClient))
         }
         let today = backend.now()
         for holder in [HolderID.person(try CitizenID(person, field: "person", today: today)),

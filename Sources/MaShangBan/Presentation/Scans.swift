@@ -117,10 +117,12 @@ public struct Scans: Sendable {
         guard item.required.allSatisfy(types.contains) else {
             throw MSBError(code: "consent_scope", status: 403, detail: "the item needs a licence type the consent does not cover")
         }
-        let needed = licences.filter { item.required.contains($0.type.code) }
-        for licence in needed {
+        // Every licence the consent carries must still be valid, needed by the item or not
+        // (API.md: a token carrying a revoked licence fails `licence_revoked`).
+        for licence in licences {
             try Consents.requireValid(revoked: licence.revoked, validUntil: licence.validUntil, today: today)
         }
+        let needed = licences.filter { item.required.contains($0.type.code) }
         var agent: CitizenID?
         if let agentRef = consent.agentRef {
             guard try EnterpriseAgents.isAuthorised(enterpriseRef: consent.holderRef, agentRef: agentRef, today: today, db) else {

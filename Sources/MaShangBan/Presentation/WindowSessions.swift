@@ -30,6 +30,9 @@ public struct WindowSessions: Sendable {
     /// Opens a session for an item at this terminal: 404 `item_unknown`. The token (`typ`
     /// window, `aud` the terminal's hall) lives as long as presentation codes do.
     public func open(item code: String, terminal: Client) async throws -> WindowSession {
+        // A terminal registered before hall codes had one length limit may name a hall too
+        // long for a token: it must be registered again with a shorter one.
+        try Hall.validate(terminal.hall ?? "", field: "this terminal's hall")
         let instant = library.now()
         let stamp = Timestamp.string(instant)
         let claims = QRToken.make(kind: .window, region: presentations.region, hall: terminal.hall, issuedAt: instant,

@@ -52,7 +52,8 @@ enum Migrations {
     static let all: [(String, String)] = [("0001_init", init0001), ("0002_licence_types", licenceTypes0002), ("0003_licences", licences0003), ("0004_items", items0004),
                                           ("0005_consents", consents0005), ("0006_window_sessions", windowSessions0006),
                                           ("0007_outbox_parks_dead", outboxParksDead0007), ("0008_scans_hold_refusals", scansHoldRefusals0008),
-                                          ("0009_checks_compare_in_place", checksCompareInPlace0009)]
+                                          ("0009_checks_compare_in_place", checksCompareInPlace0009),
+                                          ("0010_issuers_own_licences", issuersOwnLicences0010)]
 
     static let init0001 = """
     CREATE TABLE meta (
@@ -339,6 +340,25 @@ enum Migrations {
     DROP TABLE submissions;
     ALTER TABLE submissions_0009 RENAME TO submissions;
     CREATE INDEX submissions_by_status ON submissions(status, item);
+    """
+
+    /// Issuers own what they issue. An issuer client carries its authority's credit code and
+    /// the licence types it may issue; a licence remembers the code (`issuer_code`) and the
+    /// client that last wrote it (`issuer_client`). Licences written before this change go to
+    /// the client the audit log shows last importing or updating them; those no client wrote
+    /// (the demo's, a bench's) stay without an owner until `mashangban licences assign-issuer`.
+    /// An agent authorisation remembers the legal representative who granted it, so a change
+    /// of representative ends exactly the grants the old one made (NULL: granted before this).
+    static let issuersOwnLicences0010 = """
+    ALTER TABLE clients ADD COLUMN issuer_code TEXT;
+    ALTER TABLE clients ADD COLUMN licence_types TEXT CHECK (licence_types IS NULL OR json_valid(licence_types));
+    ALTER TABLE licences ADD COLUMN issuer_code TEXT;
+    ALTER TABLE licences ADD COLUMN issuer_client TEXT;
+    UPDATE licences SET issuer_client = last.client
+    FROM (SELECT substr(object, 9) AS id, substr(actor, 8) AS client, max(seq) AS seq FROM audit_records
+          WHERE action IN ('licence.imported', 'licence.updated') AND actor LIKE 'client:%' GROUP BY object) AS last
+    WHERE licences.id = last.id;
+    ALTER TABLE agent_authorisations ADD COLUMN granted_by_ref TEXT;
     """
 }
 

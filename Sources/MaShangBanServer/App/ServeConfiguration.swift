@@ -14,6 +14,8 @@ struct ServeConfiguration: Sendable, Equatable {
     var tokenTTL = 120
     /// The lowest face-recognition score accepted (0–1).
     var faceThreshold = 0.80
+    /// The furthest an agent authorisation may run, in days.
+    var maxAgentDays = EnterpriseAgents.defaultMaximumDays
     var delivery = DeliverySettings()
     var rateLimits = RateLimits.standard
     var idleTimeout = 60
@@ -41,6 +43,7 @@ struct ServeConfiguration: Sendable, Equatable {
         var region: String?
         var tokenTTL: Int?
         var faceThreshold: Double?
+        var maxAgentDays: Int?
         var deliveryAttempts: Int?
         var deliveryTimeout: Int?
         var deliveryConcurrency: Int?
@@ -92,6 +95,7 @@ struct ServeConfiguration: Sendable, Equatable {
             }
             c.faceThreshold = v
         }
+        if let v = try number(flags.maxAgentDays, "MSB_MAX_AGENT_DAYS", 1...3660, "--max-agent-days / MSB_MAX_AGENT_DAYS") { c.maxAgentDays = v }
         if let v = try number(flags.deliveryAttempts, "MSB_DELIVERY_ATTEMPTS", 1...1000, "--delivery-attempts / MSB_DELIVERY_ATTEMPTS") {
             c.delivery.maxAttempts = v
         }
@@ -142,6 +146,7 @@ extension ServeConfiguration {
         options.region = region
         options.tokenLifetime = tokenTTL
         options.faceThreshold = faceThreshold
+        options.maxAgentDays = maxAgentDays
         options.delivery = delivery
         options.rateLimits = rateLimits
         return options

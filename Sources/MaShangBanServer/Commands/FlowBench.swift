@@ -168,14 +168,15 @@ struct FlowBench {
         let provider = try backend.suite.signatures.generate()
         _ = try await backend.faceAuth.registerProvider(name: "bench stub", publicKeyPEM: try provider.verifier.publicKeyPEM(), by: .system)
         let person = "430405198501011235"
+        let issuer = try await BenchCommand.issuer(backend)
         // Card number `self.people` is past the imported ones: importing an existing number
         // would give that card to this person.
         for line in [BenchCommand.idCardLine(person), BenchCommand.socialSecurityCardLine(self.people, holder: person)] {
-            _ = try await backend.library.importLicence(try Self.decode(line), by: .system)
+            _ = try await backend.library.importLicence(try Self.decode(line), by: issuer)
         }
         let fullFlowHolder = try await wallet(person)
         let people = (0..<min(2 * flows, self.people)).map(BenchCommand.personID)
-        let importer = BatchImport(library: backend.library, actor: .system)
+        let importer = BatchImport(library: backend.library, issuer: issuer)
         try await importer.feed(Array(people.map { BenchCommand.idCardLine($0) + "\n" }.joined().utf8))
         let imported = try await importer.finish()
         guard imported.accepted == people.count else { throw ValidationError("the bench could not import its holders' ID cards") }

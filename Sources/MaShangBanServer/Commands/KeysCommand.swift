@@ -14,12 +14,7 @@ struct KeysCommand: AsyncParsableCommand {
         @Option(help: "Data directory.") var data: String = "./data"
 
         func run() async throws {
-            let directory = DataDirectory(path: data)
-            guard directory.exists else {
-                FileHandle.standardError.write(Data("error: no database in \(directory.url.path); start `mashangban serve` first\n".utf8))
-                throw ExitCode(2)
-            }
-            let backend = try Backend.open(BackendOptions(dataDirectory: directory))
+            let backend = try Backend.openExisting(data: data)
             let result = try Keyring.rotate(backend: backend)
             print("rotated: \(result.retired) is retired, \(result.active) is active")
         }

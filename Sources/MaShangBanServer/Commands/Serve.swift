@@ -19,6 +19,8 @@ struct Serve: AsyncParsableCommand {
     var tokenTTL: Int?
     @Option(name: .customLong("face-threshold"), help: "Lowest face-recognition score accepted, 0-1 (env MSB_FACE_THRESHOLD; default 0.80).")
     var faceThreshold: Double?
+    @Option(name: .customLong("max-agent-days"), help: "Furthest an agent authorisation's valid_until may lie ahead, in days (env MSB_MAX_AGENT_DAYS; default 366).")
+    var maxAgentDays: Int?
     @Option(name: .customLong("delivery-attempts"), help: "Webhook attempts before a submission is dead (env MSB_DELIVERY_ATTEMPTS; default 20).")
     var deliveryAttempts: Int?
     @Option(name: .customLong("delivery-timeout"), help: "Seconds for one webhook request (env MSB_DELIVERY_TIMEOUT; default 10).")
@@ -51,6 +53,7 @@ struct Serve: AsyncParsableCommand {
     func run() async throws {
         let flags = ServeConfiguration.Flags(
             data: data, host: host, port: port, crypto: crypto, region: region, tokenTTL: tokenTTL, faceThreshold: faceThreshold,
+            maxAgentDays: maxAgentDays,
             deliveryAttempts: deliveryAttempts, deliveryTimeout: deliveryTimeout, deliveryConcurrency: deliveryConcurrency,
             deliveryRetryMax: deliveryRetryMax, rateLimits: rateLimit, idleTimeout: idleTimeout,
             headerTimeout: headerTimeout, bodyTimeout: bodyTimeout, maxConnections: maxConnections,

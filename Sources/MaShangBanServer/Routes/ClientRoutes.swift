@@ -10,13 +10,23 @@ struct ClientRoutes {
         let name: String
         let hall: String?
         let window: String?
+        let issuerCode: String?
+        let licenceTypes: [String]?
+        enum CodingKeys: String, CodingKey {
+            case role, name, hall, window
+            case issuerCode = "issuer_code"
+            case licenceTypes = "licence_types"
+        }
     }
 
     struct ClientView: Encodable {
         let client: Client
         let token: String?
 
-        enum CodingKeys: String, CodingKey { case id, role, name, hall, window, token, createdAt = "created_at" }
+        enum CodingKeys: String, CodingKey {
+            case id, role, name, hall, window, token
+            case createdAt = "created_at", issuerCode = "issuer_code", licenceTypes = "licence_types"
+        }
 
         func encode(to encoder: any Encoder) throws {
             var c = encoder.container(keyedBy: CodingKeys.self)
@@ -26,6 +36,10 @@ struct ClientRoutes {
             try c.encode(client.hall, forKey: .hall)
             try c.encode(client.window, forKey: .window)
             try c.encode(client.createdAt, forKey: .createdAt)
+            if client.role == .issuer {  // null for an issuer registered before issuers had codes
+                try c.encode(client.issuerCode, forKey: .issuerCode)
+                try c.encode(client.licenceTypes, forKey: .licenceTypes)
+            }
             if let token { try c.encode(token, forKey: .token) }
         }
     }
@@ -48,7 +62,8 @@ struct ClientRoutes {
         group.post { request, context in
             let body = try await request.decodeJSON(CreateRequest.self)
             let created = try await backend.clients.create(
-                .init(role: body.role, name: body.name, hall: body.hall, window: body.window), by: context.actor)
+                .init(role: body.role, name: body.name, hall: body.hall, window: body.window, issuerCode: body.issuerCode,
+                      licenceTypes: body.licenceTypes), by: context.actor)
             return try JSONResponse.make(ClientView(client: created.client, token: created.token), status: .created)
         }
         group.get { request, _ in

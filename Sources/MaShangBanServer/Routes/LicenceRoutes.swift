@@ -17,7 +17,7 @@ struct LicenceRoutes {
         let group = router.group("v1/licences").add(middleware: Authorize(.issuer, backend: backend))
         group.post { request, context in
             let submission = try await request.decodeJSON(LicenceSubmission.self)
-            let imported = try await backend.library.importLicence(submission, by: context.actor)
+            let imported = try await backend.library.importLicence(submission, by: try LicenceIssuer(context.requireClient()))
             return try JSONResponse.make(ImportResponse(id: imported.id, status: imported.status),
                                          status: imported.created ? .created : .ok)
         }
@@ -26,7 +26,7 @@ struct LicenceRoutes {
             if let declared = request.headers[.contentLength].flatMap(Int.init), declared > BodyLimit.batch {
                 throw MSBError.payloadTooLarge(limit: BodyLimit.batch)
             }
-            let importer = BatchImport(library: backend.library, actor: context.actor)
+            let importer = BatchImport(library: backend.library, issuer: try LicenceIssuer(context.requireClient()))
             var received = 0
             for try await buffer in request.body {
                 received += buffer.readableBytes
@@ -39,7 +39,7 @@ struct LicenceRoutes {
         group.post("{id}/revoke") { request, context in
             let body = try await request.decodeJSON(RevokeRequest.self)
             let id = try context.parameters.require("id")
-            let status = try await backend.library.revoke(id: id, reason: body.reason, by: context.actor)
+            let status = try await backend.library.revoke(id: id, reason: body.reason, by: try LicenceIssuer(context.requireClient()))
             return try JSONResponse.make(ImportResponse(id: id, status: status))
         }
     }
