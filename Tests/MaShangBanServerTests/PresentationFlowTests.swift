@@ -55,8 +55,9 @@ struct Hall {
 
     /// A challenge for `subject`, and the provider's attestation over it.
     func attest(_ subject: String = Sample.person, seen: String? = nil, result: String = "pass", score: Double = 0.93,
-                iat: Int64? = nil, signer: (any SignatureSigner)? = nil) async throws -> String {
-        let challenge = try await client.call(.post, "/v1/face-auth/challenges", token: app, json: #"{"subject":"\#(subject)"}"#)
+                iat: Int64? = nil, signer: (any SignatureSigner)? = nil, purpose: String? = nil, app: String? = nil) async throws -> String {
+        let body = purpose.map { #"{"subject":"\#(subject)","purpose":"\#($0)"}"# } ?? #"{"subject":"\#(subject)"}"#
+        let challenge = try await client.call(.post, "/v1/face-auth/challenges", token: app ?? self.app, json: body)
         #expect(challenge.status == .created)
         let nonce = try #require(try challenge.json()["nonce"] as? String)
         let claims = FaceAuth.Claims(sub: seen ?? subject, nonce: nonce, result: result, score: score,
@@ -513,7 +514,7 @@ struct AgentTests {
             let representative = Sample.otherPerson  // the business licence's legal_representative_id
             // No business licence yet.
             try await client.call(.post, path, token: hall.app, json: #"""
-                {"agent":"\#(agent)","attestation":"\#(try await hall.attest(representative))","valid_until":"\#(Sample.agentUntil)"}
+                {"agent":"\#(agent)","attestation":"\#(try await hall.attest(representative, purpose: "agent_grant"))","valid_until":"\#(Sample.agentUntil)"}
                 """#).expectProblem(422, "business_licence_missing")
             #expect(try await client.importLicence(Sample.businessLicence(), token: hall.issuer).status == .created)
             let synced = try await client.call(.post, "/v1/holders/\(Sample.enterprise)/wallet/sync", token: hall.app).json()
@@ -527,13 +528,13 @@ struct AgentTests {
                                            licences: [licence], item: "bl-check").expectProblem(403, "agent_not_authorized")
             // Only the legal representative's own face authorises.
             try await client.call(.post, path, token: hall.app, json: #"""
-                {"agent":"\#(agent)","attestation":"\#(try await hall.attest(agent))","valid_until":"\#(Sample.agentUntil)"}
+                {"agent":"\#(agent)","attestation":"\#(try await hall.attest(agent, purpose: "agent_grant"))","valid_until":"\#(Sample.agentUntil)"}
                 """#).expectProblem(422, "attestation_invalid")
             try await client.call(.post, path, token: hall.app, json: #"""
-                {"agent":"\#(agent)","attestation":"\#(try await hall.attest(representative))","valid_until":"2001-01-01"}
+                {"agent":"\#(agent)","attestation":"\#(try await hall.attest(representative, purpose: "agent_grant"))","valid_until":"2001-01-01"}
                 """#).expectProblem(422, "validation_failed")
             let authorised = try await client.call(.post, path, token: hall.app, json: #"""
-                {"agent":"\#(agent)","attestation":"\#(try await hall.attest(representative))","valid_until":"\#(Sample.agentUntil)"}
+                {"agent":"\#(agent)","attestation":"\#(try await hall.attest(representative, purpose: "agent_grant"))","valid_until":"\#(Sample.agentUntil)"}
                 """#)
             #expect(authorised.status == .created, "\(authorised.text)")
             // The enterprise needs an agent; the agent's face is the one checked.
@@ -580,7 +581,7 @@ extension AgentTests {
             let synced = try await client.call(.post, "/v1/holders/\(Sample.enterprise)/wallet/sync", token: hall.app).json()
             let licence = try #require((synced["added"] as? [String])?.first)
             let authorised = try await client.call(.post, "/v1/enterprises/\(Sample.enterprise)/agents", token: hall.app, json: #"""
-                {"agent":"\#(Sample.person)","attestation":"\#(try await hall.attest(Sample.otherPerson))","valid_until":"2027-01-16"}
+                {"agent":"\#(Sample.person)","attestation":"\#(try await hall.attest(Sample.otherPerson, purpose: "agent_grant"))","valid_until":"2027-01-16"}
                 """#)
             #expect(authorised.status == .created, "\(authorised.text)")
             let consent = { () async throws -> TestResponse in
@@ -605,7 +606,7 @@ extension AgentTests {
             let synced = try await client.call(.post, "/v1/holders/\(Sample.enterprise)/wallet/sync", token: hall.app).json()
             let licence = try #require((synced["added"] as? [String])?.first)
             let authorised = try await client.call(.post, "/v1/enterprises/\(Sample.enterprise)/agents", token: hall.app, json: #"""
-                {"agent":"\#(Sample.person)","attestation":"\#(try await hall.attest(Sample.otherPerson))","valid_until":"\#(Sample.agentUntil)"}
+                {"agent":"\#(Sample.person)","attestation":"\#(try await hall.attest(Sample.otherPerson, purpose: "agent_grant"))","valid_until":"\#(Sample.agentUntil)"}
                 """#)
             #expect(authorised.status == .created, "\(authorised.text)")
             let consent = try await hall.consentResponse(holder: Sample.enterprise, agent: Sample.person, attestation: try await hall.attest(),
@@ -619,7 +620,7 @@ extension AgentTests {
                                            licences: [licence], item: nil, hall: nil).expectProblem(403, "agent_not_authorized")
             // The old representative's face no longer authorises; the new one's does.
             try await client.call(.post, "/v1/enterprises/\(Sample.enterprise)/agents", token: hall.app, json: #"""
-                {"agent":"\#(Sample.otherPerson)","attestation":"\#(try await hall.attest(Sample.otherPerson))","valid_until":"\#(Sample.agentUntil)"}
+                {"agent":"\#(Sample.otherPerson)","attestation":"\#(try await hall.attest(Sample.otherPerson, purpose: "agent_grant"))","valid_until":"\#(Sample.agentUntil)"}
                 """#).expectProblem(422, "attestation_invalid")
             // Re-sending the same licence changes nobody's grants.
             #expect(try await client.importLicence(Sample.businessLicence(representative: Sample.person), token: hall.issuer).status == .ok)
@@ -640,13 +641,13 @@ extension AgentTests {
             for (days, status) in [(31, 422), (30, 201)] {
                 let until = CalendarDate(Date()).adding(days: days).text
                 let response = try await client.call(.post, path, token: hall.app, json: #"""
-                    {"agent":"\#(Sample.person)","attestation":"\#(try await hall.attest(Sample.otherPerson))","valid_until":"\#(until)"}
+                    {"agent":"\#(Sample.person)","attestation":"\#(try await hall.attest(Sample.otherPerson, purpose: "agent_grant"))","valid_until":"\#(until)"}
                     """#)
                 #expect(response.status.code == status, "\(response.text)")
                 if status == 422 { try response.expectProblem(422, "validation_failed") }
             }
             try await client.call(.post, path, token: hall.app, json: #"""
-                {"agent":"\#(Sample.person)","attestation":"\#(try await hall.attest(Sample.otherPerson))","valid_until":"9999-12-31"}
+                {"agent":"\#(Sample.person)","attestation":"\#(try await hall.attest(Sample.otherPerson, purpose: "agent_grant"))","valid_until":"9999-12-31"}
                 """#).expectProblem(422, "validation_failed")
         }
     }

@@ -33,7 +33,8 @@ import Testing
         #expect(records.first?[1].contains(#""scope":"client""#) == true)
     }
 
-    @Test func challengesPerHolderAreLimitedWhicheverAppAsks() async throws {
+    /// Per holder and per app client: one app asking too often cannot lock the citizen out of another.
+    @Test func challengesPerHolderAreLimitedPerApp() async throws {
         let clock = ManualClock()
         let server = try TestServer(configure: { $0.rateLimits.challengesPerHolder = .perMinute(2) }, now: clock.now)
         try await server.test { client in
@@ -41,18 +42,32 @@ import Testing
             let second = try await client.createClient(role: "app").token
             let body = #"{"subject":"\#(Sample.person)"}"#
             #expect(try await client.call(.post, "/v1/face-auth/challenges", token: first, json: body).status == .created)
-            #expect(try await client.call(.post, "/v1/face-auth/challenges", token: second, json: body).status == .created)
+            #expect(try await client.call(.post, "/v1/face-auth/challenges", token: first, json: body).status == .created)
             let refused = try await client.call(.post, "/v1/face-auth/challenges", token: first, json: body)
             try refused.expectProblem(429, "rate_limited")
             #expect(refused.headers[.retryAfter] == "30")
-            clock.advance(30)
             #expect(try await client.call(.post, "/v1/face-auth/challenges", token: second, json: body).status == .created)
+            clock.advance(30)
+            #expect(try await client.call(.post, "/v1/face-auth/challenges", token: first, json: body).status == .created)
         }
         let objects = try await server.backend.pool.read { db in
             try String.fetchAll(db, sql: "SELECT object FROM audit_records WHERE action = 'rate_limit.tripped'")
         }
         #expect(objects.count == 1)
         #expect(objects.allSatisfy { $0.hasPrefix("challenge:") && !$0.contains(Sample.person) })
+    }
+
+    /// Consents per holder are counted once the face check has passed: failed attempts use up nothing.
+    @Test func consentsPerHolderCountOnlyVerifiedAttestations() async throws {
+        let server = try TestServer { $0.rateLimits.consentsPerHolder = .perMinute(1) }
+        try await server.test { client in
+            let hall = try await Hall.open(client)
+            for _ in 0..<3 {
+                try await hall.consentResponse(attestation: try await hall.attest(score: 0.1)).expectProblem(403, "face_auth_failed")
+            }
+            #expect(try await hall.consentResponse(attestation: try await hall.attest()).status == .created)
+            try await hall.consentResponse(attestation: try await hall.attest()).expectProblem(429, "rate_limited")
+        }
     }
 
     @Test func codesPerHolderAreLimited() async throws {

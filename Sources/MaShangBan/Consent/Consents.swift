@@ -83,7 +83,11 @@ public struct Consents: Sendable {
         if let hall = request.hall { try Hall.validate(hall, field: "hall") }
         let today = CalendarDate(instant)
         let holderRef = library.holderReference.ref(holder.value)
-        try await faceAuth.limiter.take(.consent, holderRef, limit: faceAuth.limiter.limits.consentsPerHolder)
+        // Counted per app client and only once the face check has passed: failed attempts by
+        // one app use up nothing, and cannot lock the holder out of another app.
+        let limiter = faceAuth.limiter
+        let bucket = "\(client.id):\(holderRef)"
+        try await limiter.take(.consent, bucket, limit: limiter.limits.consentsPerHolder, spend: false)
         let agentRef = agent.map { library.holderReference.ref($0.value) }
         let consent = Consent(
             id: library.random.sortableIdentifier(prefix: "con", at: instant), clientID: client.id, holderKind: holder.kind,
@@ -95,7 +99,7 @@ public struct Consents: Sendable {
             if let agentRef, !(try EnterpriseAgents.isAuthorised(enterpriseRef: holderRef, agentRef: agentRef, today: today, db)) {
                 throw MSBError(code: "agent_not_authorized", status: 403, detail: "the agent holds no live authorisation for this enterprise")
             }
-            try faceAuth.verify(request.attestation, subject: subject, db)
+            try faceAuth.verify(request.attestation, subject: subject, purpose: .consent, clientID: client.id, db)
             if let item = request.item, try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM items WHERE code = ?"), arguments: [item]) != true {
                 throw MSBError.itemUnknown
             }
@@ -124,6 +128,7 @@ public struct Consents: Sendable {
             try library.audit.append(db, actor: .holder(ref: holderRef), action: "consent.granted", object: "consent:\(consent.id)",
                                      detail: detail)
         }
+        limiter.spend(.consent, bucket, limit: limiter.limits.consentsPerHolder)
         recent.remember(consent)
         return consent
     }

@@ -7,11 +7,47 @@ public struct FaceAuthProvider: Sendable, Equatable, Codable {
     public let name: String
     public let alg: String
     public let createdAt: String
+    /// When an admin revoked it; its attestations are refused from then on.
+    public var revokedAt: String?
+    public var status: String { revokedAt == nil ? "active" : "revoked" }
+
+    public init(id: String, name: String, alg: String, createdAt: String, revokedAt: String? = nil) {
+        (self.id, self.name, self.alg, self.createdAt, self.revokedAt) = (id, name, alg, createdAt, revokedAt)
+    }
 
     enum CodingKeys: String, CodingKey {
-        case id, name, alg
+        case id, name, alg, status
         case createdAt = "created_at"
+        case revokedAt = "revoked_at"
     }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(id: try c.decode(String.self, forKey: .id), name: try c.decode(String.self, forKey: .name),
+                  alg: try c.decode(String.self, forKey: .alg), createdAt: try c.decode(String.self, forKey: .createdAt),
+                  revokedAt: try c.decodeIfPresent(String.self, forKey: .revokedAt))
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(id, forKey: .id)
+        try c.encode(name, forKey: .name)
+        try c.encode(alg, forKey: .alg)
+        try c.encode(createdAt, forKey: .createdAt)
+        try c.encode(status, forKey: .status)
+        try c.encode(revokedAt, forKey: .revokedAt)
+    }
+}
+
+/// What a face check is asked for. A nonce asked for one purpose (and by one app client)
+/// serves only that purpose, for that app.
+public enum AttestationPurpose: String, Sendable, CaseIterable {
+    /// A holder's consent to present licences (the default).
+    case consent
+    /// A legal representative authorising an enterprise agent.
+    case agentGrant = "agent_grant"
+    /// A holder present at the app, opening a holder session.
+    case holderSession = "holder_session"
 }
 
 /// Face recognition as the backend sees it: providers registered by an admin, single-use
@@ -67,24 +103,50 @@ public struct FaceAuth: Sendable {
 
     public func providers() async throws -> [FaceAuthProvider] {
         try await pool.read { db in
-            try Row.fetchAll(db.cachedStatement(sql: "SELECT id, name, alg, created_at FROM face_auth_providers ORDER BY created_at, id")).map {
-                FaceAuthProvider(id: $0["id"], name: $0["name"], alg: $0["alg"], createdAt: $0["created_at"])
+            try Row.fetchAll(db.cachedStatement(sql: "SELECT id, name, alg, created_at, revoked_at FROM face_auth_providers ORDER BY created_at, id")).map {
+                FaceAuthProvider(id: $0["id"], name: $0["name"], alg: $0["alg"], createdAt: $0["created_at"], revokedAt: $0["revoked_at"])
             }
+        }
+    }
+
+    /// Revokes a provider: its attestations are refused from the moment this commits (422
+    /// `attestation_invalid`). 404 `not_found` for an unknown id; revoking twice changes nothing.
+    public func revokeProvider(id: String, by actor: AuditActor) async throws {
+        let stamp = Timestamp.string(now())
+        let (audit, keys) = (self.audit, self.keys)
+        try await writes.write { db in
+            guard let revoked = try Row.fetchOne(db.cachedStatement(sql: "SELECT revoked_at FROM face_auth_providers WHERE id = ?"),
+                                                 arguments: [id]) else {
+                throw MSBError.notFound("no such face-auth provider")
+            }
+            guard (revoked["revoked_at"] as String?) == nil else { return }
+            try db.cachedStatement(sql: "UPDATE face_auth_providers SET revoked_at = ? WHERE id = ?").execute(arguments: [stamp, id])
+            try audit.append(db, actor: actor, action: "face_auth_provider.revoked", object: "face_auth_provider:\(id)")
+            // Inside the writer's transaction: every attestation is checked in one, so none can
+            // use the cached key between this commit and the cache forgetting it.
+            keys.forget(id)
         }
     }
 
     // MARK: Challenges (app backend)
 
-    /// A single-use nonce (192 random bits) for `subject`, valid for 120 s.
-    public func challenge(subject: CitizenID, by actor: AuditActor) async throws -> (nonce: String, expiresAt: String) {
+    /// A single-use nonce (192 random bits) for `subject`, valid for 120 s, for `purpose`
+    /// and usable only by the app client that asked. Limited per holder and app client, so
+    /// one app cannot use up a citizen's challenges at another.
+    public func challenge(subject: CitizenID, purpose: AttestationPurpose = .consent, client: Client) async throws
+        -> (nonce: String, expiresAt: String)
+    {
         let nonce = Encoding.base64URL(random.bytes(24))
         let expiresAt = Timestamp.string(now().addingTimeInterval(TimeInterval(Self.challengeLifetime)))
         let ref = holderReference.ref(subject.value)
-        try await limiter.take(.challenge, ref, limit: limiter.limits.challengesPerHolder)
+        try await limiter.take(.challenge, "\(client.id):\(ref)", limit: limiter.limits.challengesPerHolder)
         let audit = self.audit
         try await writes.write { db in
-            try db.cachedStatement(sql: "INSERT INTO face_auth_challenges (nonce, subject_ref, expires_at) VALUES (?, ?, ?)").execute(arguments: [nonce, ref, expiresAt])
-            try audit.append(db, actor: actor, action: "face_auth.challenged", object: "holder:\(ref)")
+            try db.cachedStatement(sql: """
+                INSERT INTO face_auth_challenges (nonce, subject_ref, expires_at, client_id, purpose) VALUES (?, ?, ?, ?, ?)
+                """).execute(arguments: [nonce, ref, expiresAt, client.id, purpose.rawValue])
+            try audit.append(db, actor: .client(client.id), action: "face_auth.challenged", object: "holder:\(ref)",
+                             detail: ["purpose": .string(purpose.rawValue)])
         }
         return (nonce, expiresAt)
     }
@@ -113,30 +175,38 @@ public struct FaceAuth: Sendable {
                             signer: signer)
     }
 
-    /// Checks an attestation that `subject` was seen, inside the caller's write
-    /// transaction, and uses up its nonce. 422 `attestation_invalid` (malformed, unknown
-    /// provider, bad signature, another subject, `iat` off by more than 120 s), 422
-    /// `nonce_invalid` (unknown, issued for someone else, used or expired), 403
+    /// Checks an attestation that `subject` was seen, for `purpose`, by the app client
+    /// `clientID`, inside the caller's write transaction, and uses up its nonce. 422
+    /// `attestation_invalid` (malformed, unknown or revoked provider, bad signature, another
+    /// subject, `iat` off by more than 120 s), 422 `nonce_invalid` (unknown, issued for
+    /// someone else, to another app or for another purpose, used or expired), 403
     /// `face_auth_failed` (result not `pass`, or score under the threshold).
-    func verify(_ attestation: String, subject: CitizenID, _ db: Database) throws {
+    func verify(_ attestation: String, subject: CitizenID, purpose: AttestationPurpose, clientID: String, _ db: Database) throws {
         let invalid = { (why: String) in MSBError(code: "attestation_invalid", status: 422, detail: "the attestation \(why)") }
         let claims: Claims
         do {
             let parsed = try JWS.verify(attestation) { kid in try? keys.verifier(kid, db) }
             claims = try parsed.claims(Claims.self)
         } catch let error {
-            throw invalid(error == .unknownKey ? "names no registered face-auth provider" : "is not valid: \(error.reason)")
+            throw invalid(error == .unknownKey ? "names no registered (or a revoked) face-auth provider" : "is not valid: \(error.reason)")
         }
         guard claims.sub == subject.value else { throw invalid("is for another person than the one expected") }
         let instant = now()
         guard abs(claims.iat - Int64(instant.timeIntervalSince1970)) <= Self.clockSkew else {
             throw invalid("was not made within 120 s of now (iat)")
         }
-        let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT subject_ref, expires_at, used_at FROM face_auth_challenges WHERE nonce = ?"),
-                                   arguments: [claims.nonce])
+        let row = try Row.fetchOne(db.cachedStatement(sql: """
+            SELECT subject_ref, expires_at, used_at, client_id, purpose FROM face_auth_challenges WHERE nonce = ?
+            """), arguments: [claims.nonce])
         guard let row else { throw MSBError(code: "nonce_invalid", status: 422, detail: "the attestation's nonce was not issued here") }
         guard row["subject_ref"] == holderReference.ref(subject.value) else {
             throw MSBError(code: "nonce_invalid", status: 422, detail: "the attestation's nonce was issued for another person")
+        }
+        guard row["client_id"] == clientID else {
+            throw MSBError(code: "nonce_invalid", status: 422, detail: "the attestation's nonce was asked for by another app client")
+        }
+        guard row["purpose"] == purpose.rawValue else {
+            throw MSBError(code: "nonce_invalid", status: 422, detail: "the attestation's nonce was asked for another purpose")
         }
         guard (row["used_at"] as String?) == nil else {
             throw MSBError(code: "nonce_invalid", status: 422, detail: "the attestation's nonce was used already")
@@ -154,13 +224,15 @@ public struct FaceAuth: Sendable {
     }
 }
 
-/// Provider public keys, parsed once and kept (providers are never changed, only added).
+/// Live provider public keys, parsed once and kept until the provider is revoked.
 final class ProviderKeys: Sendable {
     private let cache = Locked<[String: any SignatureVerifier]>([:])
 
+    func forget(_ kid: String) { cache.withLock { _ = $0.removeValue(forKey: kid) } }
+
     func verifier(_ kid: String, _ db: Database) throws -> (any SignatureVerifier)? {
         if let known = cache.withLock({ $0[kid] }) { return known }
-        guard let pem = try String.fetchOne(db.cachedStatement(sql: "SELECT public_key_pem FROM face_auth_providers WHERE id = ?"), arguments: [kid]) else {
+        guard let pem = try String.fetchOne(db.cachedStatement(sql: "SELECT public_key_pem FROM face_auth_providers WHERE id = ? AND revoked_at IS NULL"), arguments: [kid]) else {
             return nil
         }
         let verifier = try SignatureKeys.loadVerifier(publicKeyPEM: pem)

@@ -29,7 +29,8 @@ public struct EnterpriseAgents: Sendable {
     /// `FaceAuth` (its subject must be the legal representative); 422 `validation_failed`
     /// for a `valid_until` that is not a date from today to `maximumDays` ahead.
     public func authorise(enterprise: CreditCode, agent: CitizenID, attestation: String, validUntil: String,
-                          by actor: AuditActor) async throws -> Authorisation {
+                          client: Client) async throws -> Authorisation {
+        let actor = AuditActor.client(client.id)
         let today = library.today
         guard let until = CalendarDate(validUntil) else { throw MSBError.validationFailed("valid_until must be a YYYY-MM-DD date") }
         guard until >= today else { throw MSBError.validationFailed("valid_until must not be in the past") }
@@ -45,7 +46,7 @@ public struct EnterpriseAgents: Sendable {
                 throw MSBError(code: "business_licence_missing", status: 422,
                                detail: "the library holds no valid business licence of this enterprise")
             }
-            try faceAuth.verify(attestation, subject: representative, db)
+            try faceAuth.verify(attestation, subject: representative, purpose: .agentGrant, clientID: client.id, db)
             try db.cachedStatement(sql: """
                 INSERT INTO agent_authorisations (enterprise_ref, agent_ref, valid_until, created_at, granted_by_ref) VALUES (?, ?, ?, ?, ?)
                 ON CONFLICT (enterprise_ref, agent_ref) DO UPDATE SET valid_until = excluded.valid_until,

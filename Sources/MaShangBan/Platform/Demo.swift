@@ -102,13 +102,13 @@ public enum Demo {
                                                         by: .system)
         // 王一静 acts for the enterprise, authorised by its legal representative's face.
         let (nonce, _) = try await backend.faceAuth.challenge(subject: try CitizenID(representative, field: "subject", today: today),
-                                                              by: .client(app.id))
+                                                              purpose: .agentGrant, client: app)
         let attestation = try FaceAuth.attestation(
             FaceAuth.Claims(sub: representative, nonce: nonce, result: "pass", score: 0.98, iat: Int64(today.timeIntervalSince1970)),
             signer: provider)
         let until = CalendarDate(today.addingTimeInterval(365 * 86_400)).text
         _ = try await backend.agents.authorise(enterprise: try CreditCode(enterprise), agent: try CitizenID(person, field: "agent", today: today),
-                                               attestation: attestation, validUntil: until, by: .client(app.id))
+                                               attestation: attestation, validUntil: until, client: app)
         try backend.dataDirectory.writeSecret(Array("TERMINAL=\(terminal)\nAPP=\(appToken)\nISSUER=\(issuer)\n".utf8), to: clientsFile)
         try await backend.pool.write { db in
             try db.execute(sql: "INSERT INTO meta (key, value) VALUES ('demo_loaded', ?)", arguments: [Timestamp.string(today)])

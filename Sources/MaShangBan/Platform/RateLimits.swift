@@ -103,8 +103,10 @@ public final class RateLimiter: Sendable {
     }
 
     /// Takes one request from `subject`'s bucket in `scope`, or throws 429 `rate_limited`.
-    /// `subject` must already name no person (see the type's note).
-    public func take(_ scope: RateScope, _ subject: String, limit: RateLimit?) async throws {
+    /// With `spend` false it only checks that one is left (the caller spends it with `spend`
+    /// once the request has passed the checks that should count). `subject` must already
+    /// name no person (see the type's note).
+    public func take(_ scope: RateScope, _ subject: String, limit: RateLimit?, spend: Bool = true) async throws {
         guard let limit else { return }
         let instant = now()
         let key = "\(scope.rawValue):\(subject)"
@@ -113,7 +115,7 @@ public final class RateLimiter: Sendable {
             bucket.tokens = min(limit.burst, bucket.tokens + max(0, instant.timeIntervalSince(bucket.at)) * limit.perSecond)
             bucket.at = instant
             if bucket.tokens >= 1 {
-                bucket.tokens -= 1
+                if spend { bucket.tokens -= 1 }
                 Self.store(bucket, key, in: &buckets)
                 return (nil, nil)
             }
@@ -136,6 +138,20 @@ public final class RateLimiter: Sendable {
             }
         }
         throw MSBError.rateLimited(retryAfter: Int(wait.rounded(.up)))
+    }
+
+    /// Spends one request from a bucket checked with `take(…, spend: false)`, never below empty.
+    public func spend(_ scope: RateScope, _ subject: String, limit: RateLimit?) {
+        guard let limit else { return }
+        let instant = now()
+        let key = "\(scope.rawValue):\(subject)"
+        buckets.withLock { buckets in
+            var bucket = buckets[key] ?? Bucket(tokens: limit.burst, at: instant)
+            bucket.tokens = min(limit.burst, bucket.tokens + max(0, instant.timeIntervalSince(bucket.at)) * limit.perSecond)
+            bucket.at = instant
+            bucket.tokens = max(0, bucket.tokens - 1)
+            Self.store(bucket, key, in: &buckets)
+        }
     }
 
     private static func store(_ bucket: Bucket, _ key: String, in buckets: inout [String: Bucket]) {

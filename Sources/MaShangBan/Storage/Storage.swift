@@ -53,7 +53,8 @@ enum Migrations {
                                           ("0005_consents", consents0005), ("0006_window_sessions", windowSessions0006),
                                           ("0007_outbox_parks_dead", outboxParksDead0007), ("0008_scans_hold_refusals", scansHoldRefusals0008),
                                           ("0009_checks_compare_in_place", checksCompareInPlace0009),
-                                          ("0010_issuers_own_licences", issuersOwnLicences0010)]
+                                          ("0010_issuers_own_licences", issuersOwnLicences0010),
+                                          ("0011_attestations_bound", attestationsBound0011)]
 
     static let init0001 = """
     CREATE TABLE meta (
@@ -359,6 +360,15 @@ enum Migrations {
           WHERE action IN ('licence.imported', 'licence.updated') AND actor LIKE 'client:%' GROUP BY object) AS last
     WHERE licences.id = last.id;
     ALTER TABLE agent_authorisations ADD COLUMN granted_by_ref TEXT;
+    """
+
+    /// A face-auth challenge remembers the app client that asked and what for; a nonce made
+    /// before this (live for two minutes at most) has neither and is refused. A provider can
+    /// be revoked: its attestations are refused from then on.
+    static let attestationsBound0011 = """
+    ALTER TABLE face_auth_challenges ADD COLUMN client_id TEXT;
+    ALTER TABLE face_auth_challenges ADD COLUMN purpose TEXT;
+    ALTER TABLE face_auth_providers ADD COLUMN revoked_at TEXT;
     """
 }
 

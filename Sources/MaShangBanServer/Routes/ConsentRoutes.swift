@@ -35,7 +35,7 @@ struct ConsentRoutes {
             let enterprise = try creditCode(context)
             let agent = try CitizenID(body.agent, field: "agent", today: backend.now())
             let authorisation = try await backend.agents.authorise(enterprise: enterprise, agent: agent, attestation: body.attestation,
-                                                                   validUntil: body.validUntil, by: context.actor)
+                                                                   validUntil: body.validUntil, client: try context.requireClient())
             return try JSONResponse.make(["enterprise": authorisation.enterprise, "agent": authorisation.agent,
                                           "valid_until": authorisation.validUntil, "status": "active"], status: .created)
         }

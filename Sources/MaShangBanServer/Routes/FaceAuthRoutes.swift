@@ -16,6 +16,7 @@ struct FaceAuthRoutes {
 
     struct ChallengeRequest: Decodable {
         let subject: String
+        let purpose: String?
     }
 
     func register(on router: Router<AppRequestContext>) {
@@ -27,11 +28,21 @@ struct FaceAuthRoutes {
             return try JSONResponse.make(provider, status: .created)
         }
         providers.get { _, _ in try JSONResponse.make(["providers": try await backend.faceAuth.providers()]) }
+        providers.delete("{id}") { _, context in
+            try await backend.faceAuth.revokeProvider(id: try context.parameters.require("id"), by: context.actor)
+            return Response(status: .noContent)
+        }
 
         router.group("v1/face-auth/challenges").add(middleware: Authorize(.app, backend: backend)).post { request, context in
             let body = try await request.decodeJSON(ChallengeRequest.self)
             let subject = try CitizenID(body.subject, field: "subject", today: backend.now())
-            let (nonce, expiresAt) = try await backend.faceAuth.challenge(subject: subject, by: context.actor)
+            let purpose = try body.purpose.map { raw in
+                guard let purpose = AttestationPurpose(rawValue: raw) else {
+                    throw MSBError.validationFailed("purpose must be one of \(AttestationPurpose.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                return purpose
+            } ?? .consent
+            let (nonce, expiresAt) = try await backend.faceAuth.challenge(subject: subject, purpose: purpose, client: try context.requireClient())
             return try JSONResponse.make(["nonce": nonce, "expires_at": expiresAt], status: .created)
         }
     }
