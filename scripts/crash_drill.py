@@ -50,11 +50,13 @@ class Server:
         self.process.wait()
 
 
-def call(base, method, path, token, body, timeout=10):
+def call(base, method, path, token, body, timeout=10, headers=None):
     data = None if body is None else json.dumps(body).encode()
     request = urllib.request.Request(base + path, data=data, method=method)
     if token:
         request.add_header("Authorization", "Bearer " + token)
+    for name, value in (headers or {}).items():
+        request.add_header(name, value)
     if data is not None:
         request.add_header("Content-Type", "application/json")
     try:
@@ -77,18 +79,26 @@ class Drill:
 
     def consent(self):
         base = self.server.base
-        status, wallet = call(base, "GET", f"/v1/holders/{PERSON}/wallet", self.app, None)
+        status, session = call(base, "POST", "/v1/holder-sessions", self.app,
+                               {"holder": PERSON, "attestation": self.seen("holder_session")})
+        assert status == 201, session
+        status, wallet = call(base, "GET", f"/v1/holders/{PERSON}/wallet", self.app, None,
+                              headers={"MSB-Holder-Session": session["token"]})
         assert status == 200, wallet
         licences = [entry["id"] for entry in wallet["wallet"]]
-        status, challenge = call(base, "POST", "/v1/face-auth/challenges", self.app, {"subject": PERSON})
-        assert status == 201, challenge
-        attestation = subprocess.run(
-            [self.binary, "face-auth-stub", "sign", "--key", self.key, "--sub", PERSON, f"--nonce={challenge['nonce']}"],
-            check=True, capture_output=True, text=True).stdout.strip()
         status, consent = call(base, "POST", "/v1/consents", self.app,
-                               {"holder": PERSON, "attestation": attestation, "licences": licences, "item": ITEM})
+                               {"holder": PERSON, "attestation": self.seen("consent"), "licences": licences, "item": ITEM})
         assert status == 201, consent
         return consent["id"]
+
+    def seen(self, purpose):
+        """A face check of the person for `purpose`: a challenge, and the stand-in provider's attestation."""
+        status, challenge = call(self.server.base, "POST", "/v1/face-auth/challenges", self.app,
+                                 {"subject": PERSON, "purpose": purpose})
+        assert status == 201, challenge
+        return subprocess.run(
+            [self.binary, "face-auth-stub", "sign", "--key", self.key, "--sub", PERSON, f"--nonce={challenge['nonce']}"],
+            check=True, capture_output=True, text=True).stdout.strip()
 
     def note(self, token, submission, how):
         with self.lock:

@@ -10,7 +10,7 @@ URL=${MSB_URL:-http://127.0.0.1:8080}
 DATA=${MSB_DATA:-./data}
 BIN=${MSB_BIN:-.build/release/mashangban}
 ITEM=${ITEM:-sb-transfer}
-source "$DATA/demo/clients.env"            # TERMINAL, APP, ISSUER: the demo's client tokens
+source "$DATA/demo/clients.env"            # TERMINAL, APP, ISSUER: the demo's client tokens (the admin's is in $DATA/admin-token)
 KEY="$DATA/demo/face-auth-stub.pem"        # the face-auth stand-in's private key
 PERSON=430405198501011235                  # 王一静, whose two cards are in her wallet
 api() {  # curl; a 4xx/5xx answer is shown and stops the walkthrough
@@ -20,16 +20,23 @@ api() {  # curl; a 4xx/5xx answer is shown and stops the walkthrough
 }
 field() { sed -E "s/.*\"$1\":\"([^\"]+)\".*/\1/"; }   # one string field of a JSON answer
 
-# The licences in the holder's wallet (the app backend sees them masked), as a JSON list of ids.
-LICENCES=$(api "$URL/v1/holders/$PERSON/wallet" -H "Authorization: Bearer $APP" \
+seen() {  # face recognition for $1 (consent | holder_session): a challenge, then the provider's attestation
+  local nonce
+  nonce=$(api -X POST "$URL/v1/face-auth/challenges" -H "Authorization: Bearer $APP" \
+    -d "{\"subject\":\"$PERSON\",\"purpose\":\"$1\"}" | field nonce)
+  "$BIN" face-auth-stub sign --key "$KEY" --sub "$PERSON" --nonce="$nonce"
+}
+
+# The holder is present at the app: a holder session (30 minutes) lets the app read her wallet,
+# where it sees her licences masked; their ids, as a JSON list.
+SESSION_TOKEN=$(api -X POST "$URL/v1/holder-sessions" -H "Authorization: Bearer $APP" \
+  -d "{\"holder\":\"$PERSON\",\"attestation\":\"$(seen holder_session)\"}" | field token)
+LICENCES=$(api "$URL/v1/holders/$PERSON/wallet" -H "Authorization: Bearer $APP" -H "MSB-Holder-Session: $SESSION_TOKEN" \
   | grep -o '"id":"lic_[^"]*"' | sed -E 's/"id":"([^"]+)"/"\1"/' | paste -sd, -)
 
-consent() {  # face recognition (a challenge, the provider's attestation), then the holder's consent
-  local nonce attestation
-  nonce=$(api -X POST "$URL/v1/face-auth/challenges" -H "Authorization: Bearer $APP" -d "{\"subject\":\"$PERSON\"}" | field nonce)
-  attestation=$("$BIN" face-auth-stub sign --key "$KEY" --sub "$PERSON" --nonce="$nonce")
+consent() {  # the holder's consent, after a face check of its own
   api -X POST "$URL/v1/consents" -H "Authorization: Bearer $APP" \
-    -d "{\"holder\":\"$PERSON\",\"attestation\":\"$attestation\",\"licences\":[$LICENCES],\"item\":\"$ITEM\"}" | field id
+    -d "{\"holder\":\"$PERSON\",\"attestation\":\"$(seen consent)\",\"licences\":[$LICENCES],\"item\":\"$ITEM\"}" | field id
 }
 
 delivered() {  # the window follows its submission until the approval system has it (at most 30 s)
@@ -62,6 +69,9 @@ echo "the window's long poll: $(cat "$WINDOW")"
 rm -f "$WINDOW"
 delivered "$(echo "$CLAIM" | field submission)"
 
+echo "== the holder leaves: the app ends her session"
+api -X DELETE "$URL/v1/holder-sessions/current" -H "Authorization: Bearer $APP" -H "MSB-Holder-Session: $SESSION_TOKEN"
+
 echo "== what the approval system received (the demo's stand-in on the server)"
-api "${RECEIVED:-$URL/demo/approval-system/received}"
+api "${RECEIVED:-$URL/demo/approval-system/received}" -H "Authorization: Bearer $(cat "$DATA/admin-token")"
 echo

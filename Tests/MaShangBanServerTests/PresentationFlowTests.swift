@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Hummingbird
 import HummingbirdTesting
 @testable import MaShangBan
 import Testing
@@ -18,6 +19,8 @@ struct Hall {
     let terminal: String
     let provider: any SignatureSigner
     let licences: [String]
+    /// A holder session of the app for the person (header `MSB-Holder-Session`).
+    let holder: HTTPFields
     let now: Now
     /// The approval system's webhook secret.
     let secret: String
@@ -46,11 +49,17 @@ struct Hall {
         #expect(try registered.json()["id"] as? String == CryptoSuite.keyID(of: provider.verifier))
         #expect(try await client.importLicence(Sample.idCard(), token: issuer).status == .created)
         #expect(try await client.importLicence(Sample.socialSecurityCard(), token: issuer).status == .created)
-        let synced = try await client.call(.post, "/v1/holders/\(Sample.person)/wallet/sync", token: app).json()
+        let holder = try await client.holderSession(Sample.person, app: app, provider: provider, now: now())
+        let synced = try await client.call(.post, "/v1/holders/\(Sample.person)/wallet/sync", token: app, headers: holder).json()
         let licences = try #require(synced["added"] as? [String])
         #expect(licences.count == 2)
-        return Hall(client: client, issuer: issuer, app: app, terminal: terminal, provider: provider, licences: licences, now: now,
-                    secret: secret)
+        return Hall(client: client, issuer: issuer, app: app, terminal: terminal, provider: provider, licences: licences, holder: holder,
+                    now: now, secret: secret)
+    }
+
+    /// A holder session of the app for `person`.
+    func session(for person: String) async throws -> HTTPFields {
+        try await client.holderSession(person, app: app, provider: provider, now: now())
     }
 
     /// A challenge for `subject`, and the provider's attestation over it.
@@ -517,7 +526,8 @@ struct AgentTests {
                 {"agent":"\#(agent)","attestation":"\#(try await hall.attest(representative, purpose: "agent_grant"))","valid_until":"\#(Sample.agentUntil)"}
                 """#).expectProblem(422, "business_licence_missing")
             #expect(try await client.importLicence(Sample.businessLicence(), token: hall.issuer).status == .created)
-            let synced = try await client.call(.post, "/v1/holders/\(Sample.enterprise)/wallet/sync", token: hall.app).json()
+            let synced = try await client.call(.post, "/v1/holders/\(Sample.enterprise)/wallet/sync", token: hall.app,
+                                              headers: try await hall.session(for: Sample.otherPerson)).json()
             let licence = try #require((synced["added"] as? [String])?.first)
             #expect(try await client.call(.post, "/v1/items", json: #"""
                 {"code":"bl-check","name":"营业执照核验","approval_system":"hr-social-security","required":["business_licence"],
@@ -554,14 +564,19 @@ struct AgentTests {
             #expect((view["holder"] as? [String: Any])?["name"] as? String == "衡阳市湘江建设有限公司")
             // Withdrawal ends the agent's consents and their codes.
             let later = try await hall.present(consentID)
-            #expect(try await client.call(.delete, "\(path)/\(agent)", token: hall.app).status == .noContent)
-            try await client.call(.delete, "\(path)/\(agent)", token: hall.app).expectProblem(404, "not_found")
+            try await client.call(.delete, "\(path)/\(agent)", token: hall.app).expectProblem(401, "holder_session_required")
+            // The agent's own session acts for the enterprise while the authorisation lives.
+            let agentSession = try await hall.session(for: agent)
+            #expect(try await client.call(.delete, "\(path)/\(agent)", token: hall.app, headers: agentSession).status == .noContent)
+            try await client.call(.delete, "\(path)/\(agent)", token: hall.app, headers: agentSession).expectProblem(403, "holder_session_mismatch")
+            try await client.call(.delete, "\(path)/\(agent)", token: hall.app, headers: try await hall.session(for: representative))
+                .expectProblem(404, "not_found")
             try await hall.scan(later.token, item: "bl-check").expectProblem(410, "token_revoked")
             try await hall.consentResponse(holder: Sample.enterprise, agent: agent, attestation: try await hall.attest(agent),
                                            licences: [licence], item: "bl-check").expectProblem(403, "agent_not_authorized")
             try await client.call(.post, "/v1/enterprises/91430400MA4L0XXX17/agents", token: hall.app, json: "{}")
                 .expectProblem(400, "bad_request")
-            try await client.call(.delete, "/v1/enterprises/91430400MA4L0XXX17/agents/\(agent)", token: hall.app)
+            try await client.call(.delete, "/v1/enterprises/91430400MA4L0XXX17/agents/\(agent)", token: hall.app, headers: hall.holder)
                 .expectProblem(422, "invalid_credit_code")
         }
         let actions = try await server.backend.pool.read { db in
@@ -578,7 +593,8 @@ extension AgentTests {
         try await server.test { client in
             let hall = try await Hall.open(client, now: clock.now)
             #expect(try await client.importLicence(Sample.businessLicence(), token: hall.issuer).status == .created)
-            let synced = try await client.call(.post, "/v1/holders/\(Sample.enterprise)/wallet/sync", token: hall.app).json()
+            let synced = try await client.call(.post, "/v1/holders/\(Sample.enterprise)/wallet/sync", token: hall.app,
+                                              headers: try await hall.session(for: Sample.otherPerson)).json()
             let licence = try #require((synced["added"] as? [String])?.first)
             let authorised = try await client.call(.post, "/v1/enterprises/\(Sample.enterprise)/agents", token: hall.app, json: #"""
                 {"agent":"\#(Sample.person)","attestation":"\#(try await hall.attest(Sample.otherPerson, purpose: "agent_grant"))","valid_until":"2027-01-16"}
@@ -603,7 +619,8 @@ extension AgentTests {
         try await server.test { client in
             let hall = try await Hall.open(client)
             #expect(try await client.importLicence(Sample.businessLicence(), token: hall.issuer).status == .created)
-            let synced = try await client.call(.post, "/v1/holders/\(Sample.enterprise)/wallet/sync", token: hall.app).json()
+            let synced = try await client.call(.post, "/v1/holders/\(Sample.enterprise)/wallet/sync", token: hall.app,
+                                              headers: try await hall.session(for: Sample.otherPerson)).json()
             let licence = try #require((synced["added"] as? [String])?.first)
             let authorised = try await client.call(.post, "/v1/enterprises/\(Sample.enterprise)/agents", token: hall.app, json: #"""
                 {"agent":"\#(Sample.person)","attestation":"\#(try await hall.attest(Sample.otherPerson, purpose: "agent_grant"))","valid_until":"\#(Sample.agentUntil)"}

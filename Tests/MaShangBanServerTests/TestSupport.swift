@@ -77,6 +77,43 @@ extension TestClientProtocol {
     }
 }
 
+extension TestClientProtocol {
+    /// Registers a face-auth stand-in provider (admin) and returns its key.
+    func registerProvider(_ profile: CryptoProfile = .intl) async throws -> any SignatureSigner {
+        let provider = try CryptoSuite(profile: profile).signatures.generate()
+        let pem = try provider.verifier.publicKeyPEM().replacingOccurrences(of: "\n", with: "\\n")
+        let registered = try await call(.post, "/v1/face-auth/providers", json: #"{"name":"stub","public_key_pem":"\#(pem)"}"#)
+        #expect(registered.status == .created, "\(registered.text)")
+        return provider
+    }
+
+    /// A face attestation that `person` was seen, over a nonce `app` asked for `purpose`.
+    func attestation(_ person: String, app: String, provider: any SignatureSigner, purpose: String, now: Date = Date()) async throws -> String {
+        let challenge = try await call(.post, "/v1/face-auth/challenges", token: app,
+                                       json: #"{"subject":"\#(person)","purpose":"\#(purpose)"}"#)
+        #expect(challenge.status == .created, "\(challenge.text)")
+        let nonce = try #require(try challenge.json()["nonce"] as? String)
+        let claims = FaceAuth.Claims(sub: person, nonce: nonce, result: "pass", score: 0.95, iat: Int64(now.timeIntervalSince1970))
+        return try FaceAuth.attestation(claims, signer: provider)
+    }
+
+    /// Opens a holder session for `person` at `app` and returns the header that carries it.
+    func holderSession(_ person: String, app: String, provider: any SignatureSigner, now: Date = Date()) async throws -> HTTPFields {
+        let attestation = try await attestation(person, app: app, provider: provider, purpose: "holder_session", now: now)
+        let opened = try await call(.post, "/v1/holder-sessions", token: app, json: #"{"holder":"\#(person)","attestation":"\#(attestation)"}"#)
+        #expect(opened.status == .created, "\(opened.text)")
+        return HolderSession.header(try #require(try opened.json()["token"] as? String))
+    }
+}
+
+enum HolderSession {
+    static func header(_ token: String) -> HTTPFields {
+        var fields = HTTPFields()
+        if let name = HTTPFields.Element.Name(HolderSessions.header) { fields[name] = token }
+        return fields
+    }
+}
+
 extension TestResponse {
     func json() throws -> [String: Any] {
         let object = try JSONSerialization.jsonObject(with: Data(body.readableBytesView))

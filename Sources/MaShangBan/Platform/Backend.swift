@@ -61,6 +61,7 @@ public struct Backend: Sendable, CustomStringConvertible, CustomDebugStringConve
     public let items: ItemRegistry
     public let faceAuth: FaceAuth
     public let agents: EnterpriseAgents
+    public let holderSessions: HolderSessions
     public let consents: Consents
     public let presentations: Presentations
     public let scans: Scans
@@ -114,6 +115,7 @@ public struct Backend: Sendable, CustomStringConvertible, CustomDebugStringConve
                        approvalSystems: approvalSystems,
                        items: ItemRegistry(pool: pool, audit: audit, now: options.now),
                        faceAuth: faceAuth, agents: EnterpriseAgents(library: library, faceAuth: faceAuth, maximumDays: options.maxAgentDays),
+                       holderSessions: HolderSessions(pool: pool, writes: writes, faceAuth: faceAuth, library: library, suite: suite),
                        consents: Consents(library: library, faceAuth: faceAuth, recent: recentConsents),
                        presentations: presentations, scans: scans, deliveries: deliveries,
                        windowSessions: WindowSessions(scans: scans, presentations: presentations),

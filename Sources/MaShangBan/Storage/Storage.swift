@@ -54,7 +54,8 @@ enum Migrations {
                                           ("0007_outbox_parks_dead", outboxParksDead0007), ("0008_scans_hold_refusals", scansHoldRefusals0008),
                                           ("0009_checks_compare_in_place", checksCompareInPlace0009),
                                           ("0010_issuers_own_licences", issuersOwnLicences0010),
-                                          ("0011_attestations_bound", attestationsBound0011)]
+                                          ("0011_attestations_bound", attestationsBound0011),
+                                          ("0012_holder_sessions", holderSessions0012)]
 
     static let init0001 = """
     CREATE TABLE meta (
@@ -369,6 +370,21 @@ enum Migrations {
     ALTER TABLE face_auth_challenges ADD COLUMN client_id TEXT;
     ALTER TABLE face_auth_challenges ADD COLUMN purpose TEXT;
     ALTER TABLE face_auth_providers ADD COLUMN revoked_at TEXT;
+    """
+
+    /// Holder sessions: an app acts for a holder only while the holder is present (a face
+    /// check with purpose `holder_session`). Only a hash of the session token is stored.
+    static let holderSessions0012 = """
+    CREATE TABLE holder_sessions (
+        id         TEXT PRIMARY KEY NOT NULL,
+        token_hash BLOB NOT NULL UNIQUE,
+        client_id  TEXT NOT NULL REFERENCES clients(id),
+        person_ref TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL,
+        ended_at   TEXT
+    ) STRICT;
+    CREATE INDEX holder_sessions_by_client ON holder_sessions(client_id) WHERE ended_at IS NULL;
     """
 }
 

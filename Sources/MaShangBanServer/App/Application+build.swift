@@ -11,8 +11,10 @@ func buildApplication(_ configuration: ServeConfiguration, backend: Backend, log
     -> some ApplicationProtocol
 {
     let router = buildRouter(configuration, backend: backend)
-    if let demo {  // `serve --demo`: the stand-in approval system, on this server
-        ApprovalStubRoutes.register(on: router.group("demo/approval-system"), inbox: demo, atRootToo: false)
+    if let demo {  // `serve --demo`: the stand-in approval system, on this server; reading it and its controls need the admin token
+        ApprovalStubRoutes.register(on: router.group("demo/approval-system"),
+                                    inspection: router.group("demo/approval-system").add(middleware: Authorize(.admin, backend: backend)),
+                                    inbox: demo, atRootToo: false)
     }
     let slowClients = SlowClientGuard(headerTimeout: .seconds(Int64(configuration.headerTimeout)),
                                       bodyTimeout: .seconds(Int64(configuration.bodyTimeout)),

@@ -49,7 +49,11 @@ struct ApprovalStubCommand: AsyncParsableCommand {
 /// `POST control`. The command serves them at the root; `serve --demo` under
 /// `/demo/approval-system/`.
 enum ApprovalStubRoutes {
-    static func register<Context: RequestContext>(on group: RouterGroup<Context>, inbox: ApprovalStubInbox, atRootToo: Bool = true) {
+    /// The webhook on `group` (it checks each delivery's signature); what was received and the
+    /// fault-drill control on `inspection` (default: `group`), which `serve --demo` guards
+    /// with the admin token.
+    static func register<Context: RequestContext>(on group: RouterGroup<Context>, inspection: RouterGroup<Context>? = nil,
+                                                  inbox: ApprovalStubInbox, atRootToo: Bool = true) {
         let receive: @Sendable (Request, Context) async throws -> Response = { request, _ in
             let body = try await request.body.collect(upTo: 1 << 20)
             if inbox.mode == .slow { try await Task.sleep(for: inbox.slowDelay) }
@@ -60,7 +64,8 @@ enum ApprovalStubRoutes {
         }
         group.post("webhook", use: receive)
         if atRootToo { group.post("/", use: receive) }
-        group.get("received") { _, _ in
+        let inspection = inspection ?? group
+        inspection.get("received") { _, _ in
             let (submissions, duplicates) = inbox.received
             let bodies = submissions.map { entry -> [String: Any] in
                 ["key": entry.key, "received_at": entry.receivedAt,
@@ -70,7 +75,7 @@ enum ApprovalStubRoutes {
                                                   options: [.sortedKeys, .withoutEscapingSlashes])
             return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: json)))
         }
-        group.post("control") { request, _ in
+        inspection.post("control") { request, _ in
             let body = try await request.body.collect(upTo: 4096)
             guard let control = try? JSONDecoder().decode(ApprovalStubCommand.Control.self, from: Data(body.readableBytesView)) else {
                 return Response(status: .badRequest, body: .init(byteBuffer: ByteBuffer(string: #"{"error":"mode must be up, down, slow or reject"}"#)))

@@ -39,9 +39,12 @@ struct ConsentRoutes {
             return try JSONResponse.make(["enterprise": authorisation.enterprise, "agent": authorisation.agent,
                                           "valid_until": authorisation.validUntil, "status": "active"], status: .created)
         }
-        agents.delete("{agent}") { _, context in
+        agents.delete("{agent}") { request, context in
             let agent = try CitizenID(try context.parameters.require("agent"), field: "the agent in the path", today: backend.now())
-            try await backend.agents.withdraw(enterprise: try creditCode(context), agent: agent, by: context.actor)
+            let enterprise = try creditCode(context)
+            try await backend.holderSessions.require(HolderRoutes.sessionToken(request), for: .enterprise(enterprise),
+                                                     client: try context.requireClient())
+            try await backend.agents.withdraw(enterprise: enterprise, agent: agent, by: context.actor)
             return Response(status: .noContent)
         }
 

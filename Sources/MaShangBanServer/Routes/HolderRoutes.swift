@@ -1,41 +1,73 @@
 import Hummingbird
 import MaShangBan
 
-/// App-backend routes acting for a holder: the library (display-masked) and the wallet.
+/// App-backend routes acting for a holder who is present: holder sessions, the library
+/// (display-masked) and the wallet. Every holder route needs header `MSB-Holder-Session`.
 struct HolderRoutes {
     let backend: Backend
 
+    struct SessionRequest: Decodable {
+        let holder: String
+        let attestation: String
+        let ttlSeconds: Int?
+        enum CodingKeys: String, CodingKey {
+            case holder, attestation
+            case ttlSeconds = "ttl_seconds"
+        }
+    }
+
     func register(on router: Router<AppRequestContext>) {
+        let sessions = router.group("v1/holder-sessions").add(middleware: Authorize(.app, backend: backend))
+        sessions.post { request, context in
+            let body = try await request.decodeJSON(SessionRequest.self)
+            let person = try CitizenID(body.holder, field: "holder", today: backend.now())
+            let opened = try await backend.holderSessions.open(person: person, attestation: body.attestation, ttlSeconds: body.ttlSeconds,
+                                                               client: try context.requireClient())
+            return try JSONResponse.make(["token": opened.token, "expires_at": opened.expiresAt], status: .created)
+        }
+        sessions.delete("current") { request, context in
+            try await backend.holderSessions.end(token: Self.sessionToken(request), client: try context.requireClient())
+            return Response(status: .noContent)
+        }
+
         let group = router.group("v1/holders/{holder}").add(middleware: Authorize(.app, backend: backend))
-        group.get("library") { _, context in
-            let holder = try holderID(context)
+        group.get("library") { request, context in
+            let holder = try await present(request, context)
             let licences = try await backend.library.library(of: holder)
             let today = backend.library.today
             return try JSONResponse.make(JSONValue.object([
                 "licences": .array(licences.map { DisclosureView.display($0, masks: backend.masks, today: today) }),
             ]))
         }
-        group.post("wallet/sync") { _, context in
-            let holder = try holderID(context)
+        group.post("wallet/sync") { request, context in
+            let holder = try await present(request, context)
             let (added, wallet) = try await backend.wallet.sync(holder, by: context.actor)
             return try JSONResponse.make(JSONValue.object([
                 "added": .array(added.map { .string($0) }),
                 "wallet": walletView(wallet),
             ]))
         }
-        group.get("wallet") { _, context in
-            let wallet = try await backend.wallet.list(try holderID(context))
+        group.get("wallet") { request, context in
+            let wallet = try await backend.wallet.list(try await present(request, context))
             return try JSONResponse.make(JSONValue.object(["wallet": walletView(wallet)]))
         }
-        group.delete("wallet/{licence}") { _, context in
-            let holder = try holderID(context)
+        group.delete("wallet/{licence}") { request, context in
+            let holder = try await present(request, context)
             try await backend.wallet.remove(holder, licence: try context.parameters.require("licence"), by: context.actor)
             return Response(status: .noContent)
         }
     }
 
-    private func holderID(_ context: AppRequestContext) throws -> HolderID {
-        try HolderID(either: try context.parameters.require("holder"), field: "the holder in the path", today: backend.now())
+    /// The holder in the path, once the request's holder session shows the holder present.
+    private func present(_ request: Request, _ context: AppRequestContext) async throws -> HolderID {
+        let holder = try HolderID(either: try context.parameters.require("holder"), field: "the holder in the path", today: backend.now())
+        try await backend.holderSessions.require(Self.sessionToken(request), for: holder, client: try context.requireClient())
+        return holder
+    }
+
+    /// The `MSB-Holder-Session` header's token, if any.
+    static func sessionToken(_ request: Request) -> String? {
+        HTTPFields.Element.Name(HolderSessions.header).flatMap { request.headers[$0] }
     }
 
     private func walletView(_ licences: [Licence]) -> JSONValue {

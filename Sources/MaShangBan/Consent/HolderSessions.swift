@@ -1,0 +1,116 @@
+import Foundation
+import GRDB
+
+/// Holder sessions: an app backend reads and changes a holder's library, wallet and agents
+/// only while the holder is present. A face check (purpose `holder_session`, asked by the
+/// same app) opens a session of at most 30 minutes for the person seen, bound to that app;
+/// the session acts for the person, and for an enterprise whose legal representative or
+/// live authorised agent the person is. Only a hash of the token is stored.
+public struct HolderSessions: Sendable {
+    let pool: DatabasePool
+    let writes: GroupCommit
+    let faceAuth: FaceAuth
+    let library: LicenceLibrary
+    let suite: CryptoSuite
+
+    /// The request header that carries a session token.
+    public static let header = "MSB-Holder-Session"
+    public static let lifetimes = 60...1800
+    static let tokenPrefix = "hs_"
+
+    public init(pool: DatabasePool, writes: GroupCommit, faceAuth: FaceAuth, library: LicenceLibrary, suite: CryptoSuite) {
+        (self.pool, self.writes, self.faceAuth, self.library, self.suite) = (pool, writes, faceAuth, library, suite)
+    }
+
+    /// A new session token and when it expires.
+    public struct Opened: Sendable, Equatable {
+        public let token: String
+        public let expiresAt: String
+    }
+
+    /// Opens a session for `person`, who was just seen (the attestation errors of `FaceAuth`;
+    /// 422 `validation_failed` for a lifetime outside 60–1800 s). Audited as `holder_session.opened`.
+    public func open(person: CitizenID, attestation: String, ttlSeconds: Int?, client: Client) async throws -> Opened {
+        let ttl = ttlSeconds ?? Self.lifetimes.upperBound
+        guard Self.lifetimes.contains(ttl) else { throw MSBError.validationFailed("ttl_seconds must be 60 to 1800") }
+        let instant = library.now()
+        let id = library.random.identifier(prefix: "hss")
+        let token = Self.tokenPrefix + Encoding.base64URL(library.random.bytes(32))
+        let opened = Opened(token: token, expiresAt: Timestamp.string(instant.addingTimeInterval(TimeInterval(ttl))))
+        let personRef = library.holderReference.ref(person.value)
+        let (faceAuth, audit, tokenHash) = (self.faceAuth, library.audit, Data(suite.hash(Array(token.utf8))))
+        try await writes.write { db in
+            try faceAuth.verify(attestation, subject: person, purpose: .holderSession, clientID: client.id, db)
+            try db.cachedStatement(sql: """
+                INSERT INTO holder_sessions (id, token_hash, client_id, person_ref, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)
+                """).execute(arguments: [id, tokenHash, client.id, personRef, Timestamp.string(instant), opened.expiresAt])
+            try audit.append(db, actor: .holder(ref: personRef), action: "holder_session.opened", object: "holder_session:\(id)",
+                             detail: ["client": .string(client.id)])
+        }
+        return opened
+    }
+
+    /// Ends the session `token` names (401 `holder_session_required` if none is live, 403
+    /// `holder_session_mismatch` for another app's). Audited as `holder_session.ended`.
+    public func end(token: String?, client: Client) async throws {
+        let session = try await live(token, client: client)
+        let stamp = Timestamp.string(library.now())
+        let audit = library.audit
+        try await writes.write { db in
+            try db.cachedStatement(sql: "UPDATE holder_sessions SET ended_at = ? WHERE id = ? AND ended_at IS NULL")
+                .execute(arguments: [stamp, session.id])
+            guard db.changesCount == 1 else { return }
+            try audit.append(db, actor: .client(client.id), action: "holder_session.ended", object: "holder_session:\(session.id)")
+        }
+    }
+
+    /// Ends every live session of an app client inside the caller's transaction (the client is being deleted).
+    static func endAll(of clientID: String, at stamp: String, _ db: Database) throws {
+        try db.cachedStatement(sql: "UPDATE holder_sessions SET ended_at = ? WHERE client_id = ? AND ended_at IS NULL")
+            .execute(arguments: [stamp, clientID])
+    }
+
+    /// Passes when `token` names a live session of this app for `holder`: the person seen,
+    /// or an enterprise whose legal representative or live authorised agent the person is.
+    /// 401 `holder_session_required` (no token, or not a live one), 403
+    /// `holder_session_mismatch` (another app's session, or for another holder).
+    public func require(_ token: String?, for holder: HolderID, client: Client) async throws {
+        let session = try await live(token, client: client)
+        let holderRef = library.holderReference.ref(holder.value)
+        let mismatch = MSBError(code: "holder_session_mismatch", status: 403, detail: "the holder session is for another holder")
+        switch holder {
+        case .person:
+            guard session.personRef == holderRef else { throw mismatch }
+        case .enterprise:
+            let (library, today) = (self.library, library.today)
+            let actsFor = try await pool.read { db in
+                if let representative = try EnterpriseAgents.legalRepresentative(of: holderRef, library: library, today: today, db),
+                   library.holderReference.ref(representative.value) == session.personRef {
+                    return true
+                }
+                return try EnterpriseAgents.isAuthorised(enterpriseRef: holderRef, agentRef: session.personRef, today: today, db)
+            }
+            guard actsFor else { throw mismatch }
+        }
+    }
+
+    private func live(_ token: String?, client: Client) async throws -> (id: String, personRef: String) {
+        let required = MSBError(code: "holder_session_required", status: 401,
+                                detail: "this request needs a live holder session (header \(Self.header))")
+        guard let token, token.hasPrefix(Self.tokenPrefix), token.utf8.count <= 128 else { throw required }
+        let tokenHash = Data(suite.hash(Array(token.utf8)))
+        let now = Timestamp.string(library.now())
+        let row = try await pool.read { db in
+            try db.cachedStatement(sql: """
+                SELECT id, client_id, person_ref FROM holder_sessions WHERE token_hash = ? AND ended_at IS NULL AND expires_at > ?
+                """).firstRow([tokenHash, now]) { row in
+                (id: try row.value(0) as String, client: try row.value(1) as String, personRef: try row.value(2) as String)
+            }
+        }
+        guard let row else { throw required }
+        guard row.client == client.id else {
+            throw MSBError(code: "holder_session_mismatch", status: 403, detail: "the holder session belongs to another app client")
+        }
+        return (row.id, row.personRef)
+    }
+}
