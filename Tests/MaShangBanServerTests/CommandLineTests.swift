@@ -216,6 +216,17 @@ struct CommandLineTests {
             #expect(run.out.contains(#""count":\#(2 * round)"#), "the stand-in holds every submission once")
             let clients = try curl(["\(server.base)/v1/clients", "-H", "Authorization: Bearer \(try adminTokenFile(in: data))"]).body
             #expect(clients.components(separatedBy: #""role""#).count == 5, "admin, terminal, app, issuer: loaded once")
+            // The demo approval system's inbox and controls are the admin's; its webhook checks signatures.
+            let tokens = try String(contentsOf: data.appendingPathComponent("demo/clients.env"), encoding: .utf8)
+            let app = try #require(tokens.firstMatch(of: /APP=(\S+)/).map { String($0.1) })
+            for (auth, status) in [([String](), "401"), (["-H", "Authorization: Bearer \(app)"], "403")] {
+                #expect(try curl(["-o", "/dev/null", "-w", "%{http_code}", "\(server.base)/demo/approval-system/received"] + auth).body
+                        == status)
+                #expect(try curl(["-o", "/dev/null", "-w", "%{http_code}", "-X", "POST", "\(server.base)/demo/approval-system/control",
+                                  "-d", #"{"mode":"down"}"#] + auth).body == status)
+            }
+            #expect(try curl(["-o", "/dev/null", "-w", "%{http_code}", "-X", "POST", "\(server.base)/demo/approval-system/webhook",
+                              "-H", "Idempotency-Key: k", "-d", "{}"]).body == "401")
             #expect(server.stop(SIGTERM) == 0)
         }
         #expect(try runCLI(["audit", "verify", "--data", data.path]).status == 0)
