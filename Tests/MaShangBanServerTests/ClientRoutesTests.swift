@@ -153,3 +153,40 @@ struct ClientRoutesTests {
         }
     }
 }
+
+extension ClientRoutesTests {
+    /// What a client was granted ends with it: an app's consents, codes and holder sessions;
+    /// a terminal's waiting window sessions.
+    @Test func deletingAClientEndsWhatItWasGranted() async throws {
+        let server = try TestServer()
+        let (appID, terminalID) = try await server.test { client in
+            let hall = try await Hall.open(client)
+            let code = try await hall.present(try await hall.consent())
+            let clients = try #require(try await client.call(.get, "/v1/clients").json()["clients"] as? [[String: Any]])
+            let appID = try #require(clients.first { $0["role"] as? String == "app" }?["id"] as? String)
+            let window = try await client.createClient(role: "terminal", hall: Hall.hall)
+            let session = try await client.call(.post, "/v1/window-sessions", token: window.token, json: #"{"item":"sb-transfer"}"#)
+            let sessionToken = try #require(try session.json()["token"] as? String)
+            #expect(try await client.call(.delete, "/v1/clients/\(appID)").status == .noContent)
+            #expect(try await client.call(.delete, "/v1/clients/\(window.id)").status == .noContent)
+            // The deleted app's code is dead at the window.
+            try await hall.scan(code.token).expectProblem(410, "token_revoked")
+            // The deleted window's code cannot be claimed by any app.
+            let otherApp = try await client.createClient(role: "app").token
+            let claim = try await client.call(.post, "/v1/window-sessions/claim", token: otherApp,
+                                              json: #"{"token":"\#(sessionToken)","consent":"con_x"}"#)
+            try claim.expectProblem(410, "token_revoked")
+            return (appID, window.id)
+        }
+        let (consents, sessions, waiting) = try await server.backend.pool.read { db in
+            (try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM consents WHERE client_id = ? AND withdrawn_at IS NULL", arguments: [appID]),
+             try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM holder_sessions WHERE client_id = ? AND ended_at IS NULL", arguments: [appID]),
+             try Int.fetchOne(db, sql: """
+                 SELECT COUNT(*) FROM window_sessions w JOIN clients c ON c.id = w.terminal_id WHERE c.id = ? AND w.expires_at > c.deleted_at
+                 """, arguments: [terminalID]))
+        }
+        #expect(consents == 0)
+        #expect(sessions == 0)
+        #expect(waiting == 0)
+    }
+}

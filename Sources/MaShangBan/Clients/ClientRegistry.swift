@@ -150,7 +150,10 @@ public struct ClientRegistry: Sendable {
     public static let maximumPage = 1000
 
     /// Deletes a client; 404 `not_found` if there is no such (live) client, 409 `last_admin`
-    /// for the only admin left (nobody could administer the service after it).
+    /// for the only admin left (nobody could administer the service after it). What the
+    /// client was granted ends with it, in the same transaction: an app's live consents are
+    /// withdrawn (their unscanned codes die) and its holder sessions end; a terminal's waiting
+    /// window sessions expire.
     public func delete(id: String, by actor: AuditActor) async throws {
         let deletedAt = Timestamp.string(now())
         let audit = self.audit
@@ -163,7 +166,22 @@ public struct ClientRegistry: Sendable {
             }
             try db.cachedStatement(sql: "UPDATE clients SET deleted_at = ? WHERE id = ? AND deleted_at IS NULL").execute(arguments: [deletedAt, id])
             guard db.changesCount == 1 else { throw MSBError.notFound("no such client") }
-            try audit.append(db, actor: actor, action: "client.deleted", object: "client:\(id)")
+            var chain = try audit.chain(db)
+            try chain.append(actor: actor, action: "client.deleted", object: "client:\(id)")
+            switch client.role {
+            case .app:
+                let consents = try String.fetchAll(db.cachedStatement(sql: """
+                    SELECT id FROM consents WHERE client_id = ? AND withdrawn_at IS NULL AND expires_at > ?
+                    """), arguments: [id, deletedAt])
+                for consent in consents { try Consents.end(consent, at: deletedAt, actor: actor, chain: &chain, db) }
+                try HolderSessions.endAll(of: id, at: deletedAt, db)
+            case .terminal:
+                try db.cachedStatement(sql: """
+                    UPDATE window_sessions SET expires_at = ? WHERE terminal_id = ? AND state = 'waiting' AND expires_at > ?
+                    """).execute(arguments: [deletedAt, id, deletedAt])
+            case .admin, .issuer:
+                break
+            }
         }
     }
 

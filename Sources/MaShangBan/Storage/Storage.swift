@@ -55,7 +55,8 @@ enum Migrations {
                                           ("0009_checks_compare_in_place", checksCompareInPlace0009),
                                           ("0010_issuers_own_licences", issuersOwnLicences0010),
                                           ("0011_attestations_bound", attestationsBound0011),
-                                          ("0012_holder_sessions", holderSessions0012)]
+                                          ("0012_holder_sessions", holderSessions0012),
+                                          ("0013_clients_end_their_grants", clientsEndTheirGrants0013)]
 
     static let init0001 = """
     CREATE TABLE meta (
@@ -385,6 +386,13 @@ enum Migrations {
         ended_at   TEXT
     ) STRICT;
     CREATE INDEX holder_sessions_by_client ON holder_sessions(client_id) WHERE ended_at IS NULL;
+    """
+
+    /// Deleting an app client withdraws its live consents, and deleting a terminal expires its
+    /// waiting window sessions: these find them without reading every consent or session.
+    static let clientsEndTheirGrants0013 = """
+    CREATE INDEX consents_by_client ON consents(client_id) WHERE withdrawn_at IS NULL;
+    CREATE INDEX window_sessions_waiting ON window_sessions(terminal_id) WHERE state = 'waiting';
     """
 }
 
