@@ -72,6 +72,8 @@ public struct Backend: Sendable, CustomStringConvertible, CustomDebugStringConve
     public let dataKey: [UInt8]
     /// Request rate limits: per client and per address here, per holder inside the domain.
     public let limiter: RateLimiter
+    /// Failed authentications, counted per address and audited at most once a minute each.
+    public let authFailures: AuthFailures
     public let now: Now
     public let random: any RandomSource
     /// The admin token created by this start, or nil when the directory existed already.
@@ -120,6 +122,7 @@ public struct Backend: Sendable, CustomStringConvertible, CustomDebugStringConve
                        presentations: presentations, scans: scans, deliveries: deliveries,
                        windowSessions: WindowSessions(scans: scans, presentations: presentations),
                        holderReference: holderReference, dataKey: dataKey, limiter: limiter,
+                       authFailures: AuthFailures(writes: writes, audit: audit, holderReference: holderReference, now: options.now),
                        now: options.now, random: options.random, createdAdminToken: adminToken)
     }
 
@@ -177,13 +180,3 @@ public struct Backend: Sendable, CustomStringConvertible, CustomDebugStringConve
     }
 }
 
-extension Backend {
-    /// Audits a failed authentication (`auth.failed`): the route template and the reason,
-    /// never the token.
-    public func recordAuthFailure(route: String, reason: String) async throws {
-        let audit = self.audit
-        _ = try await pool.write { db in
-            try audit.append(db, actor: .system, action: "auth.failed", object: "route:\(route)", detail: ["reason": .string(reason)])
-        }
-    }
-}

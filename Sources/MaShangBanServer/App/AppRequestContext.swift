@@ -8,8 +8,11 @@ import NIOCore
 struct AppRequestContext: RequestContext, RemoteAddressRequestContext {
     var coreContext: CoreRequestContextStorage
     var client: Client?
-    /// The peer (for the per-address rate limit); nil in in-process router tests.
+    /// The peer; nil in in-process router tests.
     let remoteAddress: SocketAddress?
+    /// The address the request is counted under (`ClientAddress.key`: the peer's, or behind a
+    /// trusted proxy the client's; IPv6 by /64), set by `AddressRateLimit`; nil if unknown.
+    var clientAddress: String?
 
     init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)

@@ -45,7 +45,7 @@ func buildRouter(_ configuration: ServeConfiguration, backend: Backend) -> Route
     router.add(middleware: RequestMetricsMiddleware())
     router.add(middleware: RequestLogMiddleware())
     router.add(middleware: ProblemMiddleware())
-    router.add(middleware: AddressRateLimit(backend: backend))
+    router.add(middleware: AddressRateLimit(backend: backend, trustedProxies: configuration.trustedProxies))
     OpsRoutes(backend: backend, registry: MetricsBootstrap.registry).register(on: router)
     KeyRoutes(backend: backend, region: configuration.region).register(on: router)
     ClientRoutes(backend: backend).register(on: router)

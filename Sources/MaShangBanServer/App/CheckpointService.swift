@@ -3,7 +3,8 @@ import MaShangBan
 import ServiceLifecycle
 
 /// Writes a signed audit checkpoint every few seconds when the log has grown (the audit
-/// log itself writes one every 100 records), and a last one on graceful shutdown.
+/// log itself writes one every 100 records), and a last one on graceful shutdown; before
+/// each, the failed-authentication counts whose minute has passed (all of them at shutdown).
 struct CheckpointService: Service, CustomStringConvertible {
     /// ServiceLifecycle logs its services at start: the name only, never the backend's fields.
     var description: String { "CheckpointService" }
@@ -16,10 +17,20 @@ struct CheckpointService: Service, CustomStringConvertible {
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 try? await Task.sleep(for: interval)
+                await flushAuthFailures(everything: false)
                 checkpoint()
             }
         }
+        await flushAuthFailures(everything: true)
         checkpoint()
+    }
+
+    private func flushAuthFailures(everything: Bool) async {
+        do {
+            try await backend.authFailures.flush(everything: everything)
+        } catch {
+            logger.error("writing failed authentications to the audit log failed", metadata: ["error": "\(error)"])
+        }
     }
 
     /// Synchronous on purpose: the last checkpoint runs after cancellation, which GRDB's

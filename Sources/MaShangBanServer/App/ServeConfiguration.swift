@@ -16,6 +16,8 @@ struct ServeConfiguration: Sendable, Equatable {
     var faceThreshold = 0.80
     /// The furthest an agent authorisation may run, in days.
     var maxAgentDays = EnterpriseAgents.defaultMaximumDays
+    /// Proxies whose `X-Forwarded-For` names the client (`--trusted-proxy CIDR`).
+    var trustedProxies = TrustedProxies()
     var delivery = DeliverySettings()
     var rateLimits = RateLimits.standard
     var idleTimeout = 60
@@ -44,6 +46,8 @@ struct ServeConfiguration: Sendable, Equatable {
         var tokenTTL: Int?
         var faceThreshold: Double?
         var maxAgentDays: Int?
+        /// `--trusted-proxy CIDR`, repeatable.
+        var trustedProxies: [String] = []
         var deliveryAttempts: Int?
         var deliveryTimeout: Int?
         var deliveryConcurrency: Int?
@@ -94,6 +98,14 @@ struct ServeConfiguration: Sendable, Equatable {
                 throw Invalid(description: "--face-threshold / MSB_FACE_THRESHOLD must be a number from 0 to 1 (got '\(raw)')")
             }
             c.faceThreshold = v
+        }
+        let proxies = flags.trustedProxies.isEmpty
+            ? (environment["MSB_TRUSTED_PROXIES"] ?? "").split(whereSeparator: { $0 == ";" || $0 == "," }).map { $0.trimmingCharacters(in: .whitespaces) }
+            : flags.trustedProxies
+        for proxy in proxies where !proxy.isEmpty {
+            guard c.trustedProxies.add(proxy) else {
+                throw Invalid(description: "--trusted-proxy / MSB_TRUSTED_PROXIES must be an IP address or CIDR range (got '\(proxy)')")
+            }
         }
         if let v = try number(flags.maxAgentDays, "MSB_MAX_AGENT_DAYS", 1...3660, "--max-agent-days / MSB_MAX_AGENT_DAYS") { c.maxAgentDays = v }
         if let v = try number(flags.deliveryAttempts, "MSB_DELIVERY_ATTEMPTS", 1...1000, "--delivery-attempts / MSB_DELIVERY_ATTEMPTS") {

@@ -21,6 +21,8 @@ struct Serve: AsyncParsableCommand {
     var faceThreshold: Double?
     @Option(name: .customLong("max-agent-days"), help: "Furthest an agent authorisation's valid_until may lie ahead, in days (env MSB_MAX_AGENT_DAYS; default 366).")
     var maxAgentDays: Int?
+    @Option(name: .customLong("trusted-proxy"), help: "A proxy (IP or CIDR) whose X-Forwarded-For names the client; repeatable (env MSB_TRUSTED_PROXIES, ','-separated; default none).")
+    var trustedProxy: [String] = []
     @Option(name: .customLong("delivery-attempts"), help: "Webhook attempts before a submission is dead (env MSB_DELIVERY_ATTEMPTS; default 20).")
     var deliveryAttempts: Int?
     @Option(name: .customLong("delivery-timeout"), help: "Seconds for one webhook request (env MSB_DELIVERY_TIMEOUT; default 10).")
@@ -53,7 +55,7 @@ struct Serve: AsyncParsableCommand {
     func run() async throws {
         let flags = ServeConfiguration.Flags(
             data: data, host: host, port: port, crypto: crypto, region: region, tokenTTL: tokenTTL, faceThreshold: faceThreshold,
-            maxAgentDays: maxAgentDays,
+            maxAgentDays: maxAgentDays, trustedProxies: trustedProxy,
             deliveryAttempts: deliveryAttempts, deliveryTimeout: deliveryTimeout, deliveryConcurrency: deliveryConcurrency,
             deliveryRetryMax: deliveryRetryMax, rateLimits: rateLimit, idleTimeout: idleTimeout,
             headerTimeout: headerTimeout, bodyTimeout: bodyTimeout, maxConnections: maxConnections,

@@ -3,7 +3,8 @@ import MaShangBan
 
 /// Route-level authorisation, written once: resolves `Authorization: Bearer <token>` to a
 /// live client and checks its role. Missing or unknown token: 401 `unauthorized` (an
-/// unknown or malformed one is audited as `auth.failed`); wrong role: 403 `forbidden`.
+/// unknown or malformed one is counted for `auth.failed`, see `AuthFailures`); wrong role:
+/// 403 `forbidden`.
 struct Authorize: RouterMiddleware {
     typealias Context = AppRequestContext
     private(set) var roles: Set<ClientRole>
@@ -23,15 +24,14 @@ struct Authorize: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard let header = request.headers[.authorization] else { throw MSBError.unauthorized() }
-        var route: String { "\(request.method.rawValue) \(context.endpointPath ?? "?")" }
         // Split on the bytes: `String.split` walks grapheme clusters.
         let parts = header.utf8.split(separator: UInt8(ascii: " "), maxSplits: 1, omittingEmptySubsequences: true)
         guard parts.count == 2, Substring(parts[0]).lowercased() == "bearer" else {
-            try await backend.recordAuthFailure(route: route, reason: "malformed_authorization_header")
+            try await backend.authFailures.record(address: context.clientAddress, reason: "malformed_authorization_header")
             throw MSBError.unauthorized("the Authorization header must be 'Bearer <token>'")
         }
         guard let client = try await backend.clients.authenticate(token: String(Substring(parts[1]))) else {
-            try await backend.recordAuthFailure(route: route, reason: "unknown_token")
+            try await backend.authFailures.record(address: context.clientAddress, reason: "unknown_token")
             throw MSBError.unauthorized("unknown or revoked token")
         }
         try await backend.limiter.take(.client, client.id, limit: backend.limiter.limits.perRole[client.role])
