@@ -45,6 +45,42 @@ struct CommandLineTests {
         #expect(try runCLI(["audit", "verify", "--data", dir.url.appendingPathComponent("nothing").path]).status == 2)
     }
 
+    /// README's off-machine copies: the keys and the latest checkpoint, saved with curl; then
+    /// the log cut back together with every checkpoint on the machine is caught.
+    @Test func auditVerifyAgainstSavedKeysAndCheckpoint() throws {
+        let dir = try TemporaryDirectory()
+        let data = dir.url.appendingPathComponent("data")
+        let keys = dir.url.appendingPathComponent("keys.json").path
+        let checkpoint = dir.url.appendingPathComponent("checkpoint.json").path
+        var server = try ServerProcess(data: data)
+        let admin = try adminTokenFile(in: data)
+        for i in 0..<3 {
+            _ = try curl(["-X", "POST", "\(server.base)/v1/clients", "-H", "Authorization: Bearer \(admin)", "-d", #"{"role":"app","name":"a\#(i)"}"#])
+        }
+        #expect(server.stop() == 0)  // a checkpoint at shutdown
+        server = try ServerProcess(data: data)
+        #expect(try curl(["-f", "-o", keys, "\(server.base)/v1/keys"]).status == 0)
+        #expect(try curl(["-f", "-o", checkpoint, "\(server.base)/v1/audit/checkpoints/latest", "-H", "Authorization: Bearer \(admin)"]).status == 0)
+        #expect(server.stop() == 0)
+        let intact = try runCLI(["audit", "verify", "--data", data.path, "--trusted-keys", keys, "--checkpoint", checkpoint])
+        #expect(intact.status == 0, "\(intact.out) \(intact.err)")
+        #expect(!intact.err.contains("warning"))
+        // Cut the log back to two records, with every checkpoint the machine holds.
+        let queue = try DatabaseQueue(path: data.appendingPathComponent("mashangban.sqlite").path)
+        try queue.writeWithoutTransaction { db in
+            try db.execute(sql: "DROP TRIGGER audit_records_no_delete; DELETE FROM audit_records WHERE seq > 2; DELETE FROM audit_checkpoints")
+        }
+        try queue.close()
+        try FileManager.default.removeItem(at: data.appendingPathComponent("audit-checkpoints.jsonl"))
+        let alone = try runCLI(["audit", "verify", "--data", data.path])
+        #expect(alone.status == 0, "the directory alone cannot tell")
+        #expect(alone.err.contains("warning: without --trusted-keys"))
+        let caught = try runCLI(["audit", "verify", "--data", data.path, "--trusted-keys", keys, "--checkpoint", checkpoint])
+        #expect(caught.status == 1)
+        #expect(caught.out.contains("first bad sequence number 3: truncated"), "\(caught.out)")
+        #expect(try runCLI(["audit", "verify", "--data", data.path, "--trusted-keys", checkpoint]).status == 2)
+    }
+
     @Test func theCryptoProfileCannotChangeAfterFirstStart() throws {
         let dir = try TemporaryDirectory()
         let data = dir.url.appendingPathComponent("data")

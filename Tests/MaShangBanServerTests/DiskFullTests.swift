@@ -70,7 +70,6 @@ import Testing
         let backend = server.backend
         _ = try await backend.pool.write { db in try backend.audit.checkpointIfNeeded(db) }
         let verification = try AuditVerifier.verify(reader: server.backend.pool, suite: server.backend.suite,
-                                                    verifiers: server.backend.keyring.verifiers,
                                                     checkpointFile: server.backend.dataDirectory.checkpointFile)
         #expect(verification.ok, "\(verification)")
     }

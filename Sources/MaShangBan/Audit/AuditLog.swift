@@ -10,18 +10,32 @@ public struct AuditLog: Sendable {
     static let zeroHash = String(repeating: "0", count: 64)
 
     let suite: CryptoSuite
-    let keyring: Keyring
+    let directory: DataDirectory
     let checkpointFile: URL
     let now: Now
     let logger: Logger
     private let exporter = CheckpointExporter()
+    /// The key checkpoints are signed with: the active one, followed across `keys rotate`
+    /// while the server runs (a retired key's later checkpoints would not verify).
+    private let signing: Locked<SigningKey>
 
-    public init(suite: CryptoSuite, keyring: Keyring, checkpointFile: URL, now: @escaping Now, logger: Logger = Logger(label: "msb.audit")) {
+    public init(suite: CryptoSuite, keyring: Keyring, directory: DataDirectory, now: @escaping Now, logger: Logger = Logger(label: "msb.audit")) {
         self.suite = suite
-        self.keyring = keyring
-        self.checkpointFile = checkpointFile
+        self.directory = directory
+        self.checkpointFile = directory.checkpointFile
+        self.signing = Locked(keyring.active)
         self.now = now
         self.logger = logger
+    }
+
+    /// The active key as the database names it, loaded from `DIR/keys` when it changed.
+    private func activeKey(_ db: Database) throws -> SigningKey {
+        let current = signing.withLock { $0 }
+        guard let kid = try String.fetchOne(db.cachedStatement(sql: "SELECT kid FROM signing_keys WHERE status = 'active'")),
+              kid != current.kid else { return current }
+        let key = SigningKey(kid: kid, signer: try Keyring.loadSigner(directory: directory, kid: kid, suite: suite))
+        signing.withLock { $0 = key }
+        return key
     }
 
     /// Appends one record. `detail` must hold no personal data: ids, codes, counts.
@@ -56,7 +70,7 @@ public struct AuditLog: Sendable {
     /// a checkpoint rolled back with its savepoint never reaches the file.
     @discardableResult
     func checkpoint(_ db: Database, size: Int64, head: String) throws -> AuditCheckpoint {
-        let signing = keyring.active
+        let signing = try activeKey(db)
         var checkpoint = AuditCheckpoint(size: size, head: head, ts: Timestamp.string(now()), kid: signing.kid, signature: "")
         checkpoint.signature = Encoding.base64URL(try signing.signer.sign(checkpoint.signedBytes))
         try db.execute(

@@ -9,12 +9,16 @@ public struct AuditVerification: Sendable, Equatable, Codable {
     public var head: String?
     public var firstBadSeq: Int64?
     public var reason: String?
+    /// What `truncated` or `forked` (a saved checkpoint the log contradicts) means here.
+    public var detail: String?
 
     static func intact(size: Int64, head: String) -> AuditVerification { .init(ok: true, size: size, head: head) }
-    static func broken(_ seq: Int64, _ reason: String) -> AuditVerification { .init(ok: false, firstBadSeq: seq, reason: reason) }
+    static func broken(_ seq: Int64, _ reason: String, detail: String? = nil) -> AuditVerification {
+        .init(ok: false, firstBadSeq: seq, reason: reason, detail: detail)
+    }
 
     enum CodingKeys: String, CodingKey {
-        case ok, size, head, reason
+        case ok, size, head, reason, detail
         case firstBadSeq = "first_bad_seq"
     }
 
@@ -27,19 +31,57 @@ public struct AuditVerification: Sendable, Equatable, Codable {
         } else {
             try c.encode(firstBadSeq, forKey: .firstBadSeq)
             try c.encode(reason, forKey: .reason)
+            try c.encodeIfPresent(detail, forKey: .detail)
         }
+    }
+}
+
+/// A key trusted to have signed checkpoints — until it was retired, if it was.
+public struct TrustedKey: Sendable {
+    public let verifier: any SignatureVerifier
+    public let retiredAt: Date?
+
+    public init(verifier: any SignatureVerifier, retiredAt: Date?) {
+        (self.verifier, self.retiredAt) = (verifier, retiredAt)
+    }
+
+    /// The keys saved from `GET /v1/keys` (`{"keys":[{"kid","public_key_pem","retired_at"},…]}`);
+    /// each `kid` must be its key's. Throws `StartupError` for anything else.
+    public static func parse(keysDocument bytes: [UInt8], suite: CryptoSuite) throws -> [String: TrustedKey] {
+        struct Document: Decodable { let keys: [PublishedKey] }
+        guard let document = try? JSONDecoder().decode(Document.self, from: Data(bytes)), !document.keys.isEmpty else {
+            throw StartupError("the trusted keys file is not a saved GET /v1/keys answer with at least one key")
+        }
+        var keys: [String: TrustedKey] = [:]
+        for key in document.keys {
+            guard let verifier = try? SignatureKeys.loadVerifier(publicKeyPEM: key.publicKeyPEM), suite.keyID(of: verifier) == key.kid else {
+                throw StartupError("the trusted keys file's key \(key.kid.prefix(32)) is not a \(suite.signatures.algorithm.rawValue) key with that kid")
+            }
+            let retired = try key.retiredAt.map { text in
+                guard let date = Timestamp.date(text) else { throw StartupError("key \(key.kid)'s retired_at is not a time") }
+                return date
+            }
+            keys[key.kid] = TrustedKey(verifier: verifier, retiredAt: retired)
+        }
+        return keys
     }
 }
 
 /// Checks the audit chain: every record links to the one before and hashes to its stored
 /// hash, no sequence number is missing, and every checkpoint — in the database and in
-/// `audit-checkpoints.jsonl`, which lives outside it — is signed by a known key and matches
-/// the chain at its size. Together these detect edited, deleted, reordered and truncated
-/// records, and a chain recomputed by someone without the signing key.
+/// `audit-checkpoints.jsonl`, which lives outside it — is signed by a known key (no later
+/// than that key was retired) and matches the chain at its size. Together these detect
+/// edited, deleted, reordered and truncated records, and a chain recomputed by someone
+/// without the signing key. Whoever holds the data directory holds its keys too, so the
+/// checks that count are against keys and a checkpoint kept elsewhere (`--trusted-keys`,
+/// `--checkpoint`): a log cut back together with its checkpoints is `truncated`, one
+/// rewritten from some point on is `forked`.
 public enum AuditVerifier {
-    /// Verifies a data directory (a stopped server's, or a copy) with the public halves of
-    /// the key files in `DIR/keys`, not the keys listed in the database.
-    public static func verify(dataDirectory: DataDirectory) throws -> AuditVerification {
+    /// Verifies a data directory (a stopped server's, or a copy). With `trustedKeys` (a saved
+    /// `GET /v1/keys` answer) only those keys are believed; without it the public halves of
+    /// the key files in `DIR/keys`, retired as the database says. With `anchor` (a checkpoint
+    /// saved from `GET /v1/audit/checkpoints/latest`), the log must extend it.
+    public static func verify(dataDirectory: DataDirectory, trustedKeys: URL? = nil, anchor: URL? = nil) throws -> AuditVerification {
         guard dataDirectory.exists else { throw StartupError("no database in \(dataDirectory.url.path)") }
         var configuration = Configuration()
         configuration.readonly = true
@@ -49,18 +91,46 @@ public enum AuditVerifier {
             return .broken(1, "the database records no crypto profile")
         }
         let suite = CryptoSuite(profile: profile)
-        let verifiers = try Keyring.loadVerifiers(directory: dataDirectory, suite: suite)
-        return try verify(reader: queue, suite: suite, verifiers: verifiers, checkpointFile: dataDirectory.checkpointFile)
+        let saved = try anchor.map { url -> AuditCheckpoint in
+            guard let data = FileManager.default.contents(atPath: url.path),
+                  let checkpoint = try? JSONDecoder().decode(AuditCheckpoint.self, from: data) else {
+                throw StartupError("\(url.path) is not a checkpoint saved from GET /v1/audit/checkpoints/latest")
+            }
+            return checkpoint
+        }
+        let keys: [String: TrustedKey]
+        if let trustedKeys {
+            guard let data = FileManager.default.contents(atPath: trustedKeys.path) else { throw StartupError("cannot read \(trustedKeys.path)") }
+            keys = try TrustedKey.parse(keysDocument: [UInt8](data), suite: suite)
+        } else {
+            let verifiers = try Keyring.loadVerifiers(directory: dataDirectory, suite: suite)
+            keys = try queue.read { db in try retirements(db, verifiers) }
+        }
+        return try queue.read { db in try verify(db, suite: suite, keys: keys, checkpointFile: dataDirectory.checkpointFile, anchor: saved) }
     }
 
-    public static func verify(reader: any DatabaseReader, suite: CryptoSuite, verifiers: [String: any SignatureVerifier],
-                              checkpointFile: URL) throws -> AuditVerification {
-        try reader.read { db in try verify(db, suite: suite, verifiers: verifiers, checkpointFile: checkpointFile) }
+    /// Verifies with the keys the database lists, retired as it says: a running server's
+    /// own check (`GET /v1/audit/verify`), which follows `keys rotate` while it runs.
+    public static func verify(reader: any DatabaseReader, suite: CryptoSuite, checkpointFile: URL) throws -> AuditVerification {
+        try reader.read { db in
+            let listed = try Keyring.published(db).compactMap { key -> (String, any SignatureVerifier)? in
+                (try? SignatureKeys.loadVerifier(publicKeyPEM: key.publicKeyPEM)).map { (key.kid, $0) }
+            }
+            let keys = try retirements(db, Dictionary(listed) { first, _ in first })
+            return try verify(db, suite: suite, keys: keys, checkpointFile: checkpointFile, anchor: nil)
+        }
+    }
+
+    /// `verifiers` with the retirement times the database records.
+    static func retirements(_ db: Database, _ verifiers: [String: any SignatureVerifier]) throws -> [String: TrustedKey] {
+        let retired = try Row.fetchAll(db, sql: "SELECT kid, retired_at FROM signing_keys WHERE retired_at IS NOT NULL")
+        let dates = Dictionary(retired.map { ($0["kid"] as String, Timestamp.date($0["retired_at"] as String)) }) { first, _ in first }
+        return Dictionary(uniqueKeysWithValues: verifiers.map { ($0.key, TrustedKey(verifier: $0.value, retiredAt: dates[$0.key] ?? nil)) })
     }
 
     /// Verifies inside a read the caller holds (a consistent snapshot).
-    public static func verify(_ db: Database, suite: CryptoSuite, verifiers: [String: any SignatureVerifier],
-                              checkpointFile: URL) throws -> AuditVerification {
+    public static func verify(_ db: Database, suite: CryptoSuite, keys: [String: TrustedKey], checkpointFile: URL,
+                              anchor: AuditCheckpoint?) throws -> AuditVerification {
         let fileCheckpoints: [AuditCheckpoint]
         switch readCheckpointFile(checkpointFile) {
         case .success(let checkpoints): fileCheckpoints = checkpoints
@@ -68,7 +138,7 @@ public enum AuditVerifier {
         }
 
         let stored = try Row.fetchAll(db, sql: "SELECT * FROM audit_checkpoints").map(AuditCheckpoint.init(row:))
-        let all = fileCheckpoints + stored
+        let all = fileCheckpoints + stored + (anchor.map { [$0] } ?? [])
         let sizes = Set(all.map(\.size))
         var headAt: [Int64: String] = [:]
         var problems: [(Int64, String)] = []
@@ -97,16 +167,30 @@ public enum AuditVerifier {
         }
         let size = expected - 1
 
-        // 2. Checkpoints, from both places.
+        // 2. Checkpoints, from both places (and the one saved elsewhere).
         for checkpoint in all {
-            guard let key = verifiers[checkpoint.kid] else {
-                problems.append((checkpoint.size, "checkpoint at size \(checkpoint.size) is signed by unknown key \(checkpoint.kid)"))
+            guard let key = keys[checkpoint.kid] else {
+                problems.append((checkpoint.size, "checkpoint at size \(checkpoint.size) is signed by unknown key \(checkpoint.kid.prefix(32))"))
                 continue
             }
             guard let signature = Encoding.fromBase64URL(checkpoint.signature),
-                  key.isValidSignature(signature, for: checkpoint.signedBytes)
+                  key.verifier.isValidSignature(signature, for: checkpoint.signedBytes)
             else {
                 problems.append((checkpoint.size, "checkpoint signature at size \(checkpoint.size) does not verify"))
+                continue
+            }
+            if let retired = key.retiredAt, let signedAt = Timestamp.date(checkpoint.ts), signedAt > retired {
+                problems.append((checkpoint.size, "checkpoint at size \(checkpoint.size) was signed by key \(checkpoint.kid) after it was retired"))
+                continue
+            }
+            if let anchor, checkpoint == anchor {
+                if anchor.size > size {
+                    return .broken(size + 1, "truncated",
+                                   detail: "the saved checkpoint covers \(anchor.size) records but the log has \(size)")
+                }
+                if let head = headAt[anchor.size], head != anchor.head {
+                    return .broken(anchor.size, "forked", detail: "the log's record \(anchor.size) is not the one the saved checkpoint signed")
+                }
                 continue
             }
             if checkpoint.size > size {

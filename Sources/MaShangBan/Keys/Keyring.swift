@@ -13,10 +13,22 @@ public struct PublishedKey: Sendable, Codable, Equatable {
     public let alg: String
     public let publicKeyPEM: String
     public let status: String
+    /// When it was retired (null while active): checkpoints it signed later do not verify.
+    public let retiredAt: String?
 
     enum CodingKeys: String, CodingKey {
         case kid, alg, status
         case publicKeyPEM = "public_key_pem"
+        case retiredAt = "retired_at"
+    }
+
+    public func encode(to encoder: any Encoder) throws {  // `retired_at` is always present (null while active)
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(kid, forKey: .kid)
+        try c.encode(alg, forKey: .alg)
+        try c.encode(publicKeyPEM, forKey: .publicKeyPEM)
+        try c.encode(status, forKey: .status)
+        try c.encode(retiredAt, forKey: .retiredAt)
     }
 }
 
@@ -65,7 +77,7 @@ public struct Keyring: Sendable {
         return out
     }
 
-    private static func loadSigner(directory: DataDirectory, kid: String, suite: CryptoSuite) throws -> any SignatureSigner {
+    static func loadSigner(directory: DataDirectory, kid: String, suite: CryptoSuite) throws -> any SignatureSigner {
         let file = directory.signingKey(kid: kid)
         let pem = String(decoding: try directory.readSecret(file), as: UTF8.self)
         let signer = try SignatureKeys.loadSigner(privateKeyPEM: pem)
@@ -110,8 +122,8 @@ public struct Keyring: Sendable {
 
     /// The keys `GET /v1/keys` publishes, newest first.
     public static func published(_ db: Database) throws -> [PublishedKey] {
-        try Row.fetchAll(db, sql: "SELECT kid, alg, public_key_pem, status FROM signing_keys ORDER BY created_at DESC, status").map {
-            PublishedKey(kid: $0["kid"], alg: $0["alg"], publicKeyPEM: $0["public_key_pem"], status: $0["status"])
+        try Row.fetchAll(db, sql: "SELECT kid, alg, public_key_pem, status, retired_at FROM signing_keys ORDER BY created_at DESC, status").map {
+            PublishedKey(kid: $0["kid"], alg: $0["alg"], publicKeyPEM: $0["public_key_pem"], status: $0["status"], retiredAt: $0["retired_at"])
         }
     }
 }

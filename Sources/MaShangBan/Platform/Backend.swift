@@ -91,7 +91,7 @@ public struct Backend: Sendable, CustomStringConvertible, CustomDebugStringConve
         let keyring = try Keyring.load(pool, directory: directory, suite: suite, now: options.now)
         let dataKey = try directory.symmetricKey(directory.dataKey, random: options.random)
         let holderKey = try directory.symmetricKey(directory.holderKey, random: options.random)
-        let audit = AuditLog(suite: suite, keyring: keyring, checkpointFile: directory.checkpointFile, now: options.now,
+        let audit = AuditLog(suite: suite, keyring: keyring, directory: directory, now: options.now,
                              logger: options.logger)
         let clients = ClientRegistry(pool: pool, suite: suite, audit: audit, random: options.random, now: options.now)
         let vault = DataVault(suite: suite, key: dataKey)

@@ -69,8 +69,7 @@ struct BenchCommand: AsyncParsableCommand {
         let auditElapsed = ContinuousClock.now - auditStart
         let auditSeconds = Double(auditElapsed.components.seconds) + Double(auditElapsed.components.attoseconds) / 1e18
         print(Self.row("audit records appended (one transaction)", String(format: "%.0f records/s", Double(records) / auditSeconds)))
-        let verify = try AuditVerifier.verify(reader: backend.pool, suite: backend.suite, verifiers: backend.keyring.verifiers,
-                                              checkpointFile: backend.dataDirectory.checkpointFile)
+        let verify = try AuditVerifier.verify(reader: backend.pool, suite: backend.suite, checkpointFile: backend.dataDirectory.checkpointFile)
         print(Self.row("audit chain after import", verify.ok ? "intact, \(verify.size ?? 0) records" : "BROKEN"))
 
         chunks = []  // the rest measures the service, not the bench's copy of the body

@@ -35,8 +35,7 @@ struct AuditRoutes {
             return try JSONResponse.make(checkpoint)
         }
         group.get("verify") { _, _ in
-            let result = try AuditVerifier.verify(reader: backend.pool, suite: backend.suite, verifiers: backend.keyring.verifiers,
-                                                  checkpointFile: backend.dataDirectory.checkpointFile)
+            let result = try AuditVerifier.verify(reader: backend.pool, suite: backend.suite, checkpointFile: backend.dataDirectory.checkpointFile)
             return try JSONResponse.make(result)
         }
     }

@@ -200,8 +200,7 @@ struct AuditChainTests {
         let lines = try String(contentsOf: dir.dataDirectory.checkpointFile, encoding: .utf8).split(separator: "\n")
         let sizes = try lines.map { try JSONDecoder().decode(AuditCheckpoint.self, from: Data($0.utf8)).size }
         #expect(sizes == [100, 200])
-        let result = try AuditVerifier.verify(reader: backend.pool, suite: backend.suite, verifiers: backend.keyring.verifiers,
-                                              checkpointFile: dir.dataDirectory.checkpointFile)
+        let result = try AuditVerifier.verify(reader: backend.pool, suite: backend.suite, checkpointFile: dir.dataDirectory.checkpointFile)
         #expect(result.ok)
         #expect(result.size == 251)
     }

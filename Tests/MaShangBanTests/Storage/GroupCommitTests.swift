@@ -54,8 +54,7 @@ struct GroupCommitTests {
         #expect(writes.statistics.transactions == 2, "the twenty that waited shared one transaction")
         let units = try await backend.pool.read { db in try String.fetchAll(db, sql: "SELECT object FROM audit_records WHERE action = 'test.unit'") }
         #expect(units.count == 10 && units.allSatisfy { Int($0.dropFirst(5)).map { $0 % 2 == 0 } ?? false })
-        #expect(try AuditVerifier.verify(reader: backend.pool, suite: backend.suite, verifiers: backend.keyring.verifiers,
-                                         checkpointFile: dir.dataDirectory.checkpointFile).ok)
+        #expect(try AuditVerifier.verify(reader: backend.pool, suite: backend.suite, checkpointFile: dir.dataDirectory.checkpointFile).ok)
     }
 
     /// A checkpoint written by a unit that then failed is rolled back with it and never reaches the file.
@@ -103,7 +102,6 @@ struct GroupCommitTests {
         let checkpoint = try JSONDecoder().decode(AuditCheckpoint.self, from: Data(lines[0].utf8))
         let head = try await backend.pool.read { db in try String.fetchOne(db, sql: "SELECT hash FROM audit_records WHERE seq = 100") }
         #expect(checkpoint.size == 100 && checkpoint.head == head)
-        #expect(try AuditVerifier.verify(reader: backend.pool, suite: backend.suite, verifiers: backend.keyring.verifiers,
-                                         checkpointFile: dir.dataDirectory.checkpointFile).ok)
+        #expect(try AuditVerifier.verify(reader: backend.pool, suite: backend.suite, checkpointFile: dir.dataDirectory.checkpointFile).ok)
     }
 }
