@@ -70,6 +70,15 @@ struct WebhookSignatureTests {
         #expect(header == "t=1800000000,v1=\(expected)")
     }
 
+    /// Terminals see `last_error`: one fixed message per kind of failure, never a remote text.
+    @Test func lastErrorIsAFixedMessagePerFailureClass() {
+        struct Remote: Error, CustomStringConvertible { let description: String }
+        #expect(Deliveries.describe(Remote(description: "remote says: <html>secret 13812345678</html>")) == "no answer")
+        #expect(Deliveries.describe(Remote(description: "read timeout after 10 s")) == "timed out")
+        #expect(Deliveries.describe(Remote(description: "connect(): Connection refused (errno: 111)")) == "connection refused")
+        #expect(Deliveries.describe(CryptoError("the box was altered: timeout")) == "cannot open the stored submission")
+    }
+
     @Test func backoffDoublesFromOneSecondUpToTenMinutesWithJitter() {
         let settings = DeliverySettings()
         #expect(settings.backoff(afterAttempt: 1, unit: 0.999) <= 1 && settings.backoff(afterAttempt: 1, unit: 0) == 0.5)

@@ -263,13 +263,14 @@ public struct Deliveries: Sendable {
         }
     }
 
-    /// Why no answer came, without secrets or bodies.
+    /// Why no answer came, as one fixed message per kind of failure: terminals read it, so it
+    /// never carries a remote server's (or an HTTP client's) own text, a secret or a body.
     static func describe(_ error: any Error) -> String {
         let text = String(describing: error)
+        if error is CryptoError { return "cannot open the stored submission" }
         if text.localizedCaseInsensitiveContains("timeout") || text.localizedCaseInsensitiveContains("deadline") { return "timed out" }
         if text.localizedCaseInsensitiveContains("refused") { return "connection refused" }
-        if error is CryptoError { return "cannot open the stored submission" }
-        return "no answer: " + String(text.prefix(120))
+        return "no answer"
     }
 
     static func due(limit: Int, now: String, _ db: Database) throws -> [Due] {

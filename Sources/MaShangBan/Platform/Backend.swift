@@ -84,8 +84,15 @@ public struct Backend: Sendable, CustomStringConvertible, CustomDebugStringConve
     /// `admin-token` (0600). The crypto profile is fixed at first start.
     public static func open(_ options: BackendOptions) throws -> Backend {
         let directory = options.dataDirectory
+        // Files this process makes are its own only (the database, its WAL, keys, checkpoints).
+        umask(0o077)
         try directory.create()
         let pool = try Storage.open(at: directory.database)
+        let widened = try directory.restrictPermissions()
+        if !widened.isEmpty {
+            options.logger.warning("the data directory was readable by others; set to owner only (0700 folders, 0600 files)",
+                                   metadata: ["paths": "\(widened.prefix(10).map { $0.isEmpty ? "." : $0 })"])
+        }
         let profile = try fixProfile(pool, asked: options.crypto, directory: directory)
         let suite = CryptoSuite(profile: profile)
         let keyring = try Keyring.load(pool, directory: directory, suite: suite, now: options.now)

@@ -28,6 +28,33 @@ public struct DataDirectory: Sendable {
         try fm.setAttributes([.posixPermissions: 0o700], ofItemAtPath: keys.path)
     }
 
+    /// Sets the directory and everything in it to owner-only: folders 0700, files 0600 (the
+    /// database and its WAL hold sealed data, but also who did what and when). Returns the
+    /// paths that were wider, relative to the directory, for a warning.
+    @discardableResult
+    public func restrictPermissions() throws -> [String] {
+        let fm = FileManager.default
+        var widened: [String] = []
+        func restrict(_ path: String, _ relative: String) throws {
+            var info = stat()
+            guard lstat(path, &info) == 0 else { return }
+            let isDirectory = (info.st_mode & S_IFMT) == S_IFDIR
+            guard isDirectory || (info.st_mode & S_IFMT) == S_IFREG else { return }  // links and the like are left alone
+            let wanted: mode_t = isDirectory ? 0o700 : 0o600
+            if info.st_mode & 0o777 != wanted {
+                guard chmod(path, wanted) == 0 else { throw StartupError("cannot set the permissions of \(path)") }
+                if info.st_mode & 0o077 != 0 { widened.append(relative) }
+            }
+            if isDirectory {
+                for entry in try fm.contentsOfDirectory(atPath: path).sorted() {
+                    try restrict(path + "/" + entry, relative.isEmpty ? entry : relative + "/" + entry)
+                }
+            }
+        }
+        try restrict(url.path, "")
+        return widened
+    }
+
     /// Writes a secret file readable by the owner only (mode 0600), replacing nothing:
     /// an existing file is an error, so a key is never overwritten.
     public func writeSecret(_ bytes: [UInt8], to file: URL) throws { try Self.writeSecret(bytes, to: file) }

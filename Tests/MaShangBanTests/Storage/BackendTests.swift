@@ -188,3 +188,23 @@ struct BackendTests {
         #expect(other.holderReference.ref("430405198501011235") != ref)
     }
 }
+
+extension BackendTests {
+    /// The data directory and every file in it are owner-only at start; a wider one is tightened.
+    @Test func theDataDirectoryIsOwnerOnly() throws {
+        let dir = try TemporaryDirectory()
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: dir.url.path)
+        let stray = dir.url.appendingPathComponent("notes.txt")
+        #expect(FileManager.default.createFile(atPath: stray.path, contents: Data("x".utf8), attributes: [.posixPermissions: 0o644]))
+        let backend = try openBackend(dir)
+        try backend.pool.close()
+        func mode(_ url: URL) throws -> Int { try #require(FileManager.default.attributesOfItem(atPath: url.path)[.posixPermissions] as? Int) }
+        #expect(try mode(dir.url) == 0o700)
+        #expect(try mode(stray) == 0o600)
+        for file in [dir.dataDirectory.database, dir.dataDirectory.adminToken, dir.dataDirectory.dataKey] {
+            #expect(try mode(file) == 0o600, "\(file.lastPathComponent)")
+        }
+        #expect(try mode(dir.dataDirectory.keys) == 0o700)
+        #expect(try dir.dataDirectory.restrictPermissions().isEmpty, "nothing left to tighten")
+    }
+}
