@@ -287,6 +287,18 @@ struct PresentationFlowTests {
             // Another app backend cannot see it.
             let other = try await client.createClient(role: "app").token
             try await client.call(.get, "/v1/presentations/\(code.id)/qr.png", token: other).expectProblem(404, "not_found")
+            // The database keeps only the token's hash.
+            let stored = try await server.backend.pool.read { db in
+                try String.fetchOne(db, sql: "SELECT token_hash FROM presentations WHERE id = ?", arguments: [code.id])
+            }
+            #expect(stored == Encoding.hex(SHA256Hashing().hash(Array(code.token.utf8))))
+        }
+        // Another server process on the same data (a restart) has no live token to draw: a new code is needed.
+        let restarted = try Backend.open(server.configuration.backendOptions(logger: server.logger))
+        let code = try #require(try await restarted.pool.read { db in try String.fetchOne(db, sql: "SELECT id FROM presentations") })
+        let app = try #require(try await restarted.clients.list().clients.first { $0.role == .app })
+        await #expect(throws: MSBError.notFound("no such code, or its image is no longer available; issue a new code")) {
+            try await restarted.presentations.token(id: code, client: app)
         }
     }
 }

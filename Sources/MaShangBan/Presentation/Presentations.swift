@@ -26,6 +26,8 @@ public struct Presentations: Sendable {
     let limiter: RateLimiter
     /// Consents granted or used lately, so a code's token is signed before the writer's turn.
     let recentConsents: RecentConsents
+    /// The tokens of live codes, for their QR images (the database keeps only hashes).
+    let liveTokens = LiveTokens()
 
     public init(pool: DatabasePool, writes: GroupCommit, keyring: Keyring, audit: AuditLog, random: any RandomSource, now: @escaping Now,
                 region: String, tokenLifetime: Int, limiter: RateLimiter, recentConsents: RecentConsents) {
@@ -80,14 +82,16 @@ public struct Presentations: Sendable {
             let presentation = Presentation(id: random.sortableIdentifier(prefix: "pre", at: instant), consentID: consentID, token: token,
                                             expiresAt: Timestamp.string(Date(timeIntervalSince1970: TimeInterval(claims.exp))))
             try db.cachedStatement(sql: """
-                INSERT INTO presentations (id, consent_id, client_id, jti, token, state, created_at, expires_at)
+                INSERT INTO presentations (id, consent_id, client_id, jti, token_hash, state, created_at, expires_at)
                 VALUES (?, ?, ?, ?, ?, 'active', ?, ?)
-                """).execute(arguments: [presentation.id, consentID, client.id, claims.jti, presentation.token, stamp, presentation.expiresAt])
+                """).execute(arguments: [presentation.id, consentID, client.id, claims.jti, Encoding.hex(audit.suite.hash(Array(token.utf8))),
+                                         stamp, presentation.expiresAt])
             try chain.append(actor: .client(client.id), action: "presentation.issued", object: "presentation:\(presentation.id)",
                              detail: ["consent": .string(consentID)])
             return (presentation, consent, signedEarly)
         }
         if !signedEarly { recentConsents.remember(consent) }
+        liveTokens.remember(presentation, client: client.id, at: instant)
         return presentation
     }
 
@@ -113,14 +117,14 @@ public struct Presentations: Sendable {
         }
     }
 
-    /// The token of a code of this client, to draw as a QR code (404 `not_found` otherwise).
+    /// The token of a live code of this client, to draw as a QR code: 404 `not_found` for
+    /// another client's, one that has expired, or one issued before this server started (only
+    /// its hash is stored; the app issues a new code).
     public func token(id: String, client: Client) async throws -> String {
-        try await pool.read { db in
-            guard let token = try String.fetchOne(db.cachedStatement(sql: "SELECT token FROM presentations WHERE id = ? AND client_id = ?"),
-                                                  arguments: [id, client.id])
-            else { throw MSBError.notFound("no such presentation") }
-            return token
+        guard let token = liveTokens.token(id, client: client.id, at: now()) else {
+            throw MSBError.notFound("no such code, or its image is no longer available; issue a new code")
         }
+        return token
     }
 
     static func revoke(_ id: String, at stamp: String, actor: AuditActor, reason: String, chain: inout AuditChain, _ db: Database) throws {
@@ -132,4 +136,39 @@ public struct Presentations: Sendable {
 extension MSBError {
     static let consentWithdrawn = MSBError(code: "consent_withdrawn", status: 410, detail: "the consent has been withdrawn")
     static let consentExpired = MSBError(code: "consent_expired", status: 403, detail: "the consent has expired")
+}
+
+/// The tokens of codes issued by this process that have not expired, by presentation id: a
+/// code's QR image is drawn from here. Bounded by the codes alive at once (a code lives at
+/// most ten minutes); expired ones are dropped as new ones come.
+final class LiveTokens: Sendable {
+    struct Entry {
+        let token: String
+        let clientID: String
+        let expiresAt: Date
+    }
+
+    private let entries = Locked<[String: Entry]>([:])
+    static var sweepEvery: Int { 10_000 }
+
+    func remember(_ presentation: Presentation, client: String, at instant: Date) {
+        guard let expires = Timestamp.date(presentation.expiresAt) else { return }
+        entries.withLock { entries in
+            if entries.count >= Self.sweepEvery, entries.count % Self.sweepEvery == 0 {
+                entries = entries.filter { $0.value.expiresAt > instant }
+            }
+            entries[presentation.id] = Entry(token: presentation.token, clientID: client, expiresAt: expires)
+        }
+    }
+
+    func token(_ id: String, client: String, at instant: Date) -> String? {
+        entries.withLock { entries in
+            guard let entry = entries[id] else { return nil }
+            guard entry.expiresAt.addingTimeInterval(TimeInterval(QRToken.leeway)) > instant else {
+                entries[id] = nil
+                return nil
+            }
+            return entry.clientID == client ? entry.token : nil
+        }
+    }
 }

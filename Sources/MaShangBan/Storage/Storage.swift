@@ -56,7 +56,8 @@ enum Migrations {
                                           ("0010_issuers_own_licences", issuersOwnLicences0010),
                                           ("0011_attestations_bound", attestationsBound0011),
                                           ("0012_holder_sessions", holderSessions0012),
-                                          ("0013_clients_end_their_grants", clientsEndTheirGrants0013)]
+                                          ("0013_clients_end_their_grants", clientsEndTheirGrants0013),
+                                          ("0014_code_tokens_hashed", codeTokensHashed0014)]
 
     static let init0001 = """
     CREATE TABLE meta (
@@ -393,6 +394,14 @@ enum Migrations {
     static let clientsEndTheirGrants0013 = """
     CREATE INDEX consents_by_client ON consents(client_id) WHERE withdrawn_at IS NULL;
     CREATE INDEX window_sessions_waiting ON window_sessions(terminal_id) WHERE state = 'waiting';
+    """
+
+    /// A code's token is a credential until it is scanned: the database keeps only its hash
+    /// (hex), and the server keeps live tokens in memory to draw their QR images. Tokens
+    /// stored before this are wiped (their codes still scan: a scan finds its code by `jti`).
+    static let codeTokensHashed0014 = """
+    ALTER TABLE presentations RENAME COLUMN token TO token_hash;
+    UPDATE presentations SET token_hash = '';
     """
 }
 
