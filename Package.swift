@@ -74,7 +74,7 @@ let package = Package(
         .target(name: "CFuzzDriver"),
         .testTarget(
             name: "MaShangBanTests",
-            dependencies: ["MaShangBan"],
+            dependencies: ["MaShangBan", .product(name: "Crypto", package: "swift-crypto")],
             resources: [.copy("Fixtures")]
         ),
         .testTarget(

@@ -145,7 +145,7 @@ struct PresentationFlowTests {
         }
         // The submission and its outbox row were written; the frozen body follows the item's policy.
         let body = try await server.backend.pool.read { db in
-            try Submissions.body(of: submission, vault: DataVault(suite: server.backend.suite, key: server.backend.dataKey), db)
+            try Submissions.body(of: submission, vault: server.backend.vault, db)
         }
         let text = try #require(body)
         let frozen = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])

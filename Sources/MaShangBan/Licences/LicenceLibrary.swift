@@ -61,6 +61,9 @@ public struct LicenceLibrary: Sendable {
         let legalRepresentative: String?
     }
 
+    /// The lookup-digest domain of a type's licence numbers.
+    static func numberDomain(_ type: String) -> String { "licence-number:\(type)" }
+
     /// What binds a sealed value to its licence (type + keyed number, unique) and column.
     static func sealContext(type: String, numberKey: some Sequence<UInt8>, column: String) -> String {
         "licence:\(type):\(Encoding.hex(numberKey)):\(column)"
@@ -70,7 +73,7 @@ public struct LicenceLibrary: Sendable {
     func seal(_ licence: ValidatedLicence, by issuer: LicenceIssuer) throws -> SealedLicence {
         try issuer.requirePermitted(licence.type.code)
         let type = licence.type.code
-        let numberKey = Data(vault.lookupKey(licence.number, domain: "licence-number:\(type)"))
+        let numberKey = Data(vault.lookupKey(licence.number, domain: Self.numberDomain(type)))
         let data = JSONValue.object([
             "number": .string(licence.number),
             "holder": .string(licence.holder.value),

@@ -68,8 +68,8 @@ public struct Backend: Sendable, CustomStringConvertible, CustomDebugStringConve
     public let deliveries: Deliveries
     public let windowSessions: WindowSessions
     public let holderReference: HolderReference
-    /// The data key for licence fields at rest (used from the licence library on).
-    public let dataKey: [UInt8]
+    /// Seals personal data at rest (keys derived from `DIR/keys/data.key`).
+    let vault: DataVault
     /// Request rate limits: per client and per address here, per holder inside the domain.
     public let limiter: RateLimiter
     /// Failed authentications, counted per address and audited at most once a minute each.
@@ -101,7 +101,8 @@ public struct Backend: Sendable, CustomStringConvertible, CustomDebugStringConve
         let audit = AuditLog(suite: suite, keyring: keyring, directory: directory, now: options.now,
                              logger: options.logger)
         let clients = ClientRegistry(pool: pool, suite: suite, audit: audit, random: options.random, now: options.now)
-        let vault = DataVault(suite: suite, key: dataKey)
+        let vault = DataVault(suite: suite, dataKey: dataKey)
+        try KeySeparation.migrate(pool, from: .undivided(suite: suite, dataKey: dataKey), to: vault)
         let holderReference = HolderReference(suite: suite, key: holderKey)
         let writes = GroupCommit(pool: pool)
         let limiter = RateLimiter(limits: options.rateLimits, now: options.now, writes: writes, audit: audit)
@@ -128,7 +129,7 @@ public struct Backend: Sendable, CustomStringConvertible, CustomDebugStringConve
                        consents: Consents(library: library, faceAuth: faceAuth, recent: recentConsents),
                        presentations: presentations, scans: scans, deliveries: deliveries,
                        windowSessions: WindowSessions(scans: scans, presentations: presentations),
-                       holderReference: holderReference, dataKey: dataKey, limiter: limiter,
+                       holderReference: holderReference, vault: vault, limiter: limiter,
                        authFailures: AuthFailures(writes: writes, audit: audit, holderReference: holderReference, now: options.now),
                        now: options.now, random: options.random, createdAdminToken: adminToken)
     }
