@@ -113,7 +113,7 @@ struct Serve: AsyncParsableCommand {
         """
         码上办 demo — sample data is loaded (items sb-transfer and construction-permit, 王一静 \(Demo.person),
         李建国 \(Demo.representative), 衡阳市湘江建设有限公司 \(Demo.enterprise)); the approval system is a stand-in
-        on this server (\(base)/demo/approval-system/received shows what it got).
+        on this server (\(base)/demo/approval-system/received shows what it got, to the admin token).
           TERMINAL=\(demo.terminalToken)     # window W07, hall \(Demo.hall)
           APP=\(demo.appToken)
           ISSUER=\(demo.issuerToken)
