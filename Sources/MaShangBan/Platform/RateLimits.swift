@@ -41,9 +41,10 @@ public struct RateLimits: Sendable, Equatable {
     public var perRole: [ClientRole: RateLimit]
     /// Every request from one source address, before authentication (token guessing).
     public var perAddress: RateLimit?
-    /// Face-check challenges per holder: brute-forcing a face check must be slow.
+    /// Face-check challenges per holder and app client: brute-forcing a face check must be
+    /// slow, and one app cannot use up a holder's challenges at another.
     public var challengesPerHolder: RateLimit?
-    /// Consents granted per holder (each one a face check).
+    /// Consents granted per holder and app client, counted once the face check has passed.
     public var consentsPerHolder: RateLimit?
     /// Codes issued per holder (一码出示), whichever app asks.
     public var codesPerHolder: RateLimit?
