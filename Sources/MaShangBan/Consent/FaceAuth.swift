@@ -2,7 +2,7 @@ import Foundation
 import GRDB
 
 /// A registered face-auth provider (人脸识别服务). Its `id` is the `kid` its attestations carry.
-public struct FaceAuthProvider: Sendable, Equatable, Codable {
+public struct FaceAuthProvider: Sendable, Equatable, Encodable {
     public let id: String
     public let name: String
     public let alg: String
@@ -19,13 +19,6 @@ public struct FaceAuthProvider: Sendable, Equatable, Codable {
         case id, name, alg, status
         case createdAt = "created_at"
         case revokedAt = "revoked_at"
-    }
-
-    public init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        self.init(id: try c.decode(String.self, forKey: .id), name: try c.decode(String.self, forKey: .name),
-                  alg: try c.decode(String.self, forKey: .alg), createdAt: try c.decode(String.self, forKey: .createdAt),
-                  revokedAt: try c.decodeIfPresent(String.self, forKey: .revokedAt))
     }
 
     public func encode(to encoder: any Encoder) throws {

@@ -21,6 +21,11 @@ public final class AuthFailures: Sendable {
         var reasons: [String: Int] = [:]
         var reportedAt: Date?
         var count: Int { reasons.values.reduce(0, +) }
+
+        /// Whether a record may be written for it: never written, or a minute since the last.
+        func minutePassed(at instant: Date) -> Bool {
+            reportedAt.map { instant.timeIntervalSince($0) >= AuthFailures.interval } ?? true
+        }
     }
 
     struct State {
@@ -48,7 +53,7 @@ public final class AuthFailures: Sendable {
             var pending = state.addresses[key] ?? Pending()
             pending.reasons[reason, default: 0] += 1
             defer { state.addresses[key] = pending }
-            guard pending.reportedAt.map({ instant.timeIntervalSince($0) >= Self.interval }) ?? true else { return nil }
+            guard pending.minutePassed(at: instant) else { return nil }
             let reasons = pending.reasons
             pending.reasons = [:]
             pending.reportedAt = instant
@@ -65,7 +70,7 @@ public final class AuthFailures: Sendable {
         let due = state.withLock { state -> [(String, [String: Int])] in
             var due: [(String, [String: Int])] = []
             for (key, var pending) in state.addresses {
-                let minutePassed = pending.reportedAt.map { instant.timeIntervalSince($0) >= Self.interval } ?? true
+                let minutePassed = pending.minutePassed(at: instant)
                 if pending.count > 0, everything || minutePassed {
                     due.append((key, pending.reasons))
                     pending.reasons = [:]
