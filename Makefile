@@ -7,7 +7,7 @@ RUN_PACKAGES  := libssl-dev libsqlite3-dev libqrencode-dev libpng-dev pkg-config
 TEST_PACKAGES := $(RUN_PACKAGES) zbar-tools openssl curl wrk
 BENCH_PACKAGES := $(RUN_PACKAGES) wrk
 
-.PHONY: run test bench fuzz tsan build deps-run deps-test clean
+.PHONY: run test bench fuzz tsan build docs deps-run deps-test clean
 
 run: deps-run
 	swift build -c release --product mashangban
@@ -44,6 +44,10 @@ tsan: deps-test
 
 build: deps-run
 	swift build
+
+# Generated documentation: docs/errors.md from the problem-code catalogue.
+docs: deps-test
+	MSB_WRITE_DOCS=1 swift test --filter ErrorCatalogueTests
 
 deps-run:
 	@scripts/ensure-packages.sh $(RUN_PACKAGES)

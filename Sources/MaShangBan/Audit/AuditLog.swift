@@ -104,7 +104,7 @@ public struct AuditChain {
     private var headBytes: [UInt8]
 
     init(log: AuditLog, db: Database, seq: Int64, head: String) throws {
-        guard let bytes = Encoding.fromHex(head) else { throw CryptoError("audit chain head is not hex") }
+        guard let bytes = Encoding.fromHex(head) else { throw InternalError("audit chain head is not hex") }
         (self.log, self.db, self.seq, self.head, self.headBytes) = (log, db, seq, head, bytes)
     }
 

@@ -83,7 +83,7 @@ public struct ClientRegistry: Sendable {
         let audit = self.audit
         let client = try await pool.write { db in
             if let types = valid.licenceTypes, let unknown = try types.first(where: { try LicenceTypeRegistry.find(db, code: $0) == nil }) {
-                throw MSBError(code: "unknown_licence_type", status: 422, detail: "licence_types names \(unknown.prefix(64)), not a known licence type")
+                throw MSBError(.unknownLicenceType, "licence_types names \(unknown.prefix(64)), not a known licence type")
             }
             try Self.insert(db, id: id, valid, tokenHash: tokenHash, createdAt: createdAt)
             var detail: [String: JSONValue] = ["role": .string(valid.role.rawValue)]
@@ -162,7 +162,7 @@ public struct ClientRegistry: Sendable {
             let client = try Self.fetch(db, id: id)
             if client.role == .admin,
                try Int.fetchOne(db.cachedStatement(sql: "SELECT COUNT(*) FROM clients WHERE role = 'admin' AND deleted_at IS NULL")) == 1 {
-                throw MSBError(code: "last_admin", status: 409, detail: "this is the last admin client; create another admin first")
+                throw MSBError(.lastAdmin, "this is the last admin client; create another admin first")
             }
             try db.cachedStatement(sql: "UPDATE clients SET deleted_at = ? WHERE id = ? AND deleted_at IS NULL").execute(arguments: [deletedAt, id])
             guard db.changesCount == 1 else { throw MSBError.notFound("no such client") }

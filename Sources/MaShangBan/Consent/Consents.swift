@@ -97,7 +97,7 @@ public struct Consents: Sendable {
         let agentBox = try agent.map { Data(try library.vault.seal($0.value, context: "consent:\(consent.id):agent")) }
         try await library.writes.write { db in
             if let agentRef, !(try EnterpriseAgents.isAuthorised(enterpriseRef: holderRef, agentRef: agentRef, today: today, db)) {
-                throw MSBError(code: "agent_not_authorized", status: 403, detail: "the agent holds no live authorisation for this enterprise")
+                throw MSBError(.agentNotAuthorized, "the agent holds no live authorisation for this enterprise")
             }
             try faceAuth.verify(request.attestation, subject: subject, purpose: .consent, clientID: client.id, db)
             if let item = request.item, try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM items WHERE code = ?"), arguments: [item]) != true {
@@ -109,7 +109,7 @@ public struct Consents: Sendable {
                     WHERE w.holder_ref = ? AND w.licence_id = ?
                     """), arguments: [holderRef, id])
                 guard let row else {
-                    throw MSBError(code: "licence_not_in_wallet", status: 422, detail: "a listed licence is not in the holder's wallet")
+                    throw MSBError(.licenceNotInWallet, "a listed licence is not in the holder's wallet")
                 }
                 try Self.requireValid(revoked: (row["revoked_at"] as String?) != nil,
                                       validUntil: (row["valid_until"] as String?).flatMap(CalendarDate.init), today: today)
@@ -153,7 +153,7 @@ public struct Consents: Sendable {
         try chain.append(actor: actor, action: "consent.withdrawn", object: "consent:\(id)")
         let active = try String.fetchAll(db.cachedStatement(sql: "SELECT id FROM presentations WHERE consent_id = ? AND state = 'active'"), arguments: [id])
         for presentation in active {
-            try Presentations.revoke(presentation, at: stamp, actor: actor, reason: "consent_withdrawn", chain: &chain, db)
+            try Presentations.revoke(presentation, at: stamp, actor: actor, reason: ProblemCode.consentWithdrawn.rawValue, chain: &chain, db)
         }
     }
 
@@ -161,8 +161,8 @@ public struct Consents: Sendable {
     static func requireValid(revoked: Bool, validUntil: CalendarDate?, today: CalendarDate) throws {
         switch LicenceStatus(revoked: revoked, validUntil: validUntil, today: today) {
         case .valid: return
-        case .revoked: throw MSBError(code: "licence_revoked", status: 409, detail: "a listed licence has been revoked")
-        case .expired: throw MSBError(code: "licence_expired", status: 409, detail: "a listed licence has expired")
+        case .revoked: throw MSBError(.licenceRevoked, "a listed licence has been revoked")
+        case .expired: throw MSBError(.licenceExpired, "a listed licence has expired")
         }
     }
 
@@ -180,5 +180,5 @@ public struct Consents: Sendable {
 }
 
 extension MSBError {
-    static let itemUnknown = MSBError(code: "item_unknown", status: 404, detail: "no such item")
+    static let itemUnknown = MSBError(.itemUnknown, "no such item")
 }

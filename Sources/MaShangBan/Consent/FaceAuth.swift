@@ -85,7 +85,7 @@ public struct FaceAuth: Sendable {
         let audit = self.audit
         try await pool.write { db in
             if try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM face_auth_providers WHERE id = ?"), arguments: [provider.id]) == true {
-                throw MSBError(code: "face_auth_provider_exists", status: 422, detail: "this public key is registered already")
+                throw MSBError(.faceAuthProviderExists, "this public key is registered already")
             }
             try db.cachedStatement(sql: "INSERT INTO face_auth_providers (id, name, alg, public_key_pem, created_at) VALUES (?, ?, ?, ?, ?)").execute(arguments: [provider.id, provider.name, provider.alg, pem, provider.createdAt])
             try audit.append(db, actor: actor, action: "face_auth_provider.created", object: "face_auth_provider:\(provider.id)",
@@ -175,7 +175,7 @@ public struct FaceAuth: Sendable {
     /// someone else, to another app or for another purpose, used or expired), 403
     /// `face_auth_failed` (result not `pass`, or score under the threshold).
     func verify(_ attestation: String, subject: CitizenID, purpose: AttestationPurpose, clientID: String, _ db: Database) throws {
-        let invalid = { (why: String) in MSBError(code: "attestation_invalid", status: 422, detail: "the attestation \(why)") }
+        let invalid = { (why: String) in MSBError(.attestationInvalid, "the attestation \(why)") }
         let claims: Claims
         do {
             let parsed = try JWS.verify(attestation) { kid in try? keys.verifier(kid, db) }
@@ -191,27 +191,27 @@ public struct FaceAuth: Sendable {
         let row = try Row.fetchOne(db.cachedStatement(sql: """
             SELECT subject_ref, expires_at, used_at, client_id, purpose FROM face_auth_challenges WHERE nonce = ?
             """), arguments: [claims.nonce])
-        guard let row else { throw MSBError(code: "nonce_invalid", status: 422, detail: "the attestation's nonce was not issued here") }
+        guard let row else { throw MSBError(.nonceInvalid, "the attestation's nonce was not issued here") }
         guard row["subject_ref"] == holderReference.ref(subject.value) else {
-            throw MSBError(code: "nonce_invalid", status: 422, detail: "the attestation's nonce was issued for another person")
+            throw MSBError(.nonceInvalid, "the attestation's nonce was issued for another person")
         }
         guard row["client_id"] == clientID else {
-            throw MSBError(code: "nonce_invalid", status: 422, detail: "the attestation's nonce was asked for by another app client")
+            throw MSBError(.nonceInvalid, "the attestation's nonce was asked for by another app client")
         }
         guard row["purpose"] == purpose.rawValue else {
-            throw MSBError(code: "nonce_invalid", status: 422, detail: "the attestation's nonce was asked for another purpose")
+            throw MSBError(.nonceInvalid, "the attestation's nonce was asked for another purpose")
         }
         guard (row["used_at"] as String?) == nil else {
-            throw MSBError(code: "nonce_invalid", status: 422, detail: "the attestation's nonce was used already")
+            throw MSBError(.nonceInvalid, "the attestation's nonce was used already")
         }
         guard let expires = Timestamp.date(row["expires_at"]), expires >= instant else {
-            throw MSBError(code: "nonce_invalid", status: 422, detail: "the attestation's nonce has expired")
+            throw MSBError(.nonceInvalid, "the attestation's nonce has expired")
         }
         guard claims.result == "pass" else {
-            throw MSBError(code: "face_auth_failed", status: 403, detail: "face recognition did not pass")
+            throw MSBError(.faceAuthFailed, "face recognition did not pass")
         }
         guard claims.score >= threshold else {
-            throw MSBError(code: "face_auth_failed", status: 403, detail: "the face recognition score is under the threshold")
+            throw MSBError(.faceAuthFailed, "the face recognition score is under the threshold")
         }
         try db.cachedStatement(sql: "UPDATE face_auth_challenges SET used_at = ? WHERE nonce = ?").execute(arguments: [Timestamp.string(instant), claims.nonce])
     }

@@ -77,7 +77,7 @@ public struct HolderSessions: Sendable {
     public func require(_ token: String?, for holder: HolderID, client: Client) async throws {
         let session = try await live(token, client: client)
         let holderRef = library.holderReference.ref(holder.value)
-        let mismatch = MSBError(code: "holder_session_mismatch", status: 403, detail: "the holder session is for another holder")
+        let mismatch = MSBError(.holderSessionMismatch, "the holder session is for another holder")
         switch holder {
         case .person:
             guard session.personRef == holderRef else { throw mismatch }
@@ -95,8 +95,8 @@ public struct HolderSessions: Sendable {
     }
 
     private func live(_ token: String?, client: Client) async throws -> (id: String, personRef: String) {
-        let required = MSBError(code: "holder_session_required", status: 401,
-                                detail: "this request needs a live holder session (header \(Self.header))")
+        let required = MSBError(.holderSessionRequired,
+                                "this request needs a live holder session (header \(Self.header))")
         guard let token, token.hasPrefix(Self.tokenPrefix), token.utf8.count <= 128 else { throw required }
         let tokenHash = Data(suite.hash(Array(token.utf8)))
         let now = Timestamp.string(library.now())
@@ -109,7 +109,7 @@ public struct HolderSessions: Sendable {
         }
         guard let row else { throw required }
         guard row.client == client.id else {
-            throw MSBError(code: "holder_session_mismatch", status: 403, detail: "the holder session belongs to another app client")
+            throw MSBError(.holderSessionMismatch, "the holder session belongs to another app client")
         }
         return (row.id, row.personRef)
     }

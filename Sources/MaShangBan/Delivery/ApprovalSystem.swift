@@ -51,7 +51,7 @@ public struct ApprovalSystemRegistry: Sendable {
         let audit = self.audit
         try await pool.write { db in
             if try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM approval_systems WHERE code = ?"), arguments: [system.code]) == true {
-                throw MSBError(code: "approval_system_exists", status: 422, detail: "approval system \(system.code) exists already")
+                throw MSBError(.approvalSystemExists, "approval system \(system.code) exists already")
             }
             try db.cachedStatement(sql: "INSERT INTO approval_systems (code, name, webhook_url, secret_box, created_at) VALUES (?, ?, ?, ?, ?)").execute(arguments: [system.code, system.name, system.webhookURL, box, system.createdAt])
             try audit.append(db, actor: actor, action: "approval_system.created", object: "approval_system:\(system.code)")

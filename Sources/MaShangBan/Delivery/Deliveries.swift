@@ -107,7 +107,7 @@ public struct Deliveries: Sendable {
         let status = try await pool.write { db -> SubmissionStatus in
             guard let current = try Self.status(id, db) else { throw MSBError.notFound("no such submission") }
             guard current.status == "dead" else {
-                throw MSBError(code: "submission_not_dead", status: 409, detail: "only a dead submission can be retried (it is \(current.status))")
+                throw MSBError(.submissionNotDead, "only a dead submission can be retried (it is \(current.status))")
             }
             try db.cachedStatement(sql: "UPDATE submissions SET status = 'pending', attempts = 0 WHERE id = ?").execute(arguments: [id])
             try db.cachedStatement(sql: "UPDATE outbox SET next_attempt_at = ? WHERE submission_id = ?").execute(arguments: [stamp, id])
@@ -206,7 +206,7 @@ public struct Deliveries: Sendable {
             let (body, secret) = try await pool.read { db in
                 (try Submissions.body(of: due.id, vault: vault, db), try ApprovalSystemRegistry.secret(of: due.system, vault: vault, db))
             }
-            guard let body, let secret else { throw CryptoError("submission \(due.id) has no body or its system no secret") }
+            guard let body, let secret else { throw InternalError("submission \(due.id) has no body or its system no secret") }
             let bytes = Array(body.utf8)
             let signature = WebhookSignature.sign(body: bytes, secret: secret, timestamp: Int64(now().timeIntervalSince1970), suite: suite)
             let headers = [("Content-Type", "application/json"), ("Idempotency-Key", due.id), (WebhookSignature.header, signature)]
@@ -267,7 +267,7 @@ public struct Deliveries: Sendable {
     /// never carries a remote server's (or an HTTP client's) own text, a secret or a body.
     static func describe(_ error: any Error) -> String {
         let text = String(describing: error)
-        if error is CryptoError { return "cannot open the stored submission" }
+        if error is CryptoError || error is InternalError { return "cannot open the stored submission" }
         if text.localizedCaseInsensitiveContains("timeout") || text.localizedCaseInsensitiveContains("deadline") { return "timed out" }
         if text.localizedCaseInsensitiveContains("refused") { return "connection refused" }
         return "no answer"

@@ -35,7 +35,7 @@ public enum Submissions {
         let record = try chain.append(actor: actor, action: "scan.accepted", object: "submission:\(draft.id)", detail: detail)
         guard case .object(var body) = DisclosureView.receiver(policies: draft.item.fields, holder: draft.holder, agent: draft.agent,
                                                                 licences: draft.licences, masks: masks)
-        else { throw CryptoError("the receiver view is not an object") }
+        else { throw InternalError("the receiver view is not an object") }
         body["submission"] = .string(draft.id)
         body["item"] = .string(draft.item.code)
         body["approval_system"] = .string(draft.item.approvalSystem)

@@ -1,58 +1,52 @@
 /// The one domain error. Every failure a client can cause is an `MSBError` with a stable
-/// snake_case `code`, the HTTP status it maps to, and a `detail` that is safe to show:
-/// it names the field or rule, never personal data, SQL or a stack trace.
+/// snake_case code from the catalogue (`ProblemCode`), the HTTP status it maps to, and a
+/// `detail` that is safe to show: it names the field or rule, never personal data, SQL or
+/// a stack trace.
 public struct MSBError: Error, Sendable, Equatable, CustomStringConvertible {
-    public var code: String
-    public var status: Int
+    public let problem: ProblemCode
+    /// The catalogue's status, except where the HTTP layer chose another 4xx or 5xx itself.
+    public internal(set) var status: Int
     public var detail: String
     /// Seconds to wait before trying again (`Retry-After`), for 429 `rate_limited`.
     public var retryAfter: Int?
 
-    public init(code: String, status: Int, detail: String) {
-        self.code = code
-        self.status = status
+    public init(_ problem: ProblemCode, _ detail: String) {
+        self.problem = problem
+        self.status = problem.status
         self.detail = detail
     }
+
+    /// A problem the HTTP layer raised with a status of its own (431, 408, …): `bad_request`
+    /// below 500, `internal` from 500 on, keeping the status.
+    public static func httpLayer(status: Int, detail: String) -> MSBError {
+        var error = MSBError(status < 500 ? .badRequest : .internal, detail)
+        error.status = status
+        return error
+    }
+
+    /// The stable snake_case code (`problem.rawValue`).
+    public var code: String { problem.rawValue }
 
     public var description: String { "\(status) \(code): \(detail)" }
 
     /// A short human title for the problem document (RFC 9457 `title`).
-    public var title: String { Self.titles[code] ?? code.replacingOccurrences(of: "_", with: " ").capitalizedFirst }
-
-    private static let titles: [String: String] = [
-        "bad_request": "Bad request",
-        "unauthorized": "Unauthorized",
-        "forbidden": "Forbidden",
-        "not_found": "Not found",
-        "method_not_allowed": "Method not allowed",
-        "payload_too_large": "Payload too large",
-        "validation_failed": "Validation failed",
-        "storage_unavailable": "Storage unavailable",
-        "rate_limited": "Too many requests",
-        "internal": "Internal error",
-    ]
+    public var title: String { problem.title }
 }
 
 extension MSBError {
-    public static func badRequest(_ detail: String) -> MSBError { .init(code: "bad_request", status: 400, detail: detail) }
+    public static func badRequest(_ detail: String) -> MSBError { .init(.badRequest, detail) }
     public static func unauthorized(_ detail: String = "a valid bearer token is required") -> MSBError {
-        .init(code: "unauthorized", status: 401, detail: detail)
+        .init(.unauthorized, detail)
     }
-    public static func forbidden(_ detail: String) -> MSBError { .init(code: "forbidden", status: 403, detail: detail) }
-    public static func notFound(_ detail: String) -> MSBError { .init(code: "not_found", status: 404, detail: detail) }
+    public static func forbidden(_ detail: String) -> MSBError { .init(.forbidden, detail) }
+    public static func notFound(_ detail: String) -> MSBError { .init(.notFound, detail) }
     public static func payloadTooLarge(limit: Int) -> MSBError {
-        .init(code: "payload_too_large", status: 413, detail: "the request body is larger than \(limit) bytes")
+        .init(.payloadTooLarge, "the request body is larger than \(limit) bytes")
     }
-    public static func validationFailed(_ detail: String) -> MSBError {
-        .init(code: "validation_failed", status: 422, detail: detail)
-    }
+    public static func validationFailed(_ detail: String) -> MSBError { .init(.validationFailed, detail) }
     public static func storageUnavailable(_ detail: String = "storage is not available; try again later") -> MSBError {
-        .init(code: "storage_unavailable", status: 503, detail: detail)
+        .init(.storageUnavailable, detail)
     }
-}
-
-extension String {
-    var capitalizedFirst: String { prefix(1).uppercased() + dropFirst() }
 }
 
 extension MSBError {

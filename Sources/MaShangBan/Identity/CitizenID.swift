@@ -82,10 +82,10 @@ public struct CitizenID: Sendable, Hashable, CustomStringConvertible {
 
 extension MSBError {
     public static func invalidCitizenID(_ field: String, _ reason: CitizenID.Invalid) -> MSBError {
-        MSBError(code: "invalid_citizen_id", status: 422, detail: "\(field) is not a valid citizen ID: \(reason.reason)")
+        MSBError(.invalidCitizenID, "\(field) is not a valid citizen ID: \(reason.reason)")
     }
 
     public static func invalidCreditCode(_ field: String, _ reason: CreditCode.Invalid) -> MSBError {
-        MSBError(code: "invalid_credit_code", status: 422, detail: "\(field) is not a valid unified social credit code: \(reason.reason)")
+        MSBError(.invalidCreditCode, "\(field) is not a valid unified social credit code: \(reason.reason)")
     }
 }

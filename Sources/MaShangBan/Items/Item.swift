@@ -55,7 +55,7 @@ public struct ItemRegistry: Sendable {
             var types: [String: LicenceType] = [:]
             for code in d.required {
                 guard let type = try LicenceTypeRegistry.find(db, code: code) else {
-                    throw MSBError(code: "unknown_licence_type", status: 422, detail: "required names an unknown licence type")
+                    throw MSBError(.unknownLicenceType, "required names an unknown licence type")
                 }
                 types[code] = type
             }
@@ -76,10 +76,10 @@ public struct ItemRegistry: Sendable {
                 policies[key] = policy
             }
             guard try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM approval_systems WHERE code = ?"), arguments: [d.approvalSystem]) == true else {
-                throw MSBError(code: "unknown_approval_system", status: 422, detail: "approval_system names no registered approval system")
+                throw MSBError(.unknownApprovalSystem, "approval_system names no registered approval system")
             }
             if try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM items WHERE code = ?"), arguments: [d.code]) == true {
-                throw MSBError(code: "item_exists", status: 422, detail: "item \(d.code) exists already")
+                throw MSBError(.itemExists, "item \(d.code) exists already")
             }
             let item = Item(code: d.code, name: name, approvalSystem: d.approvalSystem, required: d.required,
                             fields: FieldPolicies(policies), createdAt: createdAt)

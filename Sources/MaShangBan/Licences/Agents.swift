@@ -43,8 +43,8 @@ public struct EnterpriseAgents: Sendable {
         let (library, faceAuth) = (self.library, self.faceAuth)
         try await library.pool.write { db in
             guard let representative = try Self.legalRepresentative(of: enterpriseRef, library: library, today: today, db) else {
-                throw MSBError(code: "business_licence_missing", status: 422,
-                               detail: "the library holds no valid business licence of this enterprise")
+                throw MSBError(.businessLicenceMissing,
+                               "the library holds no valid business licence of this enterprise")
             }
             try faceAuth.verify(attestation, subject: representative, purpose: .agentGrant, clientID: client.id, db)
             try db.cachedStatement(sql: """

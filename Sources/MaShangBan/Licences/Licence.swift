@@ -109,7 +109,7 @@ struct ValidatedLicence: Sendable {
     /// anything else 422 `validation_failed` naming the field. Details never hold values.
     init(_ s: LicenceSubmission, type: LicenceType?, today: Date) throws {
         guard let type else {
-            throw MSBError(code: "unknown_licence_type", status: 422, detail: "type is not a known licence type")
+            throw MSBError(.unknownLicenceType, "type is not a known licence type")
         }
         guard let kind = HolderKind(rawValue: s.holder.kind) else {
             throw MSBError.validationFailed("holder.kind must be person or enterprise")

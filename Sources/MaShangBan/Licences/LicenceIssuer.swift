@@ -22,7 +22,7 @@ public struct LicenceIssuer: Sendable {
     /// 403 `licence_type_not_permitted` unless this issuer may issue `type`.
     func requirePermitted(_ type: String) throws {
         if let licenceTypes, !licenceTypes.contains(type) {
-            throw MSBError(code: "licence_type_not_permitted", status: 403, detail: "this issuer may not issue licences of this type")
+            throw MSBError(.licenceTypeNotPermitted, "this issuer may not issue licences of this type")
         }
     }
 
@@ -31,7 +31,7 @@ public struct LicenceIssuer: Sendable {
     func requireOwner(code storedCode: String?, client storedClient: String?) throws {
         let owns = storedCode.map { $0 == code } ?? (storedClient == clientID)
         guard owns else {
-            throw MSBError(code: "licence_owned_by_other_issuer", status: 403, detail: "this licence was issued by another issuer")
+            throw MSBError(.licenceOwnedByOtherIssuer, "this licence was issued by another issuer")
         }
     }
 }

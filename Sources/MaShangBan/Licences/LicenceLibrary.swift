@@ -116,11 +116,11 @@ public struct LicenceLibrary: Sendable {
                 (id: try row.value(0) as String, kind: try row.value(1) as String, ref: try row.value(2) as String,
                  code: try row.value(3) as String?, client: try row.value(4) as String?, revoked: (try row.value(5) as String?) != nil)
             }
-            guard let existing else { throw CryptoError("the licence to update was not found") }
+            guard let existing else { throw InternalError("the licence to update was not found") }
             try issuer.requireOwner(code: existing.code, client: existing.client)
             guard existing.kind == licence.holderKind, existing.ref == licence.holderRef else {
-                throw MSBError(code: "licence_holder_immutable", status: 409,
-                               detail: "a licence's holder never changes; revoke it and issue a new number to the new holder")
+                throw MSBError(.licenceHolderImmutable,
+                               "a licence's holder never changes; revoke it and issue a new number to the new holder")
             }
             (id, revoked) = (existing.id, existing.revoked)
             if let new = licence.legalRepresentative, let old = try stored(id, db)?.fields[LicenceType.legalRepresentativeField], old != new {
@@ -225,10 +225,10 @@ public struct LicenceLibrary: Sendable {
     func decode(_ row: ColumnReader, _ db: Database) throws -> Licence {
         let id: String = try row.value(0)
         let typeCode: String = try row.value(1)
-        guard let type = try LicenceTypeRegistry.find(db, code: typeCode) else { throw CryptoError("licence \(id) has an unknown type") }
+        guard let type = try LicenceTypeRegistry.find(db, code: typeCode) else { throw InternalError("licence \(id) has an unknown type") }
         let context = row.withBytes(2) { Self.sealContext(type: typeCode, numberKey: $0, column: "data") }
         let json = try vault.openBytes(row.withBytes(3) { [UInt8]($0) }, context: context)
-        guard let data = DataBox(json: json) else { throw CryptoError("licence \(id) has a malformed data box") }
+        guard let data = DataBox(json: json) else { throw InternalError("licence \(id) has a malformed data box") }
         let kind = HolderKind(rawValue: try row.value(4)) ?? type.holder
         // Stored ids were validated on import; the birth date bound is irrelevant here.
         let holder = try HolderID(data.holder, kind: kind, field: "holder", today: .distantFuture)

@@ -139,7 +139,7 @@ public struct LicenceTypeRegistry: Sendable {
         let json = String(decoding: try JSONEncoder().encode(type), as: UTF8.self)
         try await pool.write { db in
             if try Self.find(db, code: type.code) != nil {
-                throw MSBError(code: "licence_type_exists", status: 422, detail: "licence type \(type.code) exists already")
+                throw MSBError(.licenceTypeExists, "licence type \(type.code) exists already")
             }
             try db.execute(sql: "INSERT INTO licence_types (code, definition, created_at) VALUES (?, ?, ?)",
                            arguments: [type.code, json, Timestamp.string(now)])

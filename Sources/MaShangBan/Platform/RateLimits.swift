@@ -167,7 +167,7 @@ public final class RateLimiter: Sendable {
 
 extension MSBError {
     public static func rateLimited(retryAfter seconds: Int) -> MSBError {
-        var error = MSBError(code: "rate_limited", status: 429, detail: "too many requests; retry after \(max(1, seconds)) s")
+        var error = MSBError(.rateLimited, "too many requests; retry after \(max(1, seconds)) s")
         error.retryAfter = max(1, seconds)
         return error
     }

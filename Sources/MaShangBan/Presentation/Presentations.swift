@@ -134,8 +134,8 @@ public struct Presentations: Sendable {
 }
 
 extension MSBError {
-    static let consentWithdrawn = MSBError(code: "consent_withdrawn", status: 410, detail: "the consent has been withdrawn")
-    static let consentExpired = MSBError(code: "consent_expired", status: 403, detail: "the consent has expired")
+    static let consentWithdrawn = MSBError(.consentWithdrawn, "the consent has been withdrawn")
+    static let consentExpired = MSBError(.consentExpired, "the consent has expired")
 }
 
 /// The tokens of codes issued by this process that have not expired, by presentation id: a

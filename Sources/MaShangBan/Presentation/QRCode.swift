@@ -9,7 +9,7 @@ public enum QRCode {
     /// The modules (true = dark), row by row, with the quiet zone.
     static func modules(_ text: String) throws -> (size: Int, dark: [Bool]) {
         guard let code = QRcode_encodeString(text, 0, QR_ECLEVEL_M, QR_MODE_8, 1) else {
-            throw CryptoError("libqrencode could not encode the text")
+            throw InternalError("libqrencode could not encode the text")
         }
         defer { QRcode_free(code) }
         let width = Int(code.pointee.width)
@@ -38,14 +38,14 @@ public enum QRCode {
         image.format = png_uint_32(PNG_FORMAT_GRAY)
         var length: png_alloc_size_t = 0
         guard png_image_write_to_memory(&image, nil, &length, 0, pixels, png_int_32(side), nil) != 0, length > 0 else {
-            throw CryptoError("libpng could not size the image")
+            throw InternalError("libpng could not size the image")
         }
         var out = [UInt8](repeating: 0, count: Int(length))
         let written = out.withUnsafeMutableBytes { buffer in
             png_image_write_to_memory(&image, buffer.baseAddress, &length, 0, pixels, png_int_32(side), nil)
         }
         png_image_free(&image)
-        guard written != 0 else { throw CryptoError("libpng could not write the image") }
+        guard written != 0 else { throw InternalError("libpng could not write the image") }
         return Array(out.prefix(Int(length)))
     }
 

@@ -42,7 +42,7 @@ public struct QRToken: Sendable, Equatable, Codable {
                                            "iat": .int(iat), "exp": .int(exp)]
         if let aud { claims["aud"] = .string(aud) }
         let token = try JWS.sign(payload: .object(claims), kid: key.kid, signer: key.signer)
-        guard token.utf8.count <= Self.maximumLength else { throw CryptoError("a QR token came out longer than 300 bytes") }
+        guard token.utf8.count <= Self.maximumLength else { throw InternalError("a QR token came out longer than 300 bytes") }
         return token
     }
 
@@ -50,7 +50,7 @@ public struct QRToken: Sendable, Equatable, Codable {
     /// unknown `kid`, `alg` not the key's, wrong `typ` or `iss`), 410 `token_expired` once
     /// `exp` + 5 s has passed.
     public static func verify(_ token: String, kind: Kind, region: String, keyring: Keyring, now: Date) throws -> QRToken {
-        let invalid = { (why: String) in MSBError(code: "token_invalid", status: 422, detail: "the token \(why)") }
+        let invalid = { (why: String) in MSBError(.tokenInvalid, "the token \(why)") }
         guard token.utf8.count <= maximumLength else { throw invalid("is longer than \(maximumLength) bytes") }
         let claims: QRToken
         do {
@@ -62,7 +62,7 @@ public struct QRToken: Sendable, Equatable, Codable {
         guard claims.typ == kind else { throw invalid("is a \(claims.typ.rawValue) token, not a \(kind.rawValue) token") }
         guard claims.iss == region else { throw invalid("was issued for another region") }
         guard Int64(now.timeIntervalSince1970) <= claims.exp + leeway else {
-            throw MSBError(code: "token_expired", status: 410, detail: "the token has expired")
+            throw MSBError(.tokenExpired, "the token has expired")
         }
         return claims
     }

@@ -53,11 +53,11 @@ public struct Scans: Sendable {
                     (try row.value(0), try row.value(1), try row.value(2), try row.value(3))
                 }
             guard let (rowid, presentationID, consentID, state) = found else {
-                throw MSBError(code: "token_invalid", status: 422, detail: "the token was not issued here")
+                throw MSBError(.tokenInvalid, "the token was not issued here")
             }
             switch state {
             case "active": break
-            case "revoked": throw MSBError(code: "token_revoked", status: 410, detail: "the token has been revoked")
+            case "revoked": throw MSBError(.tokenRevoked, "the token has been revoked")
             default: throw MSBError.tokenUsed
             }
             try db.cachedStatement(sql: "UPDATE presentations SET state = 'used', ended_at = ? WHERE rowid = ?")
@@ -65,10 +65,10 @@ public struct Scans: Sendable {
             let item: Item
             do { item = try ItemRegistry.find(db, code) } catch { throw MSBError.itemUnknown }
             if let hall = claims.aud, hall != terminal.hall {
-                throw MSBError(code: "wrong_hall", status: 403, detail: "the code is for another service hall")
+                throw MSBError(.wrongHall, "the code is for another service hall")
             }
-            guard let consent = try Consents.find(consentID, db) else { throw CryptoError("a presentation without its consent") }
-            guard !consent.withdrawn else { throw MSBError(code: "token_revoked", status: 410, detail: "the consent has been withdrawn") }
+            guard let consent = try Consents.find(consentID, db) else { throw InternalError("a presentation without its consent") }
+            guard !consent.withdrawn else { throw MSBError(.tokenRevoked, "the consent has been withdrawn") }
             return try Self.handOver(consent, item: item, terminal: terminal, source: .presentation(presentationID),
                                      submissionID: submissionID, at: instant, library: library, masks: masks, db)
         }
@@ -106,7 +106,7 @@ public struct Scans: Sendable {
         let today = CalendarDate(instant)
         guard !consent.withdrawn, consent.isLive(at: instant) else { throw MSBError.consentExpired }
         if let scope = consent.item, scope != item.code {
-            throw MSBError(code: "consent_scope", status: 403, detail: "the consent is for another item")
+            throw MSBError(.consentScope, "the consent is for another item")
         }
         // One query for all the consent's licences (the schema's foreign keys keep each there).
         let licences = try db.cachedStatement(sql: """
@@ -115,7 +115,7 @@ public struct Scans: Sendable {
             """).allRows([consent.id]) { try library.decode($0, db) }
         let types = Set(licences.map(\.type.code))
         guard item.required.allSatisfy(types.contains) else {
-            throw MSBError(code: "consent_scope", status: 403, detail: "the item needs a licence type the consent does not cover")
+            throw MSBError(.consentScope, "the item needs a licence type the consent does not cover")
         }
         // Every licence the consent carries must still be valid, needed by the item or not
         // (API.md: a token carrying a revoked licence fails `licence_revoked`).
@@ -126,13 +126,13 @@ public struct Scans: Sendable {
         var agent: CitizenID?
         if let agentRef = consent.agentRef {
             guard try EnterpriseAgents.isAuthorised(enterpriseRef: consent.holderRef, agentRef: agentRef, today: today, db) else {
-                throw MSBError(code: "agent_not_authorized", status: 403, detail: "the agent's authorisation has ended")
+                throw MSBError(.agentNotAuthorized, "the agent's authorisation has ended")
             }
             let box = try Data.fetchOne(db.cachedStatement(sql: "SELECT agent_box FROM consents WHERE id = ?"), arguments: [consent.id])
             agent = try box.flatMap { try CitizenID(library.vault.open([UInt8]($0), context: "consent:\(consent.id):agent"),
                                                     today: .distantFuture) }
         }
-        guard let holder = needed.first?.holder else { throw CryptoError("a consent without licences") }
+        guard let holder = needed.first?.holder else { throw InternalError("a consent without licences") }
         var presentationID: String?
         var windowSessionID: String?
         switch source {
@@ -188,5 +188,5 @@ public struct Scans: Sendable {
 }
 
 extension MSBError {
-    static let tokenUsed = MSBError(code: "token_used", status: 409, detail: "the token has been used already")
+    static let tokenUsed = MSBError(.tokenUsed, "the token has been used already")
 }

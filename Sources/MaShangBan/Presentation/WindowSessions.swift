@@ -70,17 +70,17 @@ public struct WindowSessions: Sendable {
             let outcome = try await library.writes.write { db -> (String, String) in
                 guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT id, terminal_id, item, state FROM window_sessions WHERE jti = ?"),
                                                  arguments: [claims.jti])
-                else { throw MSBError(code: "token_invalid", status: 422, detail: "the token was not issued here") }
+                else { throw MSBError(.tokenInvalid, "the token was not issued here") }
                 let sessionID: String = row["id"]
                 guard let window = try? ClientRegistry.fetch(db, id: row["terminal_id"]) else {
-                    throw MSBError(code: "token_revoked", status: 410, detail: "the window that showed the code is no longer registered")
+                    throw MSBError(.tokenRevoked, "the window that showed the code is no longer registered")
                 }
                 guard row["state"] == "waiting" else { throw MSBError.tokenUsed }
                 guard let consent = try Consents.find(consentID, db), consent.clientID == client.id else {
                     throw MSBError.notFound("no such consent")
                 }
                 if let hall = consent.hall, hall != claims.aud {
-                    throw MSBError(code: "wrong_hall", status: 403, detail: "the consent is for another service hall")
+                    throw MSBError(.wrongHall, "the consent is for another service hall")
                 }
                 let item = try ItemRegistry.find(db, row["item"])
                 let view = try Scans.handOver(consent, item: item, terminal: window, source: .windowSession(sessionID),

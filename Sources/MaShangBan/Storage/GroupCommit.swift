@@ -42,7 +42,7 @@ public final class GroupCommit: Sendable {
                 switch result {
                 case .success:
                     if let value = box.value { continuation.resume(returning: value) } else {
-                        continuation.resume(throwing: CryptoError("a write unit left no value"))
+                        continuation.resume(throwing: InternalError("a write unit left no value"))
                     }
                 case .failure(let error): continuation.resume(throwing: error)
                 }

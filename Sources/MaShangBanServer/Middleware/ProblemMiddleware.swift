@@ -29,7 +29,7 @@ struct ProblemMiddleware: RouterMiddleware {
                 return Self.response(for: storage)
             }
             context.logger.error("unhandled error", metadata: ["error.type": "\(type(of: error))", "error": "\(error)"])
-            return Self.response(for: MSBError(code: "internal", status: 500, detail: "internal error; request id \(context.id)"))
+            return Self.response(for: MSBError(.internal, "internal error; request id \(context.id)"))
         }
     }
 
@@ -37,12 +37,12 @@ struct ProblemMiddleware: RouterMiddleware {
     static func problem(for status: HTTPResponse.Status) -> MSBError {
         switch status {
         case .notFound: return .notFound("no such route")
-        case .methodNotAllowed: return MSBError(code: "method_not_allowed", status: 405, detail: "method not allowed on this route")
+        case .methodNotAllowed: return MSBError(.methodNotAllowed, "method not allowed on this route")
         case .contentTooLarge: return .payloadTooLarge(limit: BodyLimit.json)
         case .badRequest: return .badRequest("the request could not be read")
         case .unauthorized: return .unauthorized()
         default:
-            return MSBError(code: status.code < 500 ? "bad_request" : "internal", status: status.code, detail: status.reasonPhrase)
+            return .httpLayer(status: status.code, detail: status.reasonPhrase)
         }
     }
 
