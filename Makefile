@@ -23,8 +23,9 @@ test: deps-test
 bench:
 	@scripts/ensure-packages.sh $(BENCH_PACKAGES)
 	swift build -c release --product mashangban
-	.build/release/mashangban bench --crypto intl --flows 10000
-	.build/release/mashangban bench --crypto gm --flows 10000
+	swift build -c release --product mashangban-bench
+	.build/release/mashangban-bench --crypto intl --flows 10000
+	.build/release/mashangban-bench --crypto gm --flows 10000
 
 # libFuzzer on the JWS parser, the NDJSON line decoder and the identity validators,
 # FUZZ_SECONDS each (a separate build with -sanitize=fuzzer,address in .build/fuzz).

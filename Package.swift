@@ -8,6 +8,7 @@ let package = Package(
         .executable(name: "mashangban", targets: ["MaShangBanServer"]),
         .library(name: "MaShangBan", targets: ["MaShangBan"]),
         .executable(name: "mashangban-fuzz", targets: ["MaShangBanFuzz"]),
+        .executable(name: "mashangban-bench", targets: ["MaShangBanBench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
@@ -45,14 +46,25 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ]
+        ),
+        // What `serve --demo` adds and the stand-ins for demos and drills: sample data, the
+        // approval-system stub (`approval-stub`) and the face-auth stub (`face-auth-stub`).
+        .target(
+            name: "MaShangBanDemo",
+            dependencies: [
+                "MaShangBan",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .executableTarget(
             name: "MaShangBanServer",
             dependencies: [
                 "MaShangBan",
+                "MaShangBanDemo",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
@@ -65,6 +77,16 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
             resources: [.copy("Resources/openapi.yaml")]
+        ),
+        // `make bench`: throughput figures; starts the `mashangban` beside it as the server under test.
+        .executableTarget(
+            name: "MaShangBanBench",
+            dependencies: [
+                "MaShangBan",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
         ),
         // libFuzzer targets (`make fuzz`); a replayer of saved inputs in normal builds.
         .executableTarget(

@@ -100,7 +100,7 @@ struct CommandLineTests {
     @Test func theBenchRunsWithEitherLoadGenerator() throws {
         let wrk = FileManager.default.isExecutableFile(atPath: "/usr/bin/wrk")
         for load in wrk ? ["client", "wrk"] : ["client"] {
-            let run = try runCLI(["bench", "--licences", "300", "--flows", "64", "--connections", "8", "--load", load])
+            let run = try runProcess(benchBinary, ["--licences", "300", "--flows", "64", "--connections", "8", "--load", load])
             #expect(run.status == 0, "\(run.err)")
             let rows = run.out.split(separator: "\n").filter { $0.contains(" /s  p50 ") }
             #expect(rows.count == 6, "floor, codes, scans, window sessions, claims, full flows: \(run.out)")

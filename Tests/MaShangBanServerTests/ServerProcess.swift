@@ -4,12 +4,15 @@ import Testing
 import Glibc
 #endif
 
+/// The folder of the products `swift test` built (the test bundle's).
+let productsDirectory: URL = Bundle.main.bundleURL.pathExtension == "xctest"
+    ? Bundle.main.bundleURL.deletingLastPathComponent() : Bundle.main.bundleURL
+
 /// The `mashangban` executable next to the test bundle (`swift test` builds it).
-let mashangbanBinary: URL = {
-    let productsDirectory = Bundle.main.bundleURL.pathExtension == "xctest"
-        ? Bundle.main.bundleURL.deletingLastPathComponent() : Bundle.main.bundleURL
-    return productsDirectory.appendingPathComponent("mashangban")
-}()
+let mashangbanBinary = productsDirectory.appendingPathComponent("mashangban")
+
+/// The `mashangban-bench` executable (its own target; it starts the `mashangban` beside it).
+let benchBinary = productsDirectory.appendingPathComponent("mashangban-bench")
 
 /// Runs a program to completion; returns its status, standard output and standard error.
 /// Standard error goes through a file, so neither stream can fill up and stall the other.

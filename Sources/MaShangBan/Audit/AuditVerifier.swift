@@ -86,7 +86,7 @@ public enum AuditVerifier {
         var configuration = Configuration()
         configuration.readonly = true
         let queue = try DatabaseQueue(path: dataDirectory.database.path, configuration: configuration)
-        let profileName = try queue.read { db in try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'crypto_profile'") }
+        let profileName = try queue.read { db in try MetaStore.value(of: "crypto_profile", db) }
         guard let profileName, let profile = CryptoProfile(rawValue: profileName) else {
             return .broken(1, "the database records no crypto profile")
         }

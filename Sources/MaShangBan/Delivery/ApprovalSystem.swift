@@ -67,6 +67,19 @@ public struct ApprovalSystemRegistry: Sendable {
         }
     }
 
+    /// Points a system's webhook at `url` (`serve --demo` keeps its stand-in on the server's
+    /// current address); audited as `approval_system.updated` when it changed.
+    public func repoint(_ code: String, to url: String, by actor: AuditActor) async throws {
+        let audit = self.audit
+        try await pool.write { db in
+            try db.execute(sql: "UPDATE approval_systems SET webhook_url = ? WHERE code = ? AND webhook_url <> ?",
+                           arguments: [url, code, url])
+            if db.changesCount > 0 {
+                try audit.append(db, actor: actor, action: "approval_system.updated", object: "approval_system:\(code)")
+            }
+        }
+    }
+
     /// The webhook signing secret of a system (for the delivery worker).
     public func secret(of code: String) async throws -> String? {
         let vault = self.vault

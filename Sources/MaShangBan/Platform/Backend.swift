@@ -68,6 +68,8 @@ public struct Backend: Sendable, CustomStringConvertible, CustomDebugStringConve
     public let deliveries: Deliveries
     public let windowSessions: WindowSessions
     public let holderReference: HolderReference
+    /// Facts fixed once per data directory (`serve --demo` records its sample data here).
+    public let meta: MetaStore
     /// Seals personal data at rest (keys derived from `DIR/keys/data.key`).
     let vault: DataVault
     /// Request rate limits: per client and per address here, per holder inside the domain.
@@ -129,7 +131,7 @@ public struct Backend: Sendable, CustomStringConvertible, CustomDebugStringConve
                        consents: Consents(library: library, faceAuth: faceAuth, recent: recentConsents),
                        presentations: presentations, scans: scans, deliveries: deliveries,
                        windowSessions: WindowSessions(scans: scans, presentations: presentations),
-                       holderReference: holderReference, vault: vault, limiter: limiter,
+                       holderReference: holderReference, meta: MetaStore(pool: pool), vault: vault, limiter: limiter,
                        authFailures: AuthFailures(writes: writes, audit: audit, holderReference: holderReference, now: options.now),
                        now: options.now, random: options.random, createdAdminToken: adminToken)
     }
@@ -137,7 +139,7 @@ public struct Backend: Sendable, CustomStringConvertible, CustomDebugStringConve
     /// Records the profile on first start; refuses a later start that asks for the other one.
     static func fixProfile(_ pool: DatabasePool, asked: CryptoProfile?, directory: DataDirectory) throws -> CryptoProfile {
         try pool.write { db in
-            if let recorded = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'crypto_profile'") {
+            if let recorded = try MetaStore.value(of: "crypto_profile", db) {
                 guard let profile = CryptoProfile(rawValue: recorded) else {
                     throw StartupError("the database records an unknown crypto profile '\(recorded)'")
                 }
@@ -150,14 +152,14 @@ public struct Backend: Sendable, CustomStringConvertible, CustomDebugStringConve
                 return profile
             }
             let profile = asked ?? .intl
-            try db.execute(sql: "INSERT INTO meta (key, value) VALUES ('crypto_profile', ?)", arguments: [profile.rawValue])
+            try MetaStore.insert("crypto_profile", profile.rawValue, db)
             return profile
         }
     }
 
     static func bootstrapAdmin(_ pool: DatabasePool, directory: DataDirectory, suite: CryptoSuite, audit: AuditLog,
                                options: BackendOptions) throws -> String? {
-        let done = try pool.read { db in try Bool.fetchOne(db, sql: "SELECT 1 FROM meta WHERE key = 'admin_bootstrapped'") ?? false }
+        let done = try pool.read { db in try MetaStore.value(of: "admin_bootstrapped", db) != nil }
         if done { return nil }
         let token: String
         if let given = options.adminToken {
@@ -173,7 +175,7 @@ public struct Backend: Sendable, CustomStringConvertible, CustomDebugStringConve
         try pool.write { db in
             try ClientRegistry.insert(db, id: id, try ClientRegistry.validate(.init(role: "admin", name: "bootstrap admin")),
                                       tokenHash: ClientRegistry.tokenHash(token, suite: suite), createdAt: createdAt)
-            try db.execute(sql: "INSERT INTO meta (key, value) VALUES ('admin_bootstrapped', ?)", arguments: [id])
+            try MetaStore.insert("admin_bootstrapped", id, db)
             try audit.append(db, actor: .system, action: "client.created", object: "client:\(id)", detail: ["role": "admin"])
         }
         let file = directory.adminToken

@@ -68,7 +68,7 @@ public struct DataDirectory: Sendable {
 
     /// Appends text and syncs it to disk; the file is created with mode 0600. (The audit
     /// checkpoint file and the stand-in approval system's store are append-only logs.)
-    static func appendSynced(_ text: String, to file: URL) throws {
+    public static func appendSynced(_ text: String, to file: URL) throws {
         let fd = Foundation.open(file.path, O_WRONLY | O_APPEND | O_CREAT, 0o600)
         guard fd >= 0 else { throw StartupError("cannot open \(file.path)") }
         defer { close(fd) }

@@ -11,13 +11,13 @@ enum KeySeparation {
 
     static func migrate(_ pool: DatabasePool, from old: DataVault, to new: DataVault) throws {
         try pool.write { db in
-            guard try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'data_keys'") == nil else { return }
+            guard try MetaStore.value(of: "data_keys", db) == nil else { return }
             try licences(db, old, new)
             try reseal(db, table: "consents", key: "id", column: "agent_box", old, new) { "consent:\($0):agent" }
             try reseal(db, table: "window_sessions", key: "id", column: "result_box", old, new) { "window_session:\($0):result" }
             try reseal(db, table: "approval_systems", key: "code", column: "secret_box", old, new) { "approval_system:\($0):secret" }
             try reseal(db, table: "outbox", key: "submission_id", column: "body_box", old, new, context: Submissions.bodyContext)
-            try db.execute(sql: "INSERT INTO meta (key, value) VALUES ('data_keys', ?)", arguments: [done])
+            try MetaStore.insert("data_keys", done, db)
         }
     }
 

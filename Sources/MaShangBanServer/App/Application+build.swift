@@ -3,6 +3,7 @@ import Hummingbird
 import HummingbirdCore
 import Logging
 import MaShangBan
+import MaShangBanDemo
 import NIOCore
 
 /// All wiring in one place: tests call this with a temporary data directory and port 0.

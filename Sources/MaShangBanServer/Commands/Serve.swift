@@ -3,6 +3,7 @@ import Foundation
 import Hummingbird
 import Logging
 import MaShangBan
+import MaShangBanDemo
 
 /// `mashangban serve`: runs the HTTP API until SIGTERM/SIGINT, then shuts down gracefully
 /// (in-flight requests finish).

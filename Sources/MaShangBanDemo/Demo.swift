@@ -1,5 +1,5 @@
 import Foundation
-import GRDB
+import MaShangBan
 
 /// `mashangban serve --demo`: sample data for a first session, loaded once per data
 /// directory — an approval system served by the server itself (a stand-in), two items, two
@@ -32,7 +32,7 @@ public enum Demo {
         let folder = directory(backend.dataDirectory)
         let providerKey = folder.appendingPathComponent("face-auth-stub.pem")
         let clientsFile = folder.appendingPathComponent("clients.env")
-        let loaded = try await backend.pool.read { db in try Bool.fetchOne(db, sql: "SELECT 1 FROM meta WHERE key = 'demo_loaded'") ?? false }
+        let loaded = try await backend.meta.value(of: "demo_loaded") != nil
         if !loaded {
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
             try await populate(backend, webhookURL: webhookBase + webhookPath, providerKey: providerKey, clientsFile: clientsFile)
@@ -52,14 +52,7 @@ public enum Demo {
 
     /// Keeps the demo approval system's webhook on this server's current address.
     public static func point(_ backend: Backend, at url: String) async throws {
-        let audit = backend.audit
-        try await backend.pool.write { db in
-            try db.execute(sql: "UPDATE approval_systems SET webhook_url = ? WHERE code = ? AND webhook_url <> ?",
-                           arguments: [url, approvalSystem, url])
-            if db.changesCount > 0 {
-                try audit.append(db, actor: .system, action: "approval_system.updated", object: "approval_system:\(approvalSystem)")
-            }
-        }
+        try await backend.approvalSystems.repoint(approvalSystem, to: url, by: .system)
     }
 
     private static func populate(_ backend: Backend, webhookURL: String, providerKey: URL, clientsFile: URL) async throws {
@@ -110,9 +103,7 @@ public enum Demo {
         _ = try await backend.agents.authorise(enterprise: try CreditCode(enterprise), agent: try CitizenID(person, field: "agent", today: today),
                                                attestation: attestation, validUntil: until, client: app)
         try backend.dataDirectory.writeSecret(Array("TERMINAL=\(terminal)\nAPP=\(appToken)\nISSUER=\(issuer)\n".utf8), to: clientsFile)
-        try await backend.pool.write { db in
-            try db.execute(sql: "INSERT INTO meta (key, value) VALUES ('demo_loaded', ?)", arguments: [Timestamp.string(today)])
-        }
+        try await backend.meta.insert("demo_loaded", Timestamp.string(today))
     }
 
     /// The sample licences (check characters valid; numbers made up).

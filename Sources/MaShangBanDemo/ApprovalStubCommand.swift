@@ -8,8 +8,8 @@ import NIOCore
 /// `mashangban approval-stub`: a stand-in approval system (审批系统) for demos and fault
 /// drills. `POST /webhook` (or `/`) receives submissions; `GET /received` lists them;
 /// `POST /control {"mode":"up"|"down"|"slow"|"reject"}` makes it fail on purpose.
-struct ApprovalStubCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
+public struct ApprovalStubCommand: AsyncParsableCommand, Sendable {
+    public static let configuration = CommandConfiguration(
         commandName: "approval-stub", abstract: "A stand-in approval system that verifies and stores our webhooks.")
 
     @Option(help: "Address to bind.") var host: String = "127.0.0.1"
@@ -23,7 +23,9 @@ struct ApprovalStubCommand: AsyncParsableCommand {
         let mode: ApprovalStubInbox.Mode
     }
 
-    func run() async throws {
+    public init() {}
+
+    public func run() async throws {
         guard let profile = CryptoProfile(rawValue: crypto) else { throw ValidationError("--crypto must be intl or gm") }
         var file: URL?
         if let data {
@@ -48,11 +50,11 @@ struct ApprovalStubCommand: AsyncParsableCommand {
 /// The stand-in's routes: `POST webhook` (and `POST /` for the command), `GET received`,
 /// `POST control`. The command serves them at the root; `serve --demo` under
 /// `/demo/approval-system/`.
-enum ApprovalStubRoutes {
+public enum ApprovalStubRoutes {
     /// The webhook on `group` (it checks each delivery's signature); what was received and the
     /// fault-drill control on `inspection` (default: `group`), which `serve --demo` guards
     /// with the admin token.
-    static func register<Context: RequestContext>(on group: RouterGroup<Context>, inspection: RouterGroup<Context>? = nil,
+    public static func register<Context: RequestContext>(on group: RouterGroup<Context>, inspection: RouterGroup<Context>? = nil,
                                                   inbox: ApprovalStubInbox, atRootToo: Bool = true) {
         let receive: @Sendable (Request, Context) async throws -> Response = { request, _ in
             let body = try await request.body.collect(upTo: 1 << 20)

@@ -1,4 +1,5 @@
 import Foundation
+import MaShangBan
 
 /// The stand-in approval system behind `mashangban approval-stub`: checks each webhook's
 /// signature with its secret, keeps one copy per `Idempotency-Key`, and can be told to

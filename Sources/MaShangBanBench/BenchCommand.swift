@@ -2,11 +2,13 @@ import ArgumentParser
 import Foundation
 import MaShangBan
 
-/// `mashangban bench`: measures the hot paths on this machine (`make bench` runs it on the
-/// release build). Prints figures; asserts nothing.
+/// `mashangban-bench`: measures the hot paths on this machine (`make bench` runs it on the
+/// release build, beside the `mashangban` it starts as the server under test). Prints
+/// figures; asserts nothing. Not part of what ships: its own target and executable.
+@main
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench", abstract: "Measure throughput on this machine (use a release build).")
+        commandName: "mashangban-bench", abstract: "Measure throughput on this machine (use a release build).")
 
     @Option(help: "Licences to import.") var licences: Int = 100_000
     @Option(help: "Crypto profile: intl or gm.") var crypto: String = "intl"
@@ -32,7 +34,7 @@ struct BenchCommand: AsyncParsableCommand {
         options.rateLimits = .unlimited  // one bench app and one terminal stand for a whole hall
         let backend = try Backend.open(options)
 
-        print("mashangban bench — profile \(profile.rawValue), \(ProcessInfo.processInfo.activeProcessorCount) cores")
+        print("mashangban-bench — profile \(profile.rawValue), \(ProcessInfo.processInfo.activeProcessorCount) cores")
         print(String(repeating: "-", count: 72))
         // The body is made first, in 64 KiB chunks as a streamed HTTP body arrives; only the import is timed.
         var chunks: [[UInt8]] = [[]]
@@ -120,10 +122,13 @@ struct BenchCommand: AsyncParsableCommand {
         print("targets (intl, issue 7): scans ≥ 5000/s with p99 ≤ 20 ms; codes ≥ 6000/s; RSS ≤ 150 MB; startup ≤ 1 s at 1M licences")
     }
 
+    /// The bench issuer's authority (a made-up 机关 credit code with a valid check character).
+    static let issuerCode = "11430400MB1234567L"
+
     /// An issuer client for the bench's licences (every built-in type).
     static func issuer(_ backend: Backend) async throws -> LicenceIssuer {
         let (client, _) = try await backend.clients.create(
-            .init(role: "issuer", name: "bench issuer", issuerCode: Demo.issuerCode, licenceTypes: LicenceType.builtIns.map(\.code)),
+            .init(role: "issuer", name: "bench issuer", issuerCode: Self.issuerCode, licenceTypes: LicenceType.builtIns.map(\.code)),
             by: .system)
         return try LicenceIssuer(client)
     }

@@ -382,7 +382,7 @@ struct FlowBench {
     }
 }
 
-/// The server under test: `mashangban serve` (this executable) in its own process on the
+/// The server under test: `mashangban serve` (the `mashangban` beside this executable) in its own process on the
 /// bench's data directory, with rate limits off: one bench app and one terminal stand for a
 /// whole hall.
 struct ServerUnderTest: Sendable {
@@ -394,7 +394,11 @@ struct ServerUnderTest: Sendable {
     var cpuSeconds: Double { process.cpuSeconds }
 
     static func start(data: URL, crypto: CryptoProfile) async throws -> ServerUnderTest {
-        let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path
+        let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+            .deletingLastPathComponent().appendingPathComponent("mashangban").path
+        guard FileManager.default.isExecutableFile(atPath: executable) else {
+            throw ValidationError("no mashangban beside mashangban-bench (\(executable)); build it first: swift build -c release")
+        }
         let start = ContinuousClock.now
         let process = try BenchProcess(executable, ["serve", "--data", data.path, "--host", "127.0.0.1", "--port", "0",
                                                     "--crypto", crypto.rawValue, "--rate-limit", "all=off"])

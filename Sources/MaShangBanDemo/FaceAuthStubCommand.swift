@@ -4,10 +4,12 @@ import MaShangBan
 
 /// `mashangban face-auth-stub`: a stand-in face-auth provider for demos and tests. It makes
 /// a key pair and signs attestations exactly as API.md says a real provider must.
-struct FaceAuthStubCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
+public struct FaceAuthStubCommand: ParsableCommand {
+    public static let configuration = CommandConfiguration(
         commandName: "face-auth-stub", abstract: "A stand-in face-auth provider: make a key, sign attestations.",
         subcommands: [Keygen.self, Sign.self])
+
+    public init() {}
 
     struct Keygen: ParsableCommand {
         static let configuration = CommandConfiguration(

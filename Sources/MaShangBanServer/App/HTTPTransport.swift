@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import MaShangBan
 import NIOCore
 import NIOHTTP1
 
