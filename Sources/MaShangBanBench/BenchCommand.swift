@@ -31,7 +31,7 @@ struct BenchCommand: AsyncParsableCommand {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("msb-bench-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: directory) }
         var options = BackendOptions(dataDirectory: DataDirectory(directory), crypto: profile)
-        options.rateLimits = .unlimited  // one bench app and one terminal stand for a whole hall
+        options.settings.rateLimits = .unlimited  // one bench app and one terminal stand for a whole hall
         let backend = try Backend.open(options)
 
         print("mashangban-bench — profile \(profile.rawValue), \(ProcessInfo.processInfo.activeProcessorCount) cores")
@@ -141,7 +141,9 @@ struct BenchCommand: AsyncParsableCommand {
     static func socialSecurityCardLine(_ i: Int, holder: String? = nil) -> String {
         let id = holder ?? personID(i)
         let card = String(format: "6222%015d", i)
-        return #"{"type":"social_security_card","number":"\#(card)","holder":{"kind":"person","id":"\#(id)"},"fields":{"name":"测试\#(i % 97)","id_number":"\#(id)","card_number":"\#(card)"},"valid_from":"2020-01-01","issuer":"衡阳市人社局"}"#
+        let fields = #"{"name":"测试\#(i % 97)","id_number":"\#(id)","card_number":"\#(card)"}"#
+        return #"{"type":"social_security_card","number":"\#(card)","holder":{"kind":"person","id":"\#(id)"},"fields":\#(fields),"#
+            + #""valid_from":"2020-01-01","issuer":"衡阳市人社局"}"#
     }
 
     /// Generated person `i`'s citizen ID: valid, and a different one for each `i`.
@@ -154,7 +156,9 @@ struct BenchCommand: AsyncParsableCommand {
 
     /// A resident ID card line for `holder`.
     static func idCardLine(_ holder: String) -> String {
-        #"{"type":"resident_id_card","number":"\#(holder)","holder":{"kind":"person","id":"\#(holder)"},"fields":{"name":"王一静","sex":"女","birth_date":"1985-01-01","address":"湖南省衡阳市蒸湘区解放大道12号","id_number":"\#(holder)"},"valid_from":"2020-01-01","valid_until":"2040-01-01","issuer":"衡阳市公安局"}"#
+        let fields = #"{"name":"王一静","sex":"女","birth_date":"1985-01-01","address":"湖南省衡阳市蒸湘区解放大道12号","id_number":"\#(holder)"}"#
+        return #"{"type":"resident_id_card","number":"\#(holder)","holder":{"kind":"person","id":"\#(holder)"},"fields":\#(fields),"#
+            + #""valid_from":"2020-01-01","valid_until":"2040-01-01","issuer":"衡阳市公安局"}"#
     }
 
     static func residentMegabytes() -> Double { BenchProcess.memory(of: "self").now }

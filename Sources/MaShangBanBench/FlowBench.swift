@@ -210,7 +210,8 @@ struct FlowBench {
             FaceAuth.Claims(sub: holder.person, nonce: nonce, result: "pass", score: 0.95, iat: Int64(backend.now().timeIntervalSince1970)),
             signer: s.provider)
         let licences = holder.licences.map { #""\#($0)""# }.joined(separator: ",")
-        let body = #"{"holder":"\#(holder.person)","attestation":"\#(attestation)","licences":[\#(licences)],"item":"\#(Self.item)","hall":"\#(Self.hall)","ttl_seconds":1800}"#
+        let body = #"{"holder":"\#(holder.person)","attestation":"\#(attestation)","licences":[\#(licences)],"#
+            + #""item":"\#(Self.item)","hall":"\#(Self.hall)","ttl_seconds":1800}"#
         let consent = try await http.call("POST", "/v1/consents", token: s.appToken, body: body)
         guard consent.status == 201 else { return nil }
         return consent.json?["id"] as? String

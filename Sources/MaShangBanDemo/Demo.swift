@@ -108,10 +108,55 @@ public enum Demo {
 
     /// The sample licences (check characters valid; numbers made up).
     static let licences = [
-        #"{"type":"resident_id_card","number":"430405198501011235","holder":{"kind":"person","id":"430405198501011235"},"fields":{"name":"王一静","sex":"女","ethnicity":"汉","birth_date":"1985-01-01","address":"湖南省衡阳市蒸湘区解放大道12号","id_number":"430405198501011235","issuing_authority":"衡阳市公安局蒸湘分局"},"valid_from":"2020-01-01","valid_until":"2040-01-01","issuer":"衡阳市公安局"}"#,
-        #"{"type":"social_security_card","number":"6222020200112233445","holder":{"kind":"person","id":"430405198501011235"},"fields":{"name":"王一静","id_number":"430405198501011235","card_number":"6222020200112233445","issuing_region":"430400"},"valid_from":"2021-05-01","issuer":"衡阳市人力资源和社会保障局"}"#,
-        #"{"type":"resident_id_card","number":"430402199003150027","holder":{"kind":"person","id":"430402199003150027"},"fields":{"name":"李建国","sex":"男","birth_date":"1990-03-15","address":"湖南省衡阳市雁峰区先锋路8号","id_number":"430402199003150027"},"valid_from":"2019-06-01","valid_until":"2039-06-01","issuer":"衡阳市公安局"}"#,
-        #"{"type":"business_licence","number":"91430400MA4L0XXX16","holder":{"kind":"enterprise","id":"91430400MA4L0XXX16"},"fields":{"credit_code":"91430400MA4L0XXX16","enterprise_name":"衡阳市湘江建设有限公司","enterprise_type":"有限责任公司","legal_representative":"李建国","legal_representative_id":"430402199003150027","registered_capital":"5000万元","established_on":"2019-03-01","address":"湖南省衡阳市雁峰区先锋路8号","business_scope":"房屋建筑工程施工"},"valid_from":"2019-03-01","issuer":"衡阳市市场监督管理局"}"#,
-        #"{"type":"planning_permit","number":"建字第430400202500123号","holder":{"kind":"enterprise","id":"91430400MA4L0XXX16"},"fields":{"permit_number":"建字第430400202500123号","project_name":"湘江北路安置小区二期","site_address":"湖南省衡阳市石鼓区湘江北路66号","construction_scale":"4.2万平方米"},"valid_from":"2025-06-01","valid_until":"2030-06-01","issuer":"衡阳市自然资源和规划局"}"#,
+        #"""
+        {"type":"resident_id_card",
+         "number":"430405198501011235",
+         "holder":{"kind":"person","id":"430405198501011235"},
+         "fields":{"name":"王一静","sex":"女","ethnicity":"汉","birth_date":"1985-01-01","address":"湖南省衡阳市蒸湘区解放大道12号",
+          "id_number":"430405198501011235","issuing_authority":"衡阳市公安局蒸湘分局"},
+         "valid_from":"2020-01-01",
+         "valid_until":"2040-01-01",
+         "issuer":"衡阳市公安局"}
+        """#,
+        #"""
+        {"type":"social_security_card",
+         "number":"6222020200112233445",
+         "holder":{"kind":"person","id":"430405198501011235"},
+         "fields":{"name":"王一静","id_number":"430405198501011235","card_number":"6222020200112233445",
+          "issuing_region":"430400"},
+         "valid_from":"2021-05-01",
+         "issuer":"衡阳市人力资源和社会保障局"}
+        """#,
+        #"""
+        {"type":"resident_id_card",
+         "number":"430402199003150027",
+         "holder":{"kind":"person","id":"430402199003150027"},
+         "fields":{"name":"李建国","sex":"男","birth_date":"1990-03-15","address":"湖南省衡阳市雁峰区先锋路8号",
+          "id_number":"430402199003150027"},
+         "valid_from":"2019-06-01",
+         "valid_until":"2039-06-01",
+         "issuer":"衡阳市公安局"}
+        """#,
+        #"""
+        {"type":"business_licence",
+         "number":"91430400MA4L0XXX16",
+         "holder":{"kind":"enterprise","id":"91430400MA4L0XXX16"},
+         "fields":{"credit_code":"91430400MA4L0XXX16","enterprise_name":"衡阳市湘江建设有限公司","enterprise_type":"有限责任公司",
+          "legal_representative":"李建国","legal_representative_id":"430402199003150027",
+          "registered_capital":"5000万元","established_on":"2019-03-01","address":"湖南省衡阳市雁峰区先锋路8号",
+          "business_scope":"房屋建筑工程施工"},
+         "valid_from":"2019-03-01",
+         "issuer":"衡阳市市场监督管理局"}
+        """#,
+        #"""
+        {"type":"planning_permit",
+         "number":"建字第430400202500123号",
+         "holder":{"kind":"enterprise","id":"91430400MA4L0XXX16"},
+         "fields":{"permit_number":"建字第430400202500123号","project_name":"湘江北路安置小区二期","site_address":"湖南省衡阳市石鼓区湘江北路66号",
+          "construction_scale":"4.2万平方米"},
+         "valid_from":"2025-06-01",
+         "valid_until":"2030-06-01",
+         "issuer":"衡阳市自然资源和规划局"}
+        """#,
     ]
 }

@@ -3,7 +3,7 @@ import Foundation
 import MaShangBan
 
 /// `mashangban face-auth-stub`: a stand-in face-auth provider for demos and tests. It makes
-/// a key pair and signs attestations exactly as API.md says a real provider must.
+/// a key pair and signs attestations exactly as docs/API.md says a real provider must.
 public struct FaceAuthStubCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "face-auth-stub", abstract: "A stand-in face-auth provider: make a key, sign attestations.",

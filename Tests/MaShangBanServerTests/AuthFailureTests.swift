@@ -16,7 +16,7 @@ struct AuthFailureTests {
     /// count, and a good client answered all along.
     @Test func aFloodOfBadTokensWritesARecordAMinute() async throws {
         let clock = ManualClock()
-        let server = try TestServer(configure: { $0.rateLimits = .unlimited }, now: clock.now)
+        let server = try TestServer(configure: { $0.backend.rateLimits = .unlimited }, now: clock.now)
         let total = 100_000
         let answered = try await server.test { client in
             var good = 0
@@ -83,13 +83,13 @@ struct AuthFailureTests {
     }
 
     @Test func trustedProxiesAreConfigured() throws {
-        let flags = ServeConfiguration.Flags(trustedProxies: ["10.0.0.0/8", "::1"])
+        let flags = try ServeConfiguration.Flags.parse(["--trusted-proxy", "10.0.0.0/8", "--trusted-proxy", "::1"])
         let configuration = try ServeConfiguration.resolve(flags: flags, environment: [:])
         #expect(configuration.trustedProxies.contains("10.9.9.9") && configuration.trustedProxies.contains("::1"))
-        let fromEnvironment = try ServeConfiguration.resolve(flags: .init(), environment: ["MSB_TRUSTED_PROXIES": "127.0.0.1,192.168.0.0/16"])
+        let fromEnvironment = try ServeConfiguration.resolve(flags: .parse([]), environment: ["MSB_TRUSTED_PROXIES": "127.0.0.1,192.168.0.0/16"])
         #expect(fromEnvironment.trustedProxies.contains("192.168.4.4"))
         #expect(throws: ServeConfiguration.Invalid.self) {
-            try ServeConfiguration.resolve(flags: .init(trustedProxies: ["nope"]), environment: [:])
+            try ServeConfiguration.resolve(flags: .parse(["--trusted-proxy", "nope"]), environment: [:])
         }
     }
 }

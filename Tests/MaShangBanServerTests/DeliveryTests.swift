@@ -91,7 +91,7 @@ struct WebhookSignatureTests {
 @Suite("Submissions API")
 struct SubmissionRoutesTests {
     @Test func aTerminalSeesItsOwnSubmissionsAndAnAdminRetriesDeadOnes() async throws {
-        let server = try TestServer { $0.delivery.maxAttempts = 1 }
+        let server = try TestServer { $0.backend.delivery.maxAttempts = 1 }
         try await server.test { client in
             let hall = try await Hall.open(client)  // the webhook URL refuses connections
             let id = try await hall.submit()
@@ -133,7 +133,7 @@ struct SubmissionRoutesTests {
 struct DeliveryDrillTests {
     @Test func aReceiverDownForAWhileGetsEverySubmissionExactlyOnce() async throws {
         let stub = try Stub.reserve()
-        let server = try TestServer { $0.delivery.retryMax = 1 }
+        let server = try TestServer { $0.backend.delivery.retryMax = 1 }
         try await server.test { client in
             let hall = try await Hall.open(client, webhookURL: stub.url)
             let receiver = try stub.start(secret: hall.secret)
@@ -161,8 +161,8 @@ struct DeliveryDrillTests {
     @Test func aHangingReceiverTimesOutAndIsTriedAgain() async throws {
         let stub = try Stub.reserve()
         let server = try TestServer {
-            $0.delivery.retryMax = 1
-            $0.delivery.requestTimeout = .seconds(1)
+            $0.backend.delivery.retryMax = 1
+            $0.backend.delivery.requestTimeout = .seconds(1)
         }
         try await server.test { client in
             let hall = try await Hall.open(client, webhookURL: stub.url)
@@ -182,8 +182,8 @@ struct DeliveryDrillTests {
     @Test func aReceiverThatRefusesForeverMakesItDeadAndARetrySendsItAgain() async throws {
         let stub = try Stub.reserve()
         let server = try TestServer {
-            $0.delivery.retryMax = 1
-            $0.delivery.maxAttempts = 3
+            $0.backend.delivery.retryMax = 1
+            $0.backend.delivery.maxAttempts = 3
         }
         try await server.test { client in
             let hall = try await Hall.open(client, webhookURL: stub.url)
@@ -275,9 +275,9 @@ extension DeliveryDrillTests {
     /// dead, so all of them are left for the worker a test runs.
     static func serverWithTwoSystems(slow: Int, quick: Int) async throws -> TestServer {
         let server = try TestServer {
-            $0.delivery.maxAttempts = 1
-            $0.rateLimits.challengesPerHolder = nil  // one person makes many consents here
-            $0.rateLimits.consentsPerHolder = nil
+            $0.backend.delivery.maxAttempts = 1
+            $0.backend.rateLimits.challengesPerHolder = nil  // one person makes many consents here
+            $0.backend.rateLimits.consentsPerHolder = nil
         }
         try await server.test { client in
             let hall = try await Hall.open(client, webhookURL: "http://127.0.0.1:9/slow")

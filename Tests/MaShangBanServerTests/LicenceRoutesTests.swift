@@ -4,7 +4,7 @@ import MaShangBan
 import Testing
 @testable import MaShangBanServer
 
-/// Sample holders with valid check characters (shared/vectors/identity.json).
+/// Sample holders with valid check characters (Tests/MaShangBanTests/Fixtures/identity.json).
 enum Sample {
     static let person = "430405198501011235"
     static let otherPerson = "430402199003150027"

@@ -664,7 +664,7 @@ extension AgentTests {
     }
 
     @Test func anAuthorisationRunsAtMostMaxAgentDays() async throws {
-        let server = try TestServer(configure: { $0.maxAgentDays = 30 })
+        let server = try TestServer(configure: { $0.backend.maxAgentDays = 30 })
         try await server.test { client in
             let hall = try await Hall.open(client)
             #expect(try await client.importLicence(Sample.businessLicence(), token: hall.issuer).status == .created)

@@ -10,7 +10,7 @@ import Testing
 @Suite struct RateLimitTests {
     @Test func aTerminalOverItsRateIsRefusedUntilItsBucketRefills() async throws {
         let clock = ManualClock()
-        let server = try TestServer(configure: { $0.rateLimits.perRole[.terminal] = RateLimit(perSecond: 2, burst: 3) }, now: clock.now)
+        let server = try TestServer(configure: { $0.backend.rateLimits.perRole[.terminal] = RateLimit(perSecond: 2, burst: 3) }, now: clock.now)
         try await server.test { client in
             let hall = try await Hall.open(client, now: clock.now)
             for _ in 0..<3 { #expect(try await hall.scan("not-a-token").status == .unprocessableContent) }
@@ -36,7 +36,7 @@ import Testing
     /// Per holder and per app client: one app asking too often cannot lock the citizen out of another.
     @Test func challengesPerHolderAreLimitedPerApp() async throws {
         let clock = ManualClock()
-        let server = try TestServer(configure: { $0.rateLimits.challengesPerHolder = .perMinute(2) }, now: clock.now)
+        let server = try TestServer(configure: { $0.backend.rateLimits.challengesPerHolder = .perMinute(2) }, now: clock.now)
         try await server.test { client in
             let first = try await client.createClient(role: "app").token
             let second = try await client.createClient(role: "app").token
@@ -59,7 +59,7 @@ import Testing
 
     /// Consents per holder are counted once the face check has passed: failed attempts use up nothing.
     @Test func consentsPerHolderCountOnlyVerifiedAttestations() async throws {
-        let server = try TestServer { $0.rateLimits.consentsPerHolder = .perMinute(1) }
+        let server = try TestServer { $0.backend.rateLimits.consentsPerHolder = .perMinute(1) }
         try await server.test { client in
             let hall = try await Hall.open(client)
             for _ in 0..<3 {
@@ -71,7 +71,7 @@ import Testing
     }
 
     @Test func codesPerHolderAreLimited() async throws {
-        let server = try TestServer { $0.rateLimits.codesPerHolder = .perMinute(2) }
+        let server = try TestServer { $0.backend.rateLimits.codesPerHolder = .perMinute(2) }
         try await server.test { client in
             let hall = try await Hall.open(client)
             let consent = try await hall.consent()
@@ -82,7 +82,7 @@ import Testing
     }
 
     @Test func addressesAreLimitedBeforeAuthentication() async throws {
-        let server = try TestServer { $0.rateLimits.perAddress = RateLimit(perSecond: 0.01, burst: 3) }
+        let server = try TestServer { $0.backend.rateLimits.perAddress = RateLimit(perSecond: 0.01, burst: 3) }
         try await server.test(.live) { client in
             for _ in 0..<3 { try await client.call(.get, "/v1/clients", token: "msb_guess").expectProblem(401, "unauthorized") }
             try await client.call(.get, "/v1/clients", token: "msb_guess").expectProblem(429, "rate_limited")
@@ -97,9 +97,8 @@ import Testing
 
     @Test func limitsAreConfigured() throws {
         let resolve = { (flags: [String], env: [String: String]) throws -> RateLimits in
-            var f = ServeConfiguration.Flags()
-            f.rateLimits = flags
-            return try ServeConfiguration.resolve(flags: f, environment: env).rateLimits
+            let f = try ServeConfiguration.Flags.parse(flags.flatMap { ["--rate-limit", $0] })
+            return try ServeConfiguration.resolve(flags: f, environment: env).backend.rateLimits
         }
         #expect(try resolve([], [:]) == .standard)
         #expect(try resolve(["terminal=5/s,8", "codes=off"], [:]).perRole[.terminal] == RateLimit(perSecond: 5, burst: 8))

@@ -15,7 +15,7 @@ public enum AuditActor: Sendable, Equatable {
     }
 }
 
-/// One record of the hash-chained audit log (API.md "Audit record").
+/// One record of the hash-chained audit log (docs/API.md "Audit record").
 /// `hash = H(prev bytes ‖ JCS(record without "hash"))`; the first `prev` is 32 zero bytes.
 public struct AuditRecord: Sendable, Equatable, Encodable {
     public var seq: Int64

@@ -113,11 +113,7 @@ public enum AuditVerifier {
     /// own check (`GET /v1/audit/verify`), which follows `keys rotate` while it runs.
     public static func verify(reader: any DatabaseReader, suite: CryptoSuite, checkpointFile: URL) throws -> AuditVerification {
         try reader.read { db in
-            let listed = try Keyring.published(db).compactMap { key -> (String, any SignatureVerifier)? in
-                (try? SignatureKeys.loadVerifier(publicKeyPEM: key.publicKeyPEM)).map { (key.kid, $0) }
-            }
-            let keys = try retirements(db, Dictionary(listed) { first, _ in first })
-            return try verify(db, suite: suite, keys: keys, checkpointFile: checkpointFile, anchor: nil)
+            try verify(db, suite: suite, keys: try publishedKeys(db), checkpointFile: checkpointFile, anchor: nil)
         }
     }
 
@@ -131,43 +127,103 @@ public enum AuditVerifier {
     /// Verifies inside a read the caller holds (a consistent snapshot).
     public static func verify(_ db: Database, suite: CryptoSuite, keys: [String: TrustedKey], checkpointFile: URL,
                               anchor: AuditCheckpoint?) throws -> AuditVerification {
-        let fileCheckpoints: [AuditCheckpoint]
-        switch readCheckpointFile(checkpointFile) {
-        case .success(let checkpoints): fileCheckpoints = checkpoints
-        case .failure(let error): return .broken(1, "audit-checkpoints.jsonl line \(error.line) is not a checkpoint")
+        let found = try Self.checkpoints(db, file: checkpointFile)
+        if let broken = found.broken { return broken }
+        let checkpoints = found.checkpoints + (anchor.map { [$0] } ?? [])
+        var walk = ChainWalk(suite: suite, sizes: Set(checkpoints.map(\.size)))
+        let cursor = try Row.fetchCursor(db, sql: "SELECT * FROM audit_records ORDER BY seq")
+        while let row = try cursor.next(), walk.take(try AuditRecord(row: row)) {}
+        return judge(walk, checkpoints: checkpoints, keys: keys, anchor: anchor)
+    }
+
+    /// A running server's check (`GET /v1/audit/verify`), with the keys the database lists:
+    /// the chain is read in pages of `pageSize` records, each page a short read of its own,
+    /// so no request handler holds a long read and writers go on. Records are append-only:
+    /// the checkpoints are read first, then the head, then the chain up to that head.
+    public static func verifyInPages(_ reader: any DatabaseReader, suite: CryptoSuite, checkpointFile: URL,
+                                     pageSize: Int = 5_000) async throws -> AuditVerification {
+        let (keys, found, size) = try await reader.read { db in
+            (try publishedKeys(db), try Self.checkpoints(db, file: checkpointFile),
+             try Int64.fetchOne(db, sql: "SELECT max(seq) FROM audit_records") ?? 0)
         }
+        if let broken = found.broken { return broken }
+        let checkpoints = found.checkpoints
+        var walk = ChainWalk(suite: suite, sizes: Set(checkpoints.map(\.size)))
+        var after: Int64 = 0
+        while after < size {
+            let from = after
+            let page = try await reader.read { db in
+                try AuditLog.entries(db, after: from, limit: pageSize).filter { $0.seq <= size }
+            }
+            guard let last = page.last else { break }
+            var going = true
+            for record in page where going { going = walk.take(record) }
+            if !going { break }
+            after = last.seq
+        }
+        return judge(walk, checkpoints: checkpoints, keys: keys, anchor: nil)
+    }
 
-        let stored = try Row.fetchAll(db, sql: "SELECT * FROM audit_checkpoints").map(AuditCheckpoint.init(row:))
-        let all = fileCheckpoints + stored + (anchor.map { [$0] } ?? [])
-        let sizes = Set(all.map(\.size))
-        var headAt: [Int64: String] = [:]
-        var problems: [(Int64, String)] = []
+    /// The keys the database lists, retired as it says.
+    static func publishedKeys(_ db: Database) throws -> [String: TrustedKey] {
+        let listed = try Keyring.published(db).compactMap { key -> (String, any SignatureVerifier)? in
+            (try? SignatureKeys.loadVerifier(publicKeyPEM: key.publicKeyPEM)).map { (key.kid, $0) }
+        }
+        return try retirements(db, Dictionary(listed) { first, _ in first })
+    }
 
-        // 1. The chain itself.
+    /// The checkpoints in `audit-checkpoints.jsonl` and in the database, or the verdict on a
+    /// file line that is not one.
+    static func checkpoints(_ db: Database, file: URL) throws -> (checkpoints: [AuditCheckpoint], broken: AuditVerification?) {
+        switch readCheckpointFile(file) {
+        case .success(let fromFile):
+            return (fromFile + (try Row.fetchAll(db, sql: "SELECT * FROM audit_checkpoints").map(AuditCheckpoint.init(row:))), nil)
+        case .failure(let error):
+            return ([], .broken(1, "audit-checkpoints.jsonl line \(error.line) is not a checkpoint"))
+        }
+    }
+
+    /// The chain read record by record: each links to the one before, hashes to its stored
+    /// hash, and no sequence number is missing. Stops at the first that does not.
+    struct ChainWalk {
+        let suite: CryptoSuite
+        /// The sizes some checkpoint covers, whose heads `headAt` keeps.
+        let sizes: Set<Int64>
         var expected: Int64 = 1
         var prev = AuditLog.zeroHash
-        let cursor = try Row.fetchCursor(db, sql: "SELECT * FROM audit_records ORDER BY seq")
-        while let row = try cursor.next() {
-            let record = try AuditRecord(row: row)
+        var headAt: [Int64: String] = [:]
+        var problem: (Int64, String)?
+
+        init(suite: CryptoSuite, sizes: Set<Int64>) {
+            (self.suite, self.sizes) = (suite, sizes)
+        }
+
+        var size: Int64 { expected - 1 }
+
+        /// Takes the next record; false once the chain is broken (`problem` says where).
+        mutating func take(_ record: AuditRecord) -> Bool {
             if record.seq != expected {
-                problems.append((expected, "record \(expected) is missing"))
-                break
+                problem = (expected, "record \(expected) is missing")
+            } else if record.prev != prev {
+                problem = (record.seq, "prev does not match the hash of record \(record.seq - 1)")
+            } else if record.computedHash(suite: suite) != record.hash {
+                problem = (record.seq, "hash does not match the record's content")
             }
-            if record.prev != prev {
-                problems.append((record.seq, "prev does not match the hash of record \(record.seq - 1)"))
-                break
-            }
-            if record.computedHash(suite: suite) != record.hash {
-                problems.append((record.seq, "hash does not match the record's content"))
-                break
-            }
+            guard problem == nil else { return false }
             if sizes.contains(record.seq) { headAt[record.seq] = record.hash }
             prev = record.hash
             expected += 1
+            return true
         }
-        let size = expected - 1
+    }
 
-        // 2. Checkpoints, from both places (and the one saved elsewhere).
+    /// The verdict on a walked chain and its checkpoints (from both places, and `anchor`, the
+    /// one saved elsewhere): each signed by a known key no later than it was retired, and
+    /// matching the chain at its size.
+    static func judge(_ walk: ChainWalk, checkpoints all: [AuditCheckpoint], keys: [String: TrustedKey],
+                      anchor: AuditCheckpoint?) -> AuditVerification {
+        let size = walk.size
+        var problems: [(Int64, String)] = walk.problem.map { [$0] } ?? []
         for checkpoint in all {
             guard let key = keys[checkpoint.kid] else {
                 problems.append((checkpoint.size, "checkpoint at size \(checkpoint.size) is signed by unknown key \(checkpoint.kid.prefix(32))"))
@@ -180,7 +236,8 @@ public enum AuditVerifier {
                 continue
             }
             if let retired = key.retiredAt, let signedAt = Timestamp.date(checkpoint.ts), signedAt > retired {
-                problems.append((checkpoint.size, "checkpoint at size \(checkpoint.size) was signed by key \(checkpoint.kid) after it was retired"))
+                problems.append((checkpoint.size,
+                                 "checkpoint at size \(checkpoint.size) was signed by key \(checkpoint.kid) after it was retired"))
                 continue
             }
             if let anchor, checkpoint == anchor {
@@ -188,20 +245,19 @@ public enum AuditVerifier {
                     return .broken(size + 1, "truncated",
                                    detail: "the saved checkpoint covers \(anchor.size) records but the log has \(size)")
                 }
-                if let head = headAt[anchor.size], head != anchor.head {
+                if let head = walk.headAt[anchor.size], head != anchor.head {
                     return .broken(anchor.size, "forked", detail: "the log's record \(anchor.size) is not the one the saved checkpoint signed")
                 }
                 continue
             }
             if checkpoint.size > size {
                 problems.append((size + 1, "log truncated: a checkpoint covers \(checkpoint.size) records but the log has \(size)"))
-            } else if let head = headAt[checkpoint.size], head != checkpoint.head {
+            } else if let head = walk.headAt[checkpoint.size], head != checkpoint.head {
                 problems.append((checkpoint.size, "checkpoint head at size \(checkpoint.size) does not match the chain"))
             }
         }
-
         if let first = problems.min(by: { $0.0 < $1.0 }) { return .broken(first.0, first.1) }
-        return .intact(size: size, head: size == 0 ? AuditLog.zeroHash : prev)
+        return .intact(size: size, head: size == 0 ? AuditLog.zeroHash : walk.prev)
     }
 
     private static func readCheckpointFile(_ file: URL) -> Result<[AuditCheckpoint], LineError> {

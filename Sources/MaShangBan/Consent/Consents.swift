@@ -24,7 +24,7 @@ public struct Consent: Sendable, Equatable {
     }
 }
 
-/// Grants and withdraws consents (API.md "App backend").
+/// Grants and withdraws consents (docs/API.md "App backend").
 public struct Consents: Sendable {
     let library: LicenceLibrary
     let faceAuth: FaceAuth
@@ -120,7 +120,8 @@ public struct Consents: Sendable {
                 """).execute(arguments: [consent.id, client.id, holder.kind.rawValue, holderRef, agentRef, agentBox, consent.item, consent.hall,
                                  consent.createdAt, consent.expiresAt])
             for (position, id) in request.licences.enumerated() {
-                try db.cachedStatement(sql: "INSERT INTO consent_licences (consent_id, licence_id, position) VALUES (?, ?, ?)").execute(arguments: [consent.id, id, position])
+                try db.cachedStatement(sql: "INSERT INTO consent_licences (consent_id, licence_id, position) VALUES (?, ?, ?)")
+                    .execute(arguments: [consent.id, id, position])
             }
             var detail: [String: JSONValue] = ["client": .string(client.id), "licences": .int(Int64(request.licences.count))]
             if let item = consent.item { detail["item"] = .string(item) }

@@ -45,7 +45,7 @@ public enum AttestationPurpose: String, Sendable, CaseIterable {
 
 /// Face recognition as the backend sees it: providers registered by an admin, single-use
 /// challenges bound to the person to be seen, and the providers' signed attestations
-/// (API.md "Face-auth attestation").
+/// (docs/API.md "Face-auth attestation").
 public struct FaceAuth: Sendable {
     let pool: DatabasePool
     let writes: GroupCommit
@@ -87,7 +87,8 @@ public struct FaceAuth: Sendable {
             if try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM face_auth_providers WHERE id = ?"), arguments: [provider.id]) == true {
                 throw MSBError(.faceAuthProviderExists, "this public key is registered already")
             }
-            try db.cachedStatement(sql: "INSERT INTO face_auth_providers (id, name, alg, public_key_pem, created_at) VALUES (?, ?, ?, ?, ?)").execute(arguments: [provider.id, provider.name, provider.alg, pem, provider.createdAt])
+            try db.cachedStatement(sql: "INSERT INTO face_auth_providers (id, name, alg, public_key_pem, created_at) VALUES (?, ?, ?, ?, ?)")
+                .execute(arguments: [provider.id, provider.name, provider.alg, pem, provider.createdAt])
             try audit.append(db, actor: actor, action: "face_auth_provider.created", object: "face_auth_provider:\(provider.id)",
                              detail: ["alg": .string(provider.alg)])
         }
@@ -146,7 +147,7 @@ public struct FaceAuth: Sendable {
 
     // MARK: Attestations
 
-    /// The claims of an attestation (API.md "Face-auth attestation").
+    /// The claims of an attestation (docs/API.md "Face-auth attestation").
     public struct Claims: Sendable, Codable {
         public let sub: String
         public let nonce: String
@@ -225,7 +226,8 @@ final class ProviderKeys: Sendable {
 
     func verifier(_ kid: String, _ db: Database) throws -> (any SignatureVerifier)? {
         if let known = cache.withLock({ $0[kid] }) { return known }
-        guard let pem = try String.fetchOne(db.cachedStatement(sql: "SELECT public_key_pem FROM face_auth_providers WHERE id = ? AND revoked_at IS NULL"), arguments: [kid]) else {
+        guard let pem = try String.fetchOne(db.cachedStatement(sql: "SELECT public_key_pem FROM face_auth_providers WHERE id = ? AND revoked_at IS NULL"),
+                arguments: [kid]) else {
             return nil
         }
         let verifier = try SignatureKeys.loadVerifier(publicKeyPEM: pem)

@@ -53,7 +53,8 @@ public struct ApprovalSystemRegistry: Sendable {
             if try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM approval_systems WHERE code = ?"), arguments: [system.code]) == true {
                 throw MSBError(.approvalSystemExists, "approval system \(system.code) exists already")
             }
-            try db.cachedStatement(sql: "INSERT INTO approval_systems (code, name, webhook_url, secret_box, created_at) VALUES (?, ?, ?, ?, ?)").execute(arguments: [system.code, system.name, system.webhookURL, box, system.createdAt])
+            try db.cachedStatement(sql: "INSERT INTO approval_systems (code, name, webhook_url, secret_box, created_at) VALUES (?, ?, ?, ?, ?)")
+                .execute(arguments: [system.code, system.name, system.webhookURL, box, system.createdAt])
             try audit.append(db, actor: actor, action: "approval_system.created", object: "approval_system:\(system.code)")
         }
         return (system, secret)

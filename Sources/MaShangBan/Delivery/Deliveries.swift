@@ -45,7 +45,7 @@ public struct SubmissionStatus: Sendable, Equatable, Encodable {
         case createdAt = "created_at"
     }
 
-    /// Every key always present (`null` when unset), as API.md shows it.
+    /// Every key always present (`null` when unset), as docs/API.md shows it.
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(id, forKey: .id)
@@ -249,7 +249,8 @@ public struct Deliveries: Sendable {
                 try audit.append(db, actor: .system, action: "submission.delivered", object: "submission:\(due.id)",
                                  detail: ["attempts": .int(Int64(attempts)), "approval_system": .string(due.system)])
             } else if attempts >= maxAttempts {
-                try db.cachedStatement(sql: "UPDATE submissions SET status = 'dead', attempts = ?, last_error = ? WHERE id = ?").execute(arguments: [attempts, failure, due.id])
+                try db.cachedStatement(sql: "UPDATE submissions SET status = 'dead', attempts = ?, last_error = ? WHERE id = ?")
+                    .execute(arguments: [attempts, failure, due.id])
                 try db.cachedStatement(sql: "UPDATE outbox SET next_attempt_at = ? WHERE submission_id = ?").execute(arguments: [Self.parked, due.id])
                 try audit.append(db, actor: .system, action: "submission.dead", object: "submission:\(due.id)",
                                  detail: ["attempts": .int(Int64(attempts)), "approval_system": .string(due.system)])

@@ -42,7 +42,8 @@ public enum Submissions {
         body["presented_at"] = .string(draft.presentedAt)
         body["audit"] = .object(["seq": .int(record.seq), "hash": .string(record.hash)])
         let sealed = try vault.seal(JSONValue.object(body).canonicalString, context: bodyContext(draft.id))
-        try db.cachedStatement(sql: "INSERT INTO outbox (submission_id, body_box, next_attempt_at, created_at) VALUES (?, ?, ?, ?)").execute(arguments: [draft.id, Data(sealed), draft.presentedAt, draft.presentedAt])
+        try db.cachedStatement(sql: "INSERT INTO outbox (submission_id, body_box, next_attempt_at, created_at) VALUES (?, ?, ?, ?)")
+            .execute(arguments: [draft.id, Data(sealed), draft.presentedAt, draft.presentedAt])
     }
 
     static func bodyContext(_ id: String) -> String { "submission:\(id):body" }

@@ -1,6 +1,6 @@
 import Foundation
 
-/// The webhook signature (API.md "Webhook to an approval system"):
+/// The webhook signature (docs/API.md "Webhook to an approval system"):
 /// `MSB-Signature: t=<unix>,v1=<hex HMAC(secret, "<t>.<raw body>")>`, HMAC-SHA256 (HMAC-SM3
 /// under 国密). Receivers check the HMAC and that `t` is recent.
 public enum WebhookSignature {

@@ -1,5 +1,5 @@
 /// The class of a licence field: it decides how the field is masked for display
-/// (DESIGN.md "Desensitisation").
+/// (docs/DESIGN.md "Desensitisation").
 public enum FieldClass: String, Sendable, Codable, CaseIterable {
     case personName = "person_name"
     case citizenID = "citizen_id"
@@ -95,7 +95,7 @@ public enum MaskRule: Sendable, Equatable {
     }
 }
 
-/// Display masks per field class, as DESIGN.md's table; each class's rule can be replaced.
+/// Display masks per field class, as docs/DESIGN.md's table; each class's rule can be replaced.
 public struct MaskTable: Sendable, Equatable {
     public var rules: [FieldClass: MaskRule]
 

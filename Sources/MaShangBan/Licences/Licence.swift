@@ -1,6 +1,6 @@
 import Foundation
 
-/// A licence as an issuer sends it (API.md "Issuer"). Field values are strings. `issuer`
+/// A licence as an issuer sends it (docs/API.md "Issuer"). Field values are strings. `issuer`
 /// is accepted and ignored: a licence's issuer name is its issuer client's name.
 public struct LicenceSubmission: Sendable, Decodable {
     public struct Holder: Sendable, Decodable {
@@ -104,7 +104,7 @@ struct ValidatedLicence: Sendable {
     let validFrom: CalendarDate
     let validUntil: CalendarDate?
 
-    /// Checks a submission against its type (API.md "Issuer"): unknown type 422
+    /// Checks a submission against its type (docs/API.md "Issuer"): unknown type 422
     /// `unknown_licence_type`; bad holder ids 422 `invalid_citizen_id` / `invalid_credit_code`;
     /// anything else 422 `validation_failed` naming the field. Details never hold values.
     init(_ s: LicenceSubmission, type: LicenceType?, today: Date) throws {

@@ -52,7 +52,7 @@ public struct LicenceType: Sendable, Codable, Equatable {
     static let businessLicence = "business_licence"
     static let legalRepresentativeField = "legal_representative_id"
 
-    /// The five built-in types (API.md "Built-in licence types").
+    /// The five built-in types (docs/API.md "Built-in licence types").
     public static let builtIns: [LicenceType] = [
         LicenceType(code: "resident_id_card", name: "居民身份证", holder: .person, numberClass: .citizenID, fields: [
             .init("name", .personName, required: true), .init("sex", .public, required: true), .init("ethnicity", .public),

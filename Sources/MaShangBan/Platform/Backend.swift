@@ -2,16 +2,9 @@ import Foundation
 import GRDB
 import Logging
 
-/// How to open a data directory.
-public struct BackendOptions: Sendable {
-    public var dataDirectory: DataDirectory
-    /// The crypto profile asked for; nil takes the recorded one (or `intl` on first start).
-    public var crypto: CryptoProfile?
-    /// The admin token to create on first start (`MSB_ADMIN_TOKEN`); nil generates one.
-    public var adminToken: String?
-    public var now: Now
-    public var random: any RandomSource
-    public var logger: Logger
+/// What the domain services are tuned by: one struct, which `serve` fills from its flags
+/// and environment (`ServeConfiguration`) and the bench and tests set directly.
+public struct BackendSettings: Sendable, Equatable {
     /// Display masks per field class.
     public var masks: MaskTable = .standard
     /// The 6-digit region code QR tokens carry (`iss`).
@@ -27,12 +20,28 @@ public struct BackendOptions: Sendable {
     /// Request rate limits (per client role, address and holder).
     public var rateLimits = RateLimits.standard
 
+    public init() {}
+}
+
+/// How to open a data directory.
+public struct BackendOptions: Sendable {
+    public var dataDirectory: DataDirectory
+    /// The crypto profile asked for; nil takes the recorded one (or `intl` on first start).
+    public var crypto: CryptoProfile?
+    /// The admin token to create on first start (`MSB_ADMIN_TOKEN`); nil generates one.
+    public var adminToken: String?
+    public var now: Now
+    public var random: any RandomSource
+    public var logger: Logger
+    public var settings: BackendSettings
+
     public init(dataDirectory: DataDirectory, crypto: CryptoProfile? = nil, adminToken: String? = nil,
-                now: @escaping Now = { Date() }, random: any RandomSource = SystemRandom(),
-                logger: Logger = Logger(label: "mashangban")) {
+                settings: BackendSettings = BackendSettings(), now: @escaping Now = { Date() },
+                random: any RandomSource = SystemRandom(), logger: Logger = Logger(label: "mashangban")) {
         self.dataDirectory = dataDirectory
         self.crypto = crypto
         self.adminToken = adminToken
+        self.settings = settings
         self.now = now
         self.random = random
         self.logger = logger
@@ -52,6 +61,8 @@ public struct Backend: Sendable, CustomStringConvertible, CustomDebugStringConve
     public let suite: CryptoSuite
     public let keyring: Keyring
     public let audit: AuditLog
+    /// Reading the audit log while serving: pages, the latest checkpoint, the cached chain check.
+    public let auditTrail: AuditTrail
     public let clients: ClientRegistry
     public let licenceTypes: LicenceTypeRegistry
     public let library: LicenceLibrary
@@ -107,26 +118,27 @@ public struct Backend: Sendable, CustomStringConvertible, CustomDebugStringConve
         try KeySeparation.migrate(pool, from: .undivided(suite: suite, dataKey: dataKey), to: vault)
         let holderReference = HolderReference(suite: suite, key: holderKey)
         let writes = GroupCommit(pool: pool)
-        let limiter = RateLimiter(limits: options.rateLimits, now: options.now, writes: writes, audit: audit)
+        let limiter = RateLimiter(limits: options.settings.rateLimits, now: options.now, writes: writes, audit: audit)
         let library = LicenceLibrary(pool: pool, writes: writes, vault: vault, holderReference: holderReference, audit: audit,
                                      random: options.random, now: options.now)
         let adminToken = try bootstrapAdmin(pool, directory: directory, suite: suite, audit: audit, options: options)
         let faceAuth = FaceAuth(pool: pool, writes: writes, holderReference: holderReference, audit: audit, random: options.random,
-                                now: options.now, threshold: options.faceThreshold, limiter: limiter)
+                                now: options.now, threshold: options.settings.faceThreshold, limiter: limiter)
         let approvalSystems = ApprovalSystemRegistry(pool: pool, vault: vault, audit: audit, random: options.random, now: options.now)
         let deliveries = Deliveries(pool: pool, writes: writes, vault: vault, suite: suite, audit: audit,
-                                    random: options.random, now: options.now, settings: options.delivery)
+                                    random: options.random, now: options.now, settings: options.settings.delivery)
         let recentConsents = RecentConsents()
         let presentations = Presentations(pool: pool, writes: writes, keyring: keyring, audit: audit, random: options.random, now: options.now,
-                                          region: options.region, tokenLifetime: options.tokenLifetime, limiter: limiter,
+                                          region: options.settings.region, tokenLifetime: options.settings.tokenLifetime, limiter: limiter,
                                           recentConsents: recentConsents)
-        let scans = Scans(library: library, keyring: keyring, masks: options.masks, region: options.region, delivery: deliveries.wake)
-        return Backend(dataDirectory: directory, pool: pool, suite: suite, keyring: keyring, audit: audit, clients: clients,
+        let scans = Scans(library: library, keyring: keyring, masks: options.settings.masks, region: options.settings.region, delivery: deliveries.wake)
+        return Backend(dataDirectory: directory, pool: pool, suite: suite, keyring: keyring, audit: audit,
+                       auditTrail: AuditTrail(pool: pool, suite: suite, checkpointFile: directory.checkpointFile), clients: clients,
                        licenceTypes: LicenceTypeRegistry(pool: pool, audit: audit), library: library,
-                       wallet: Wallet(library: library), masks: options.masks,
+                       wallet: Wallet(library: library), masks: options.settings.masks,
                        approvalSystems: approvalSystems,
                        items: ItemRegistry(pool: pool, audit: audit, now: options.now),
-                       faceAuth: faceAuth, agents: EnterpriseAgents(library: library, faceAuth: faceAuth, maximumDays: options.maxAgentDays),
+                       faceAuth: faceAuth, agents: EnterpriseAgents(library: library, faceAuth: faceAuth, maximumDays: options.settings.maxAgentDays),
                        holderSessions: HolderSessions(pool: pool, writes: writes, faceAuth: faceAuth, library: library, suite: suite),
                        consents: Consents(library: library, faceAuth: faceAuth, recent: recentConsents),
                        presentations: presentations, scans: scans, deliveries: deliveries,

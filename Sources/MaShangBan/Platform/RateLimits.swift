@@ -35,7 +35,7 @@ public struct RateLimit: Sendable, Equatable, CustomStringConvertible {
     public var description: String { String(format: "%g/s, burst %g", perSecond, burst) }
 }
 
-/// What is limited, and how much (DESIGN.md "Bounded everything"). nil means unlimited.
+/// What is limited, and how much (docs/DESIGN.md "Bounded everything"). nil means unlimited.
 public struct RateLimits: Sendable, Equatable {
     /// Every request of a client, by its role (checked once the bearer token is resolved).
     public var perRole: [ClientRole: RateLimit]

@@ -128,7 +128,8 @@ public struct Presentations: Sendable {
     }
 
     static func revoke(_ id: String, at stamp: String, actor: AuditActor, reason: String, chain: inout AuditChain, _ db: Database) throws {
-        try db.cachedStatement(sql: "UPDATE presentations SET state = 'revoked', ended_at = ? WHERE id = ? AND state = 'active'").execute(arguments: [stamp, id])
+        try db.cachedStatement(sql: "UPDATE presentations SET state = 'revoked', ended_at = ? WHERE id = ? AND state = 'active'")
+            .execute(arguments: [stamp, id])
         try chain.append(actor: actor, action: "presentation.revoked", object: "presentation:\(id)", detail: ["reason": .string(reason)])
     }
 }

@@ -1,6 +1,6 @@
 import Foundation
 
-/// The QR token (API.md "QR token"): a JWS signed by our active key, at most 300 bytes,
+/// The QR token (docs/API.md "QR token"): a JWS signed by our active key, at most 300 bytes,
 /// carrying no personal data — only who issued it (`iss`, the region), what it is for
 /// (`typ`), a 128-bit single-use id (`jti`), its lifetime, and the hall (`aud`) when the
 /// consent names one.

@@ -16,7 +16,7 @@ public struct Scans: Sendable {
         (self.library, self.keyring, self.masks, self.region, self.delivery) = (library, keyring, masks, region, delivery)
     }
 
-    /// `POST /v1/scans`. Errors (API.md "Terminal"): 422 `token_invalid`, 410
+    /// `POST /v1/scans`. Errors (docs/API.md "Terminal"): 422 `token_invalid`, 410
     /// `token_expired`, 409 `token_used`, 410 `token_revoked`, 403 `wrong_hall`, 403
     /// `consent_expired`, 403 `consent_scope`, 403 `agent_not_authorized`, 409
     /// `licence_revoked` / `licence_expired`, 404 `item_unknown`. A refused scan changes
@@ -118,7 +118,7 @@ public struct Scans: Sendable {
             throw MSBError(.consentScope, "the item needs a licence type the consent does not cover")
         }
         // Every licence the consent carries must still be valid, needed by the item or not
-        // (API.md: a token carrying a revoked licence fails `licence_revoked`).
+        // (docs/API.md: a token carrying a revoked licence fails `licence_revoked`).
         for licence in licences {
             try Consents.requireValid(revoked: licence.revoked, validUntil: licence.validUntil, today: today)
         }
@@ -182,7 +182,8 @@ public struct Scans: Sendable {
             if let itemCode { detail["item"] = .string(itemCode) }
             try audit.append(db, actor: .client(client.id), action: "scan.rejected", object: jti.map { "token:\($0)" } ?? "token:unreadable",
                              detail: detail)
-            try db.cachedStatement(sql: "INSERT INTO scans (at, terminal_id, item, outcome) VALUES (?, ?, ?, ?)").execute(arguments: [stamp, client.id, itemCode, code])
+            try db.cachedStatement(sql: "INSERT INTO scans (at, terminal_id, item, outcome) VALUES (?, ?, ?, ?)")
+                .execute(arguments: [stamp, client.id, itemCode, code])
         }
     }
 }

@@ -42,7 +42,8 @@ public struct WindowSessions: Sendable {
                                     expiresAt: Timestamp.string(Date(timeIntervalSince1970: TimeInterval(claims.exp))))
         let audit = library.audit
         try await library.writes.write { db in
-            guard try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM items WHERE code = ?"), arguments: [code]) == true else { throw MSBError.itemUnknown }
+            guard try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM items WHERE code = ?"),
+                    arguments: [code]) == true else { throw MSBError.itemUnknown }
             try db.cachedStatement(sql: """
                 INSERT INTO window_sessions (id, terminal_id, item, jti, token, state, created_at, expires_at)
                 VALUES (?, ?, ?, ?, ?, 'waiting', ?, ?)

@@ -49,7 +49,8 @@ public enum Storage {
 }
 
 enum Migrations {
-    static let all: [(String, String)] = [("0001_init", init0001), ("0002_licence_types", licenceTypes0002), ("0003_licences", licences0003), ("0004_items", items0004),
+    static let all: [(String, String)] = [("0001_init", init0001), ("0002_licence_types", licenceTypes0002),
+                                          ("0003_licences", licences0003), ("0004_items", items0004),
                                           ("0005_consents", consents0005), ("0006_window_sessions", windowSessions0006),
                                           ("0007_outbox_parks_dead", outboxParksDead0007), ("0008_scans_hold_refusals", scansHoldRefusals0008),
                                           ("0009_checks_compare_in_place", checksCompareInPlace0009),

@@ -48,7 +48,7 @@ func buildRouter(_ configuration: ServeConfiguration, backend: Backend) -> Route
     router.add(middleware: ProblemMiddleware())
     router.add(middleware: AddressRateLimit(backend: backend, trustedProxies: configuration.trustedProxies))
     OpsRoutes(backend: backend, registry: MetricsBootstrap.registry).register(on: router)
-    KeyRoutes(backend: backend, region: configuration.region).register(on: router)
+    KeyRoutes(backend: backend, region: configuration.backend.region).register(on: router)
     ClientRoutes(backend: backend).register(on: router)
     AuditRoutes(backend: backend).register(on: router)
     LicenceTypeRoutes(backend: backend).register(on: router)

@@ -3,7 +3,7 @@ import Hummingbird
 import MaShangBan
 import NIOCore
 
-/// Request body limits (API.md "Limits").
+/// Request body limits (docs/API.md "Limits").
 enum BodyLimit {
     static let json = 1 << 20
     static let batch = 64 << 20

@@ -1,25 +1,23 @@
+import ArgumentParser
 import Foundation
 import Logging
 import MaShangBan
 
-/// Settings of `mashangban serve`, resolved once at the edge: command-line flags override
-/// `MSB_*` environment variables, which override the defaults below.
+/// Settings of `mashangban serve`, in one place: each is declared once as a flag (`Flags`,
+/// whose help shows the default from here), read once from the flag or its `MSB_*`
+/// environment variable (`resolve`: flags override the environment, which overrides the
+/// defaults below), and handed on as this value. The domain's own settings are one
+/// `BackendSettings`, passed to the backend as they are.
 struct ServeConfiguration: Sendable, Equatable {
     var dataDirectory = "./data"
     var host = "127.0.0.1"
     var port = 8080
     /// nil: the profile recorded in the data directory, or `intl` on first start.
     var crypto: CryptoProfile?
-    var region = "430400"
-    var tokenTTL = 120
-    /// The lowest face-recognition score accepted (0–1).
-    var faceThreshold = 0.80
-    /// The furthest an agent authorisation may run, in days.
-    var maxAgentDays = EnterpriseAgents.defaultMaximumDays
+    /// Region, token lifetime, face threshold, agent days, delivery, rate limits.
+    var backend = BackendSettings()
     /// Proxies whose `X-Forwarded-For` names the client (`--trusted-proxy CIDR`).
     var trustedProxies = TrustedProxies()
-    var delivery = DeliverySettings()
-    var rateLimits = RateLimits.standard
     var idleTimeout = 60
     /// Seconds from a request's first byte to the end of its head, and from the head to the
     /// end of its body (plus a second per 64 KiB received).
@@ -36,109 +34,152 @@ struct ServeConfiguration: Sendable, Equatable {
     /// does not show in `ps`).
     var adminToken: String?
 
-    /// The flags as given on the command line (nil = not given).
-    struct Flags: Sendable {
-        var data: String?
-        var host: String?
-        var port: Int?
-        var crypto: String?
+    /// The defaults, for the flags' help.
+    static let defaults = ServeConfiguration()
+
+    /// The flags as given on the command line (nil = not given). Each flag's environment
+    /// variable is `MSB_` + its name in upper case with `-` as `_` (lists: plural).
+    struct Flags: ParsableArguments {
+        private static var d: ServeConfiguration { ServeConfiguration.defaults }
+
+        @Option(help: "Data directory (env MSB_DATA; default \(d.dataDirectory)).") var data: String?
+        @Option(help: "Address to bind (env MSB_HOST; default \(d.host)).") var host: String?
+        @Option(help: "Port; 0 picks a free one (env MSB_PORT; default \(d.port)).") var port: Int?
+        @Option(help: "Crypto profile, fixed at first start: intl or gm (env MSB_CRYPTO; default intl).") var crypto: String?
+        @Option(help: "6-digit region code, the `iss` of QR tokens (env MSB_REGION; default \(d.backend.region)).")
         var region: String?
+        @Option(name: .customLong("token-ttl"),
+                help: "QR token lifetime in seconds, 30-600 (env MSB_TOKEN_TTL; default \(d.backend.tokenLifetime)).")
         var tokenTTL: Int?
+        @Option(name: .customLong("face-threshold"),
+                help: "Lowest face-recognition score accepted, 0-1 (env MSB_FACE_THRESHOLD; default \(d.backend.faceThreshold)).")
         var faceThreshold: Double?
+        @Option(name: .customLong("max-agent-days"),
+                help: "Furthest an agent authorisation's valid_until may lie ahead, in days (env MSB_MAX_AGENT_DAYS; default \(d.backend.maxAgentDays)).")
         var maxAgentDays: Int?
-        /// `--trusted-proxy CIDR`, repeatable.
+        @Option(name: .customLong("trusted-proxy"),
+                help: "A proxy (IP or CIDR) whose X-Forwarded-For names the client; repeatable (env MSB_TRUSTED_PROXIES, ','-separated; default none).")
         var trustedProxies: [String] = []
+        @Option(name: .customLong("delivery-attempts"),
+                help: "Webhook attempts before a submission is dead (env MSB_DELIVERY_ATTEMPTS; default \(d.backend.delivery.maxAttempts)).")
         var deliveryAttempts: Int?
+        @Option(name: .customLong("delivery-timeout"),
+                help: "Seconds for one webhook request (env MSB_DELIVERY_TIMEOUT; default \(d.backend.delivery.requestTimeout.components.seconds)).")
         var deliveryTimeout: Int?
+        @Option(name: .customLong("delivery-concurrency"),
+                help: "Webhook requests in flight per approval system (env MSB_DELIVERY_CONCURRENCY; default \(d.backend.delivery.concurrencyPerSystem)).")
         var deliveryConcurrency: Int?
+        @Option(name: .customLong("delivery-retry-max"),
+                help: "Longest wait between webhook attempts, seconds (env MSB_DELIVERY_RETRY_MAX; default \(Int(d.backend.delivery.retryMax))).")
         var deliveryRetryMax: Int?
-        /// `--rate-limit SCOPE=SPEC`, repeatable.
+        @Option(name: .customLong("rate-limit"), help: ArgumentHelp(
+            "Rate limit SCOPE=N/s|N/min|N/h[,BURST] or SCOPE=off, repeatable. Scopes: admin, issuer, app, terminal (per client), address, "
+                + "challenges, consents, codes (per holder); all=off lifts them (env MSB_RATE_LIMITS, ';'-separated).",
+            valueName: "scope=spec"))
         var rateLimits: [String] = []
+        @Option(name: .customLong("idle-timeout"),
+                help: "Seconds before an idle HTTP connection is closed (env MSB_IDLE_TIMEOUT; default \(d.idleTimeout)).")
         var idleTimeout: Int?
+        @Option(name: .customLong("header-timeout"),
+                help: "Seconds from a request's first byte to the end of its headers (env MSB_HEADER_TIMEOUT; default \(d.headerTimeout)).")
         var headerTimeout: Int?
+        @Option(name: .customLong("body-timeout"),
+                help: "Seconds for a request body, plus one per 64 KiB received (env MSB_BODY_TIMEOUT; default \(d.bodyTimeout)).")
         var bodyTimeout: Int?
-        var maxConnections: Int?
+        @Option(name: .customLong("max-connections-per-address"),
+                help: "Open connections per source address (env MSB_MAX_CONNECTIONS_PER_ADDRESS; default \(d.maxConnectionsPerAddress)).")
         var maxConnectionsPerAddress: Int?
+        @Option(name: .customLong("max-connections"),
+                help: "Maximum open connections (env MSB_MAX_CONNECTIONS; default \(d.maxConnections)).")
+        var maxConnections: Int?
+        @Option(name: .customLong("max-header-bytes"),
+                help: "Maximum size of request headers (env MSB_MAX_HEADER_BYTES; default \(d.maxHeaderBytes)).")
         var maxHeaderBytes: Int?
-        var logLevel: String?
+        @Flag(help: "Load demo data (once) and serve a stand-in approval system; prints a walkthrough (env MSB_DEMO=1).")
         var demo = false
+        @Option(name: .customLong("log-level"),
+                help: "trace, debug, info, notice, warning, error or critical (env MSB_LOG_LEVEL; default \(d.logLevel)).")
+        var logLevel: String?
     }
 
     struct Invalid: Error, CustomStringConvertible {
         let description: String
     }
 
-    static func resolve(flags: Flags, environment: [String: String]) throws -> ServeConfiguration {
-        var c = ServeConfiguration()
-        func pick(_ flag: String?, _ key: String) -> String? { flag ?? environment[key].flatMap { $0.isEmpty ? nil : $0 } }
-        func number(_ flag: Int?, _ key: String, _ range: ClosedRange<Int>, _ name: String) throws -> Int? {
-            let raw = flag.map(String.init) ?? environment[key]
-            guard let raw, !raw.isEmpty else { return nil }
+    /// A flag's value, else its environment variable's (empty counts as unset).
+    private struct Source {
+        let environment: [String: String]
+
+        static func variable(_ flag: String) -> String { "MSB_" + flag.uppercased().replacingOccurrences(of: "-", with: "_") }
+
+        func text(_ given: String?, _ flag: String) -> String? {
+            given ?? environment[Self.variable(flag)].flatMap { $0.isEmpty ? nil : $0 }
+        }
+
+        func number(_ given: Int?, _ flag: String, _ range: ClosedRange<Int>) throws -> Int? {
+            guard let raw = text(given.map(String.init), flag) else { return nil }
             guard let value = Int(raw), range.contains(value) else {
-                throw Invalid(description: "\(name) must be a whole number from \(range.lowerBound) to \(range.upperBound) (got '\(raw)')")
+                throw Invalid(description: "--\(flag) / \(Self.variable(flag)) must be a whole number from \(range.lowerBound) to "
+                    + "\(range.upperBound) (got '\(raw)')")
             }
             return value
         }
-        if let v = pick(flags.data, "MSB_DATA") { c.dataDirectory = v }
-        if let v = pick(flags.host, "MSB_HOST") { c.host = v }
-        if let v = try number(flags.port, "MSB_PORT", 0...65535, "--port / MSB_PORT") { c.port = v }
-        if let v = pick(flags.crypto, "MSB_CRYPTO") {
+
+        /// A repeatable flag's values, else its (plural) variable's, split at `separators`.
+        func list(_ given: [String], _ variable: String, separators: Set<Character>) -> [String] {
+            guard given.isEmpty else { return given }
+            return (environment[variable] ?? "").split(whereSeparator: { separators.contains($0) })
+                .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        }
+    }
+
+    static func resolve(flags: Flags, environment: [String: String]) throws -> ServeConfiguration {
+        var c = ServeConfiguration()
+        let source = Source(environment: environment)
+        if let v = source.text(flags.data, "data") { c.dataDirectory = v }
+        if let v = source.text(flags.host, "host") { c.host = v }
+        if let v = try source.number(flags.port, "port", 0...65535) { c.port = v }
+        if let v = source.text(flags.crypto, "crypto") {
             guard let profile = CryptoProfile(rawValue: v) else { throw Invalid(description: "--crypto / MSB_CRYPTO must be intl or gm (got '\(v)')") }
             c.crypto = profile
         }
-        if let v = pick(flags.region, "MSB_REGION") {
+        if let v = source.text(flags.region, "region") {
             guard v.count == 6, v.allSatisfy(\.isASCIIDigit) else {
                 throw Invalid(description: "--region / MSB_REGION must be a 6-digit region code (got '\(v)')")
             }
-            c.region = v
+            c.backend.region = v
         }
-        if let v = try number(flags.tokenTTL, "MSB_TOKEN_TTL", 30...600, "--token-ttl / MSB_TOKEN_TTL") { c.tokenTTL = v }
-        if let raw = flags.faceThreshold.map({ String($0) }) ?? environment["MSB_FACE_THRESHOLD"].flatMap({ $0.isEmpty ? nil : $0 }) {
+        if let v = try source.number(flags.tokenTTL, "token-ttl", 30...600) { c.backend.tokenLifetime = v }
+        if let raw = source.text(flags.faceThreshold.map { String($0) }, "face-threshold") {
             guard let v = Double(raw), (0...1).contains(v) else {
                 throw Invalid(description: "--face-threshold / MSB_FACE_THRESHOLD must be a number from 0 to 1 (got '\(raw)')")
             }
-            c.faceThreshold = v
+            c.backend.faceThreshold = v
         }
-        let proxies = flags.trustedProxies.isEmpty
-            ? (environment["MSB_TRUSTED_PROXIES"] ?? "").split(whereSeparator: { $0 == ";" || $0 == "," }).map { $0.trimmingCharacters(in: .whitespaces) }
-            : flags.trustedProxies
-        for proxy in proxies where !proxy.isEmpty {
+        for proxy in source.list(flags.trustedProxies, "MSB_TRUSTED_PROXIES", separators: [";", ","]) {
             guard c.trustedProxies.add(proxy) else {
                 throw Invalid(description: "--trusted-proxy / MSB_TRUSTED_PROXIES must be an IP address or CIDR range (got '\(proxy)')")
             }
         }
-        if let v = try number(flags.maxAgentDays, "MSB_MAX_AGENT_DAYS", 1...3660, "--max-agent-days / MSB_MAX_AGENT_DAYS") { c.maxAgentDays = v }
-        if let v = try number(flags.deliveryAttempts, "MSB_DELIVERY_ATTEMPTS", 1...1000, "--delivery-attempts / MSB_DELIVERY_ATTEMPTS") {
-            c.delivery.maxAttempts = v
+        if let v = try source.number(flags.maxAgentDays, "max-agent-days", 1...3660) { c.backend.maxAgentDays = v }
+        if let v = try source.number(flags.deliveryAttempts, "delivery-attempts", 1...1000) { c.backend.delivery.maxAttempts = v }
+        if let v = try source.number(flags.deliveryTimeout, "delivery-timeout", 1...300) { c.backend.delivery.requestTimeout = .seconds(v) }
+        if let v = try source.number(flags.deliveryConcurrency, "delivery-concurrency", 1...64) {
+            c.backend.delivery.concurrencyPerSystem = v
         }
-        if let v = try number(flags.deliveryTimeout, "MSB_DELIVERY_TIMEOUT", 1...300, "--delivery-timeout / MSB_DELIVERY_TIMEOUT") {
-            c.delivery.requestTimeout = .seconds(v)
+        if let v = try source.number(flags.deliveryRetryMax, "delivery-retry-max", 1...86_400) { c.backend.delivery.retryMax = Double(v) }
+        for setting in source.list(flags.rateLimits, "MSB_RATE_LIMITS", separators: [";"]) {
+            try Self.applyRateLimit(setting, to: &c.backend.rateLimits)
         }
-        if let v = try number(flags.deliveryConcurrency, "MSB_DELIVERY_CONCURRENCY", 1...64,
-                              "--delivery-concurrency / MSB_DELIVERY_CONCURRENCY") {
-            c.delivery.concurrencyPerSystem = v
-        }
-        if let v = try number(flags.deliveryRetryMax, "MSB_DELIVERY_RETRY_MAX", 1...86_400, "--delivery-retry-max / MSB_DELIVERY_RETRY_MAX") {
-            c.delivery.retryMax = Double(v)
-        }
-        let rateSettings = flags.rateLimits.isEmpty
-            ? (environment["MSB_RATE_LIMITS"] ?? "").split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }
-            : flags.rateLimits
-        for setting in rateSettings where !setting.isEmpty { try Self.applyRateLimit(setting, to: &c.rateLimits) }
-        if let v = try number(flags.idleTimeout, "MSB_IDLE_TIMEOUT", 1...3600, "--idle-timeout / MSB_IDLE_TIMEOUT") { c.idleTimeout = v }
-        if let v = try number(flags.maxConnections, "MSB_MAX_CONNECTIONS", 1...1_000_000, "--max-connections / MSB_MAX_CONNECTIONS") {
-            c.maxConnections = v
-        }
-        if let v = try number(flags.headerTimeout, "MSB_HEADER_TIMEOUT", 1...600, "--header-timeout / MSB_HEADER_TIMEOUT") { c.headerTimeout = v }
-        if let v = try number(flags.bodyTimeout, "MSB_BODY_TIMEOUT", 1...3600, "--body-timeout / MSB_BODY_TIMEOUT") { c.bodyTimeout = v }
-        if let v = try number(flags.maxConnectionsPerAddress, "MSB_MAX_CONNECTIONS_PER_ADDRESS", 1...1_000_000,
-                              "--max-connections-per-address / MSB_MAX_CONNECTIONS_PER_ADDRESS") {
+        if let v = try source.number(flags.idleTimeout, "idle-timeout", 1...3600) { c.idleTimeout = v }
+        if let v = try source.number(flags.maxConnections, "max-connections", 1...1_000_000) { c.maxConnections = v }
+        if let v = try source.number(flags.headerTimeout, "header-timeout", 1...600) { c.headerTimeout = v }
+        if let v = try source.number(flags.bodyTimeout, "body-timeout", 1...3600) { c.bodyTimeout = v }
+        if let v = try source.number(flags.maxConnectionsPerAddress, "max-connections-per-address", 1...1_000_000) {
             c.maxConnectionsPerAddress = v
         }
-        if let v = try number(flags.maxHeaderBytes, "MSB_MAX_HEADER_BYTES", 1024...1_048_576, "--max-header-bytes / MSB_MAX_HEADER_BYTES") {
-            c.maxHeaderBytes = v
-        }
-        if let v = pick(flags.logLevel, "MSB_LOG_LEVEL") {
+        if let v = try source.number(flags.maxHeaderBytes, "max-header-bytes", 1024...1_048_576) { c.maxHeaderBytes = v }
+        if let v = source.text(flags.logLevel, "log-level") {
             guard ["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(v) else {
                 throw Invalid(description: "--log-level / MSB_LOG_LEVEL must be trace, debug, info, notice, warning, error or critical")
             }
@@ -153,15 +194,8 @@ struct ServeConfiguration: Sendable, Equatable {
 extension ServeConfiguration {
     /// How the backend is opened for these settings (the server and the tests both use it).
     func backendOptions(logger: Logger, now: @escaping Now = { Date() }) -> BackendOptions {
-        var options = BackendOptions(dataDirectory: DataDirectory(path: dataDirectory), crypto: crypto, adminToken: adminToken,
-                                     now: now, logger: logger)
-        options.region = region
-        options.tokenLifetime = tokenTTL
-        options.faceThreshold = faceThreshold
-        options.maxAgentDays = maxAgentDays
-        options.delivery = delivery
-        options.rateLimits = rateLimits
-        return options
+        BackendOptions(dataDirectory: DataDirectory(path: dataDirectory), crypto: crypto, adminToken: adminToken,
+                       settings: backend, now: now, logger: logger)
     }
 
     static let rateScopes = ["admin", "issuer", "app", "terminal", "address", "challenges", "consents", "codes", "all"]

@@ -19,7 +19,8 @@ struct AuditCommand: AsyncParsableCommand {
 
         func run() async throws {
             if trustedKeys == nil {
-                FileHandle.standardError.write(Data("warning: without --trusted-keys the keys in the data directory are believed; whoever can change the log can change them too\n".utf8))
+                FileHandle.standardError.write(Data(("warning: without --trusted-keys the keys in the data directory are believed; "
+                    + "whoever can change the log can change them too\n").utf8))
             }
             let result: AuditVerification
             do {

@@ -11,56 +11,9 @@ struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run the HTTP API. Flags override MSB_* environment variables, which override defaults.")
 
-    @Option(help: "Data directory (env MSB_DATA; default ./data).") var data: String?
-    @Option(help: "Address to bind (env MSB_HOST; default 127.0.0.1).") var host: String?
-    @Option(help: "Port; 0 picks a free one (env MSB_PORT; default 8080).") var port: Int?
-    @Option(help: "Crypto profile, fixed at first start: intl or gm (env MSB_CRYPTO; default intl).") var crypto: String?
-    @Option(help: "6-digit region code, the `iss` of QR tokens (env MSB_REGION; default 430400).") var region: String?
-    @Option(name: .customLong("token-ttl"), help: "QR token lifetime in seconds, 30-600 (env MSB_TOKEN_TTL; default 120).")
-    var tokenTTL: Int?
-    @Option(name: .customLong("face-threshold"), help: "Lowest face-recognition score accepted, 0-1 (env MSB_FACE_THRESHOLD; default 0.80).")
-    var faceThreshold: Double?
-    @Option(name: .customLong("max-agent-days"), help: "Furthest an agent authorisation's valid_until may lie ahead, in days (env MSB_MAX_AGENT_DAYS; default 366).")
-    var maxAgentDays: Int?
-    @Option(name: .customLong("trusted-proxy"), help: "A proxy (IP or CIDR) whose X-Forwarded-For names the client; repeatable (env MSB_TRUSTED_PROXIES, ','-separated; default none).")
-    var trustedProxy: [String] = []
-    @Option(name: .customLong("delivery-attempts"), help: "Webhook attempts before a submission is dead (env MSB_DELIVERY_ATTEMPTS; default 20).")
-    var deliveryAttempts: Int?
-    @Option(name: .customLong("delivery-timeout"), help: "Seconds for one webhook request (env MSB_DELIVERY_TIMEOUT; default 10).")
-    var deliveryTimeout: Int?
-    @Option(name: .customLong("delivery-concurrency"), help: "Webhook requests in flight per approval system (env MSB_DELIVERY_CONCURRENCY; default 4).")
-    var deliveryConcurrency: Int?
-    @Option(name: .customLong("delivery-retry-max"), help: "Longest wait between webhook attempts, seconds (env MSB_DELIVERY_RETRY_MAX; default 600).")
-    var deliveryRetryMax: Int?
-    @Option(name: .customLong("idle-timeout"), help: "Seconds before an idle HTTP connection is closed (env MSB_IDLE_TIMEOUT; default 60).")
-    var idleTimeout: Int?
-    @Option(name: .customLong("header-timeout"), help: "Seconds from a request's first byte to the end of its headers (env MSB_HEADER_TIMEOUT; default 10).")
-    var headerTimeout: Int?
-    @Option(name: .customLong("body-timeout"), help: "Seconds for a request body, plus one per 64 KiB received (env MSB_BODY_TIMEOUT; default 30).")
-    var bodyTimeout: Int?
-    @Option(name: .customLong("max-connections-per-address"), help: "Open connections per source address (env MSB_MAX_CONNECTIONS_PER_ADDRESS; default 256).")
-    var maxConnectionsPerAddress: Int?
-    @Option(name: .customLong("max-connections"), help: "Maximum open connections (env MSB_MAX_CONNECTIONS; default 1024).")
-    var maxConnections: Int?
-    @Option(name: .customLong("max-header-bytes"), help: "Maximum size of request headers (env MSB_MAX_HEADER_BYTES; default 16384).")
-    var maxHeaderBytes: Int?
-    @Option(name: .customLong("rate-limit"), help: ArgumentHelp(
-        "Rate limit SCOPE=N/s|N/min|N/h[,BURST] or SCOPE=off, repeatable. Scopes: admin, issuer, app, terminal (per client), address, challenges, consents, codes (per holder); all=off lifts them (env MSB_RATE_LIMITS, ';'-separated).",
-        valueName: "scope=spec"))
-    var rateLimit: [String] = []
-    @Flag(help: "Load demo data (once) and serve a stand-in approval system; prints a walkthrough (env MSB_DEMO=1).")
-    var demo = false
-    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (env MSB_LOG_LEVEL; default info).")
-    var logLevel: String?
+    @OptionGroup var flags: ServeConfiguration.Flags
 
     func run() async throws {
-        let flags = ServeConfiguration.Flags(
-            data: data, host: host, port: port, crypto: crypto, region: region, tokenTTL: tokenTTL, faceThreshold: faceThreshold,
-            maxAgentDays: maxAgentDays, trustedProxies: trustedProxy,
-            deliveryAttempts: deliveryAttempts, deliveryTimeout: deliveryTimeout, deliveryConcurrency: deliveryConcurrency,
-            deliveryRetryMax: deliveryRetryMax, rateLimits: rateLimit, idleTimeout: idleTimeout,
-            headerTimeout: headerTimeout, bodyTimeout: bodyTimeout, maxConnections: maxConnections,
-            maxConnectionsPerAddress: maxConnectionsPerAddress, maxHeaderBytes: maxHeaderBytes, logLevel: logLevel, demo: demo)
         let configuration: ServeConfiguration
         do {
             configuration = try ServeConfiguration.resolve(flags: flags, environment: ProcessInfo.processInfo.environment)

@@ -23,20 +23,17 @@ struct AuditRoutes {
         group.get("entries") { request, _ in
             let after = try request.integerParameter("after", default: 0, in: 0...Int64.max)
             let limit = Int(try request.integerParameter("limit", default: 100, in: 1...Int64(Self.maximumPage)))
-            let page = try await backend.pool.read { db in try AuditLog.entries(db, after: after, limit: limit + 1) }
-            let entries = Array(page.prefix(limit))
-            let next = page.count > limit ? entries.last?.seq : nil
-            return try JSONResponse.make(EntriesResponse(entries: entries, next: next))
+            let page = try await backend.auditTrail.entries(after: after, limit: limit)
+            return try JSONResponse.make(EntriesResponse(entries: page.entries, next: page.next))
         }
         group.get("checkpoints/latest") { _, _ in
-            guard let checkpoint = try await backend.pool.read({ db in try AuditLog.latestCheckpoint(db) }) else {
+            guard let checkpoint = try await backend.auditTrail.latestCheckpoint() else {
                 throw MSBError.notFound("no checkpoint has been written yet")
             }
             return try JSONResponse.make(checkpoint)
         }
         group.get("verify") { _, _ in
-            let result = try AuditVerifier.verify(reader: backend.pool, suite: backend.suite, checkpointFile: backend.dataDirectory.checkpointFile)
-            return try JSONResponse.make(result)
+            try JSONResponse.make(try await backend.auditTrail.verify())
         }
     }
 }

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 @testable import MaShangBan
 
-@Suite("Crypto known answers (shared/vectors/crypto.json)")
+@Suite("Crypto known answers (Tests/MaShangBanTests/Fixtures/crypto.json)")
 struct KnownAnswerTests {
     @Test func sm3Vectors() throws {
         let vectors = try #require(Fixtures.rawJSON("crypto") as? [String: Any])

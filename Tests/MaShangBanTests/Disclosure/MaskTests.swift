@@ -2,7 +2,7 @@ import Foundation
 import Testing
 @testable import MaShangBan
 
-@Suite("Display masks (DESIGN.md table, shared/vectors masks)")
+@Suite("Display masks (docs/DESIGN.md table, Fixtures/identity.json masks)")
 struct MaskTests {
     @Test func vectors() throws {
         let all = try #require(Fixtures.rawJSON("identity") as? [String: Any])

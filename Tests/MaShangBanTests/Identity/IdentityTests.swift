@@ -2,7 +2,7 @@ import Foundation
 import Testing
 @testable import MaShangBan
 
-@Suite("Citizen ID (GB 11643) and credit code (GB 32100) against shared/vectors/identity.json")
+@Suite("Citizen ID (GB 11643) and credit code (GB 32100) against Tests/MaShangBanTests/Fixtures/identity.json")
 struct IdentityTests {
     let today = Date(timeIntervalSince1970: 1_795_000_000)  // 2026-11
 

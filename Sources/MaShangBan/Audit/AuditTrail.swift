@@ -1,0 +1,69 @@
+import Foundation
+import GRDB
+
+/// The audit log as a running server reads it: pages of records, the latest checkpoint,
+/// and the chain check (`GET /v1/audit/verify`), which reads the chain in pages off the
+/// request's thread and keeps its result for the head it checked: asked again before a
+/// record or checkpoint is added, it answers from that result.
+public final class AuditTrail: Sendable {
+    let pool: DatabasePool
+    let suite: CryptoSuite
+    let checkpointFile: URL
+    /// Records a page of the chain check reads at a time.
+    let pageSize: Int
+
+    /// What a cached result is valid for: the log's head, the checkpoints in the database,
+    /// and the size of the checkpoint file.
+    struct State: Equatable {
+        let size: Int64
+        let head: String?
+        let checkpoints: Int64
+        let fileBytes: Int
+    }
+
+    private let cached = Locked<(state: State, result: AuditVerification)?>(nil)
+
+    init(pool: DatabasePool, suite: CryptoSuite, checkpointFile: URL, pageSize: Int = 5_000) {
+        (self.pool, self.suite, self.checkpointFile, self.pageSize) = (pool, suite, checkpointFile, pageSize)
+    }
+
+    /// Up to `limit` records after sequence number `after`, and the `after` of the next page
+    /// (nil on the last).
+    public func entries(after: Int64, limit: Int) async throws -> (entries: [AuditRecord], next: Int64?) {
+        let page = try await pool.read { db in try AuditLog.entries(db, after: after, limit: limit + 1) }
+        let entries = Array(page.prefix(limit))
+        return (entries, page.count > limit ? entries.last?.seq : nil)
+    }
+
+    /// The newest signed checkpoint, or nil before the first.
+    public func latestCheckpoint() async throws -> AuditCheckpoint? {
+        try await pool.read { db in try AuditLog.latestCheckpoint(db) }
+    }
+
+    /// Checks the chain and its checkpoints with the keys the database lists; the same
+    /// answer as `mashangban audit verify` on the same data.
+    public func verify() async throws -> AuditVerification {
+        let state = try await currentState()
+        if let hit = cached.withLock({ $0 }), hit.state == state { return hit.result }
+        let result = try await AuditVerifier.verifyInPages(pool, suite: suite, checkpointFile: checkpointFile, pageSize: pageSize)
+        cached.withLock { $0 = (state, result) }
+        return result
+    }
+
+    /// Whether the next `verify()` would answer from its cache (for tests).
+    var hasCachedResult: Bool {
+        get async throws {
+            let state = try await currentState()
+            return cached.withLock { $0?.state == state }
+        }
+    }
+
+    private func currentState() async throws -> State {
+        let fileBytes = (try? FileManager.default.attributesOfItem(atPath: checkpointFile.path)[.size] as? Int) ?? 0
+        return try await pool.read { db in
+            let head = try Row.fetchOne(db, sql: "SELECT seq, hash FROM audit_records ORDER BY seq DESC LIMIT 1")
+            return State(size: head?["seq"] ?? 0, head: head?["hash"],
+                         checkpoints: try Int64.fetchOne(db, sql: "SELECT count(*) FROM audit_checkpoints") ?? 0, fileBytes: fileBytes)
+        }
+    }
+}
