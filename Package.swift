@@ -85,7 +85,6 @@ let package = Package(
                 "MaShangBan",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
         // libFuzzer targets (`make fuzz`); a replayer of saved inputs in normal builds.

@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import MaShangBan
+@_spi(Bench) import MaShangBan
 
 /// `mashangban-bench`: measures the hot paths on this machine (`make bench` runs it on the
 /// release build, beside the `mashangban` it starts as the server under test). Prints
@@ -45,7 +45,7 @@ struct BenchCommand: AsyncParsableCommand {
         }
         let bodyMegabytes = Double(chunks.reduce(0) { $0 + $1.count }) / 1_048_576
         let rssBefore = Self.residentMegabytes()
-        let importer = BatchImport(library: backend.library, issuer: try await Self.issuer(backend))
+        let importer = BatchImport(library: backend.services.library, issuer: try await Self.issuer(backend))
         let start = ContinuousClock.now
         for chunk in chunks { try await importer.feed(chunk) }
         let result = try await importer.finish()
@@ -59,19 +59,13 @@ struct BenchCommand: AsyncParsableCommand {
         print(Self.row("  RSS before → after", String(format: "%.0f MB → %.0f MB (the bench holds the body)", rssBefore, Self.residentMegabytes())))
         print(Self.row("  target (issue 3)", "≥ 20000 licences/s"))
         // The audit chain's own cost: records appended in one transaction, as a batch does.
-        let audit = backend.audit
         let records = 20_000
         let auditStart = ContinuousClock.now
-        try await backend.pool.write { db in
-            var chain = try audit.chain(db)
-            for i in 0..<records {
-                try chain.append(actor: .system, action: "bench.noop", object: "licence:lic_\(i)", detail: ["type": "social_security_card"])
-            }
-        }
+        try await backend.services.auditTrail.appendBenchRecords(records)
         let auditElapsed = ContinuousClock.now - auditStart
         let auditSeconds = Double(auditElapsed.components.seconds) + Double(auditElapsed.components.attoseconds) / 1e18
         print(Self.row("audit records appended (one transaction)", String(format: "%.0f records/s", Double(records) / auditSeconds)))
-        let verify = try AuditVerifier.verify(reader: backend.pool, suite: backend.suite, checkpointFile: backend.dataDirectory.checkpointFile)
+        let verify = try await backend.services.auditTrail.verify()
         print(Self.row("audit chain after import", verify.ok ? "intact, \(verify.size ?? 0) records" : "BROKEN"))
 
         chunks = []  // the rest measures the service, not the bench's copy of the body
@@ -127,7 +121,7 @@ struct BenchCommand: AsyncParsableCommand {
 
     /// An issuer client for the bench's licences (every built-in type).
     static func issuer(_ backend: Backend) async throws -> LicenceIssuer {
-        let (client, _) = try await backend.clients.create(
+        let (client, _) = try await backend.services.clients.create(
             .init(role: "issuer", name: "bench issuer", issuerCode: Self.issuerCode, licenceTypes: LicenceType.builtIns.map(\.code)),
             by: .system)
         return try LicenceIssuer(client)

@@ -1,7 +1,6 @@
 import ArgumentParser
 import AsyncHTTPClient
 import Foundation
-import GRDB
 import MaShangBan
 import NIOCore
 
@@ -156,27 +155,27 @@ struct FlowBench {
     /// imported social-security card, plus one more person for the whole flows. (The consents
     /// are granted through the server under test: `grantConsents`.)
     private func setUp() async throws -> SetUp {
-        let (_, appToken) = try await backend.clients.create(.init(role: "app", name: "bench app"), by: .system)
-        let (_, terminalToken) = try await backend.clients.create(.init(role: "terminal", name: "bench window", hall: Self.hall), by: .system)
-        _ = try await backend.approvalSystems.create(try Self.decode(#"""
+        let (_, appToken) = try await backend.services.clients.create(.init(role: "app", name: "bench app"), by: .system)
+        let (_, terminalToken) = try await backend.services.clients.create(.init(role: "terminal", name: "bench window", hall: Self.hall), by: .system)
+        _ = try await backend.services.approvalSystems.create(try Self.decode(#"""
             {"code":"hr-social-security","name":"人社审批系统","webhook_url":"http://127.0.0.1:9/webhook"}
             """#), by: .system)
-        _ = try await backend.items.create(try Self.decode(#"""
+        _ = try await backend.services.items.create(try Self.decode(#"""
             {"code":"sb-transfer","name":"社保转移接续","approval_system":"hr-social-security",
              "required":["resident_id_card","social_security_card"],"fields":{"resident_id_card.name":"full","holder.id":"full"}}
             """#), by: .system)
         let provider = try backend.suite.signatures.generate()
-        _ = try await backend.faceAuth.registerProvider(name: "bench stub", publicKeyPEM: try provider.verifier.publicKeyPEM(), by: .system)
+        _ = try await backend.services.faceAuth.registerProvider(name: "bench stub", publicKeyPEM: try provider.verifier.publicKeyPEM(), by: .system)
         let person = "430405198501011235"
         let issuer = try await BenchCommand.issuer(backend)
         // Card number `self.people` is past the imported ones: importing an existing number
         // would give that card to this person.
         for line in [BenchCommand.idCardLine(person), BenchCommand.socialSecurityCardLine(self.people, holder: person)] {
-            _ = try await backend.library.importLicence(try Self.decode(line), by: issuer)
+            _ = try await backend.services.library.importLicence(try Self.decode(line), by: issuer)
         }
         let fullFlowHolder = try await wallet(person)
         let people = (0..<min(2 * flows, self.people)).map(BenchCommand.personID)
-        let importer = BatchImport(library: backend.library, issuer: issuer)
+        let importer = BatchImport(library: backend.services.library, issuer: issuer)
         try await importer.feed(Array(people.map { BenchCommand.idCardLine($0) + "\n" }.joined().utf8))
         let imported = try await importer.finish()
         guard imported.accepted == people.count else { throw ValidationError("the bench could not import its holders' ID cards") }
@@ -186,8 +185,8 @@ struct FlowBench {
 
     /// A person's licences, once their wallet is synced.
     private func wallet(_ person: String) async throws -> Holder {
-        let holder = try HolderID(person, kind: .person, field: "holder", today: backend.now())
-        let (licences, _) = try await backend.wallet.sync(holder, by: .system)
+        let holder = try HolderID(person, kind: .person, field: "holder", today: backend.services.now())
+        let (licences, _) = try await backend.services.wallet.sync(holder, by: .system)
         guard licences.count == 2 else { throw ValidationError("bench holder \(person) has \(licences.count) licences, not 2") }
         return Holder(person: person, licences: licences)
     }
@@ -207,7 +206,7 @@ struct FlowBench {
         let challenge = try await http.call("POST", "/v1/face-auth/challenges", token: s.appToken, body: #"{"subject":"\#(holder.person)"}"#)
         guard challenge.status == 201, let nonce = challenge.json?["nonce"] as? String else { return nil }
         let attestation = try FaceAuth.attestation(
-            FaceAuth.Claims(sub: holder.person, nonce: nonce, result: "pass", score: 0.95, iat: Int64(backend.now().timeIntervalSince1970)),
+            FaceAuth.Claims(sub: holder.person, nonce: nonce, result: "pass", score: 0.95, iat: Int64(backend.services.now().timeIntervalSince1970)),
             signer: s.provider)
         let licences = holder.licences.map { #""\#($0)""# }.joined(separator: ",")
         let body = #"{"holder":"\#(holder.person)","attestation":"\#(attestation)","licences":[\#(licences)],"#
@@ -361,18 +360,10 @@ struct FlowBench {
     /// SQLite commits on the data directory's disk, configured as the service's own database
     /// (WAL, `synchronous=FULL`): one row per commit, and 100 rows per commit (rows/s).
     static func commitRates(in directory: URL) throws -> (single: Double, batched: Double) {
-        let url = directory.appendingPathComponent("commit-probe.sqlite")
-        defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: url.path + suffix) } }
-        let pool = try Storage.open(at: url)
-        try pool.write { db in try db.execute(sql: "CREATE TABLE probe (id INTEGER PRIMARY KEY, body TEXT NOT NULL)") }
-        let body = String(repeating: "x", count: 200)
+        let probe = try CommitProbe(in: directory)
         func rate(commits: Int, rowsEach: Int) throws -> Double {
             let start = ContinuousClock.now
-            for _ in 0..<commits {
-                try pool.write { db in
-                    for _ in 0..<rowsEach { try db.cachedStatement(sql: "INSERT INTO probe (body) VALUES (?)").execute(arguments: [body]) }
-                }
-            }
+            try probe.commit(commits, rowsEach: rowsEach)
             return Double(commits * rowsEach) / seconds(ContinuousClock.now - start)
         }
         return (try rate(commits: 1000, rowsEach: 1), try rate(commits: 200, rowsEach: 100))

@@ -32,7 +32,7 @@ public enum Demo {
         let folder = directory(backend.dataDirectory)
         let providerKey = folder.appendingPathComponent("face-auth-stub.pem")
         let clientsFile = folder.appendingPathComponent("clients.env")
-        let loaded = try await backend.meta.value(of: "demo_loaded") != nil
+        let loaded = try await backend.services.meta.value(of: "demo_loaded") != nil
         if !loaded {
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
             try await populate(backend, webhookURL: webhookBase + webhookPath, providerKey: providerKey, clientsFile: clientsFile)
@@ -44,7 +44,7 @@ public enum Demo {
             if pair.count == 2 { tokens[pair[0]] = pair[1] }
         }
         guard let terminal = tokens["TERMINAL"], let app = tokens["APP"], let issuer = tokens["ISSUER"],
-              let secret = try await backend.approvalSystems.secret(of: approvalSystem)
+              let secret = try await backend.services.approvalSystems.secret(of: approvalSystem)
         else { throw StartupError("\(folder.path) is incomplete; remove it and the data directory to load the demo again") }
         try await point(backend, at: webhookBase + webhookPath)
         return Setup(terminalToken: terminal, appToken: app, issuerToken: issuer, approvalSecret: secret, providerKey: providerKey)
@@ -52,27 +52,27 @@ public enum Demo {
 
     /// Keeps the demo approval system's webhook on this server's current address.
     public static func point(_ backend: Backend, at url: String) async throws {
-        try await backend.approvalSystems.repoint(approvalSystem, to: url, by: .system)
+        try await backend.services.approvalSystems.repoint(approvalSystem, to: url, by: .system)
     }
 
     private static func populate(_ backend: Backend, webhookURL: String, providerKey: URL, clientsFile: URL) async throws {
         func decode<T: Decodable>(_ json: String) throws -> T { try JSONDecoder().decode(T.self, from: Data(json.utf8)) }
-        let (_, terminal) = try await backend.clients.create(.init(role: "terminal", name: "蒸湘区政务服务中心 7号窗口", hall: hall, window: "W07"),
+        let (_, terminal) = try await backend.services.clients.create(.init(role: "terminal", name: "蒸湘区政务服务中心 7号窗口", hall: hall, window: "W07"),
                                                              by: .system)
-        let (app, appToken) = try await backend.clients.create(.init(role: "app", name: "码上办 app backend (demo)"), by: .system)
-        let (issuerClient, issuer) = try await backend.clients.create(
+        let (app, appToken) = try await backend.services.clients.create(.init(role: "app", name: "码上办 app backend (demo)"), by: .system)
+        let (issuerClient, issuer) = try await backend.services.clients.create(
             .init(role: "issuer", name: "衡阳市数据资源局 (demo)", issuerCode: issuerCode, licenceTypes: LicenceType.builtIns.map(\.code)),
             by: .system)
-        _ = try await backend.approvalSystems.create(try decode(#"""
+        _ = try await backend.services.approvalSystems.create(try decode(#"""
             {"code":"\#(approvalSystem)","name":"衡阳市一体化审批系统 (演示)","webhook_url":"\#(webhookURL)"}
             """#), by: .system)
-        _ = try await backend.items.create(try decode(#"""
+        _ = try await backend.services.items.create(try decode(#"""
             {"code":"sb-transfer","name":"社保转移接续","approval_system":"\#(approvalSystem)",
              "required":["resident_id_card","social_security_card"],
              "fields":{"resident_id_card.name":"full","resident_id_card.id_number":"full",
                        "social_security_card.card_number":"masked","holder.id":"full"}}
             """#), by: .system)
-        _ = try await backend.items.create(try decode(#"""
+        _ = try await backend.services.items.create(try decode(#"""
             {"code":"construction-permit","name":"建筑工程施工许可","approval_system":"\#(approvalSystem)",
              "required":["business_licence","planning_permit"],
              "fields":{"business_licence.enterprise_name":"full","business_licence.legal_representative":"masked",
@@ -80,30 +80,30 @@ public enum Demo {
                        "planning_permit.site_address":"full","holder.id":"full","agent.id":"masked"}}
             """#), by: .system)
         for line in licences {
-            _ = try await backend.library.importLicence(try decode(line), by: try LicenceIssuer(issuerClient))
+            _ = try await backend.services.library.importLicence(try decode(line), by: try LicenceIssuer(issuerClient))
         }
-        let today = backend.now()
+        let today = backend.services.now()
         for holder in [HolderID.person(try CitizenID(person, field: "person", today: today)),
                        .person(try CitizenID(representative, field: "person", today: today)),
                        .enterprise(try CreditCode(enterprise))] {
-            _ = try await backend.wallet.sync(holder, by: .system)
+            _ = try await backend.services.wallet.sync(holder, by: .system)
         }
         // The face-auth stand-in provider, its private key in the data directory.
         let provider = try CryptoSuite(profile: .intl).signatures.generate()
         try DataDirectory.writeSecret(Array(try provider.privateKeyPEM().utf8), to: providerKey)
-        _ = try await backend.faceAuth.registerProvider(name: "人脸识别 stand-in (demo)", publicKeyPEM: try provider.verifier.publicKeyPEM(),
+        _ = try await backend.services.faceAuth.registerProvider(name: "人脸识别 stand-in (demo)", publicKeyPEM: try provider.verifier.publicKeyPEM(),
                                                         by: .system)
         // 王一静 acts for the enterprise, authorised by its legal representative's face.
-        let (nonce, _) = try await backend.faceAuth.challenge(subject: try CitizenID(representative, field: "subject", today: today),
+        let (nonce, _) = try await backend.services.faceAuth.challenge(subject: try CitizenID(representative, field: "subject", today: today),
                                                               purpose: .agentGrant, client: app)
         let attestation = try FaceAuth.attestation(
             FaceAuth.Claims(sub: representative, nonce: nonce, result: "pass", score: 0.98, iat: Int64(today.timeIntervalSince1970)),
             signer: provider)
         let until = CalendarDate(today.addingTimeInterval(365 * 86_400)).text
-        _ = try await backend.agents.authorise(enterprise: try CreditCode(enterprise), agent: try CitizenID(person, field: "agent", today: today),
+        _ = try await backend.services.agents.authorise(enterprise: try CreditCode(enterprise), agent: try CitizenID(person, field: "agent", today: today),
                                                attestation: attestation, validUntil: until, client: app)
         try backend.dataDirectory.writeSecret(Array("TERMINAL=\(terminal)\nAPP=\(appToken)\nISSUER=\(issuer)\n".utf8), to: clientsFile)
-        try await backend.meta.insert("demo_loaded", Timestamp.string(today))
+        try await backend.services.meta.insert("demo_loaded", Timestamp.string(today))
     }
 
     /// The sample licences (check characters valid; numbers made up).

@@ -1,7 +1,7 @@
 import Foundation
 import GRDB
 import HummingbirdTesting
-import MaShangBan
+@testable import MaShangBan
 import Testing
 @testable import MaShangBanServer
 

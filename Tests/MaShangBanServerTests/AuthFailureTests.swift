@@ -36,7 +36,7 @@ struct AuthFailureTests {
             return good
         }
         #expect(answered == total / 500)
-        try await server.backend.authFailures.flush(everything: true)
+        try await server.backend.services.authFailures.flush(everything: true)
         let records = try await Self.authFailures(server)
         #expect(records.count <= 15, "\(records.count) records")
         #expect(records.compactMap { $0.detail["count"]?.intValue }.reduce(0, +) == Int64(total))
@@ -47,9 +47,9 @@ struct AuthFailureTests {
     @Test func manyAddressesAreCountedTogetherPastAHundredAMinute() async throws {
         let server = try TestServer()
         for i in 0..<1000 {
-            try await server.backend.authFailures.record(address: "10.0.\(i / 256).\(i % 256)", reason: "unknown_token")
+            try await server.backend.services.authFailures.record(address: "10.0.\(i / 256).\(i % 256)", reason: "unknown_token")
         }
-        try await server.backend.authFailures.flush(everything: true)
+        try await server.backend.services.authFailures.flush(everything: true)
         let records = try await Self.authFailures(server)
         // 100 addresses' records, and the others' first failure at once and the rest at the flush.
         #expect(records.count == 102)

@@ -1,6 +1,6 @@
 import Foundation
 import HummingbirdTesting
-import MaShangBan
+@testable import MaShangBan
 import Testing
 @testable import MaShangBanServer
 

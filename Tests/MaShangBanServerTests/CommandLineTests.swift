@@ -1,6 +1,6 @@
 import Foundation
 import GRDB
-import MaShangBan
+@testable import MaShangBan
 import Testing
 #if canImport(Glibc)
 import Glibc

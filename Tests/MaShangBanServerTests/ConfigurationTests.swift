@@ -1,4 +1,4 @@
-import MaShangBan
+@testable import MaShangBan
 import Testing
 @testable import MaShangBanServer
 

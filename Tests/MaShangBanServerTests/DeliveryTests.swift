@@ -306,7 +306,7 @@ extension DeliveryDrillTests {
             try db.execute(sql: "UPDATE outbox SET next_attempt_at = '2000-01-01T00:00:00.000Z'")
         }
         let transport = CountingTransport(delay: .milliseconds(300))
-        let worker = Task { await server.backend.deliveries.run(transport: transport, logger: server.logger) }
+        let worker = Task { await server.backend.services.deliveries.run(transport: transport, logger: server.logger) }
         let done = try await eventually(20) {
             try await server.backend.pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM submissions WHERE status = 'delivered'") } == 11
         }
@@ -340,11 +340,11 @@ extension DeliveryDrillTests {
                            arguments: [quickSubmission])
         }
         let transport = CountingTransport(delay: .seconds(5))
-        let worker = Task { await server.backend.deliveries.run(transport: transport, logger: server.logger) }
+        let worker = Task { await server.backend.services.deliveries.run(transport: transport, logger: server.logger) }
         let slotsFull = try await eventually(5) { transport.peak["http://127.0.0.1:9/slow"] == 4 }
         // A new submission's wake (as a scan fires it): that poll finds only the two slow
         // ones that cannot start. Then the quick one falls due, with no wake.
-        server.backend.deliveries.wake.fire()
+        server.backend.services.deliveries.wake.fire()
         try await Task.sleep(for: .milliseconds(300))
         try await server.backend.pool.write { db in
             try db.execute(sql: "UPDATE outbox SET next_attempt_at = '2000-01-01T00:00:00.000Z' WHERE submission_id = ?",

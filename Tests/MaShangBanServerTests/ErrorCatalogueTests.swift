@@ -1,5 +1,5 @@
 import Foundation
-import MaShangBan
+@testable import MaShangBan
 import Testing
 @testable import MaShangBanServer
 

@@ -60,7 +60,7 @@ struct IssuerOwnershipTests {
             #expect(try await client.importLicence(Sample.idCard(name: "王静"), token: aAgain.token).status == .ok)
             #expect(try await client.call(.post, "/v1/licences/\(id)/revoke", token: a.token, json: #"{"reason":"补办"}"#).status == .ok)
         }
-        let stored = try await server.backend.library.library(of: .person(try CitizenID(Sample.person)))
+        let stored = try await server.backend.services.library.library(of: .person(try CitizenID(Sample.person)))
         #expect(stored.map(\.fields["name"]) == ["王静"])
         #expect(stored.map(\.issuer) == ["衡阳市公安局 (new token)"])
         #expect(stored.map(\.revoked) == [true])
@@ -97,7 +97,7 @@ struct IssuerOwnershipTests {
             // The holder still consents to and presents both cards.
             #expect(try await hall.scan(try await hall.present(try await hall.consent()).token).status == .created)
         }
-        let other = try await server.backend.library.library(of: .person(try CitizenID(Sample.otherPerson)))
+        let other = try await server.backend.services.library.library(of: .person(try CitizenID(Sample.otherPerson)))
         #expect(other.isEmpty)
     }
 
@@ -155,16 +155,16 @@ struct IssuerOwnershipTests {
         try await server.test { client in
             try await client.importLicence(Sample.idCard(), token: police.token).expectProblem(403, "licence_owned_by_other_issuer")
         }
-        await #expect(throws: MSBError.self) { try await server.backend.library.assignIssuer(to: "cli_nobody", from: nil, by: .system) }
-        #expect(try await server.backend.library.assignIssuer(to: police.id, from: nil, by: .system) == 1)
+        await #expect(throws: MSBError.self) { try await server.backend.services.library.assignIssuer(to: "cli_nobody", from: nil, by: .system) }
+        #expect(try await server.backend.services.library.assignIssuer(to: police.id, from: nil, by: .system) == 1)
         // The social-security card stays its legacy writer's: the police may not issue that type.
-        #expect(try await server.backend.library.assignIssuer(to: police.id, from: legacy.id, by: .system) == 0)
+        #expect(try await server.backend.services.library.assignIssuer(to: police.id, from: legacy.id, by: .system) == 0)
         let updates = try await server.test { client in
             [try await client.importLicence(Sample.idCard(name: "王静"), token: police.token).status,
              try await client.importLicence(Sample.socialSecurityCard(), token: legacy.token).status]
         }
         #expect(updates == [.ok, .ok])
-        let library = try await server.backend.library.library(of: .person(try CitizenID(Sample.person)))
+        let library = try await server.backend.services.library.library(of: .person(try CitizenID(Sample.person)))
         #expect(Set(library.map(\.issuer)) == ["衡阳市公安局", "旧发证客户端"])
     }
 

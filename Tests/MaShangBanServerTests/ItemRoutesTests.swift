@@ -1,6 +1,6 @@
 import Foundation
 import HummingbirdTesting
-import MaShangBan
+@testable import MaShangBan
 import Testing
 @testable import MaShangBanServer
 
@@ -41,7 +41,7 @@ struct ItemRoutesTests {
             }
             return secret
         }
-        #expect(try await server.backend.approvalSystems.secret(of: "hr-social-security") == secret)
+        #expect(try await server.backend.services.approvalSystems.secret(of: "hr-social-security") == secret)
         let raw = try await server.backend.pool.read { db in try Data.fetchOne(db, sql: "SELECT secret_box FROM approval_systems") }
         #expect(raw.map { $0.range(of: Data(secret.utf8)) == nil } == true)
     }

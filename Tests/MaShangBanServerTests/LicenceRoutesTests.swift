@@ -1,6 +1,6 @@
 import Foundation
 import HummingbirdTesting
-import MaShangBan
+@testable import MaShangBan
 import Testing
 @testable import MaShangBanServer
 
@@ -66,7 +66,7 @@ struct LicenceRoutesTests {
         }
         let actions = try await server.backend.pool.read { db in try AuditLog.entries(db, after: 0, limit: 100) }.map(\.action)
         #expect(actions.suffix(2) == ["licence.imported", "licence.updated"])
-        let library = try await server.backend.library.library(of: .person(try CitizenID(Sample.person)))
+        let library = try await server.backend.services.library.library(of: .person(try CitizenID(Sample.person)))
         #expect(library.count == 1)
         #expect(library.first?.fields["name"] == "王静")
     }

@@ -200,7 +200,7 @@ struct PresentationFlowTests {
     /// consent; the writer keeps that token only if the stored consent says the same.
     @Test func codesSignedEarlySayWhatTheStoredConsentSays() async throws {
         let server = try TestServer()
-        let recent = server.backend.presentations.recentConsents
+        let recent = server.backend.services.presentations.recentConsents
         try await server.test { client in
             let hall = try await Hall.open(client)
             let claims = { (token: String) in
@@ -296,9 +296,9 @@ struct PresentationFlowTests {
         // Another server process on the same data (a restart) has no live token to draw: a new code is needed.
         let restarted = try Backend.open(server.configuration.backendOptions(logger: server.logger))
         let code = try #require(try await restarted.pool.read { db in try String.fetchOne(db, sql: "SELECT id FROM presentations") })
-        let app = try #require(try await restarted.clients.list().clients.first { $0.role == .app })
+        let app = try #require(try await restarted.services.clients.list().clients.first { $0.role == .app })
         await #expect(throws: MSBError.notFound("no such code, or its image is no longer available; issue a new code")) {
-            try await restarted.presentations.token(id: code, client: app)
+            try await restarted.services.presentations.token(id: code, client: app)
         }
     }
 }

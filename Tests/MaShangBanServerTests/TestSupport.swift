@@ -2,7 +2,7 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import Logging
-import MaShangBan
+@testable import MaShangBan
 import NIOCore
 import Testing
 @testable import MaShangBanServer

@@ -2,7 +2,7 @@ import Foundation
 import GRDB
 import Hummingbird
 import HummingbirdTesting
-import MaShangBan
+@testable import MaShangBan
 import Testing
 @testable import MaShangBanServer
 

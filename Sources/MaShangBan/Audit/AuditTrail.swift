@@ -7,6 +7,7 @@ import GRDB
 /// record or checkpoint is added, it answers from that result.
 public final class AuditTrail: Sendable {
     let pool: DatabasePool
+    let audit: AuditLog
     let suite: CryptoSuite
     let checkpointFile: URL
     /// Records a page of the chain check reads at a time.
@@ -23,8 +24,15 @@ public final class AuditTrail: Sendable {
 
     private let cached = Locked<(state: State, result: AuditVerification)?>(nil)
 
-    init(pool: DatabasePool, suite: CryptoSuite, checkpointFile: URL, pageSize: Int = 5_000) {
-        (self.pool, self.suite, self.checkpointFile, self.pageSize) = (pool, suite, checkpointFile, pageSize)
+    init(pool: DatabasePool, audit: AuditLog, suite: CryptoSuite, checkpointFile: URL, pageSize: Int = 5_000) {
+        (self.pool, self.audit, self.suite, self.checkpointFile, self.pageSize) = (pool, audit, suite, checkpointFile, pageSize)
+    }
+
+    /// Signs a checkpoint if the log has grown since the last one. Synchronous on purpose:
+    /// the last checkpoint runs at shutdown, after cancellation, which an async write refuses.
+    public func checkpointIfNeeded() throws {
+        let audit = self.audit
+        _ = try pool.write { db in try audit.checkpointIfNeeded(db) }
     }
 
     /// Up to `limit` records after sequence number `after`, and the `after` of the next page
@@ -48,6 +56,18 @@ public final class AuditTrail: Sendable {
         let result = try await AuditVerifier.verifyInPages(pool, suite: suite, checkpointFile: checkpointFile, pageSize: pageSize)
         cached.withLock { $0 = (state, result) }
         return result
+    }
+
+    /// Appends `count` records (action `bench.noop`) in one transaction, as a batch import
+    /// does: `mashangban-bench` measures the chain's own cost with it on its scratch data.
+    @_spi(Bench) public func appendBenchRecords(_ count: Int) async throws {
+        let audit = self.audit
+        try await pool.write { db in
+            var chain = try audit.chain(db)
+            for i in 0..<count {
+                try chain.append(actor: .system, action: "bench.noop", object: "licence:lic_\(i)", detail: ["type": "social_security_card"])
+            }
+        }
     }
 
     /// Whether the next `verify()` would answer from its cache (for tests).

@@ -12,7 +12,7 @@ public struct DataVault: Sendable {
     static let lookupLabel = "mashangban/v1/lookup-hmac"
 
     /// The vault of a data key: an encryption key and a lookup key derived from it.
-    public init(suite: CryptoSuite, dataKey: [UInt8]) {
+    init(suite: CryptoSuite, dataKey: [UInt8]) {
         self.suite = suite
         key = KeyDerivation.hkdf(suite, secret: dataKey, salt: [], info: Array(Self.encryptionLabel.utf8), length: 32)
         lookup = KeyDerivation.hkdf(suite, secret: dataKey, salt: [], info: Array(Self.lookupLabel.utf8), length: 32)

@@ -127,3 +127,16 @@ public struct Keyring: Sendable {
         }
     }
 }
+
+/// The signing keys as published (`GET /v1/keys`): every key, active and retired, with the
+/// region whose tokens they sign.
+public struct SigningKeys: Sendable {
+    let pool: DatabasePool
+    /// The 6-digit region code tokens carry as `iss`.
+    public let region: String
+
+    /// The keys, newest first.
+    public func published() async throws -> [PublishedKey] {
+        try await pool.read { db in try Keyring.published(db) }
+    }
+}

@@ -85,6 +85,7 @@ public struct LicenceType: Sendable, Codable, Equatable {
 public struct LicenceTypeRegistry: Sendable {
     let pool: DatabasePool
     let audit: AuditLog
+    let now: Now
 
     /// What an admin sends to add a type.
     public struct Definition: Sendable, Decodable {
@@ -133,7 +134,8 @@ public struct LicenceTypeRegistry: Sendable {
 
     /// Adds a type. 422 `validation_failed` for a bad code, holder or field, or an unknown
     /// class; 422 `licence_type_exists` for a code already taken.
-    public func add(_ definition: Definition, by actor: AuditActor, now: Date) async throws -> LicenceType {
+    public func add(_ definition: Definition, by actor: AuditActor) async throws -> LicenceType {
+        let now = self.now()
         let type = try Self.validate(definition)
         let audit = self.audit
         let json = String(decoding: try JSONEncoder().encode(type), as: UTF8.self)

@@ -48,26 +48,16 @@ public struct BackendOptions: Sendable {
     }
 }
 
-/// An opened data directory: the database, the crypto profile, keys, the audit log and
-/// the domain services built on them. The server and the CLI commands both start here.
-public struct Backend: Sendable, CustomStringConvertible, CustomDebugStringConvertible {
-    /// A backend holds keys and the first admin token: printing one (a log line, a
-    /// debugger's `po`) shows where its data lives and nothing else.
-    public var description: String { "Backend(\(dataDirectory.url.path))" }
-    public var debugDescription: String { description }
-
-    public let dataDirectory: DataDirectory
-    public let pool: DatabasePool
-    public let suite: CryptoSuite
-    public let keyring: Keyring
-    public let audit: AuditLog
-    /// Reading the audit log while serving: pages, the latest checkpoint, the cached chain check.
-    public let auditTrail: AuditTrail
+/// The domain services, one stored property each: what the server wires its routes from
+/// (each route group gets only the ones it calls) and the CLI uses. None of them hands out
+/// the database pool or key bytes.
+public struct Services: Sendable {
     public let clients: ClientRegistry
+    public let signingKeys: SigningKeys
+    public let auditTrail: AuditTrail
     public let licenceTypes: LicenceTypeRegistry
     public let library: LicenceLibrary
     public let wallet: Wallet
-    public let masks: MaskTable
     public let approvalSystems: ApprovalSystemRegistry
     public let items: ItemRegistry
     public let faceAuth: FaceAuth
@@ -78,25 +68,54 @@ public struct Backend: Sendable, CustomStringConvertible, CustomDebugStringConve
     public let scans: Scans
     public let deliveries: Deliveries
     public let windowSessions: WindowSessions
-    public let holderReference: HolderReference
-    /// Facts fixed once per data directory (`serve --demo` records its sample data here).
-    public let meta: MetaStore
-    /// Seals personal data at rest (keys derived from `DIR/keys/data.key`).
-    let vault: DataVault
-    /// Request rate limits: per client and per address here, per holder inside the domain.
+    public let stats: Stats
+    /// Request rate limits: per client and per address at the edge, per holder inside the domain.
     public let limiter: RateLimiter
     /// Failed authentications, counted per address and audited at most once a minute each.
     public let authFailures: AuthFailures
+    /// Client addresses as keyed digests, for rate-limit and audit keys.
+    public let holderReference: HolderReference
+    /// Whether the database answers (`/readyz`).
+    public let health: StorageHealth
+    /// Facts fixed once per data directory (`serve --demo` records its sample data here).
+    public let meta: MetaStore
+    /// Display masks per field class.
+    public let masks: MaskTable
+    /// The clock every service reads.
     public let now: Now
-    public let random: any RandomSource
+}
+
+/// An opened data directory: the database, the crypto profile, keys, the audit log and
+/// the domain services built on them. The server and the CLI commands both start here;
+/// outside this module only `services`, the directory and the profile are visible.
+public struct Backend: Sendable, CustomStringConvertible, CustomDebugStringConvertible {
+    /// A backend holds keys and the first admin token: printing one (a log line, a
+    /// debugger's `po`) shows where its data lives and nothing else.
+    public var description: String { "Backend(\(dataDirectory.url.path))" }
+    public var debugDescription: String { description }
+
+    public let dataDirectory: DataDirectory
+    public let suite: CryptoSuite
+    public let services: Services
     /// The admin token created by this start, or nil when the directory existed already.
     public let createdAdminToken: String?
+
+    let pool: DatabasePool
+    let writes: GroupCommit
+    let keyring: Keyring
+    let audit: AuditLog
+    /// Seals personal data at rest (keys derived from `DIR/keys/data.key`).
+    let vault: DataVault
+    let holderReference: HolderReference
+    let random: any RandomSource
+    var now: Now { services.now }
 
     /// Opens `options.dataDirectory`, creating it on first start: database, `keys/`, the first
     /// signing key, data and holder-reference keys, and the admin client with its token in
     /// `admin-token` (0600). The crypto profile is fixed at first start.
     public static func open(_ options: BackendOptions) throws -> Backend {
         let directory = options.dataDirectory
+        let (now, random, settings) = (options.now, options.random, options.settings)
         // Files this process makes are its own only (the database, its WAL, keys, checkpoints).
         umask(0o077)
         try directory.create()
@@ -108,44 +127,52 @@ public struct Backend: Sendable, CustomStringConvertible, CustomDebugStringConve
         }
         let profile = try fixProfile(pool, asked: options.crypto, directory: directory)
         let suite = CryptoSuite(profile: profile)
-        let keyring = try Keyring.load(pool, directory: directory, suite: suite, now: options.now)
-        let dataKey = try directory.symmetricKey(directory.dataKey, random: options.random)
-        let holderKey = try directory.symmetricKey(directory.holderKey, random: options.random)
-        let audit = AuditLog(suite: suite, keyring: keyring, directory: directory, now: options.now,
-                             logger: options.logger)
-        let clients = ClientRegistry(pool: pool, suite: suite, audit: audit, random: options.random, now: options.now)
-        let vault = DataVault(suite: suite, dataKey: dataKey)
-        try KeySeparation.migrate(pool, from: .undivided(suite: suite, dataKey: dataKey), to: vault)
-        let holderReference = HolderReference(suite: suite, key: holderKey)
+        let keyring = try Keyring.load(pool, directory: directory, suite: suite, now: now)
+        let vaults = try KeyFiles.vaults(directory, suite: suite, random: random)
+        let audit = AuditLog(suite: suite, keyring: keyring, directory: directory, now: now, logger: options.logger)
+        let vault = vaults.current
+        try KeySeparation.migrate(pool, from: vaults.undivided, to: vault)
+        let holderReference = try KeyFiles.holderReference(directory, suite: suite, random: random)
         let writes = GroupCommit(pool: pool)
-        let limiter = RateLimiter(limits: options.settings.rateLimits, now: options.now, writes: writes, audit: audit)
+        let limiter = RateLimiter(limits: settings.rateLimits, now: now, writes: writes, audit: audit)
         let library = LicenceLibrary(pool: pool, writes: writes, vault: vault, holderReference: holderReference, audit: audit,
-                                     random: options.random, now: options.now)
+                                     random: random, now: now)
         let adminToken = try bootstrapAdmin(pool, directory: directory, suite: suite, audit: audit, options: options)
-        let faceAuth = FaceAuth(pool: pool, writes: writes, holderReference: holderReference, audit: audit, random: options.random,
-                                now: options.now, threshold: options.settings.faceThreshold, limiter: limiter)
-        let approvalSystems = ApprovalSystemRegistry(pool: pool, vault: vault, audit: audit, random: options.random, now: options.now)
+        let faceAuth = FaceAuth(pool: pool, writes: writes, holderReference: holderReference, audit: audit, random: random,
+                                now: now, threshold: settings.faceThreshold, limiter: limiter)
         let deliveries = Deliveries(pool: pool, writes: writes, vault: vault, suite: suite, audit: audit,
-                                    random: options.random, now: options.now, settings: options.settings.delivery)
+                                    random: random, now: now, settings: settings.delivery)
         let recentConsents = RecentConsents()
-        let presentations = Presentations(pool: pool, writes: writes, keyring: keyring, audit: audit, random: options.random, now: options.now,
-                                          region: options.settings.region, tokenLifetime: options.settings.tokenLifetime, limiter: limiter,
+        let presentations = Presentations(pool: pool, writes: writes, keyring: keyring, audit: audit, random: random, now: now,
+                                          region: settings.region, tokenLifetime: settings.tokenLifetime, limiter: limiter,
                                           recentConsents: recentConsents)
-        let scans = Scans(library: library, keyring: keyring, masks: options.settings.masks, region: options.settings.region, delivery: deliveries.wake)
-        return Backend(dataDirectory: directory, pool: pool, suite: suite, keyring: keyring, audit: audit,
-                       auditTrail: AuditTrail(pool: pool, suite: suite, checkpointFile: directory.checkpointFile), clients: clients,
-                       licenceTypes: LicenceTypeRegistry(pool: pool, audit: audit), library: library,
-                       wallet: Wallet(library: library), masks: options.settings.masks,
-                       approvalSystems: approvalSystems,
-                       items: ItemRegistry(pool: pool, audit: audit, now: options.now),
-                       faceAuth: faceAuth, agents: EnterpriseAgents(library: library, faceAuth: faceAuth, maximumDays: options.settings.maxAgentDays),
-                       holderSessions: HolderSessions(pool: pool, writes: writes, faceAuth: faceAuth, library: library, suite: suite),
-                       consents: Consents(library: library, faceAuth: faceAuth, recent: recentConsents),
-                       presentations: presentations, scans: scans, deliveries: deliveries,
-                       windowSessions: WindowSessions(scans: scans, presentations: presentations),
-                       holderReference: holderReference, meta: MetaStore(pool: pool), vault: vault, limiter: limiter,
-                       authFailures: AuthFailures(writes: writes, audit: audit, holderReference: holderReference, now: options.now),
-                       now: options.now, random: options.random, createdAdminToken: adminToken)
+        let scans = Scans(library: library, keyring: keyring, masks: settings.masks, region: settings.region, delivery: deliveries.wake)
+        let services = Services(
+            clients: ClientRegistry(pool: pool, suite: suite, audit: audit, random: random, now: now),
+            signingKeys: SigningKeys(pool: pool, region: settings.region),
+            auditTrail: AuditTrail(pool: pool, audit: audit, suite: suite, checkpointFile: directory.checkpointFile),
+            licenceTypes: LicenceTypeRegistry(pool: pool, audit: audit, now: now),
+            library: library,
+            wallet: Wallet(library: library),
+            approvalSystems: ApprovalSystemRegistry(pool: pool, vault: vault, audit: audit, random: random, now: now),
+            items: ItemRegistry(pool: pool, audit: audit, now: now),
+            faceAuth: faceAuth,
+            agents: EnterpriseAgents(library: library, faceAuth: faceAuth, maximumDays: settings.maxAgentDays),
+            holderSessions: HolderSessions(pool: pool, writes: writes, faceAuth: faceAuth, library: library, suite: suite),
+            consents: Consents(library: library, faceAuth: faceAuth, recent: recentConsents),
+            presentations: presentations, scans: scans, deliveries: deliveries,
+            windowSessions: WindowSessions(scans: scans, presentations: presentations),
+            stats: Stats(pool: pool, now: now),
+            limiter: limiter,
+            authFailures: AuthFailures(writes: writes, audit: audit, holderReference: holderReference, now: now),
+            holderReference: holderReference,
+            health: StorageHealth(pool: pool),
+            meta: MetaStore(pool: pool),
+            masks: settings.masks,
+            now: now)
+        return Backend(dataDirectory: directory, suite: suite, services: services, createdAdminToken: adminToken,
+                       pool: pool, writes: writes, keyring: keyring, audit: audit, vault: vault,
+                       holderReference: holderReference, random: random)
     }
 
     /// Records the profile on first start; refuses a later start that asks for the other one.
@@ -195,10 +222,4 @@ public struct Backend: Sendable, CustomStringConvertible, CustomDebugStringConve
         try directory.writeSecret(Array((token + "\n").utf8), to: file)
         return token
     }
-
-    /// Whether the database answers (for `/readyz`).
-    public func isReady() async -> Bool {
-        (try? await pool.read { db in try Int.fetchOne(db, sql: "SELECT 1") }) == 1
-    }
 }
-

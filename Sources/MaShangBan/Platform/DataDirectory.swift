@@ -86,18 +86,6 @@ public struct DataDirectory: Sendable {
         guard let data = FileManager.default.contents(atPath: file.path) else { throw StartupError("cannot read \(file.path)") }
         return [UInt8](data)
     }
-
-    /// Reads a 32-byte symmetric key, creating it from `random` the first time.
-    func symmetricKey(_ file: URL, random: any RandomSource) throws -> [UInt8] {
-        if FileManager.default.fileExists(atPath: file.path) {
-            let key = try readSecret(file)
-            guard key.count == 32 else { throw StartupError("\(file.path) is not a 32-byte key") }
-            return key
-        }
-        let key = random.bytes(32)
-        try writeSecret(key, to: file)
-        return key
-    }
 }
 
 /// A problem with the data directory or configuration that stops the server from starting.

@@ -3,13 +3,17 @@ import GRDB
 
 /// `GET /v1/stats`: counts of consents, presentations, scans (accepted, and rejected by
 /// code), submissions by delivery status — in total and per item.
-public enum Stats {
-    public static func collect(_ reader: any DatabaseReader) async throws -> JSONValue {
-        try await reader.read { db in try collect(db) }
+public struct Stats: Sendable {
+    let pool: DatabasePool
+    let now: Now
+
+    public func collect() async throws -> JSONValue {
+        let instant = now()
+        return try await pool.read { db in try Self.collect(db, at: instant) }
     }
 
-    static func collect(_ db: Database) throws -> JSONValue {
-        let now = Timestamp.string(Date())
+    static func collect(_ db: Database, at instant: Date) throws -> JSONValue {
+        let now = Timestamp.string(instant)
         func count(_ sql: String, _ arguments: StatementArguments = []) throws -> JSONValue {
             .int(Int64(try Int.fetchOne(db, sql: sql, arguments: arguments) ?? 0))
         }

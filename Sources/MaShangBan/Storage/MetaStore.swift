@@ -23,3 +23,12 @@ public struct MetaStore: Sendable {
         try db.cachedStatement(sql: "INSERT INTO meta (key, value) VALUES (?, ?)").execute(arguments: [key, value])
     }
 }
+
+/// Whether the database answers (`GET /readyz`).
+public struct StorageHealth: Sendable {
+    let pool: DatabasePool
+
+    public func isReady() async -> Bool {
+        (try? await pool.read { db in try Int.fetchOne(db, sql: "SELECT 1") }) == 1
+    }
+}

@@ -14,7 +14,7 @@ func buildApplication(_ configuration: ServeConfiguration, backend: Backend, log
     let router = buildRouter(configuration, backend: backend)
     if let demo {  // `serve --demo`: the stand-in approval system, on this server; reading it and its controls need the admin token
         ApprovalStubRoutes.register(on: router.group("demo/approval-system"),
-                                    inspection: router.group("demo/approval-system").add(middleware: Authorize(.admin, backend: backend)),
+                                    inspection: router.group("demo/approval-system").add(middleware: Authorize(.admin, auth: .init(backend.services))),
                                     inbox: demo, atRootToo: false)
     }
     let slowClients = SlowClientGuard(headerTimeout: .seconds(Int64(configuration.headerTimeout)),
@@ -36,28 +36,42 @@ func buildApplication(_ configuration: ServeConfiguration, backend: Backend, log
             availableConnectionsDelegate: MaximumAvailableConnections(configuration.maxConnections, logger: logger)),
         onServerRunning: onServerRunning,
         logger: logger)
-    app.addServices(CheckpointService(backend: backend, interval: .seconds(configuration.checkpointSeconds), logger: logger),
-                    DeliveryService(backend: backend, logger: logger))
+    let services = backend.services
+    app.addServices(CheckpointService(auditTrail: services.auditTrail, authFailures: services.authFailures,
+                                      interval: .seconds(configuration.checkpointSeconds), logger: logger),
+                    DeliveryService(deliveries: services.deliveries, logger: logger))
     return app
 }
 
+/// The routes, each group given only the services it calls.
 func buildRouter(_ configuration: ServeConfiguration, backend: Backend) -> Router<AppRequestContext> {
+    let s = backend.services
+    let auth = Authenticator(s)
     let router = Router(context: AppRequestContext.self)
     router.add(middleware: RequestMetricsMiddleware())
     router.add(middleware: RequestLogMiddleware())
     router.add(middleware: ProblemMiddleware())
-    router.add(middleware: AddressRateLimit(backend: backend, trustedProxies: configuration.trustedProxies))
-    OpsRoutes(backend: backend, registry: MetricsBootstrap.registry).register(on: router)
-    KeyRoutes(backend: backend, region: configuration.backend.region).register(on: router)
-    ClientRoutes(backend: backend).register(on: router)
-    AuditRoutes(backend: backend).register(on: router)
-    LicenceTypeRoutes(backend: backend).register(on: router)
-    LicenceRoutes(backend: backend).register(on: router)
-    HolderRoutes(backend: backend).register(on: router)
-    ItemRoutes(backend: backend).register(on: router)
-    FaceAuthRoutes(backend: backend).register(on: router)
-    ConsentRoutes(backend: backend).register(on: router)
-    ScanRoutes(backend: backend).register(on: router)
-    WindowSessionRoutes(backend: backend).register(on: router)
+    router.add(middleware: AddressRateLimit(holderReference: s.holderReference, limiter: s.limiter,
+                                            trustedProxies: configuration.trustedProxies))
+    OpsRoutes(health: s.health, registry: MetricsBootstrap.registry).register(on: router)
+    KeyRoutes(signingKeys: s.signingKeys).register(on: router)
+    ClientRoutes(auth: auth, clients: s.clients).register(on: router)
+    AuditRoutes(auth: auth, auditTrail: s.auditTrail).register(on: router)
+    LicenceTypeRoutes(auth: auth, licenceTypes: s.licenceTypes).register(on: router)
+    LicenceRoutes(auth: auth, library: s.library).register(on: router)
+    HolderRoutes(auth: auth, holderSessions: s.holderSessions, library: s.library, masks: s.masks, now: s.now, wallet: s.wallet)
+        .register(on: router)
+    ItemRoutes(auth: auth, approvalSystems: s.approvalSystems, items: s.items).register(on: router)
+    FaceAuthRoutes(auth: auth, faceAuth: s.faceAuth, now: s.now).register(on: router)
+    ConsentRoutes(auth: auth, agents: s.agents, consents: s.consents, holderSessions: s.holderSessions, now: s.now,
+                  presentations: s.presentations).register(on: router)
+    ScanRoutes(auth: auth, deliveries: s.deliveries, scans: s.scans, stats: s.stats).register(on: router)
+    WindowSessionRoutes(auth: auth, windowSessions: s.windowSessions).register(on: router)
     return router
+}
+
+extension Authenticator {
+    init(_ services: Services) {
+        self.init(clients: services.clients, failures: services.authFailures, limiter: services.limiter)
+    }
 }

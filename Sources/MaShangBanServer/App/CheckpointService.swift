@@ -6,10 +6,11 @@ import ServiceLifecycle
 /// log itself writes one every 100 records), and a last one on graceful shutdown; before
 /// each, the failed-authentication counts whose minute has passed (all of them at shutdown).
 struct CheckpointService: Service, CustomStringConvertible {
-    /// ServiceLifecycle logs its services at start: the name only, never the backend's fields.
+    /// ServiceLifecycle logs its services at start: the name only, never its services' fields.
     var description: String { "CheckpointService" }
 
-    let backend: Backend
+    let auditTrail: AuditTrail
+    let authFailures: AuthFailures
     let interval: Duration
     let logger: Logger
 
@@ -27,7 +28,7 @@ struct CheckpointService: Service, CustomStringConvertible {
 
     private func flushAuthFailures(everything: Bool) async {
         do {
-            try await backend.authFailures.flush(everything: everything)
+            try await authFailures.flush(everything: everything)
         } catch {
             logger.error("writing failed authentications to the audit log failed", metadata: ["error": "\(error)"])
         }
@@ -36,9 +37,8 @@ struct CheckpointService: Service, CustomStringConvertible {
     /// Synchronous on purpose: the last checkpoint runs after cancellation, which GRDB's
     /// async write would refuse.
     private func checkpoint() {
-        let audit = backend.audit
         do {
-            _ = try backend.pool.write { db in try audit.checkpointIfNeeded(db) }
+            try auditTrail.checkpointIfNeeded()
         } catch {
             logger.error("audit checkpoint failed", metadata: ["error": "\(error)"])
         }

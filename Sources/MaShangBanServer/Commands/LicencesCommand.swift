@@ -29,7 +29,7 @@ struct LicencesCommand: AsyncParsableCommand {
         func run() async throws {
             let backend = try Backend.openExisting(data: data)
             do {
-                let moved = try await backend.library.assignIssuer(to: to, from: from, by: .system)
+                let moved = try await backend.services.library.assignIssuer(to: to, from: from, by: .system)
                 print("assigned \(moved) licence(s) to issuer client \(to)")
             } catch let error as MSBError {
                 FileHandle.standardError.write(Data("error: \(error.detail)\n".utf8))

@@ -8,7 +8,8 @@ import MaShangBan
 /// no address appears in the audit log.
 struct AddressRateLimit: RouterMiddleware {
     typealias Context = AppRequestContext
-    let backend: Backend
+    let holderReference: HolderReference
+    let limiter: RateLimiter
     let trustedProxies: TrustedProxies
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
@@ -18,8 +19,8 @@ struct AddressRateLimit: RouterMiddleware {
             : HTTPFields.Element.Name("X-Forwarded-For").map { request.headers[values: $0].joined(separator: ",") }.flatMap { $0.isEmpty ? nil : $0 }
         context.clientAddress = ClientAddress.resolve(peer: context.remoteAddress?.ipAddress, forwardedFor: forwardedFor,
                                                       trusted: trustedProxies).flatMap(ClientAddress.key)
-        if let limit = backend.limiter.limits.perAddress, let address = context.clientAddress {
-            try await backend.limiter.take(.address, backend.holderReference.ref("address:" + address), limit: limit)
+        if let limit = limiter.limits.perAddress, let address = context.clientAddress {
+            try await limiter.take(.address, holderReference.ref("address:" + address), limit: limit)
         }
         return try await next(request, context)
     }

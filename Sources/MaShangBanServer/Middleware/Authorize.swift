@@ -8,16 +8,16 @@ import MaShangBan
 struct Authorize: RouterMiddleware {
     typealias Context = AppRequestContext
     private(set) var roles: Set<ClientRole>
-    let backend: Backend
+    let auth: Authenticator
 
-    init(_ roles: ClientRole..., backend: Backend) {
+    init(_ roles: ClientRole..., auth: Authenticator) {
         self.roles = Set(roles)
-        self.backend = backend
+        self.auth = auth
     }
 
     /// Any live client, whatever its role.
-    static func anyRole(backend: Backend) -> Authorize {
-        var authorize = Authorize(backend: backend)
+    static func anyRole(_ auth: Authenticator) -> Authorize {
+        var authorize = Authorize(auth: auth)
         authorize.roles = Set(ClientRole.allCases)
         return authorize
     }
@@ -27,14 +27,14 @@ struct Authorize: RouterMiddleware {
         // Split on the bytes: `String.split` walks grapheme clusters.
         let parts = header.utf8.split(separator: UInt8(ascii: " "), maxSplits: 1, omittingEmptySubsequences: true)
         guard parts.count == 2, Substring(parts[0]).lowercased() == "bearer" else {
-            try await backend.authFailures.record(address: context.clientAddress, reason: "malformed_authorization_header")
+            try await auth.failures.record(address: context.clientAddress, reason: "malformed_authorization_header")
             throw MSBError.unauthorized("the Authorization header must be 'Bearer <token>'")
         }
-        guard let client = try await backend.clients.authenticate(token: String(Substring(parts[1]))) else {
-            try await backend.authFailures.record(address: context.clientAddress, reason: "unknown_token")
+        guard let client = try await auth.clients.authenticate(token: String(Substring(parts[1]))) else {
+            try await auth.failures.record(address: context.clientAddress, reason: "unknown_token")
             throw MSBError.unauthorized("unknown or revoked token")
         }
-        try await backend.limiter.take(.client, client.id, limit: backend.limiter.limits.perRole[client.role])
+        try await auth.limiter.take(.client, client.id, limit: auth.limiter.limits.perRole[client.role])
         guard roles.contains(client.role) else {
             throw MSBError.forbidden("this route is for role \(roles.map(\.rawValue).sorted().joined(separator: " or "))")
         }
@@ -42,4 +42,12 @@ struct Authorize: RouterMiddleware {
         context.client = client
         return try await next(request, context)
     }
+}
+
+/// What `Authorize` uses: the client registry, the failed-authentication counter and the
+/// per-client rate limits.
+struct Authenticator: Sendable {
+    let clients: ClientRegistry
+    let failures: AuthFailures
+    let limiter: RateLimiter
 }

@@ -3,7 +3,8 @@ import MaShangBan
 
 /// `GET /v1/audit/entries`, `/checkpoints/latest`, `/verify` (admin).
 struct AuditRoutes {
-    let backend: Backend
+    let auth: Authenticator
+    let auditTrail: AuditTrail
     static let maximumPage = 1000
 
     struct EntriesResponse: Encodable {
@@ -19,21 +20,21 @@ struct AuditRoutes {
     }
 
     func register(on router: Router<AppRequestContext>) {
-        let group = router.group("v1/audit").add(middleware: Authorize(.admin, backend: backend))
+        let group = router.group("v1/audit").add(middleware: Authorize(.admin, auth: auth))
         group.get("entries") { request, _ in
             let after = try request.integerParameter("after", default: 0, in: 0...Int64.max)
             let limit = Int(try request.integerParameter("limit", default: 100, in: 1...Int64(Self.maximumPage)))
-            let page = try await backend.auditTrail.entries(after: after, limit: limit)
+            let page = try await auditTrail.entries(after: after, limit: limit)
             return try JSONResponse.make(EntriesResponse(entries: page.entries, next: page.next))
         }
         group.get("checkpoints/latest") { _, _ in
-            guard let checkpoint = try await backend.auditTrail.latestCheckpoint() else {
+            guard let checkpoint = try await auditTrail.latestCheckpoint() else {
                 throw MSBError.notFound("no checkpoint has been written yet")
             }
             return try JSONResponse.make(checkpoint)
         }
         group.get("verify") { _, _ in
-            try JSONResponse.make(try await backend.auditTrail.verify())
+            try JSONResponse.make(try await auditTrail.verify())
         }
     }
 }

@@ -3,7 +3,8 @@ import MaShangBan
 
 /// `POST/GET /v1/clients`, `DELETE /v1/clients/{id}` (admin).
 struct ClientRoutes {
-    let backend: Backend
+    let auth: Authenticator
+    let clients: ClientRegistry
 
     struct CreateRequest: Decodable {
         let role: String
@@ -58,10 +59,10 @@ struct ClientRoutes {
     }
 
     func register(on router: Router<AppRequestContext>) {
-        let group = router.group("v1/clients").add(middleware: Authorize(.admin, backend: backend))
+        let group = router.group("v1/clients").add(middleware: Authorize(.admin, auth: auth))
         group.post { request, context in
             let body = try await request.decodeJSON(CreateRequest.self)
-            let created = try await backend.clients.create(
+            let created = try await clients.create(
                 .init(role: body.role, name: body.name, hall: body.hall, window: body.window, issuerCode: body.issuerCode,
                       licenceTypes: body.licenceTypes), by: context.actor)
             return try JSONResponse.make(ClientView(client: created.client, token: created.token), status: .created)
@@ -69,12 +70,12 @@ struct ClientRoutes {
         group.get { request, _ in
             let limit = Int(try request.integerParameter("limit", default: Int64(ClientRegistry.maximumPage),
                                                     in: 1...Int64(ClientRegistry.maximumPage)))
-            let page = try await backend.clients.list(after: request.uri.queryParameters.get("after"), limit: limit)
+            let page = try await clients.list(after: request.uri.queryParameters.get("after"), limit: limit)
             return try JSONResponse.make(ListResponse(clients: page.clients.map { ClientView(client: $0, token: nil) }, next: page.next))
         }
         group.delete("{id}") { _, context in
             let id = try context.parameters.require("id")
-            try await backend.clients.delete(id: id, by: context.actor)
+            try await clients.delete(id: id, by: context.actor)
             return Response(status: .noContent)
         }
     }

@@ -5,7 +5,12 @@ import NIOCore
 /// The app backend's side of 一码出示: enterprise agents, consents, presentations and their
 /// QR images.
 struct ConsentRoutes {
-    let backend: Backend
+    let auth: Authenticator
+    let agents: EnterpriseAgents
+    let consents: Consents
+    let holderSessions: HolderSessions
+    let now: Now
+    let presentations: Presentations
 
     struct AgentRequest: Decodable {
         let agent: String
@@ -27,31 +32,31 @@ struct ConsentRoutes {
     }
 
     func register(on router: Router<AppRequestContext>) {
-        let app = Authorize(.app, backend: backend)
+        let app = Authorize(.app, auth: auth)
 
-        let agents = router.group("v1/enterprises/{credit_code}/agents").add(middleware: app)
-        agents.post { request, context in
+        let agentsGroup = router.group("v1/enterprises/{credit_code}/agents").add(middleware: app)
+        agentsGroup.post { request, context in
             let body = try await request.decodeJSON(AgentRequest.self)
             let enterprise = try creditCode(context)
-            let agent = try CitizenID(body.agent, field: "agent", today: backend.now())
-            let authorisation = try await backend.agents.authorise(enterprise: enterprise, agent: agent, attestation: body.attestation,
+            let agent = try CitizenID(body.agent, field: "agent", today: now())
+            let authorisation = try await agents.authorise(enterprise: enterprise, agent: agent, attestation: body.attestation,
                                                                    validUntil: body.validUntil, client: try context.requireClient())
             return try JSONResponse.make(["enterprise": authorisation.enterprise, "agent": authorisation.agent,
                                           "valid_until": authorisation.validUntil, "status": "active"], status: .created)
         }
-        agents.delete("{agent}") { request, context in
-            let agent = try CitizenID(try context.parameters.require("agent"), field: "the agent in the path", today: backend.now())
+        agentsGroup.delete("{agent}") { request, context in
+            let agent = try CitizenID(try context.parameters.require("agent"), field: "the agent in the path", today: now())
             let enterprise = try creditCode(context)
-            try await backend.holderSessions.require(HolderRoutes.sessionToken(request), for: .enterprise(enterprise),
+            try await holderSessions.require(HolderRoutes.sessionToken(request), for: .enterprise(enterprise),
                                                      client: try context.requireClient())
-            try await backend.agents.withdraw(enterprise: enterprise, agent: agent, by: context.actor)
+            try await agents.withdraw(enterprise: enterprise, agent: agent, by: context.actor)
             return Response(status: .noContent)
         }
 
-        let consents = router.group("v1/consents").add(middleware: app)
-        consents.post { request, context in
+        let consentsGroup = router.group("v1/consents").add(middleware: app)
+        consentsGroup.post { request, context in
             let body = try await request.decodeJSON(Consents.Request.self)
-            let consent = try await backend.consents.grant(body, client: try context.requireClient())
+            let consent = try await consents.grant(body, client: try context.requireClient())
             var view: [String: JSONValue] = [
                 "id": .string(consent.id), "expires_at": .string(consent.expiresAt),
                 "licences": .array(consent.licenceIDs.map { .string($0) }),
@@ -60,23 +65,23 @@ struct ConsentRoutes {
             view["holder_kind"] = .string(consent.holderKind.rawValue)
             return try JSONResponse.make(JSONValue.object(view), status: .created)
         }
-        consents.delete("{id}") { _, context in
-            try await backend.consents.withdraw(id: try context.parameters.require("id"), client: try context.requireClient())
+        consentsGroup.delete("{id}") { _, context in
+            try await consents.withdraw(id: try context.parameters.require("id"), client: try context.requireClient())
             return Response(status: .noContent)
         }
 
-        let presentations = router.group("v1/presentations").add(middleware: app)
-        presentations.post { request, context in
+        let presentationsGroup = router.group("v1/presentations").add(middleware: app)
+        presentationsGroup.post { request, context in
             let body = try await request.decodeJSON(PresentationRequest.self)
-            let presentation = try await backend.presentations.issue(consent: body.consent, client: try context.requireClient())
+            let presentation = try await presentations.issue(consent: body.consent, client: try context.requireClient())
             return try Self.createdCode(id: presentation.id, token: presentation.token, expiresAt: presentation.expiresAt,
                                         under: "/v1/presentations")
         }
-        presentations.delete("{id}") { _, context in
-            try await backend.presentations.cancel(id: try context.parameters.require("id"), client: try context.requireClient())
+        presentationsGroup.delete("{id}") { _, context in
+            try await presentations.cancel(id: try context.parameters.require("id"), client: try context.requireClient())
             return Response(status: .noContent)
         }
-        Self.addQRImages(to: presentations) { id, client in try await backend.presentations.token(id: id, client: client) }
+        Self.addQRImages(to: presentationsGroup) { id, client in try await presentations.token(id: id, client: client) }
     }
 
     /// 201 for a new code (a presentation or a window session): `{"id","token","expires_at","qr_png","qr_svg"}`,
@@ -106,7 +111,7 @@ struct ConsentRoutes {
 
     private func creditCode(_ context: AppRequestContext) throws -> CreditCode {
         guard case .enterprise(let code) = try HolderID(try context.parameters.require("credit_code"), kind: .enterprise,
-                                                        field: "the credit code in the path", today: backend.now())
+                                                        field: "the credit code in the path", today: now())
         else { throw MSBError.validationFailed("the path must name an enterprise") }
         return code
     }

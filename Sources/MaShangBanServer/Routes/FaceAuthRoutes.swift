@@ -3,7 +3,9 @@ import MaShangBan
 
 /// Face recognition (人脸识别): providers (admin) and challenges (app backend).
 struct FaceAuthRoutes {
-    let backend: Backend
+    let auth: Authenticator
+    let faceAuth: FaceAuth
+    let now: Now
 
     struct ProviderRegistration: Decodable {
         let name: String
@@ -20,29 +22,29 @@ struct FaceAuthRoutes {
     }
 
     func register(on router: Router<AppRequestContext>) {
-        let providers = router.group("v1/face-auth/providers").add(middleware: Authorize(.admin, backend: backend))
+        let providers = router.group("v1/face-auth/providers").add(middleware: Authorize(.admin, auth: auth))
         providers.post { request, context in
             let registration = try await request.decodeJSON(ProviderRegistration.self)
-            let provider = try await backend.faceAuth.registerProvider(name: registration.name, publicKeyPEM: registration.publicKeyPEM,
+            let provider = try await faceAuth.registerProvider(name: registration.name, publicKeyPEM: registration.publicKeyPEM,
                                                                        by: context.actor)
             return try JSONResponse.make(provider, status: .created)
         }
-        providers.get { _, _ in try JSONResponse.make(["providers": try await backend.faceAuth.providers()]) }
+        providers.get { _, _ in try JSONResponse.make(["providers": try await faceAuth.providers()]) }
         providers.delete("{id}") { _, context in
-            try await backend.faceAuth.revokeProvider(id: try context.parameters.require("id"), by: context.actor)
+            try await faceAuth.revokeProvider(id: try context.parameters.require("id"), by: context.actor)
             return Response(status: .noContent)
         }
 
-        router.group("v1/face-auth/challenges").add(middleware: Authorize(.app, backend: backend)).post { request, context in
+        router.group("v1/face-auth/challenges").add(middleware: Authorize(.app, auth: auth)).post { request, context in
             let body = try await request.decodeJSON(ChallengeRequest.self)
-            let subject = try CitizenID(body.subject, field: "subject", today: backend.now())
+            let subject = try CitizenID(body.subject, field: "subject", today: now())
             let purpose = try body.purpose.map { raw in
                 guard let purpose = AttestationPurpose(rawValue: raw) else {
                     throw MSBError.validationFailed("purpose must be one of \(AttestationPurpose.allCases.map(\.rawValue).joined(separator: ", "))")
                 }
                 return purpose
             } ?? .consent
-            let (nonce, expiresAt) = try await backend.faceAuth.challenge(subject: subject, purpose: purpose, client: try context.requireClient())
+            let (nonce, expiresAt) = try await faceAuth.challenge(subject: subject, purpose: purpose, client: try context.requireClient())
             return try JSONResponse.make(["nonce": nonce, "expires_at": expiresAt], status: .created)
         }
     }

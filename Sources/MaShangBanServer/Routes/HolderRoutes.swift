@@ -4,7 +4,12 @@ import MaShangBan
 /// App-backend routes acting for a holder who is present: holder sessions, the library
 /// (display-masked) and the wallet. Every holder route needs header `MSB-Holder-Session`.
 struct HolderRoutes {
-    let backend: Backend
+    let auth: Authenticator
+    let holderSessions: HolderSessions
+    let library: LicenceLibrary
+    let masks: MaskTable
+    let now: Now
+    let wallet: Wallet
 
     struct SessionRequest: Decodable {
         let holder: String
@@ -17,51 +22,51 @@ struct HolderRoutes {
     }
 
     func register(on router: Router<AppRequestContext>) {
-        let sessions = router.group("v1/holder-sessions").add(middleware: Authorize(.app, backend: backend))
+        let sessions = router.group("v1/holder-sessions").add(middleware: Authorize(.app, auth: auth))
         sessions.post { request, context in
             let body = try await request.decodeJSON(SessionRequest.self)
-            let person = try CitizenID(body.holder, field: "holder", today: backend.now())
-            let opened = try await backend.holderSessions.open(person: person, attestation: body.attestation, ttlSeconds: body.ttlSeconds,
+            let person = try CitizenID(body.holder, field: "holder", today: now())
+            let opened = try await holderSessions.open(person: person, attestation: body.attestation, ttlSeconds: body.ttlSeconds,
                                                                client: try context.requireClient())
             return try JSONResponse.make(["token": opened.token, "expires_at": opened.expiresAt], status: .created)
         }
         sessions.delete("current") { request, context in
-            try await backend.holderSessions.end(token: Self.sessionToken(request), client: try context.requireClient())
+            try await holderSessions.end(token: Self.sessionToken(request), client: try context.requireClient())
             return Response(status: .noContent)
         }
 
-        let group = router.group("v1/holders/{holder}").add(middleware: Authorize(.app, backend: backend))
+        let group = router.group("v1/holders/{holder}").add(middleware: Authorize(.app, auth: auth))
         group.get("library") { request, context in
             let holder = try await present(request, context)
-            let licences = try await backend.library.library(of: holder)
-            let today = backend.library.today
+            let licences = try await library.library(of: holder)
+            let today = library.today
             return try JSONResponse.make(JSONValue.object([
-                "licences": .array(licences.map { DisclosureView.display($0, masks: backend.masks, today: today) }),
+                "licences": .array(licences.map { DisclosureView.display($0, masks: masks, today: today) }),
             ]))
         }
         group.post("wallet/sync") { request, context in
             let holder = try await present(request, context)
-            let (added, wallet) = try await backend.wallet.sync(holder, by: context.actor)
+            let (added, wallet) = try await wallet.sync(holder, by: context.actor)
             return try JSONResponse.make(JSONValue.object([
                 "added": .array(added.map { .string($0) }),
                 "wallet": walletView(wallet),
             ]))
         }
         group.get("wallet") { request, context in
-            let wallet = try await backend.wallet.list(try await present(request, context))
+            let wallet = try await wallet.list(try await present(request, context))
             return try JSONResponse.make(JSONValue.object(["wallet": walletView(wallet)]))
         }
         group.delete("wallet/{licence}") { request, context in
             let holder = try await present(request, context)
-            try await backend.wallet.remove(holder, licence: try context.parameters.require("licence"), by: context.actor)
+            try await wallet.remove(holder, licence: try context.parameters.require("licence"), by: context.actor)
             return Response(status: .noContent)
         }
     }
 
     /// The holder in the path, once the request's holder session shows the holder present.
     private func present(_ request: Request, _ context: AppRequestContext) async throws -> HolderID {
-        let holder = try HolderID(either: try context.parameters.require("holder"), field: "the holder in the path", today: backend.now())
-        try await backend.holderSessions.require(Self.sessionToken(request), for: holder, client: try context.requireClient())
+        let holder = try HolderID(either: try context.parameters.require("holder"), field: "the holder in the path", today: now())
+        try await holderSessions.require(Self.sessionToken(request), for: holder, client: try context.requireClient())
         return holder
     }
 
@@ -71,7 +76,7 @@ struct HolderRoutes {
     }
 
     private func walletView(_ licences: [Licence]) -> JSONValue {
-        let today = backend.library.today
-        return .array(licences.map { DisclosureView.summary($0, masks: backend.masks, today: today) })
+        let today = library.today
+        return .array(licences.map { DisclosureView.summary($0, masks: masks, today: today) })
     }
 }

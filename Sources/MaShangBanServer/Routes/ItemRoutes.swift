@@ -4,7 +4,9 @@ import MaShangBan
 /// Items (事项) and approval systems (审批系统): `POST/GET /v1/items`, `GET /v1/items/{code}`,
 /// `POST/GET /v1/approval-systems`. Admins create; every role may read items.
 struct ItemRoutes {
-    let backend: Backend
+    let auth: Authenticator
+    let approvalSystems: ApprovalSystemRegistry
+    let items: ItemRegistry
 
     struct CreatedSystem: Encodable {
         let code: String
@@ -18,26 +20,26 @@ struct ItemRoutes {
     }
 
     func register(on router: Router<AppRequestContext>) {
-        let admin = Authorize(.admin, backend: backend)
-        let anyone = Authorize.anyRole(backend: backend)
+        let admin = Authorize(.admin, auth: auth)
+        let anyone = Authorize.anyRole(auth)
 
         router.group("v1/items").add(middleware: admin).post { request, context in
             let definition = try await request.decodeJSON(ItemRegistry.Definition.self)
-            return try JSONResponse.make(try await backend.items.create(definition, by: context.actor), status: .created)
+            return try JSONResponse.make(try await items.create(definition, by: context.actor), status: .created)
         }
         let reading = router.group("v1/items").add(middleware: anyone)
-        reading.get { _, _ in try JSONResponse.make(["items": try await backend.items.list()]) }
+        reading.get { _, _ in try JSONResponse.make(["items": try await items.list()]) }
         reading.get("{code}") { _, context in
-            try JSONResponse.make(try await backend.items.find(try context.parameters.require("code")))
+            try JSONResponse.make(try await items.find(try context.parameters.require("code")))
         }
 
         let systems = router.group("v1/approval-systems").add(middleware: admin)
         systems.post { request, context in
             let registration = try await request.decodeJSON(ApprovalSystemRegistry.Registration.self)
-            let (system, secret) = try await backend.approvalSystems.create(registration, by: context.actor)
+            let (system, secret) = try await approvalSystems.create(registration, by: context.actor)
             return try JSONResponse.make(CreatedSystem(code: system.code, name: system.name, webhookURL: system.webhookURL, secret: secret),
                                          status: .created)
         }
-        systems.get { _, _ in try JSONResponse.make(["approval_systems": try await backend.approvalSystems.list()]) }
+        systems.get { _, _ in try JSONResponse.make(["approval_systems": try await approvalSystems.list()]) }
     }
 }

@@ -3,8 +3,7 @@ import MaShangBan
 
 /// `GET /v1/keys` (public): the keys that verify QR tokens and audit checkpoints.
 struct KeyRoutes {
-    let backend: Backend
-    let region: String
+    let signingKeys: SigningKeys
 
     struct KeysResponse: Encodable {
         let region: String
@@ -13,8 +12,8 @@ struct KeyRoutes {
 
     func register(on router: Router<AppRequestContext>) {
         router.get("v1/keys") { _, _ in
-            let keys = try await backend.pool.read { db in try Keyring.published(db) }
-            return try JSONResponse.make(KeysResponse(region: region, keys: keys))
+            let keys = try await signingKeys.published()
+            return try JSONResponse.make(KeysResponse(region: signingKeys.region, keys: keys))
         }
     }
 }

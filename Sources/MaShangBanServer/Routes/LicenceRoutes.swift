@@ -4,7 +4,8 @@ import MaShangBan
 /// Issuer routes (电子证照库): `POST /v1/licences`, `POST /v1/licences:batch` (NDJSON),
 /// `POST /v1/licences/{id}/revoke`.
 struct LicenceRoutes {
-    let backend: Backend
+    let auth: Authenticator
+    let library: LicenceLibrary
 
     struct ImportResponse: Encodable {
         let id: String
@@ -14,19 +15,19 @@ struct LicenceRoutes {
     struct RevokeRequest: Decodable { let reason: String }
 
     func register(on router: Router<AppRequestContext>) {
-        let group = router.group("v1/licences").add(middleware: Authorize(.issuer, backend: backend))
+        let group = router.group("v1/licences").add(middleware: Authorize(.issuer, auth: auth))
         group.post { request, context in
             let submission = try await request.decodeJSON(LicenceSubmission.self)
-            let imported = try await backend.library.importLicence(submission, by: try LicenceIssuer(context.requireClient()))
+            let imported = try await library.importLicence(submission, by: try LicenceIssuer(context.requireClient()))
             return try JSONResponse.make(ImportResponse(id: imported.id, status: imported.status),
                                          status: imported.created ? .created : .ok)
         }
-        router.group("v1/licences:batch").add(middleware: Authorize(.issuer, backend: backend)).post { request, context in
+        router.group("v1/licences:batch").add(middleware: Authorize(.issuer, auth: auth)).post { request, context in
             // The body is streamed: lines are imported as they arrive, never held whole.
             if let declared = request.headers[.contentLength].flatMap(Int.init), declared > BodyLimit.batch {
                 throw MSBError.payloadTooLarge(limit: BodyLimit.batch)
             }
-            let importer = BatchImport(library: backend.library, issuer: try LicenceIssuer(context.requireClient()))
+            let importer = BatchImport(library: library, issuer: try LicenceIssuer(context.requireClient()))
             var received = 0
             for try await buffer in request.body {
                 received += buffer.readableBytes
@@ -39,7 +40,7 @@ struct LicenceRoutes {
         group.post("{id}/revoke") { request, context in
             let body = try await request.decodeJSON(RevokeRequest.self)
             let id = try context.parameters.require("id")
-            let status = try await backend.library.revoke(id: id, reason: body.reason, by: try LicenceIssuer(context.requireClient()))
+            let status = try await library.revoke(id: id, reason: body.reason, by: try LicenceIssuer(context.requireClient()))
             return try JSONResponse.make(ImportResponse(id: id, status: status))
         }
     }

@@ -3,7 +3,8 @@ import MaShangBan
 
 /// `GET /v1/licence-types` (any role), `POST /v1/licence-types` (admin).
 struct LicenceTypeRoutes {
-    let backend: Backend
+    let auth: Authenticator
+    let licenceTypes: LicenceTypeRegistry
 
     struct ListResponse: Encodable {
         let licenceTypes: [LicenceType]
@@ -12,13 +13,13 @@ struct LicenceTypeRoutes {
 
     func register(on router: Router<AppRequestContext>) {
         router.group("v1/licence-types")
-            .add(middleware: Authorize.anyRole(backend: backend))
-            .get { _, _ in try JSONResponse.make(ListResponse(licenceTypes: try await backend.licenceTypes.all())) }
+            .add(middleware: Authorize.anyRole(auth))
+            .get { _, _ in try JSONResponse.make(ListResponse(licenceTypes: try await licenceTypes.all())) }
         router.group("v1/licence-types")
-            .add(middleware: Authorize(.admin, backend: backend))
+            .add(middleware: Authorize(.admin, auth: auth))
             .post { request, context in
                 let definition = try await request.decodeJSON(LicenceTypeRegistry.Definition.self)
-                let type = try await backend.licenceTypes.add(definition, by: context.actor, now: backend.now())
+                let type = try await licenceTypes.add(definition, by: context.actor)
                 return try JSONResponse.make(type, status: .created)
             }
     }

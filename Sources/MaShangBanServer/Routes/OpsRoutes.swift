@@ -6,13 +6,13 @@ import Prometheus
 
 /// `/healthz`, `/readyz`, `/metrics`, `/openapi.yaml` (public).
 struct OpsRoutes {
-    let backend: Backend
+    let health: StorageHealth
     let registry: PrometheusCollectorRegistry
 
     func register(on router: Router<AppRequestContext>) {
         router.get("healthz") { _, _ in try JSONResponse.make(["status": "ok"]) }
         router.get("readyz") { _, _ in
-            guard await backend.isReady() else { throw MSBError.storageUnavailable() }
+            guard await health.isReady() else { throw MSBError.storageUnavailable() }
             return try JSONResponse.make(["status": "ready"])
         }
         router.get("metrics") { _, _ in

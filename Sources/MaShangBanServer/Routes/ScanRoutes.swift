@@ -4,7 +4,10 @@ import MaShangBan
 /// The window terminal: `POST /v1/scans` (一码出示 scanned at the window) and its
 /// submissions' delivery state; the admin's retry of a dead submission and `GET /v1/stats`.
 struct ScanRoutes {
-    let backend: Backend
+    let auth: Authenticator
+    let deliveries: Deliveries
+    let scans: Scans
+    let stats: Stats
 
     struct ScanRequest: FlatStringBody {
         let token: String
@@ -17,20 +20,20 @@ struct ScanRoutes {
     }
 
     func register(on router: Router<AppRequestContext>) {
-        router.group("v1/scans").add(middleware: Authorize(.terminal, backend: backend)).post { request, context in
+        router.group("v1/scans").add(middleware: Authorize(.terminal, auth: auth)).post { request, context in
             let body = try await request.decodeJSON(ScanRequest.self)
-            let view = try await backend.scans.scan(token: body.token, item: body.item, terminal: try context.requireClient())
+            let view = try await scans.scan(token: body.token, item: body.item, terminal: try context.requireClient())
             return try JSONResponse.make(view, status: .created)
         }
         let submissions = router.group("v1/submissions")
-        submissions.add(middleware: Authorize(.terminal, .admin, backend: backend)).get("{id}") { _, context in
-            try JSONResponse.make(try await backend.deliveries.status(of: try context.parameters.require("id"), for: try context.requireClient()))
+        submissions.add(middleware: Authorize(.terminal, .admin, auth: auth)).get("{id}") { _, context in
+            try JSONResponse.make(try await deliveries.status(of: try context.parameters.require("id"), for: try context.requireClient()))
         }
-        router.group("v1/submissions").add(middleware: Authorize(.admin, backend: backend)).post("{id}/retry") { _, context in
-            try JSONResponse.make(try await backend.deliveries.retry(try context.parameters.require("id"), by: context.actor))
+        router.group("v1/submissions").add(middleware: Authorize(.admin, auth: auth)).post("{id}/retry") { _, context in
+            try JSONResponse.make(try await deliveries.retry(try context.parameters.require("id"), by: context.actor))
         }
-        router.group("v1/stats").add(middleware: Authorize(.admin, backend: backend)).get { _, _ in
-            try JSONResponse.make(try await Stats.collect(backend.pool))
+        router.group("v1/stats").add(middleware: Authorize(.admin, auth: auth)).get { _, _ in
+            try JSONResponse.make(try await stats.collect())
         }
     }
 }

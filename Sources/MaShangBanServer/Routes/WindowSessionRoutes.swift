@@ -4,7 +4,8 @@ import MaShangBan
 /// 一码获取: the window opens a session and shows its code; the holder's app claims it; the
 /// window long-polls for the result.
 struct WindowSessionRoutes {
-    let backend: Backend
+    let auth: Authenticator
+    let windowSessions: WindowSessions
 
     struct OpenRequest: FlatStringBody {
         let item: String
@@ -26,10 +27,10 @@ struct WindowSessionRoutes {
     }
 
     func register(on router: Router<AppRequestContext>) {
-        let terminal = router.group("v1/window-sessions").add(middleware: Authorize(.terminal, backend: backend))
+        let terminal = router.group("v1/window-sessions").add(middleware: Authorize(.terminal, auth: auth))
         terminal.post { request, context in
             let body = try await request.decodeJSON(OpenRequest.self)
-            let session = try await backend.windowSessions.open(item: body.item, terminal: try context.requireClient())
+            let session = try await windowSessions.open(item: body.item, terminal: try context.requireClient())
             return try ConsentRoutes.createdCode(id: session.id, token: session.token, expiresAt: session.expiresAt,
                                                  under: "/v1/window-sessions")
         }
@@ -43,14 +44,14 @@ struct WindowSessionRoutes {
             } else {
                 wait = 0
             }
-            let state = try await backend.windowSessions.state(of: try context.parameters.require("id"), terminal: try context.requireClient(),
+            let state = try await windowSessions.state(of: try context.parameters.require("id"), terminal: try context.requireClient(),
                                                                 wait: wait)
             return try JSONResponse.make(JSONValue.object(["status": .string(state.status), "result": state.result ?? .null]))
         }
-        ConsentRoutes.addQRImages(to: terminal) { id, client in try await backend.windowSessions.token(of: id, terminal: client) }
-        router.group("v1/window-sessions/claim").add(middleware: Authorize(.app, backend: backend)).post { request, context in
+        ConsentRoutes.addQRImages(to: terminal) { id, client in try await windowSessions.token(of: id, terminal: client) }
+        router.group("v1/window-sessions/claim").add(middleware: Authorize(.app, auth: auth)).post { request, context in
             let body = try await request.decodeJSON(ClaimRequest.self)
-            let (session, submission) = try await backend.windowSessions.claim(token: body.token, consent: body.consent,
+            let (session, submission) = try await windowSessions.claim(token: body.token, consent: body.consent,
                                                                                client: try context.requireClient())
             return try JSONResponse.make(["session": session, "status": "claimed", "submission": submission])
         }

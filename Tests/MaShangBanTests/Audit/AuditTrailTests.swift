@@ -14,7 +14,7 @@ struct AuditTrailTests {
             for i in 2...250 { try chain.append(actor: .system, action: "test.noop", object: "n:\(i)") }
         }
         // Pages of 7 records: 250 is no multiple of 7, and checkpoints at 100 and 200 fall inside pages.
-        let trail = AuditTrail(pool: backend.pool, suite: backend.suite, checkpointFile: dir.dataDirectory.checkpointFile, pageSize: 7)
+        let trail = AuditTrail(pool: backend.pool, audit: backend.audit, suite: backend.suite, checkpointFile: dir.dataDirectory.checkpointFile, pageSize: 7)
         let whole = try AuditVerifier.verify(reader: backend.pool, suite: backend.suite, checkpointFile: dir.dataDirectory.checkpointFile)
         #expect(try await trail.hasCachedResult == false)
         let paged = try await trail.verify()
@@ -47,10 +47,10 @@ struct AuditTrailTests {
         try await backend.pool.write { db in
             for i in 2...5 { _ = try audit.append(db, actor: .system, action: "test.noop", object: "n:\(i)") }
         }
-        let first = try await backend.auditTrail.entries(after: 0, limit: 3)
+        let first = try await backend.services.auditTrail.entries(after: 0, limit: 3)
         #expect(first.entries.map(\.seq) == [1, 2, 3])
         #expect(first.next == 3)
-        let last = try await backend.auditTrail.entries(after: 3, limit: 3)
+        let last = try await backend.services.auditTrail.entries(after: 3, limit: 3)
         #expect(last.entries.map(\.seq) == [4, 5])
         #expect(last.next == nil)
     }

@@ -45,13 +45,13 @@ struct KeyDerivationTests {
     func anUndividedDirectoryMovesToDerivedKeys(crypto: CryptoProfile) async throws {
         let dir = try TemporaryDirectory()
         let backend = try openBackend(dir, crypto: crypto)
-        let (client, _) = try await backend.clients.create(
+        let (client, _) = try await backend.services.clients.create(
             .init(role: "issuer", name: "公安局", issuerCode: "11430400MB1234567L", licenceTypes: ["resident_id_card"]), by: .system)
         let issuer = try LicenceIssuer(client)
         let line = #"{"type":"resident_id_card","number":"430405198501011235","holder":{"kind":"person","id":"430405198501011235"},"fields":{"name":"王一静","sex":"女","birth_date":"1985-01-01","address":"湖南省衡阳市蒸湘区解放大道12号","id_number":"430405198501011235"},"valid_from":"2020-01-01"}"#
-        let imported = try await backend.library.importLicence(try JSONDecoder().decode(LicenceSubmission.self, from: Data(line.utf8)), by: issuer)
-        _ = try await backend.library.revoke(id: imported.id, reason: "挂失", by: issuer)
-        let (_, secret) = try await backend.approvalSystems.create(
+        let imported = try await backend.services.library.importLicence(try JSONDecoder().decode(LicenceSubmission.self, from: Data(line.utf8)), by: issuer)
+        _ = try await backend.services.library.revoke(id: imported.id, reason: "挂失", by: issuer)
+        let (_, secret) = try await backend.services.approvalSystems.create(
             try JSONDecoder().decode(ApprovalSystemRegistry.Registration.self,
                                      from: Data(#"{"code":"hr","name":"人社","webhook_url":"http://127.0.0.1:9/"}"#.utf8)), by: .system)
         // As a directory made before the keys were divided: everything under the data key itself.
@@ -66,14 +66,14 @@ struct KeyDerivationTests {
         let after = try await reopened.pool.read { db in try Data.fetchOne(db, sql: "SELECT number_key FROM licences") }
         #expect(after != before, "the number digests were made again")
         #expect(after == Data(reopened.vault.lookupKey("430405198501011235", domain: LicenceLibrary.numberDomain("resident_id_card"))))
-        let library = try await reopened.library.library(of: .person(try CitizenID("430405198501011235")))
+        let library = try await reopened.services.library.library(of: .person(try CitizenID("430405198501011235")))
         #expect(library.map(\.fields["name"]) == ["王一静"] && library.first?.revoked == true)
-        #expect(try await reopened.approvalSystems.secret(of: "hr") == secret)
+        #expect(try await reopened.services.approvalSystems.secret(of: "hr") == secret)
         let reason = try await reopened.pool.read { db in try Data.fetchOne(db, sql: "SELECT revoke_reason_box FROM licences") }
         let context = LicenceLibrary.sealContext(type: "resident_id_card", numberKey: try #require(after), column: "revoke_reason")
         #expect(try reopened.vault.open([UInt8](try #require(reason)), context: context) == "挂失")
         // The same number again is the same licence.
-        let again = try await reopened.library.importLicence(try JSONDecoder().decode(LicenceSubmission.self, from: Data(line.utf8)), by: issuer)
+        let again = try await reopened.services.library.importLicence(try JSONDecoder().decode(LicenceSubmission.self, from: Data(line.utf8)), by: issuer)
         #expect(again.id == imported.id && !again.created)
         #expect(try await reopened.pool.read { db in try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'data_keys'") }
                 == KeySeparation.done)

@@ -4,7 +4,7 @@ public struct HolderReference: Sendable {
     let suite: CryptoSuite
     let key: [UInt8]
 
-    public init(suite: CryptoSuite, key: [UInt8]) {
+    init(suite: CryptoSuite, key: [UInt8]) {
         self.suite = suite
         self.key = key
     }
