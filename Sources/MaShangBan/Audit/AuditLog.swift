@@ -31,8 +31,7 @@ public struct AuditLog: Sendable {
     /// The active key as the database names it, loaded from `DIR/keys` when it changed.
     private func activeKey(_ db: Database) throws -> SigningKey {
         let current = signing.withLock { $0 }
-        guard let kid = try String.fetchOne(db.cachedStatement(sql: "SELECT kid FROM signing_keys WHERE status = 'active'")),
-              kid != current.kid else { return current }
+        guard let kid = try SigningKeyStore.activeKID(db), kid != current.kid else { return current }
         let key = SigningKey(kid: kid, signer: try Keyring.loadSigner(directory: directory, kid: kid, suite: suite))
         signing.withLock { $0 = key }
         return key
@@ -48,21 +47,16 @@ public struct AuditLog: Sendable {
     /// The chain from its current head, for appending many records in one transaction
     /// without reading the head back for each.
     public func chain(_ db: Database) throws -> AuditChain {
-        let head = try db.cachedStatement(sql: "SELECT seq, hash FROM audit_records ORDER BY seq DESC LIMIT 1")
-            .firstRow([]) { row -> (Int64, String) in (try row.value(0), try row.value(1)) }
-        guard let head else { return try AuditChain(log: self, db: db, seq: 0, head: Self.zeroHash) }
-        return try AuditChain(log: self, db: db, seq: head.0, head: head.1)
+        guard let head = try AuditStore.head(db) else { return try AuditChain(log: self, db: db, seq: 0, head: Self.zeroHash) }
+        return try AuditChain(log: self, db: db, seq: head.seq, head: head.hash)
     }
 
     /// Writes a checkpoint at the head if the head has moved since the last one.
     /// Returns the new checkpoint, or nil when there was nothing new.
     @discardableResult
     public func checkpointIfNeeded(_ db: Database) throws -> AuditCheckpoint? {
-        guard let head = try Row.fetchOne(db.cachedStatement(sql: "SELECT seq, hash FROM audit_records ORDER BY seq DESC LIMIT 1")) else { return nil }
-        let size: Int64 = head["seq"]
-        let covered = try Int64.fetchOne(db.cachedStatement(sql: "SELECT MAX(size) FROM audit_checkpoints")) ?? 0
-        guard size > covered else { return nil }
-        return try checkpoint(db, size: size, head: head["hash"])
+        guard let head = try AuditStore.head(db), head.seq > (try AuditStore.coveredSize(db)) else { return nil }
+        return try checkpoint(db, size: head.seq, head: head.hash)
     }
 
     /// Signs and stores a checkpoint. Once the transaction commits, every checkpoint the file
@@ -73,23 +67,18 @@ public struct AuditLog: Sendable {
         let signing = try activeKey(db)
         var checkpoint = AuditCheckpoint(size: size, head: head, ts: Timestamp.string(now()), kid: signing.kid, signature: "")
         checkpoint.signature = Encoding.base64URL(try signing.signer.sign(checkpoint.signedBytes))
-        try db.execute(
-            sql: "INSERT INTO audit_checkpoints (size, head, ts, kid, signature) VALUES (?, ?, ?, ?, ?)",
-            arguments: [checkpoint.size, checkpoint.head, checkpoint.ts, checkpoint.kid, checkpoint.signature])
+        try AuditStore.insert(checkpoint, db)
         exporter.schedule(db, file: checkpointFile, logger: logger)
         return checkpoint
     }
 
     // MARK: Reading
 
-    public static func entries(_ db: Database, after: Int64, limit: Int) throws -> [AuditRecord] {
-        try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM audit_records WHERE seq > ? ORDER BY seq LIMIT ?"), arguments: [after, limit])
-            .map(AuditRecord.init(row:))
+    static func entries(_ db: Database, after: Int64, limit: Int) throws -> [AuditRecord] {
+        try AuditStore.records(after: after, limit: limit, db)
     }
 
-    public static func latestCheckpoint(_ db: Database) throws -> AuditCheckpoint? {
-        try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM audit_checkpoints ORDER BY size DESC LIMIT 1")).map(AuditCheckpoint.init(row:))
-    }
+    static func latestCheckpoint(_ db: Database) throws -> AuditCheckpoint? { try AuditStore.latestCheckpoint(db) }
 }
 
 /// The audit chain's head inside one write transaction. Appending through it reads the
@@ -115,9 +104,7 @@ public struct AuditChain {
                                  object: object, detail: .object(detail), prev: head, hash: "")
         let hashBytes = record.hash(prevBytes: headBytes, suite: log.suite)
         record.hash = Encoding.hex(hashBytes)
-        try db.cachedStatement(sql: "INSERT INTO audit_records (seq, ts, actor, action, object, detail, prev, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
-            .execute(arguments: [record.seq, record.ts, record.actor, record.action, record.object, record.detailJSON,
-                                 record.prev, record.hash])
+        try AuditStore.insert(record, db)
         (seq, head, headBytes) = (record.seq, record.hash, hashBytes)
         if seq % AuditLog.checkpointInterval == 0 {
             try log.checkpoint(db, size: seq, head: head)
@@ -150,11 +137,10 @@ final class CheckpointExporter: Sendable {
 
     private func export(_ db: Database, to file: URL) throws {
         let after = state.withLock { $0.exported } ?? Self.largestSize(in: file)
-        let rows = try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM audit_checkpoints WHERE size > ? ORDER BY size"), arguments: [after])
-        guard let last = rows.last else { return }
-        let lines = rows.map { AuditCheckpoint(row: $0).jsonLine + "\n" }.joined()
-        try DataDirectory.appendSynced(lines, to: file)
-        state.withLock { $0.exported = last["size"] }
+        let checkpoints = try AuditStore.checkpoints(after: after, db)
+        guard let last = checkpoints.last else { return }
+        try DataDirectory.appendSynced(checkpoints.map { $0.jsonLine + "\n" }.joined(), to: file)
+        state.withLock { $0.exported = last.size }
     }
 
     /// The largest checkpoint size the file holds (0 when it is missing or holds none).

@@ -81,9 +81,8 @@ public final class AuditTrail: Sendable {
     private func currentState() async throws -> State {
         let fileBytes = (try? FileManager.default.attributesOfItem(atPath: checkpointFile.path)[.size] as? Int) ?? 0
         return try await pool.read { db in
-            let head = try Row.fetchOne(db, sql: "SELECT seq, hash FROM audit_records ORDER BY seq DESC LIMIT 1")
-            return State(size: head?["seq"] ?? 0, head: head?["hash"],
-                         checkpoints: try Int64.fetchOne(db, sql: "SELECT count(*) FROM audit_checkpoints") ?? 0, fileBytes: fileBytes)
+            let head = try AuditStore.head(db)
+            return State(size: head?.seq ?? 0, head: head?.hash, checkpoints: try AuditStore.checkpointCount(db), fileBytes: fileBytes)
         }
     }
 }

@@ -119,9 +119,8 @@ public enum AuditVerifier {
 
     /// `verifiers` with the retirement times the database records.
     static func retirements(_ db: Database, _ verifiers: [String: any SignatureVerifier]) throws -> [String: TrustedKey] {
-        let retired = try Row.fetchAll(db, sql: "SELECT kid, retired_at FROM signing_keys WHERE retired_at IS NOT NULL")
-        let dates = Dictionary(retired.map { ($0["kid"] as String, Timestamp.date($0["retired_at"] as String)) }) { first, _ in first }
-        return Dictionary(uniqueKeysWithValues: verifiers.map { ($0.key, TrustedKey(verifier: $0.value, retiredAt: dates[$0.key] ?? nil)) })
+        let dates = try SigningKeyStore.retirements(db)
+        return Dictionary(uniqueKeysWithValues: verifiers.map { ($0.key, TrustedKey(verifier: $0.value, retiredAt: dates[$0.key])) })
     }
 
     /// Verifies inside a read the caller holds (a consistent snapshot).
@@ -131,8 +130,7 @@ public enum AuditVerifier {
         if let broken = found.broken { return broken }
         let checkpoints = found.checkpoints + (anchor.map { [$0] } ?? [])
         var walk = ChainWalk(suite: suite, sizes: Set(checkpoints.map(\.size)))
-        let cursor = try Row.fetchCursor(db, sql: "SELECT * FROM audit_records ORDER BY seq")
-        while let row = try cursor.next(), walk.take(try AuditRecord(row: row)) {}
+        try AuditStore.walk(db) { walk.take($0) }
         return judge(walk, checkpoints: checkpoints, keys: keys, anchor: anchor)
     }
 
@@ -144,7 +142,7 @@ public enum AuditVerifier {
                                      pageSize: Int = 5_000) async throws -> AuditVerification {
         let (keys, found, size) = try await reader.read { db in
             (try publishedKeys(db), try Self.checkpoints(db, file: checkpointFile),
-             try Int64.fetchOne(db, sql: "SELECT max(seq) FROM audit_records") ?? 0)
+             try AuditStore.size(db))
         }
         if let broken = found.broken { return broken }
         let checkpoints = found.checkpoints
@@ -177,7 +175,7 @@ public enum AuditVerifier {
     static func checkpoints(_ db: Database, file: URL) throws -> (checkpoints: [AuditCheckpoint], broken: AuditVerification?) {
         switch readCheckpointFile(file) {
         case .success(let fromFile):
-            return (fromFile + (try Row.fetchAll(db, sql: "SELECT * FROM audit_checkpoints").map(AuditCheckpoint.init(row:))), nil)
+            return (fromFile + (try AuditStore.checkpoints(db)), nil)
         case .failure(let error):
             return ([], .broken(1, "audit-checkpoints.jsonl line \(error.line) is not a checkpoint"))
         }

@@ -100,19 +100,14 @@ public struct Consents: Sendable {
                 throw MSBError(.agentNotAuthorized, "the agent holds no live authorisation for this enterprise")
             }
             try faceAuth.verify(request.attestation, subject: subject, purpose: .consent, clientID: client.id, db)
-            if let item = request.item, try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM items WHERE code = ?"), arguments: [item]) != true {
+            if let item = request.item, try !ItemStore.exists(item, db) {
                 throw MSBError.itemUnknown
             }
             for id in request.licences {
-                let row = try Row.fetchOne(db.cachedStatement(sql: """
-                    SELECT l.revoked_at, l.valid_until FROM wallet_entries w JOIN licences l ON l.id = w.licence_id
-                    WHERE w.holder_ref = ? AND w.licence_id = ?
-                    """), arguments: [holderRef, id])
-                guard let row else {
+                guard let state = try WalletStore.state(holderRef: holderRef, licence: id, db) else {
                     throw MSBError(.licenceNotInWallet, "a listed licence is not in the holder's wallet")
                 }
-                try Self.requireValid(revoked: (row["revoked_at"] as String?) != nil,
-                                      validUntil: (row["valid_until"] as String?).flatMap(CalendarDate.init), today: today)
+                try Self.requireValid(revoked: state.revoked, validUntil: state.validUntil, today: today)
             }
             try db.cachedStatement(sql: """
                 INSERT INTO consents (id, client_id, holder_kind, holder_ref, agent_ref, agent_box, item, hall, created_at, expires_at)

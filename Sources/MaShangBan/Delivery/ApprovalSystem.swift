@@ -47,14 +47,13 @@ public struct ApprovalSystemRegistry: Sendable {
         else { throw MSBError.validationFailed("webhook_url must be an http or https URL with a host and no credentials") }
         let secret = "whsec_" + Encoding.base64URL(random.bytes(32))
         let system = ApprovalSystem(code: r.code, name: name, webhookURL: r.webhookURL, createdAt: Timestamp.string(now()))
-        let box = Data(try vault.seal(secret, context: "approval_system:\(r.code):secret"))
+        let box = try vault.seal(secret, context: "approval_system:\(r.code):secret")
         let audit = self.audit
         try await pool.write { db in
-            if try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM approval_systems WHERE code = ?"), arguments: [system.code]) == true {
+            if try ApprovalSystemStore.exists(system.code, db) {
                 throw MSBError(.approvalSystemExists, "approval system \(system.code) exists already")
             }
-            try db.cachedStatement(sql: "INSERT INTO approval_systems (code, name, webhook_url, secret_box, created_at) VALUES (?, ?, ?, ?, ?)")
-                .execute(arguments: [system.code, system.name, system.webhookURL, box, system.createdAt])
+            try ApprovalSystemStore.insert(system, secretBox: box, db)
             try audit.append(db, actor: actor, action: "approval_system.created", object: "approval_system:\(system.code)")
         }
         return (system, secret)
@@ -62,9 +61,7 @@ public struct ApprovalSystemRegistry: Sendable {
 
     public func list() async throws -> [ApprovalSystem] {
         try await pool.read { db in
-            try Row.fetchAll(db.cachedStatement(sql: "SELECT code, name, webhook_url, created_at FROM approval_systems ORDER BY created_at, code")).map {
-                ApprovalSystem(code: $0["code"], name: $0["name"], webhookURL: $0["webhook_url"], createdAt: $0["created_at"])
-            }
+            try ApprovalSystemStore.all(db)
         }
     }
 
@@ -73,9 +70,7 @@ public struct ApprovalSystemRegistry: Sendable {
     public func repoint(_ code: String, to url: String, by actor: AuditActor) async throws {
         let audit = self.audit
         try await pool.write { db in
-            try db.execute(sql: "UPDATE approval_systems SET webhook_url = ? WHERE code = ? AND webhook_url <> ?",
-                           arguments: [url, code, url])
-            if db.changesCount > 0 {
+            if try ApprovalSystemStore.setWebhook(code, to: url, db) {
                 try audit.append(db, actor: actor, action: "approval_system.updated", object: "approval_system:\(code)")
             }
         }
@@ -88,9 +83,7 @@ public struct ApprovalSystemRegistry: Sendable {
     }
 
     static func secret(of code: String, vault: DataVault, _ db: Database) throws -> String? {
-        guard let box = try Data.fetchOne(db.cachedStatement(sql: "SELECT secret_box FROM approval_systems WHERE code = ?"), arguments: [code]) else {
-            return nil
-        }
-        return try vault.open([UInt8](box), context: "approval_system:\(code):secret")
+        guard let box = try ApprovalSystemStore.secretBox(code, db) else { return nil }
+        return try vault.open(box, context: "approval_system:\(code):secret")
     }
 }

@@ -49,7 +49,8 @@ public struct ItemRegistry: Sendable {
         guard !d.required.isEmpty, d.required.count <= 20, Set(d.required).count == d.required.count else {
             throw MSBError.validationFailed("required must list 1 to 20 different licence types")
         }
-        let createdAt = Timestamp.string(now())
+        let instant = now()
+        let createdAt = Timestamp.string(instant)
         let audit = self.audit
         return try await pool.write { db in
             var types: [String: LicenceType] = [:]
@@ -75,16 +76,16 @@ public struct ItemRegistry: Sendable {
                 }
                 policies[key] = policy
             }
-            guard try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM approval_systems WHERE code = ?"), arguments: [d.approvalSystem]) == true else {
+            guard try ApprovalSystemStore.exists(d.approvalSystem, db) else {
                 throw MSBError(.unknownApprovalSystem, "approval_system names no registered approval system")
             }
-            if try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM items WHERE code = ?"), arguments: [d.code]) == true {
+            if try ItemStore.exists(d.code, db) {
                 throw MSBError(.itemExists, "item \(d.code) exists already")
             }
             let item = Item(code: d.code, name: name, approvalSystem: d.approvalSystem, required: d.required,
                             fields: FieldPolicies(policies), createdAt: createdAt)
-            try db.execute(sql: "INSERT INTO items (code, approval_system, definition, created_at) VALUES (?, ?, ?, ?)",
-                           arguments: [item.code, item.approvalSystem, String(decoding: try JSONEncoder().encode(item), as: UTF8.self), createdAt])
+            try ItemStore.insert(code: item.code, approvalSystem: item.approvalSystem,
+                                 definition: String(decoding: try JSONEncoder().encode(item), as: UTF8.self), at: instant, db)
             try audit.append(db, actor: actor, action: "item.created", object: "item:\(item.code)",
                              detail: ["approval_system": .string(item.approvalSystem), "required": .int(Int64(item.required.count))])
             return item
@@ -93,7 +94,7 @@ public struct ItemRegistry: Sendable {
 
     public func list() async throws -> [Item] {
         try await pool.read { db in
-            try String.fetchAll(db.cachedStatement(sql: "SELECT definition FROM items ORDER BY created_at, code")).map(Self.definitions.decode)
+            try ItemStore.definitions(db).map(Self.definitions.decode)
         }
     }
 
@@ -103,11 +104,7 @@ public struct ItemRegistry: Sendable {
     }
 
     static func find(_ db: Database, _ code: String) throws -> Item {
-        guard let json = try db.cachedStatement(sql: "SELECT definition FROM items WHERE code = ?").firstRow([code], { row in
-            row.withBytes(0) { [UInt8]($0) }
-        }) else {
-            throw MSBError.notFound("no such item")
-        }
+        guard let json = try ItemStore.definition(code, db) else { throw MSBError.notFound("no such item") }
         return try definitions.decode(json)
     }
 

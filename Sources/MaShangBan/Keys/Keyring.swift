@@ -45,7 +45,7 @@ public struct Keyring: Sendable {
 
     /// Loads the keys listed in the database; creates the first key on a new data directory.
     static func load(_ pool: DatabasePool, directory: DataDirectory, suite: CryptoSuite, now: Now) throws -> Keyring {
-        let rows = try pool.read { db in try Row.fetchAll(db, sql: "SELECT kid, status FROM signing_keys") }
+        let rows = try pool.read { db in try SigningKeyStore.all(db) }
         if rows.isEmpty {
             let key = try makeKey(directory: directory, suite: suite)
             try pool.write { db in
@@ -55,11 +55,10 @@ public struct Keyring: Sendable {
         }
         var verifiers: [String: any SignatureVerifier] = [:]
         var active: SigningKey?
-        for row in rows {
-            let kid: String = row["kid"]
+        for (kid, status) in rows {
             let signer = try loadSigner(directory: directory, kid: kid, suite: suite)
             verifiers[kid] = signer.verifier
-            if row["status"] == "active" { active = SigningKey(kid: kid, signer: signer) }
+            if status == .active { active = SigningKey(kid: kid, signer: signer) }
         }
         guard let active else { throw StartupError("the database lists no active signing key") }
         return Keyring(active: active, verifiers: verifiers)
@@ -96,9 +95,8 @@ public struct Keyring: Sendable {
     }
 
     private static func insert(_ db: Database, key: SigningKey, now: Now) throws {
-        try db.execute(
-            sql: "INSERT INTO signing_keys (kid, alg, public_key_pem, status, created_at) VALUES (?, ?, ?, 'active', ?)",
-            arguments: [key.kid, key.signer.verifier.algorithm.rawValue, try key.signer.verifier.publicKeyPEM(), Timestamp.string(now())])
+        try SigningKeyStore.insertActive(kid: key.kid, algorithm: key.signer.verifier.algorithm,
+                                         publicKeyPEM: try key.signer.verifier.publicKeyPEM(), at: now(), db)
     }
 
     /// Adds a new active key and retires the current one, with a `key.rotated` audit record
@@ -109,11 +107,8 @@ public struct Keyring: Sendable {
         let now = backend.now
         let audit = backend.audit
         return try backend.pool.write { db in
-            guard let old = try String.fetchOne(db, sql: "SELECT kid FROM signing_keys WHERE status = 'active'") else {
-                throw StartupError("no active key to rotate")
-            }
-            try db.execute(sql: "UPDATE signing_keys SET status = 'retired', retired_at = ? WHERE kid = ?",
-                           arguments: [Timestamp.string(now()), old])
+            guard let old = try SigningKeyStore.activeKID(db) else { throw StartupError("no active key to rotate") }
+            try SigningKeyStore.retire(kid: old, at: now(), db)
             try insert(db, key: key, now: now)
             try audit.append(db, actor: .system, action: "key.rotated", object: "key:\(key.kid)", detail: ["retired": .string(old)])
             return (old, key.kid)
@@ -121,11 +116,7 @@ public struct Keyring: Sendable {
     }
 
     /// The keys `GET /v1/keys` publishes, newest first.
-    public static func published(_ db: Database) throws -> [PublishedKey] {
-        try Row.fetchAll(db, sql: "SELECT kid, alg, public_key_pem, status, retired_at FROM signing_keys ORDER BY created_at DESC, status").map {
-            PublishedKey(kid: $0["kid"], alg: $0["alg"], publicKeyPEM: $0["public_key_pem"], status: $0["status"], retiredAt: $0["retired_at"])
-        }
-    }
+    static func published(_ db: Database) throws -> [PublishedKey] { try SigningKeyStore.published(db) }
 }
 
 /// The signing keys as published (`GET /v1/keys`): every key, active and retired, with the

@@ -119,10 +119,8 @@ public struct EnterpriseAgents: Sendable {
     /// The legal representative on the enterprise's newest valid business licence.
     static func legalRepresentative(of enterpriseRef: String, library: LicenceLibrary, today: CalendarDate,
                                     _ db: Database) throws -> CitizenID? {
-        let licence = try db.cachedStatement(sql: """
-            SELECT \(LicenceLibrary.columns) FROM licences l WHERE holder_ref = ? AND type = ? AND revoked_at IS NULL
-              AND (valid_until IS NULL OR valid_until >= ?) ORDER BY rowid DESC LIMIT 1
-            """).firstRow([enterpriseRef, LicenceType.businessLicence, today.text]) { try library.decode($0, db) }
+        let licence = try LicenceStore.newestValid(holderRef: enterpriseRef, type: LicenceType.businessLicence, today: today, db)
+            .map { try library.open($0, db) }
         guard let id = licence?.fields[LicenceType.legalRepresentativeField] else { return nil }
         return try? CitizenID(id, today: .distantFuture)
     }

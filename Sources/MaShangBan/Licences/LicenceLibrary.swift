@@ -97,28 +97,17 @@ public struct LicenceLibrary: Sendable {
     /// (Insert-or-nothing, then update, is cheaper than an upsert when most licences of an
     /// import are new.)
     func store(_ db: Database, _ licence: SealedLicence, by issuer: LicenceIssuer, chain: inout AuditChain) throws -> Imported {
-        let stamp = Timestamp.string(now())
-        try db.cachedStatement(sql: """
-            INSERT INTO licences (id, type, number_key, holder_kind, holder_ref, data_box, valid_from, valid_until, issuer,
-                issuer_code, issuer_client, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            ON CONFLICT (type, number_key) DO NOTHING
-            """).execute(arguments: [licence.newID, licence.typeCode, licence.numberKey, licence.holderKind, licence.holderRef,
-                                     licence.dataBox, licence.validFrom, licence.validUntil?.text, licence.issuer, issuer.code,
-                                     issuer.clientID, stamp, stamp])
-        let created = db.changesCount == 1
+        let instant = now()
+        let created = try LicenceStore.insertIfNew(licence, issuerCode: issuer.code, issuerClient: issuer.clientID, at: instant, db)
         var id = licence.newID
         var revoked = false
         var replacedRepresentative: String?
         if !created {
-            let existing = try db.cachedStatement(sql: """
-                SELECT id, holder_kind, holder_ref, issuer_code, issuer_client, revoked_at FROM licences WHERE type = ? AND number_key = ?
-                """).firstRow([licence.typeCode, licence.numberKey]) { row in
-                (id: try row.value(0) as String, kind: try row.value(1) as String, ref: try row.value(2) as String,
-                 code: try row.value(3) as String?, client: try row.value(4) as String?, revoked: (try row.value(5) as String?) != nil)
+            guard let existing = try LicenceStore.ownership(type: licence.typeCode, numberKey: licence.numberKey, db) else {
+                throw InternalError("the licence to update was not found")
             }
-            guard let existing else { throw InternalError("the licence to update was not found") }
-            try issuer.requireOwner(code: existing.code, client: existing.client)
-            guard existing.kind == licence.holderKind, existing.ref == licence.holderRef else {
+            try issuer.requireOwner(code: existing.issuerCode, client: existing.issuerClient)
+            guard existing.holderKind == licence.holderKind, existing.holderRef == licence.holderRef else {
                 throw MSBError(.licenceHolderImmutable,
                                "a licence's holder never changes; revoke it and issue a new number to the new holder")
             }
@@ -126,16 +115,13 @@ public struct LicenceLibrary: Sendable {
             if let new = licence.legalRepresentative, let old = try stored(id, db)?.fields[LicenceType.legalRepresentativeField], old != new {
                 replacedRepresentative = old
             }
-            try db.cachedStatement(sql: """
-                UPDATE licences SET data_box = ?, valid_from = ?, valid_until = ?, issuer = ?, issuer_code = ?, issuer_client = ?,
-                    updated_at = ? WHERE id = ?
-                """).execute(arguments: [licence.dataBox, licence.validFrom, licence.validUntil?.text, licence.issuer, issuer.code,
-                                         issuer.clientID, stamp, id])
+            try LicenceStore.update(id, with: licence, issuerCode: issuer.code, issuerClient: issuer.clientID, at: instant, db)
         }
         try chain.append(actor: issuer.actor, action: created ? "licence.imported" : "licence.updated", object: "licence:\(id)",
                          detail: ["type": .string(licence.typeCode)])
         if let replacedRepresentative {
-            try EnterpriseAgents.endGrants(of: licence.holderRef, grantedBy: holderReference.ref(replacedRepresentative), at: stamp,
+            try EnterpriseAgents.endGrants(of: licence.holderRef, grantedBy: holderReference.ref(replacedRepresentative),
+                                           at: Timestamp.string(instant),
                                            actor: issuer.actor, chain: &chain, db)
         }
         return Imported(id: id, status: LicenceStatus(revoked: revoked, validUntil: licence.validUntil, today: today), created: created)
@@ -147,7 +133,7 @@ public struct LicenceLibrary: Sendable {
     /// one `licence.issuer_assigned` audit record tells. 404 `not_found` for an unknown
     /// client, 422 `validation_failed` for an issuer without a code.
     public func assignIssuer(to target: String, from previous: String?, by actor: AuditActor) async throws -> Int {
-        let stamp = Timestamp.string(now())
+        let instant = now()
         let audit = self.audit
         return try await pool.write { db in
             let issuer = try LicenceIssuer(try ClientRegistry.fetch(db, id: target))
@@ -155,13 +141,8 @@ public struct LicenceLibrary: Sendable {
             guard let code = issuer.code, let types = issuer.licenceTypes else {
                 throw MSBError.validationFailed("the issuer to assign to has no issuer_code; register a new issuer client with one")
             }
-            try db.cachedStatement(sql: """
-                UPDATE licences SET issuer_code = ?, issuer_client = ?, issuer = ?, updated_at = ?
-                WHERE issuer_code IS NULL AND (issuer_client = ? OR (? IS NULL AND issuer_client IS NULL))
-                  AND type IN (SELECT value FROM json_each(?))
-                """).execute(arguments: [code, issuer.clientID, issuer.name, stamp, previous, previous,
-                                         JSONValue.array(types.sorted().map(JSONValue.string)).canonicalString])
-            let moved = db.changesCount
+            let moved = try LicenceStore.assignIssuer(code: code, client: issuer.clientID, name: issuer.name, from: previous,
+                                                      types: Array(types), at: instant, db)
             try audit.append(db, actor: actor, action: "licence.issuer_assigned", object: "client:\(issuer.clientID)",
                              detail: ["from": .string(previous.map { "client:\($0)" } ?? "none"), "licences": .int(Int64(moved))])
             return moved
@@ -170,29 +151,23 @@ public struct LicenceLibrary: Sendable {
 
     /// A stored licence by id, decrypted; nil if there is none.
     func stored(_ id: String, _ db: Database) throws -> Licence? {
-        try db.cachedStatement(sql: "SELECT \(Self.columns) FROM licences l WHERE id = ?").firstRow([id]) { try decode($0, db) }
+        try LicenceStore.licence(id, db).map { try open($0, db) }
     }
 
     /// Revokes a licence: 404 `not_found` if there is none, 403 `licence_owned_by_other_issuer`
     /// if another issuer owns it; revoking twice changes nothing.
     public func revoke(id: String, reason: String, by issuer: LicenceIssuer) async throws -> LicenceStatus {
         let trimmed = try MSBError.requireText(reason, field: "reason", maximum: 500)
-        let stamp = Timestamp.string(now())
+        let instant = now()
         let audit = self.audit
         let vault = self.vault
         return try await pool.write { db in
-            guard let row = try Row.fetchOne(db.cachedStatement(sql: """
-                SELECT type, number_key, revoked_at, issuer_code, issuer_client FROM licences WHERE id = ?
-                """), arguments: [id]) else {
-                throw MSBError.notFound("no such licence")
-            }
-            try issuer.requireOwner(code: row["issuer_code"], client: row["issuer_client"])
-            try issuer.requirePermitted(row["type"])
-            if (row["revoked_at"] as String?) == nil {
-                let context = Self.sealContext(type: row["type"], numberKey: row["number_key"] as Data, column: "revoke_reason")
-                let box = Data(try vault.seal(trimmed, context: context))
-                try db.execute(sql: "UPDATE licences SET revoked_at = ?, revoke_reason_box = ?, updated_at = ? WHERE id = ?",
-                               arguments: [stamp, box, stamp, id])
+            guard let licence = try LicenceStore.ownership(id, db) else { throw MSBError.notFound("no such licence") }
+            try issuer.requireOwner(code: licence.issuerCode, client: licence.issuerClient)
+            try issuer.requirePermitted(licence.typeCode)
+            if !licence.revoked {
+                let context = Self.sealContext(type: licence.typeCode, numberKey: licence.numberKey, column: "revoke_reason")
+                try LicenceStore.revoke(id, reasonBox: try vault.seal(trimmed, context: context), at: instant, db)
                 try audit.append(db, actor: issuer.actor, action: "licence.revoked", object: "licence:\(id)")
             }
             return .revoked
@@ -202,10 +177,7 @@ public struct LicenceLibrary: Sendable {
     /// Every licence of a holder in the library, oldest first.
     public func library(of holder: HolderID) async throws -> [Licence] {
         let ref = holderReference.ref(holder.value)
-        return try await pool.read { db in
-            try db.cachedStatement(sql: "SELECT \(Self.columns) FROM licences l WHERE holder_ref = ? ORDER BY rowid")
-                .allRows([ref]) { try decode($0, db) }
-        }
+        return try await pool.read { db in try LicenceStore.licences(holderRef: ref, db).map { try open($0, db) } }
     }
 
     /// What a licence's sealed `data_box` holds (written by `seal`).
@@ -215,29 +187,21 @@ public struct LicenceLibrary: Sendable {
         let fields: [String: String]
     }
 
-    /// The `licences` columns `decode` reads, in the order it reads them, for a query's
-    /// select list with the table as `l` (`SELECT \(LicenceLibrary.columns) FROM licences l`).
-    /// By position, not by name: a name lookup costs more than the read, and scans decode
-    /// licences on the writer.
-    static let columns = "l.id, l.type, l.number_key, l.data_box, l.holder_kind, l.valid_from, l.valid_until, l.issuer, l.revoked_at"
-
-    /// Decrypts a `licences` row selected as `columns` (first).
-    func decode(_ row: ColumnReader, _ db: Database) throws -> Licence {
-        let id: String = try row.value(0)
-        let typeCode: String = try row.value(1)
-        guard let type = try LicenceTypeRegistry.find(db, code: typeCode) else { throw InternalError("licence \(id) has an unknown type") }
-        let context = row.withBytes(2) { Self.sealContext(type: typeCode, numberKey: $0, column: "data") }
-        let json = try vault.openBytes(row.withBytes(3) { [UInt8]($0) }, context: context)
-        guard let data = DataBox(json: json) else { throw InternalError("licence \(id) has a malformed data box") }
-        let kind = HolderKind(rawValue: try row.value(4)) ?? type.holder
+    /// Opens a stored licence: its type looked up, its data box decrypted.
+    func open(_ stored: StoredLicence, _ db: Database) throws -> Licence {
+        guard let type = try LicenceTypeRegistry.find(db, code: stored.typeCode) else {
+            throw InternalError("licence \(stored.id) has an unknown type")
+        }
+        let context = Self.sealContext(type: stored.typeCode, numberKey: stored.numberKey, column: "data")
+        guard let data = DataBox(json: try vault.openBytes(stored.dataBox, context: context)) else {
+            throw InternalError("licence \(stored.id) has a malformed data box")
+        }
+        let kind = HolderKind(rawValue: stored.holderKind) ?? type.holder
         // Stored ids were validated on import; the birth date bound is irrelevant here.
         let holder = try HolderID(data.holder, kind: kind, field: "holder", today: .distantFuture)
-        return Licence(
-            id: id, type: type, number: data.number,
-            holder: holder, fields: data.fields,
-            validFrom: CalendarDate(try row.value(5) as String) ?? CalendarDate(Date(timeIntervalSince1970: 0)),
-            validUntil: (try row.value(6) as String?).flatMap(CalendarDate.init),
-            issuer: try row.value(7), revoked: (try row.value(8) as String?) != nil)
+        return Licence(id: stored.id, type: type, number: data.number, holder: holder, fields: data.fields,
+                       validFrom: stored.validFrom ?? CalendarDate(Date(timeIntervalSince1970: 0)), validUntil: stored.validUntil,
+                       issuer: stored.issuer, revoked: stored.revoked)
     }
 }
 

@@ -119,15 +119,13 @@ public struct LicenceTypeRegistry: Sendable {
     }
 
     static func all(_ db: Database) throws -> [LicenceType] {
-        let added = try String.fetchAll(db.cachedStatement(sql: "SELECT definition FROM licence_types ORDER BY created_at, code"))
-            .map(definitions.decode)
+        let added = try LicenceTypeStore.definitions(db).map(definitions.decode)
         return LicenceType.builtIns + added
     }
 
     static func find(_ db: Database, code: String) throws -> LicenceType? {
         if let builtIn = LicenceType.builtIns.first(where: { $0.code == code }) { return builtIn }
-        return try String.fetchOne(db.cachedStatement(sql: "SELECT definition FROM licence_types WHERE code = ?"), arguments: [code])
-            .map(definitions.decode)
+        return try LicenceTypeStore.definition(code, db).map(definitions.decode)
     }
 
     static let definitions = DefinitionCache<LicenceType>()
@@ -143,8 +141,7 @@ public struct LicenceTypeRegistry: Sendable {
             if try Self.find(db, code: type.code) != nil {
                 throw MSBError(.licenceTypeExists, "licence type \(type.code) exists already")
             }
-            try db.execute(sql: "INSERT INTO licence_types (code, definition, created_at) VALUES (?, ?, ?)",
-                           arguments: [type.code, json, Timestamp.string(now)])
+            try LicenceTypeStore.insert(code: type.code, definition: json, at: now, db)
             try audit.append(db, actor: actor, action: "licence_type.created", object: "licence_type:\(type.code)",
                              detail: ["fields": .int(Int64(type.fields.count))])
         }

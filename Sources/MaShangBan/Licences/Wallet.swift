@@ -13,19 +13,11 @@ public struct Wallet: Sendable {
     public func sync(_ holder: HolderID, by actor: AuditActor) async throws -> (added: [String], wallet: [Licence]) {
         let ref = library.holderReference.ref(holder.value)
         let today = library.today
-        let stamp = Timestamp.string(library.now())
+        let instant = library.now()
         let library = self.library
         let added = try await pool.write { db -> [String] in
-            let ids = try String.fetchAll(db.cachedStatement(sql: """
-                SELECT l.id FROM licences l
-                WHERE l.holder_ref = ? AND l.revoked_at IS NULL AND (l.valid_until IS NULL OR l.valid_until >= ?)
-                  AND NOT EXISTS (SELECT 1 FROM wallet_entries w WHERE w.holder_ref = l.holder_ref AND w.licence_id = l.id)
-                ORDER BY l.rowid
-                """), arguments: [ref, today.text])
-            for id in ids {
-                try db.execute(sql: "INSERT INTO wallet_entries (holder_ref, licence_id, added_at) VALUES (?, ?, ?)",
-                               arguments: [ref, id, stamp])
-            }
+            let ids = try WalletStore.validNotInWallet(holderRef: ref, today: today, db)
+            for id in ids { try WalletStore.add(holderRef: ref, licence: id, at: instant, db) }
             if !ids.isEmpty {
                 try library.audit.append(db, actor: actor, action: "wallet.synced", object: "holder:\(ref)",
                                          detail: ["added": .int(Int64(ids.count))])
@@ -39,12 +31,7 @@ public struct Wallet: Sendable {
     public func list(_ holder: HolderID) async throws -> [Licence] {
         let ref = library.holderReference.ref(holder.value)
         let library = self.library
-        return try await pool.read { db in
-            try db.cachedStatement(sql: """
-                SELECT \(LicenceLibrary.columns) FROM wallet_entries w JOIN licences l ON l.id = w.licence_id
-                WHERE w.holder_ref = ? ORDER BY w.added_at, l.rowid
-                """).allRows([ref]) { try library.decode($0, db) }
-        }
+        return try await pool.read { db in try WalletStore.licences(holderRef: ref, db).map { try library.open($0, db) } }
     }
 
     /// Removes a licence from the wallet; 404 `not_found` if it is not there.
@@ -52,8 +39,7 @@ public struct Wallet: Sendable {
         let ref = library.holderReference.ref(holder.value)
         let audit = library.audit
         try await pool.write { db in
-            try db.cachedStatement(sql: "DELETE FROM wallet_entries WHERE holder_ref = ? AND licence_id = ?").execute(arguments: [ref, id])
-            guard db.changesCount == 1 else { throw MSBError.notFound("that licence is not in this wallet") }
+            guard try WalletStore.remove(holderRef: ref, licence: id, db) else { throw MSBError.notFound("that licence is not in this wallet") }
             try audit.append(db, actor: actor, action: "wallet.removed", object: "licence:\(id)", detail: ["holder": .string("holder:\(ref)")])
         }
     }

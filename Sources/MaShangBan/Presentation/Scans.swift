@@ -108,11 +108,7 @@ public struct Scans: Sendable {
         if let scope = consent.item, scope != item.code {
             throw MSBError(.consentScope, "the consent is for another item")
         }
-        // One query for all the consent's licences (the schema's foreign keys keep each there).
-        let licences = try db.cachedStatement(sql: """
-            SELECT \(LicenceLibrary.columns) FROM consent_licences JOIN licences l ON l.id = consent_licences.licence_id
-            WHERE consent_licences.consent_id = ? ORDER BY consent_licences.position
-            """).allRows([consent.id]) { try library.decode($0, db) }
+        let licences = try LicenceStore.licences(consent: consent.id, db).map { try library.open($0, db) }
         let types = Set(licences.map(\.type.code))
         guard item.required.allSatisfy(types.contains) else {
             throw MSBError(.consentScope, "the item needs a licence type the consent does not cover")
