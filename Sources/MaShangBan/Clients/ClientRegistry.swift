@@ -21,17 +21,10 @@ public struct Client: Sendable, Equatable, Codable {
     public let licenceTypes: [String]?
     public let createdAt: String
 
-    init(row: Row) throws {
-        id = row["id"]
-        let roleName: String = row["role"]
-        guard let role = ClientRole(rawValue: roleName) else { throw StartupError("unknown role in the database") }
-        self.role = role
-        name = row["name"]
-        hall = row["hall"]
-        window = row["window"]
-        issuerCode = row["issuer_code"]
-        licenceTypes = try (row["licence_types"] as String?).map { try JSONDecoder().decode([String].self, from: Data($0.utf8)) }
-        createdAt = row["created_at"]
+    init(id: String, role: ClientRole, name: String, hall: String?, window: String?, issuerCode: String?, licenceTypes: [String]?,
+         createdAt: String) {
+        (self.id, self.role, self.name, self.hall, self.window) = (id, role, name, hall, window)
+        (self.issuerCode, self.licenceTypes, self.createdAt) = (issuerCode, licenceTypes, createdAt)
     }
 }
 
@@ -104,22 +97,15 @@ public struct ClientRegistry: Sendable {
     static func tokenHash(_ token: String, suite: CryptoSuite) -> [UInt8] { suite.hash(Array(token.utf8)) }
 
     static func insert(_ db: Database, id: String, _ client: Valid, tokenHash: [UInt8], createdAt: String) throws {
-        let types = client.licenceTypes.map { JSONValue.array($0.map(JSONValue.string)).canonicalString }
-        try db.execute(
-            sql: """
-                INSERT INTO clients (id, role, name, hall, window, issuer_code, licence_types, token_hash, created_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """,
-            arguments: [id, client.role.rawValue, client.name, client.hall, client.window, client.issuerCode, types, Data(tokenHash),
-                        createdAt])
+        try ClientStore.insert(id: id, role: client.role, name: client.name, hall: client.hall, window: client.window,
+                               issuerCode: client.issuerCode, licenceTypes: client.licenceTypes, tokenHash: tokenHash, createdAt: createdAt, db)
     }
 
     static func fetch(_ db: Database, id: String, includingDeleted: Bool = false) throws -> Client {
-        let sql = includingDeleted ? "SELECT * FROM clients WHERE id = ?" : "SELECT * FROM clients WHERE id = ? AND deleted_at IS NULL"
-        guard let row = try Row.fetchOne(db.cachedStatement(sql: sql), arguments: [id]) else {
+        guard let client = try ClientStore.client(id, includingDeleted: includingDeleted, db) else {
             throw MSBError.notFound("no such client")
         }
-        return try Client(row: row)
+        return client
     }
 
     /// A page of live clients in the order they were made, after the client `after` (nil:
@@ -128,20 +114,9 @@ public struct ClientRegistry: Sendable {
     public func list(after: String? = nil, limit: Int = ClientRegistry.maximumPage) async throws -> (clients: [Client], next: String?) {
         let limit = min(max(1, limit), Self.maximumPage)
         return try await pool.read { db in
-            let rows: [Row]
-            if let after {
-                guard try Row.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM clients WHERE id = ?"), arguments: [after]) != nil else {
-                    throw MSBError.notFound("no such client to list after")
-                }
-                rows = try Row.fetchAll(db.cachedStatement(sql: """
-                    SELECT * FROM clients WHERE deleted_at IS NULL
-                    AND (created_at, id) > (SELECT created_at, id FROM clients WHERE id = ?) ORDER BY created_at, id LIMIT ?
-                    """), arguments: [after, limit + 1])
-            } else {
-                rows = try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM clients WHERE deleted_at IS NULL ORDER BY created_at, id LIMIT ?"),
-                                        arguments: [limit + 1])
-            }
-            let clients = try rows.prefix(limit).map(Client.init(row:))
+            if let after, try !ClientStore.exists(after, db) { throw MSBError.notFound("no such client to list after") }
+            let rows = try ClientStore.page(after: after, limit: limit + 1, db)
+            let clients = Array(rows.prefix(limit))
             return (clients, rows.count > limit ? clients.last?.id : nil)
         }
     }
@@ -155,30 +130,25 @@ public struct ClientRegistry: Sendable {
     /// withdrawn (their unscanned codes die) and its holder sessions end; a terminal's waiting
     /// window sessions expire.
     public func delete(id: String, by actor: AuditActor) async throws {
-        let deletedAt = Timestamp.string(now())
+        let deletedAt = now()
         let audit = self.audit
         defer { tokens.invalidate() }  // after the write has committed (or failed), whatever happens to this task
         try await pool.write { db in
             let client = try Self.fetch(db, id: id)
-            if client.role == .admin,
-               try Int.fetchOne(db.cachedStatement(sql: "SELECT COUNT(*) FROM clients WHERE role = 'admin' AND deleted_at IS NULL")) == 1 {
+            if client.role == .admin, try ClientStore.liveAdminCount(db) == 1 {
                 throw MSBError(.lastAdmin, "this is the last admin client; create another admin first")
             }
-            try db.cachedStatement(sql: "UPDATE clients SET deleted_at = ? WHERE id = ? AND deleted_at IS NULL").execute(arguments: [deletedAt, id])
-            guard db.changesCount == 1 else { throw MSBError.notFound("no such client") }
+            guard try ClientStore.delete(id, at: deletedAt, db) else { throw MSBError.notFound("no such client") }
             var chain = try audit.chain(db)
             try chain.append(actor: actor, action: "client.deleted", object: "client:\(id)")
             switch client.role {
             case .app:
-                let consents = try String.fetchAll(db.cachedStatement(sql: """
-                    SELECT id FROM consents WHERE client_id = ? AND withdrawn_at IS NULL AND expires_at > ?
-                    """), arguments: [id, deletedAt])
-                for consent in consents { try Consents.end(consent, at: deletedAt, actor: actor, chain: &chain, db) }
-                try HolderSessions.endAll(of: id, at: deletedAt, db)
+                for consent in try ConsentStore.live(clientID: id, at: deletedAt, db) {
+                    try Consents.end(consent, at: deletedAt, actor: actor, chain: &chain, db)
+                }
+                try HolderSessionStore.endAll(clientID: id, at: deletedAt, db)
             case .terminal:
-                try db.cachedStatement(sql: """
-                    UPDATE window_sessions SET expires_at = ? WHERE terminal_id = ? AND state = 'waiting' AND expires_at > ?
-                    """).execute(arguments: [deletedAt, id, deletedAt])
+                try WindowSessionStore.expireWaiting(terminalID: id, at: deletedAt, db)
             case .admin, .issuer:
                 break
             }
@@ -188,13 +158,11 @@ public struct ClientRegistry: Sendable {
     /// The live client a bearer token belongs to, or nil.
     public func authenticate(token: String) async throws -> Client? {
         guard !token.isEmpty, token.utf8.count <= 512 else { return nil }
-        let tokenHash = Data(Self.tokenHash(token, suite: suite))
+        let hash = Self.tokenHash(token, suite: suite)
+        let tokenHash = Data(hash)
         let (cached, generation) = tokens.lookup(tokenHash)
         if let cached { return cached }
-        let client = try await pool.read { db in
-            try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM clients WHERE token_hash = ? AND deleted_at IS NULL"), arguments: [tokenHash])
-                .map(Client.init(row:))
-        }
+        let client = try await pool.read { db in try ClientStore.client(tokenHash: hash, db) }
         if let client { tokens.store(client, for: tokenHash, readAt: generation) }
         return client
     }

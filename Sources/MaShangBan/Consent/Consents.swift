@@ -94,9 +94,9 @@ public struct Consents: Sendable {
             holderRef: holderRef, agentRef: agentRef, item: request.item, hall: request.hall, licenceIDs: request.licences,
             createdAt: Timestamp.string(instant), expiresAt: Timestamp.string(instant.addingTimeInterval(TimeInterval(ttl))),
             withdrawn: false)
-        let agentBox = try agent.map { Data(try library.vault.seal($0.value, context: "consent:\(consent.id):agent")) }
+        let agentBox = try agent.map { try library.vault.seal($0.value, context: "consent:\(consent.id):agent") }
         try await library.writes.write { db in
-            if let agentRef, !(try EnterpriseAgents.isAuthorised(enterpriseRef: holderRef, agentRef: agentRef, today: today, db)) {
+            if let agentRef, !(try AgentStore.isAuthorised(enterpriseRef: holderRef, agentRef: agentRef, today: today, db)) {
                 throw MSBError(.agentNotAuthorized, "the agent holds no live authorisation for this enterprise")
             }
             try faceAuth.verify(request.attestation, subject: subject, purpose: .consent, clientID: client.id, db)
@@ -109,15 +109,7 @@ public struct Consents: Sendable {
                 }
                 try Self.requireValid(revoked: state.revoked, validUntil: state.validUntil, today: today)
             }
-            try db.cachedStatement(sql: """
-                INSERT INTO consents (id, client_id, holder_kind, holder_ref, agent_ref, agent_box, item, hall, created_at, expires_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """).execute(arguments: [consent.id, client.id, holder.kind.rawValue, holderRef, agentRef, agentBox, consent.item, consent.hall,
-                                 consent.createdAt, consent.expiresAt])
-            for (position, id) in request.licences.enumerated() {
-                try db.cachedStatement(sql: "INSERT INTO consent_licences (consent_id, licence_id, position) VALUES (?, ?, ?)")
-                    .execute(arguments: [consent.id, id, position])
-            }
+            try ConsentStore.insert(consent, agentBox: agentBox, db)
             var detail: [String: JSONValue] = ["client": .string(client.id), "licences": .int(Int64(request.licences.count))]
             if let item = consent.item { detail["item"] = .string(item) }
             if let agentRef { detail["agent"] = .string("holder:\(agentRef)") }
@@ -132,24 +124,24 @@ public struct Consents: Sendable {
     /// Withdraws a consent of this client (404 `not_found` otherwise); its unscanned codes die.
     /// Withdrawing twice changes nothing.
     public func withdraw(id: String, client: Client) async throws {
-        let stamp = Timestamp.string(library.now())
+        let instant = library.now()
         let audit = library.audit
         try await library.writes.write { db in
             let consent = try Self.find(id, db)
             guard let consent, consent.clientID == client.id else { throw MSBError.notFound("no such consent") }
             guard !consent.withdrawn else { return }
             var chain = try audit.chain(db)
-            try Self.end(id, at: stamp, actor: .client(client.id), chain: &chain, db)
+            try Self.end(id, at: instant, actor: .client(client.id), chain: &chain, db)
         }
     }
 
     /// Marks a consent withdrawn and revokes its active presentations, with audit records.
-    static func end(_ id: String, at stamp: String, actor: AuditActor, chain: inout AuditChain, _ db: Database) throws {
-        try db.cachedStatement(sql: "UPDATE consents SET withdrawn_at = ? WHERE id = ? AND withdrawn_at IS NULL").execute(arguments: [stamp, id])
+    static func end(_ id: String, at instant: Date, actor: AuditActor, chain: inout AuditChain, _ db: Database) throws {
+        _ = try ConsentStore.withdraw(id, at: instant, db)
         try chain.append(actor: actor, action: "consent.withdrawn", object: "consent:\(id)")
-        let active = try String.fetchAll(db.cachedStatement(sql: "SELECT id FROM presentations WHERE consent_id = ? AND state = 'active'"), arguments: [id])
-        for presentation in active {
-            try Presentations.revoke(presentation, at: stamp, actor: actor, reason: ProblemCode.consentWithdrawn.rawValue, chain: &chain, db)
+        for presentation in try PresentationStore.active(consent: id, db) {
+            try Presentations.revoke(presentation, at: instant, actor: actor, reason: ProblemCode.consentWithdrawn.rawValue,
+                                     chain: &chain, db)
         }
     }
 
@@ -163,16 +155,7 @@ public struct Consents: Sendable {
     }
 
     /// The stored consent, without its `licenceIDs`.
-    static func find(_ id: String, _ db: Database) throws -> Consent? {
-        try db.cachedStatement(sql: """
-            SELECT id, client_id, holder_kind, holder_ref, agent_ref, item, hall, created_at, expires_at, withdrawn_at
-            FROM consents WHERE id = ?
-            """).firstRow([id]) { row in
-            Consent(id: try row.value(0), clientID: try row.value(1), holderKind: HolderKind(rawValue: try row.value(2)) ?? .person,
-                    holderRef: try row.value(3), agentRef: try row.value(4), item: try row.value(5), hall: try row.value(6),
-                    licenceIDs: [], createdAt: try row.value(7), expiresAt: try row.value(8), withdrawn: (try row.value(9) as String?) != nil)
-        }
-    }
+    static func find(_ id: String, _ db: Database) throws -> Consent? { try ConsentStore.consent(id, db) }
 }
 
 extension MSBError {

@@ -38,12 +38,11 @@ public struct HolderSessions: Sendable {
         let token = Self.tokenPrefix + Encoding.base64URL(library.random.bytes(32))
         let opened = Opened(token: token, expiresAt: Timestamp.string(instant.addingTimeInterval(TimeInterval(ttl))))
         let personRef = library.holderReference.ref(person.value)
-        let (faceAuth, audit, tokenHash) = (self.faceAuth, library.audit, Data(suite.hash(Array(token.utf8))))
+        let (faceAuth, audit, tokenHash) = (self.faceAuth, library.audit, suite.hash(Array(token.utf8)))
         try await writes.write { db in
             try faceAuth.verify(attestation, subject: person, purpose: .holderSession, clientID: client.id, db)
-            try db.cachedStatement(sql: """
-                INSERT INTO holder_sessions (id, token_hash, client_id, person_ref, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)
-                """).execute(arguments: [id, tokenHash, client.id, personRef, Timestamp.string(instant), opened.expiresAt])
+            try HolderSessionStore.insert(id: id, tokenHash: tokenHash, clientID: client.id, personRef: personRef, at: instant,
+                                          expiresAt: opened.expiresAt, db)
             try audit.append(db, actor: .holder(ref: personRef), action: "holder_session.opened", object: "holder_session:\(id)",
                              detail: ["client": .string(client.id)])
         }
@@ -54,21 +53,14 @@ public struct HolderSessions: Sendable {
     /// `holder_session_mismatch` for another app's). Audited as `holder_session.ended`.
     public func end(token: String?, client: Client) async throws {
         let session = try await live(token, client: client)
-        let stamp = Timestamp.string(library.now())
+        let instant = library.now()
         let audit = library.audit
         try await writes.write { db in
-            try db.cachedStatement(sql: "UPDATE holder_sessions SET ended_at = ? WHERE id = ? AND ended_at IS NULL")
-                .execute(arguments: [stamp, session.id])
-            guard db.changesCount == 1 else { return }
+            guard try HolderSessionStore.end(session.id, at: instant, db) else { return }
             try audit.append(db, actor: .client(client.id), action: "holder_session.ended", object: "holder_session:\(session.id)")
         }
     }
 
-    /// Ends every live session of an app client inside the caller's transaction (the client is being deleted).
-    static func endAll(of clientID: String, at stamp: String, _ db: Database) throws {
-        try db.cachedStatement(sql: "UPDATE holder_sessions SET ended_at = ? WHERE client_id = ? AND ended_at IS NULL")
-            .execute(arguments: [stamp, clientID])
-    }
 
     /// Passes when `token` names a live session of this app for `holder`: the person seen,
     /// or an enterprise whose legal representative or live authorised agent the person is.
@@ -98,17 +90,11 @@ public struct HolderSessions: Sendable {
         let required = MSBError(.holderSessionRequired,
                                 "this request needs a live holder session (header \(Self.header))")
         guard let token, token.hasPrefix(Self.tokenPrefix), token.utf8.count <= 128 else { throw required }
-        let tokenHash = Data(suite.hash(Array(token.utf8)))
-        let now = Timestamp.string(library.now())
-        let row = try await pool.read { db in
-            try db.cachedStatement(sql: """
-                SELECT id, client_id, person_ref FROM holder_sessions WHERE token_hash = ? AND ended_at IS NULL AND expires_at > ?
-                """).firstRow([tokenHash, now]) { row in
-                (id: try row.value(0) as String, client: try row.value(1) as String, personRef: try row.value(2) as String)
-            }
-        }
+        let tokenHash = suite.hash(Array(token.utf8))
+        let instant = library.now()
+        let row = try await pool.read { db in try HolderSessionStore.live(tokenHash: tokenHash, at: instant, db) }
         guard let row else { throw required }
-        guard row.client == client.id else {
+        guard row.clientID == client.id else {
             throw MSBError(.holderSessionMismatch, "the holder session belongs to another app client")
         }
         return (row.id, row.personRef)

@@ -39,7 +39,7 @@ public struct EnterpriseAgents: Sendable {
         }
         let enterpriseRef = library.holderReference.ref(enterprise.value)
         let agentRef = library.holderReference.ref(agent.value)
-        let stamp = Timestamp.string(library.now())
+        let instant = library.now()
         let (library, faceAuth) = (self.library, self.faceAuth)
         try await library.pool.write { db in
             guard let representative = try Self.legalRepresentative(of: enterpriseRef, library: library, today: today, db) else {
@@ -47,11 +47,8 @@ public struct EnterpriseAgents: Sendable {
                                "the library holds no valid business licence of this enterprise")
             }
             try faceAuth.verify(attestation, subject: representative, purpose: .agentGrant, clientID: client.id, db)
-            try db.cachedStatement(sql: """
-                INSERT INTO agent_authorisations (enterprise_ref, agent_ref, valid_until, created_at, granted_by_ref) VALUES (?, ?, ?, ?, ?)
-                ON CONFLICT (enterprise_ref, agent_ref) DO UPDATE SET valid_until = excluded.valid_until,
-                    created_at = excluded.created_at, withdrawn_at = NULL, granted_by_ref = excluded.granted_by_ref
-                """).execute(arguments: [enterpriseRef, agentRef, until.text, stamp, library.holderReference.ref(representative.value)])
+            try AgentStore.grant(enterpriseRef: enterpriseRef, agentRef: agentRef, until: until,
+                                 grantedBy: library.holderReference.ref(representative.value), at: instant, db)
             try library.audit.append(db, actor: actor, action: "agent.authorised", object: "holder:\(enterpriseRef)",
                                      detail: ["agent": .string("holder:\(agentRef)"), "valid_until": .string(until.text)])
         }
@@ -63,11 +60,11 @@ public struct EnterpriseAgents: Sendable {
     public func withdraw(enterprise: CreditCode, agent: CitizenID, by actor: AuditActor) async throws {
         let enterpriseRef = library.holderReference.ref(enterprise.value)
         let agentRef = library.holderReference.ref(agent.value)
-        let stamp = Timestamp.string(library.now())
+        let instant = library.now()
         let audit = library.audit
         try await library.pool.write { db in
             var chain = try audit.chain(db)
-            guard try Self.end(enterpriseRef, agentRef, at: stamp, actor: actor, action: "agent.withdrawn", detail: [:], chain: &chain, db) else {
+            guard try Self.end(enterpriseRef, agentRef, at: instant, actor: actor, action: "agent.withdrawn", detail: [:], chain: &chain, db) else {
                 throw MSBError.notFound("this agent holds no authorisation for this enterprise")
             }
         }
@@ -76,44 +73,31 @@ public struct EnterpriseAgents: Sendable {
     /// Ends, inside the caller's transaction, every live authorisation of the enterprise that
     /// `representativeRef` granted (or that was granted before grantors were recorded): its
     /// legal representative has changed. Audited `agent.ended`, reason `legal_representative_changed`.
-    static func endGrants(of enterpriseRef: String, grantedBy representativeRef: String, at stamp: String, actor: AuditActor,
+    static func endGrants(of enterpriseRef: String, grantedBy representativeRef: String, at instant: Date, actor: AuditActor,
                           chain: inout AuditChain, _ db: Database) throws {
-        let agents = try String.fetchAll(db.cachedStatement(sql: """
-            SELECT agent_ref FROM agent_authorisations
-            WHERE enterprise_ref = ? AND withdrawn_at IS NULL AND (granted_by_ref = ? OR granted_by_ref IS NULL)
-            """), arguments: [enterpriseRef, representativeRef])
-        for agentRef in agents {
-            _ = try end(enterpriseRef, agentRef, at: stamp, actor: actor, action: "agent.ended",
+        for agentRef in try AgentStore.grantedBy(representativeRef, enterpriseRef: enterpriseRef, db) {
+            _ = try end(enterpriseRef, agentRef, at: instant, actor: actor, action: "agent.ended",
                         detail: ["reason": "legal_representative_changed"], chain: &chain, db)
         }
     }
 
     /// Ends one live authorisation with the agent's live consents for the enterprise (their
     /// unscanned codes die), audited as `action`; false if there was no live one.
-    private static func end(_ enterpriseRef: String, _ agentRef: String, at stamp: String, actor: AuditActor, action: String,
+    private static func end(_ enterpriseRef: String, _ agentRef: String, at instant: Date, actor: AuditActor, action: String,
                             detail: [String: JSONValue], chain: inout AuditChain, _ db: Database) throws -> Bool {
-        try db.cachedStatement(sql: """
-            UPDATE agent_authorisations SET withdrawn_at = ?
-            WHERE enterprise_ref = ? AND agent_ref = ? AND withdrawn_at IS NULL
-            """).execute(arguments: [stamp, enterpriseRef, agentRef])
-        guard db.changesCount == 1 else { return false }
-        let consents = try String.fetchAll(db.cachedStatement(sql: """
-            SELECT id FROM consents WHERE holder_ref = ? AND agent_ref = ? AND withdrawn_at IS NULL AND expires_at > ?
-            """), arguments: [enterpriseRef, agentRef, stamp])
+        guard try AgentStore.withdraw(enterpriseRef: enterpriseRef, agentRef: agentRef, at: instant, db) else { return false }
+        let consents = try ConsentStore.live(holderRef: enterpriseRef, agentRef: agentRef, at: instant, db)
         var detail = detail
         detail["agent"] = .string("holder:\(agentRef)")
         detail["consents"] = .int(Int64(consents.count))
         try chain.append(actor: actor, action: action, object: "holder:\(enterpriseRef)", detail: detail)
-        for id in consents { try Consents.end(id, at: stamp, actor: actor, chain: &chain, db) }
+        for id in consents { try Consents.end(id, at: instant, actor: actor, chain: &chain, db) }
         return true
     }
 
     /// Whether `agentRef` holds a live authorisation for `enterpriseRef` on `today`.
     static func isAuthorised(enterpriseRef: String, agentRef: String, today: CalendarDate, _ db: Database) throws -> Bool {
-        try Bool.fetchOne(db.cachedStatement(sql: """
-            SELECT 1 FROM agent_authorisations
-            WHERE enterprise_ref = ? AND agent_ref = ? AND withdrawn_at IS NULL AND valid_until >= ?
-            """), arguments: [enterpriseRef, agentRef, today.text]) ?? false
+        try AgentStore.isAuthorised(enterpriseRef: enterpriseRef, agentRef: agentRef, today: today, db)
     }
 
     /// The legal representative on the enterprise's newest valid business licence.

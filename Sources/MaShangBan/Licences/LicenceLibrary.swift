@@ -120,8 +120,7 @@ public struct LicenceLibrary: Sendable {
         try chain.append(actor: issuer.actor, action: created ? "licence.imported" : "licence.updated", object: "licence:\(id)",
                          detail: ["type": .string(licence.typeCode)])
         if let replacedRepresentative {
-            try EnterpriseAgents.endGrants(of: licence.holderRef, grantedBy: holderReference.ref(replacedRepresentative),
-                                           at: Timestamp.string(instant),
+            try EnterpriseAgents.endGrants(of: licence.holderRef, grantedBy: holderReference.ref(replacedRepresentative), at: instant,
                                            actor: issuer.actor, chain: &chain, db)
         }
         return Imported(id: id, status: LicenceStatus(revoked: revoked, validUntil: licence.validUntil, today: today), created: created)

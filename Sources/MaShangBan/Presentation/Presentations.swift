@@ -41,12 +41,9 @@ public struct Presentations: Sendable {
     /// `tokenLifetime` seconds, never past the consent.
     public func issue(consent consentID: String, client: Client) async throws -> Presentation {
         let instant = now()
-        let stamp = Timestamp.string(instant)
         let (keyring, audit, random, region, lifetime) = (self.keyring, self.audit, self.random, self.region, tokenLifetime)
-        if let limit = limiter.limits.codesPerHolder, let holderRef = try await pool.read({ db in
-            try String.fetchOne(db.cachedStatement(sql: "SELECT holder_ref FROM consents WHERE id = ? AND client_id = ?"),
-                                arguments: [consentID, client.id])
-        }) {
+        if let limit = limiter.limits.codesPerHolder,
+           let holderRef = try await pool.read({ db in try ConsentStore.holderRef(of: consentID, clientID: client.id, db) }) {
             try await limiter.take(.code, holderRef, limit: limit)
         }
         // The token is signed here, on the request's task, when the consent's facts are known
@@ -63,10 +60,8 @@ public struct Presentations: Sendable {
             guard !consent.withdrawn else { throw MSBError.consentWithdrawn }
             guard consent.isLive(at: instant), let consentEnd = Timestamp.date(consent.expiresAt) else { throw MSBError.consentExpired }
             var chain = try audit.chain(db)
-            let previous = try String.fetchAll(db.cachedStatement(sql: "SELECT id FROM presentations WHERE consent_id = ? AND state = 'active'"),
-                                               arguments: [consentID])
-            for id in previous {
-                try Self.revoke(id, at: stamp, actor: .client(client.id), reason: "replaced", chain: &chain, db)
+            for id in try PresentationStore.active(consent: consentID, db) {
+                try Self.revoke(id, at: instant, actor: .client(client.id), reason: "replaced", chain: &chain, db)
             }
             let (claims, token): (QRToken, String)
             let signedEarly: Bool
@@ -81,11 +76,8 @@ public struct Presentations: Sendable {
             }
             let presentation = Presentation(id: random.sortableIdentifier(prefix: "pre", at: instant), consentID: consentID, token: token,
                                             expiresAt: Timestamp.string(Date(timeIntervalSince1970: TimeInterval(claims.exp))))
-            try db.cachedStatement(sql: """
-                INSERT INTO presentations (id, consent_id, client_id, jti, token_hash, state, created_at, expires_at)
-                VALUES (?, ?, ?, ?, ?, 'active', ?, ?)
-                """).execute(arguments: [presentation.id, consentID, client.id, claims.jti, Encoding.hex(audit.suite.hash(Array(token.utf8))),
-                                         stamp, presentation.expiresAt])
+            try PresentationStore.insert(id: presentation.id, consentID: consentID, clientID: client.id, jti: claims.jti,
+                                         tokenHash: audit.suite.hash(Array(token.utf8)), at: instant, expiresAt: presentation.expiresAt, db)
             try chain.append(actor: .client(client.id), action: "presentation.issued", object: "presentation:\(presentation.id)",
                              detail: ["consent": .string(consentID)])
             return (presentation, consent, signedEarly)
@@ -105,15 +97,13 @@ public struct Presentations: Sendable {
     /// Cancels a code of this client (404 `not_found` otherwise). A scanned or already
     /// revoked code stays as it is.
     public func cancel(id: String, client: Client) async throws {
-        let stamp = Timestamp.string(now())
+        let instant = now()
         let audit = self.audit
         try await writes.write { db in
-            guard let state = try String.fetchOne(db.cachedStatement(sql: "SELECT state FROM presentations WHERE id = ? AND client_id = ?"),
-                                                  arguments: [id, client.id])
-            else { throw MSBError.notFound("no such presentation") }
-            guard state == "active" else { return }
+            guard let state = try PresentationStore.state(id, clientID: client.id, db) else { throw MSBError.notFound("no such presentation") }
+            guard state == .active else { return }
             var chain = try audit.chain(db)
-            try Self.revoke(id, at: stamp, actor: .client(client.id), reason: "cancelled", chain: &chain, db)
+            try Self.revoke(id, at: instant, actor: .client(client.id), reason: "cancelled", chain: &chain, db)
         }
     }
 
@@ -127,9 +117,8 @@ public struct Presentations: Sendable {
         return token
     }
 
-    static func revoke(_ id: String, at stamp: String, actor: AuditActor, reason: String, chain: inout AuditChain, _ db: Database) throws {
-        try db.cachedStatement(sql: "UPDATE presentations SET state = 'revoked', ended_at = ? WHERE id = ? AND state = 'active'")
-            .execute(arguments: [stamp, id])
+    static func revoke(_ id: String, at instant: Date, actor: AuditActor, reason: String, chain: inout AuditChain, _ db: Database) throws {
+        try PresentationStore.revoke(id, at: instant, db)
         try chain.append(actor: actor, action: "presentation.revoked", object: "presentation:\(id)", detail: ["reason": .string(reason)])
     }
 }

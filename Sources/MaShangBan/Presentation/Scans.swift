@@ -46,22 +46,16 @@ public struct Scans: Sendable {
         // fifth to a quarter more scans/s without it (README, "Performance and scale").
         return try await library.writes.write { db in
             // The token is consumed first; a later refusal rolls this unit's savepoint back, so
-            // the code stays usable unless it was the problem. A lookup and an update by rowid
-            // cost less than one `UPDATE … RETURNING`, which builds a temporary table for its rows.
-            let found = try db.cachedStatement(sql: "SELECT rowid, id, consent_id, state FROM presentations WHERE jti = ?")
-                .firstRow([claims.jti]) { row -> (Int64, String, String, String) in
-                    (try row.value(0), try row.value(1), try row.value(2), try row.value(3))
-                }
-            guard let (rowid, presentationID, consentID, state) = found else {
+            // the code stays usable unless it was the problem.
+            guard let (rowid, presentationID, consentID, state) = try PresentationStore.byJTI(claims.jti, db) else {
                 throw MSBError(.tokenInvalid, "the token was not issued here")
             }
             switch state {
-            case "active": break
-            case "revoked": throw MSBError(.tokenRevoked, "the token has been revoked")
-            default: throw MSBError.tokenUsed
+            case .active: break
+            case .revoked: throw MSBError(.tokenRevoked, "the token has been revoked")
+            case .used: throw MSBError.tokenUsed
             }
-            try db.cachedStatement(sql: "UPDATE presentations SET state = 'used', ended_at = ? WHERE rowid = ?")
-                .execute(arguments: [Timestamp.string(instant), rowid])
+            try PresentationStore.markUsed(rowid: rowid, at: instant, db)
             let item: Item
             do { item = try ItemRegistry.find(db, code) } catch { throw MSBError.itemUnknown }
             if let hall = claims.aud, hall != terminal.hall {
@@ -121,12 +115,12 @@ public struct Scans: Sendable {
         let needed = licences.filter { item.required.contains($0.type.code) }
         var agent: CitizenID?
         if let agentRef = consent.agentRef {
-            guard try EnterpriseAgents.isAuthorised(enterpriseRef: consent.holderRef, agentRef: agentRef, today: today, db) else {
+            guard try AgentStore.isAuthorised(enterpriseRef: consent.holderRef, agentRef: agentRef, today: today, db) else {
                 throw MSBError(.agentNotAuthorized, "the agent's authorisation has ended")
             }
-            let box = try Data.fetchOne(db.cachedStatement(sql: "SELECT agent_box FROM consents WHERE id = ?"), arguments: [consent.id])
-            agent = try box.flatMap { try CitizenID(library.vault.open([UInt8]($0), context: "consent:\(consent.id):agent"),
-                                                    today: .distantFuture) }
+            agent = try ConsentStore.agentBox(consent.id, db).flatMap {
+                try CitizenID(library.vault.open($0, context: "consent:\(consent.id):agent"), today: .distantFuture)
+            }
         }
         guard let holder = needed.first?.holder else { throw InternalError("a consent without licences") }
         var presentationID: String?

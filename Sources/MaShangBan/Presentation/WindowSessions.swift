@@ -34,7 +34,6 @@ public struct WindowSessions: Sendable {
         // long for a token: it must be registered again with a shorter one.
         try Hall.validate(terminal.hall ?? "", field: "this terminal's hall")
         let instant = library.now()
-        let stamp = Timestamp.string(instant)
         let claims = QRToken.make(kind: .window, region: presentations.region, hall: terminal.hall, issuedAt: instant,
                                   expiresAt: instant.addingTimeInterval(TimeInterval(presentations.tokenLifetime)), random: library.random)
         let session = WindowSession(id: library.random.sortableIdentifier(prefix: "win", at: instant),
@@ -42,12 +41,9 @@ public struct WindowSessions: Sendable {
                                     expiresAt: Timestamp.string(Date(timeIntervalSince1970: TimeInterval(claims.exp))))
         let audit = library.audit
         try await library.writes.write { db in
-            guard try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM items WHERE code = ?"),
-                    arguments: [code]) == true else { throw MSBError.itemUnknown }
-            try db.cachedStatement(sql: """
-                INSERT INTO window_sessions (id, terminal_id, item, jti, token, state, created_at, expires_at)
-                VALUES (?, ?, ?, ?, ?, 'waiting', ?, ?)
-                """).execute(arguments: [session.id, terminal.id, code, claims.jti, session.token, stamp, session.expiresAt])
+            guard try ItemStore.exists(code, db) else { throw MSBError.itemUnknown }
+            try WindowSessionStore.insert(id: session.id, terminalID: terminal.id, item: code, jti: claims.jti, token: session.token,
+                                          at: instant, expiresAt: session.expiresAt, db)
             try audit.append(db, actor: .client(terminal.id), action: "window_session.opened", object: "window_session:\(session.id)",
                              detail: ["item": .string(code)])
         }
@@ -67,30 +63,27 @@ public struct WindowSessions: Sendable {
             jti = claims.jti
             let (library, masks) = (self.library, scans.masks)
             let submissionID = library.random.sortableIdentifier(prefix: "sub", at: instant)
-            let stamp = Timestamp.string(instant)
             let outcome = try await library.writes.write { db -> (String, String) in
-                guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT id, terminal_id, item, state FROM window_sessions WHERE jti = ?"),
-                                                 arguments: [claims.jti])
-                else { throw MSBError(.tokenInvalid, "the token was not issued here") }
-                let sessionID: String = row["id"]
-                guard let window = try? ClientRegistry.fetch(db, id: row["terminal_id"]) else {
+                guard let session = try WindowSessionStore.session(jti: claims.jti, db) else {
+                    throw MSBError(.tokenInvalid, "the token was not issued here")
+                }
+                let sessionID = session.id
+                guard let window = try? ClientRegistry.fetch(db, id: session.terminalID) else {
                     throw MSBError(.tokenRevoked, "the window that showed the code is no longer registered")
                 }
-                guard row["state"] == "waiting" else { throw MSBError.tokenUsed }
+                guard session.state == .waiting else { throw MSBError.tokenUsed }
                 guard let consent = try Consents.find(consentID, db), consent.clientID == client.id else {
                     throw MSBError.notFound("no such consent")
                 }
                 if let hall = consent.hall, hall != claims.aud {
                     throw MSBError(.wrongHall, "the consent is for another service hall")
                 }
-                let item = try ItemRegistry.find(db, row["item"])
+                let item = try ItemRegistry.find(db, session.item)
                 let view = try Scans.handOver(consent, item: item, terminal: window, source: .windowSession(sessionID),
                                               submissionID: submissionID, at: instant, library: library, masks: masks, db)
                     .windowView(masks: masks)
                 let box = try library.vault.seal(view.canonicalString, context: "window_session:\(sessionID):result")
-                try db.cachedStatement(sql: """
-                    UPDATE window_sessions SET state = 'claimed', claimed_at = ?, submission_id = ?, result_box = ? WHERE id = ?
-                    """).execute(arguments: [stamp, submissionID, Data(box), sessionID])
+                try WindowSessionStore.markClaimed(sessionID, submission: submissionID, resultBox: box, at: instant, db)
                 try library.audit.append(db, actor: .client(client.id), action: "window_session.claimed",
                                          object: "window_session:\(sessionID)", detail: ["submission": .string(submissionID)])
                 return (sessionID, submissionID)
@@ -111,7 +104,7 @@ public struct WindowSessions: Sendable {
         var current = try await read(id, terminal: terminal)
         if current.status == "waiting", seconds > 0 {
             let expires = try await library.pool.read { db in
-                try String.fetchOne(db.cachedStatement(sql: "SELECT expires_at FROM window_sessions WHERE id = ?"), arguments: [id]).flatMap(Timestamp.date)
+                try WindowSessionStore.expiry(id, db)
             }
             let untilExpiry = (expires ?? library.now()).timeIntervalSince(library.now()) + Double(QRToken.leeway)
             let timeout = max(0, min(Double(seconds), untilExpiry))
@@ -124,9 +117,9 @@ public struct WindowSessions: Sendable {
     /// The token of a session of this terminal, to draw as a QR code (404 `not_found` otherwise).
     public func token(of id: String, terminal: Client) async throws -> String {
         try await library.pool.read { db in
-            guard let token = try String.fetchOne(db.cachedStatement(sql: "SELECT token FROM window_sessions WHERE id = ? AND terminal_id = ?"),
-                                                  arguments: [id, terminal.id])
-            else { throw MSBError.notFound("no such window session") }
+            guard let token = try WindowSessionStore.token(id, terminalID: terminal.id, db) else {
+                throw MSBError.notFound("no such window session")
+            }
             return token
         }
     }
@@ -134,14 +127,14 @@ public struct WindowSessions: Sendable {
     private func read(_ id: String, terminal: Client) async throws -> WindowSessionState {
         let (library, now) = (self.library, self.library.now())
         return try await library.pool.read { db in
-            guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM window_sessions WHERE id = ? AND terminal_id = ?"),
-                                             arguments: [id, terminal.id])
-            else { throw MSBError.notFound("no such window session") }
-            if row["state"] == "claimed", let box = row["result_box"] as Data? {
-                let text = try library.vault.open([UInt8](box), context: "window_session:\(id):result")
+            guard let session = try WindowSessionStore.session(id, terminalID: terminal.id, db) else {
+                throw MSBError.notFound("no such window session")
+            }
+            if session.state == .claimed, let box = session.resultBox {
+                let text = try library.vault.open(box, context: "window_session:\(id):result")
                 return WindowSessionState(status: "claimed", result: JSONValue.parse(Array(text.utf8)))
             }
-            let expires = Timestamp.date(row["expires_at"]) ?? now
+            let expires = session.expiresAt ?? now
             let expired = now.timeIntervalSince(expires) > Double(QRToken.leeway)
             return WindowSessionState(status: expired ? "expired" : "waiting", result: nil)
         }

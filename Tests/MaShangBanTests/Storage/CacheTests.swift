@@ -6,12 +6,8 @@ import Testing
 /// The hot paths' in-memory caches (issue 7) never answer from stale data.
 @Suite struct CacheTests {
     static func client(_ id: String) throws -> Client {
-        let queue = try DatabaseQueue()
-        return try queue.read { db in
-            try Client(row: #require(try Row.fetchOne(db, sql: """
-                SELECT ? AS id, 'terminal' AS role, 'w' AS name, 'HY' AS hall, NULL AS window, '2026-01-01T00:00:00Z' AS created_at
-                """, arguments: [id])))
-        }
+        Client(id: id, role: .terminal, name: "w", hall: "HY", window: nil, issuerCode: nil, licenceTypes: nil,
+               createdAt: "2026-01-01T00:00:00Z")
     }
 
     @Test func aTokenLookupThatRacedADeletionCannotStoreItsAnswer() throws {

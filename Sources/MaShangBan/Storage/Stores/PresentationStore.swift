@@ -1,0 +1,50 @@
+import Foundation
+import GRDB
+
+/// `presentations`: the codes issued (一码出示), by their token's `jti`; only the token's hash is kept.
+enum PresentationStore {
+    enum State: String {
+        case active, used, revoked
+    }
+
+    static func insert(id: String, consentID: String, clientID: String, jti: String, tokenHash: [UInt8], at instant: Date,
+                       expiresAt: String, _ db: Database) throws {
+        try db.cachedStatement(sql: """
+            INSERT INTO presentations (id, consent_id, client_id, jti, token_hash, state, created_at, expires_at)
+            VALUES (?, ?, ?, ?, ?, 'active', ?, ?)
+            """).execute(arguments: [id, consentID, clientID, jti, Encoding.hex(tokenHash), Timestamp.string(instant), expiresAt])
+    }
+
+    /// The active codes of a consent.
+    static func active(consent consentID: String, _ db: Database) throws -> [String] {
+        try String.fetchAll(db.cachedStatement(sql: "SELECT id FROM presentations WHERE consent_id = ? AND state = 'active'"),
+                            arguments: [consentID])
+    }
+
+    /// A code's state, if it is `clientID`'s.
+    static func state(_ id: String, clientID: String, _ db: Database) throws -> State? {
+        try String.fetchOne(db.cachedStatement(sql: "SELECT state FROM presentations WHERE id = ? AND client_id = ?"),
+                            arguments: [id, clientID]).flatMap(State.init(rawValue:))
+    }
+
+    /// Revokes an active code (an ended one stays as it is).
+    static func revoke(_ id: String, at instant: Date, _ db: Database) throws {
+        try db.cachedStatement(sql: "UPDATE presentations SET state = 'revoked', ended_at = ? WHERE id = ? AND state = 'active'")
+            .execute(arguments: [Timestamp.string(instant), id])
+    }
+
+    /// The code a token's `jti` names, for consuming it: its rowid, id, consent and state.
+    static func byJTI(_ jti: String, _ db: Database) throws -> (rowid: Int64, id: String, consentID: String, state: State)? {
+        try db.cachedStatement(sql: "SELECT rowid, id, consent_id, state FROM presentations WHERE jti = ?")
+            .firstRow([jti]) { row -> (Int64, String, String, State) in
+                (try row.value(0), try row.value(1), try row.value(2), State(rawValue: try row.value(3)) ?? .used)
+            }
+    }
+
+    /// Marks a code used, by rowid (a lookup and an update by rowid cost less than one
+    /// `UPDATE … RETURNING`, which builds a temporary table for its rows).
+    static func markUsed(rowid: Int64, at instant: Date, _ db: Database) throws {
+        try db.cachedStatement(sql: "UPDATE presentations SET state = 'used', ended_at = ? WHERE rowid = ?")
+            .execute(arguments: [Timestamp.string(instant), rowid])
+    }
+}

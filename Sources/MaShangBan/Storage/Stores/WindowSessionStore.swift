@@ -1,0 +1,72 @@
+import Foundation
+import GRDB
+
+/// `window_sessions` (一码获取): the codes windows show, their state, and the sealed result
+/// of a claim.
+enum WindowSessionStore {
+    enum State: String {
+        case waiting, claimed
+    }
+
+    /// A session as stored.
+    struct Row: Sendable {
+        let id: String
+        let terminalID: String
+        let item: String
+        let state: State
+        let expiresAt: Date?
+        let resultBox: [UInt8]?
+    }
+
+    static func insert(id: String, terminalID: String, item: String, jti: String, token: String, at instant: Date, expiresAt: String,
+                       _ db: Database) throws {
+        try db.cachedStatement(sql: """
+            INSERT INTO window_sessions (id, terminal_id, item, jti, token, state, created_at, expires_at)
+            VALUES (?, ?, ?, ?, ?, 'waiting', ?, ?)
+            """).execute(arguments: [id, terminalID, item, jti, token, Timestamp.string(instant), expiresAt])
+    }
+
+    private static let columns = "id, terminal_id, item, state, expires_at, result_box"
+
+    private static func row(_ row: GRDB.Row) -> Row {
+        Row(id: row["id"], terminalID: row["terminal_id"], item: row["item"], state: State(rawValue: row["state"]) ?? .claimed,
+            expiresAt: (row["expires_at"] as String?).flatMap(Timestamp.date), resultBox: (row["result_box"] as Data?).map { [UInt8]($0) })
+    }
+
+    /// The session a token's `jti` names.
+    static func session(jti: String, _ db: Database) throws -> Row? {
+        try GRDB.Row.fetchOne(db.cachedStatement(sql: "SELECT \(columns) FROM window_sessions WHERE jti = ?"), arguments: [jti]).map(row)
+    }
+
+    /// A session of `terminalID`.
+    static func session(_ id: String, terminalID: String, _ db: Database) throws -> Row? {
+        try GRDB.Row.fetchOne(db.cachedStatement(sql: "SELECT \(columns) FROM window_sessions WHERE id = ? AND terminal_id = ?"),
+                              arguments: [id, terminalID]).map(row)
+    }
+
+    /// When a session expires.
+    static func expiry(_ id: String, _ db: Database) throws -> Date? {
+        try String.fetchOne(db.cachedStatement(sql: "SELECT expires_at FROM window_sessions WHERE id = ?"), arguments: [id])
+            .flatMap(Timestamp.date)
+    }
+
+    /// A session's token, if it is `terminalID`'s.
+    static func token(_ id: String, terminalID: String, _ db: Database) throws -> String? {
+        try String.fetchOne(db.cachedStatement(sql: "SELECT token FROM window_sessions WHERE id = ? AND terminal_id = ?"),
+                            arguments: [id, terminalID])
+    }
+
+    static func markClaimed(_ id: String, submission: String, resultBox: [UInt8], at instant: Date, _ db: Database) throws {
+        try db.cachedStatement(sql: """
+            UPDATE window_sessions SET state = 'claimed', claimed_at = ?, submission_id = ?, result_box = ? WHERE id = ?
+            """).execute(arguments: [Timestamp.string(instant), submission, Data(resultBox), id])
+    }
+
+    /// Expires a terminal's waiting sessions at `instant` (the terminal is being deleted).
+    static func expireWaiting(terminalID: String, at instant: Date, _ db: Database) throws {
+        let stamp = Timestamp.string(instant)
+        try db.cachedStatement(sql: """
+            UPDATE window_sessions SET expires_at = ? WHERE terminal_id = ? AND state = 'waiting' AND expires_at > ?
+            """).execute(arguments: [stamp, terminalID, stamp])
+    }
+}
