@@ -111,11 +111,11 @@ struct SubmissionRoutesTests {
             // The dead wait in the outbox after every real due time, out of the polls' way.
             let due = { try await server.backend.pool.read { db in
                 try String.fetchOne(db, sql: "SELECT next_attempt_at FROM outbox WHERE submission_id = ?", arguments: [id]) } }
-            #expect(try await due() == Deliveries.parked)
+            #expect(try await due() == SubmissionStore.parked)
             try await client.call(.post, "/v1/submissions/\(id)/retry", token: hall.terminal).expectProblem(403, "forbidden")
             let retried = try await client.call(.post, "/v1/submissions/\(id)/retry")
             #expect(retried.status == .ok)
-            #expect(try await due() != Deliveries.parked)
+            #expect(try await due() != SubmissionStore.parked)
             #expect(try retried.json()["status"] as? String == "pending")
             try await client.call(.post, "/v1/submissions/sub_nope/retry").expectProblem(404, "not_found")
             let pendingAgain = try await client.call(.post, "/v1/submissions/\(id)/retry")

@@ -84,11 +84,10 @@ public struct FaceAuth: Sendable {
         let pem = try verifier.publicKeyPEM()
         let audit = self.audit
         try await pool.write { db in
-            if try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM face_auth_providers WHERE id = ?"), arguments: [provider.id]) == true {
+            if try FaceAuthStore.providerExists(provider.id, db) {
                 throw MSBError(.faceAuthProviderExists, "this public key is registered already")
             }
-            try db.cachedStatement(sql: "INSERT INTO face_auth_providers (id, name, alg, public_key_pem, created_at) VALUES (?, ?, ?, ?, ?)")
-                .execute(arguments: [provider.id, provider.name, provider.alg, pem, provider.createdAt])
+            try FaceAuthStore.insert(provider, publicKeyPEM: pem, db)
             try audit.append(db, actor: actor, action: "face_auth_provider.created", object: "face_auth_provider:\(provider.id)",
                              detail: ["alg": .string(provider.alg)])
         }
@@ -96,25 +95,18 @@ public struct FaceAuth: Sendable {
     }
 
     public func providers() async throws -> [FaceAuthProvider] {
-        try await pool.read { db in
-            try Row.fetchAll(db.cachedStatement(sql: "SELECT id, name, alg, created_at, revoked_at FROM face_auth_providers ORDER BY created_at, id")).map {
-                FaceAuthProvider(id: $0["id"], name: $0["name"], alg: $0["alg"], createdAt: $0["created_at"], revokedAt: $0["revoked_at"])
-            }
-        }
+        try await pool.read { db in try FaceAuthStore.providers(db) }
     }
 
     /// Revokes a provider: its attestations are refused from the moment this commits (422
     /// `attestation_invalid`). 404 `not_found` for an unknown id; revoking twice changes nothing.
     public func revokeProvider(id: String, by actor: AuditActor) async throws {
-        let stamp = Timestamp.string(now())
+        let instant = now()
         let (audit, keys) = (self.audit, self.keys)
         try await writes.write { db in
-            guard let revoked = try Row.fetchOne(db.cachedStatement(sql: "SELECT revoked_at FROM face_auth_providers WHERE id = ?"),
-                                                 arguments: [id]) else {
-                throw MSBError.notFound("no such face-auth provider")
-            }
-            guard (revoked["revoked_at"] as String?) == nil else { return }
-            try db.cachedStatement(sql: "UPDATE face_auth_providers SET revoked_at = ? WHERE id = ?").execute(arguments: [stamp, id])
+            guard let revoked = try FaceAuthStore.isRevoked(id, db) else { throw MSBError.notFound("no such face-auth provider") }
+            guard !revoked else { return }
+            try FaceAuthStore.revoke(id, at: instant, db)
             try audit.append(db, actor: actor, action: "face_auth_provider.revoked", object: "face_auth_provider:\(id)")
             // Inside the writer's transaction: every attestation is checked in one, so none can
             // use the cached key between this commit and the cache forgetting it.
@@ -136,9 +128,7 @@ public struct FaceAuth: Sendable {
         try await limiter.take(.challenge, "\(client.id):\(ref)", limit: limiter.limits.challengesPerHolder)
         let audit = self.audit
         try await writes.write { db in
-            try db.cachedStatement(sql: """
-                INSERT INTO face_auth_challenges (nonce, subject_ref, expires_at, client_id, purpose) VALUES (?, ?, ?, ?, ?)
-                """).execute(arguments: [nonce, ref, expiresAt, client.id, purpose.rawValue])
+            try FaceAuthStore.insertChallenge(nonce: nonce, subjectRef: ref, expiresAt: expiresAt, clientID: client.id, purpose: purpose, db)
             try audit.append(db, actor: .client(client.id), action: "face_auth.challenged", object: "holder:\(ref)",
                              detail: ["purpose": .string(purpose.rawValue)])
         }
@@ -189,23 +179,22 @@ public struct FaceAuth: Sendable {
         guard abs(claims.iat - Int64(instant.timeIntervalSince1970)) <= Self.clockSkew else {
             throw invalid("was not made within 120 s of now (iat)")
         }
-        let row = try Row.fetchOne(db.cachedStatement(sql: """
-            SELECT subject_ref, expires_at, used_at, client_id, purpose FROM face_auth_challenges WHERE nonce = ?
-            """), arguments: [claims.nonce])
-        guard let row else { throw MSBError(.nonceInvalid, "the attestation's nonce was not issued here") }
-        guard row["subject_ref"] == holderReference.ref(subject.value) else {
+        guard let challenge = try FaceAuthStore.challenge(claims.nonce, db) else {
+            throw MSBError(.nonceInvalid, "the attestation's nonce was not issued here")
+        }
+        guard challenge.subjectRef == holderReference.ref(subject.value) else {
             throw MSBError(.nonceInvalid, "the attestation's nonce was issued for another person")
         }
-        guard row["client_id"] == clientID else {
+        guard challenge.clientID == clientID else {
             throw MSBError(.nonceInvalid, "the attestation's nonce was asked for by another app client")
         }
-        guard row["purpose"] == purpose.rawValue else {
+        guard challenge.purpose == purpose.rawValue else {
             throw MSBError(.nonceInvalid, "the attestation's nonce was asked for another purpose")
         }
-        guard (row["used_at"] as String?) == nil else {
+        guard !challenge.used else {
             throw MSBError(.nonceInvalid, "the attestation's nonce was used already")
         }
-        guard let expires = Timestamp.date(row["expires_at"]), expires >= instant else {
+        guard let expires = challenge.expiresAt, expires >= instant else {
             throw MSBError(.nonceInvalid, "the attestation's nonce has expired")
         }
         guard claims.result == "pass" else {
@@ -214,7 +203,7 @@ public struct FaceAuth: Sendable {
         guard claims.score >= threshold else {
             throw MSBError(.faceAuthFailed, "the face recognition score is under the threshold")
         }
-        try db.cachedStatement(sql: "UPDATE face_auth_challenges SET used_at = ? WHERE nonce = ?").execute(arguments: [Timestamp.string(instant), claims.nonce])
+        try FaceAuthStore.useChallenge(claims.nonce, at: instant, db)
     }
 }
 
@@ -226,10 +215,7 @@ final class ProviderKeys: Sendable {
 
     func verifier(_ kid: String, _ db: Database) throws -> (any SignatureVerifier)? {
         if let known = cache.withLock({ $0[kid] }) { return known }
-        guard let pem = try String.fetchOne(db.cachedStatement(sql: "SELECT public_key_pem FROM face_auth_providers WHERE id = ? AND revoked_at IS NULL"),
-                arguments: [kid]) else {
-            return nil
-        }
+        guard let pem = try FaceAuthStore.livePublicKey(kid, db) else { return nil }
         let verifier = try SignatureKeys.loadVerifier(publicKeyPEM: pem)
         cache.withLock { $0[kid] = verifier }
         return verifier

@@ -31,7 +31,7 @@ public struct SubmissionStatus: Sendable, Equatable, Encodable {
     public let id: String
     public let item: String
     public let approvalSystem: String
-    public let status: String
+    public let status: SubmissionState
     public let attempts: Int
     public let lastError: String?
     public let deliveredAt: String?
@@ -102,15 +102,14 @@ public struct Deliveries: Sendable {
     /// Re-queues a dead submission for a fresh round of attempts: 404 `not_found`,
     /// 409 `submission_not_dead`.
     public func retry(_ id: String, by actor: AuditActor) async throws -> SubmissionStatus {
-        let stamp = Timestamp.string(now())
+        let instant = now()
         let audit = self.audit
         let status = try await pool.write { db -> SubmissionStatus in
             guard let current = try Self.status(id, db) else { throw MSBError.notFound("no such submission") }
-            guard current.status == "dead" else {
-                throw MSBError(.submissionNotDead, "only a dead submission can be retried (it is \(current.status))")
+            guard current.status == .dead else {
+                throw MSBError(.submissionNotDead, "only a dead submission can be retried (it is \(current.status.rawValue))")
             }
-            try db.cachedStatement(sql: "UPDATE submissions SET status = 'pending', attempts = 0 WHERE id = ?").execute(arguments: [id])
-            try db.cachedStatement(sql: "UPDATE outbox SET next_attempt_at = ? WHERE submission_id = ?").execute(arguments: [stamp, id])
+            try SubmissionStore.requeue(id, at: instant, db)
             try audit.append(db, actor: actor, action: "submission.requeued", object: "submission:\(id)",
                              detail: ["attempts": .int(Int64(current.attempts))])
             return try Self.status(id, db) ?? current
@@ -119,17 +118,9 @@ public struct Deliveries: Sendable {
         return status
     }
 
-    static func status(_ id: String, _ db: Database) throws -> SubmissionStatus? {
-        try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM submissions WHERE id = ?"), arguments: [id]).map {
-            SubmissionStatus(id: $0["id"], item: $0["item"], approvalSystem: $0["approval_system"], status: $0["status"],
-                             attempts: $0["attempts"], lastError: $0["last_error"], deliveredAt: $0["delivered_at"],
-                             createdAt: $0["created_at"])
-        }
-    }
+    static func status(_ id: String, _ db: Database) throws -> SubmissionStatus? { try SubmissionStore.status(id, db) }
 
-    static func terminal(of id: String, _ db: Database) throws -> String? {
-        try String.fetchOne(db.cachedStatement(sql: "SELECT terminal_id FROM submissions WHERE id = ?"), arguments: [id])
-    }
+    static func terminal(of id: String, _ db: Database) throws -> String? { try SubmissionStore.terminal(of: id, db) }
 
     // MARK: The worker
 
@@ -155,7 +146,8 @@ public struct Deliveries: Sendable {
                 do {
                     // New submissions come in bursts at peak hours: one poll picks up a burst.
                     try? await Task.sleep(for: Self.pollPause)
-                    let due = try await pool.read { db in try Self.due(limit: Self.pollLimit, now: Timestamp.string(now()), db) }
+                    let pollAt = now()
+                    let due = try await pool.read { db in try SubmissionStore.due(limit: Self.pollLimit, at: pollAt, db) }
                     var blocked = false
                     var started = 0
                     for entry in due where !inFlight.contains(entry.id) {
@@ -172,11 +164,11 @@ public struct Deliveries: Sendable {
                         }
                     }
                     waitingForSlot = blocked && started == 0
-                    let next = try await pool.read { db in try Self.nextDue(excluding: inFlight.ids, db) }
+                    let next = try await pool.read { db in try SubmissionStore.nextDue(excluding: inFlight.ids, db) }
                     let instant = now()
                     if ContinuousClock.now - gaugesAt >= Self.gaugeInterval {  // counting the queue costs O(depth)
                         gaugesAt = ContinuousClock.now
-                        let (depth, oldest) = try await pool.read { db in try Self.queueDepth(db) }
+                        let (depth, oldest) = try await pool.read { db in try SubmissionStore.queueDepth(db) }
                         Gauge(label: "msb_outbox_depth").record(depth)
                         Gauge(label: "msb_outbox_oldest_pending_seconds").record(oldest.map { max(0, instant.timeIntervalSince($0)) } ?? 0)
                     }
@@ -226,7 +218,6 @@ public struct Deliveries: Sendable {
     /// Writes the outcome: delivered (the body leaves the outbox), retry later, or dead.
     func record(_ due: Due, _ outcome: Result<Int, any Error>) async throws {
         let instant = now()
-        let stamp = Timestamp.string(instant)
         let attempts = due.attempts + 1
         let delivered: Bool
         let failure: String?
@@ -237,26 +228,20 @@ public struct Deliveries: Sendable {
         }
         Counter(label: Self.attemptsMetric, dimensions: [("outcome", delivered ? "delivered" : "failed")]).increment()
         let unit = Double(random.bytes(4).reduce(0) { $0 << 8 | UInt32($1) }) / 4_294_967_296
-        let next = Timestamp.string(instant.addingTimeInterval(settings.backoff(afterAttempt: attempts, unit: unit)))
+        let next = instant.addingTimeInterval(settings.backoff(afterAttempt: attempts, unit: unit))
         let (audit, maxAttempts) = (self.audit, settings.maxAttempts)
         try await writes.write { db in
-            guard try String.fetchOne(db.cachedStatement(sql: "SELECT status FROM submissions WHERE id = ?"), arguments: [due.id]) == "pending" else { return }
+            guard try SubmissionStore.state(due.id, db) == .pending else { return }
             if delivered {
-                try db.cachedStatement(sql: """
-                    UPDATE submissions SET status = 'delivered', attempts = ?, last_error = NULL, delivered_at = ? WHERE id = ?
-                    """).execute(arguments: [attempts, stamp, due.id])
-                try db.cachedStatement(sql: "DELETE FROM outbox WHERE submission_id = ?").execute(arguments: [due.id])
+                try SubmissionStore.markDelivered(due.id, attempts: attempts, at: instant, db)
                 try audit.append(db, actor: .system, action: "submission.delivered", object: "submission:\(due.id)",
                                  detail: ["attempts": .int(Int64(attempts)), "approval_system": .string(due.system)])
             } else if attempts >= maxAttempts {
-                try db.cachedStatement(sql: "UPDATE submissions SET status = 'dead', attempts = ?, last_error = ? WHERE id = ?")
-                    .execute(arguments: [attempts, failure, due.id])
-                try db.cachedStatement(sql: "UPDATE outbox SET next_attempt_at = ? WHERE submission_id = ?").execute(arguments: [Self.parked, due.id])
+                try SubmissionStore.markDead(due.id, attempts: attempts, failure: failure, db)
                 try audit.append(db, actor: .system, action: "submission.dead", object: "submission:\(due.id)",
                                  detail: ["attempts": .int(Int64(attempts)), "approval_system": .string(due.system)])
             } else {
-                try db.cachedStatement(sql: "UPDATE submissions SET attempts = ?, last_error = ? WHERE id = ?").execute(arguments: [attempts, failure, due.id])
-                try db.cachedStatement(sql: "UPDATE outbox SET next_attempt_at = ? WHERE submission_id = ?").execute(arguments: [next, due.id])
+                try SubmissionStore.markFailed(due.id, attempts: attempts, failure: failure, next: next, db)
             }
         }
         if delivered, let created = Timestamp.date(due.createdAt) {
@@ -274,43 +259,14 @@ public struct Deliveries: Sendable {
         return "no answer"
     }
 
-    static func due(limit: Int, now: String, _ db: Database) throws -> [Due] {
-        try Row.fetchAll(db.cachedStatement(sql: """
-            SELECT s.id, s.approval_system, s.attempts, s.created_at, a.webhook_url FROM outbox o
-            CROSS JOIN submissions s ON s.id = o.submission_id JOIN approval_systems a ON a.code = s.approval_system
-            WHERE o.next_attempt_at <= ? AND s.status = 'pending' ORDER BY o.next_attempt_at LIMIT ?
-            """), arguments: [now, limit]).map {
-            Due(id: $0["id"], system: $0["approval_system"], url: $0["webhook_url"], attempts: $0["attempts"], createdAt: $0["created_at"])
-        }
-    }
-
     /// How long the worker waits after a wake before it polls, and how often it updates the queue gauges.
     static let pollPause = Duration.milliseconds(5)
     /// How often the worker polls while every due submission waits for a busy system.
     static let blockedPollInterval = Duration.milliseconds(100)
     static let gaugeInterval = Duration.seconds(1)
-    /// Where a dead submission's outbox row waits (migration 0007): after every real due
-    /// time, so polls that walk `outbox_by_due` (CROSS JOIN keeps the outbox the outer loop)
-    /// never step over the dead. A retry sets a real time again.
-    static let parked = "9999-12-31T23:59:59Z"
     /// Due submissions read per poll: enough to fill every system's free slots, few enough
     /// that a poll after each finished attempt stays cheap when thousands are queued.
     static let pollLimit = 64
-
-    /// Pending count and the oldest pending submission's time.
-    static func queueDepth(_ db: Database) throws -> (Int, Date?) {
-        let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT COUNT(*), MIN(created_at) FROM submissions WHERE status = 'pending'"))
-        return (row?[0] ?? 0, (row?[1] as String?).flatMap(Timestamp.date))
-    }
-
-    /// The next due time of the pending submissions not in flight.
-    static func nextDue(excluding inFlight: Set<String>, _ db: Database) throws -> Date? {
-        let upcoming = try Row.fetchAll(db.cachedStatement(sql: """
-            SELECT o.submission_id, o.next_attempt_at FROM outbox o CROSS JOIN submissions s ON s.id = o.submission_id
-            WHERE o.next_attempt_at < ? AND s.status = 'pending' ORDER BY o.next_attempt_at LIMIT ?
-            """), arguments: [parked, inFlight.count + 1])
-        return upcoming.first { !inFlight.contains($0[0]) }.flatMap { Timestamp.date($0[1]) }
-    }
 }
 
 /// The submissions being sent now, and how many per approval system.

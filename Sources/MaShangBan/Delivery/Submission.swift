@@ -24,11 +24,8 @@ public enum Submissions {
     /// against the audit log.
     static func record(_ draft: Draft, vault: DataVault, masks: MaskTable, actor: AuditActor, chain: inout AuditChain,
                        _ db: Database) throws {
-        try db.cachedStatement(sql: """
-            INSERT INTO submissions (id, item, approval_system, consent_id, presentation_id, window_session_id, terminal_id, status,
-                created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?)
-            """).execute(arguments: [draft.id, draft.item.code, draft.item.approvalSystem, draft.consentID, draft.presentationID,
-                             draft.windowSessionID, draft.terminalID, draft.presentedAt])
+        try SubmissionStore.insert(id: draft.id, item: draft.item, consentID: draft.consentID, presentationID: draft.presentationID,
+                                   windowSessionID: draft.windowSessionID, terminalID: draft.terminalID, at: draft.presentedAt, db)
         var detail: [String: JSONValue] = ["item": .string(draft.item.code), "consent": .string(draft.consentID)]
         if let presentation = draft.presentationID { detail["presentation"] = .string(presentation) }
         if let session = draft.windowSessionID { detail["window_session"] = .string(session) }
@@ -42,17 +39,14 @@ public enum Submissions {
         body["presented_at"] = .string(draft.presentedAt)
         body["audit"] = .object(["seq": .int(record.seq), "hash": .string(record.hash)])
         let sealed = try vault.seal(JSONValue.object(body).canonicalString, context: bodyContext(draft.id))
-        try db.cachedStatement(sql: "INSERT INTO outbox (submission_id, body_box, next_attempt_at, created_at) VALUES (?, ?, ?, ?)")
-            .execute(arguments: [draft.id, Data(sealed), draft.presentedAt, draft.presentedAt])
+        try SubmissionStore.enqueue(draft.id, bodyBox: sealed, at: draft.presentedAt, db)
     }
 
     static func bodyContext(_ id: String) -> String { "submission:\(id):body" }
 
     /// The webhook body of a submission, as frozen at scan time.
     static func body(of id: String, vault: DataVault, _ db: Database) throws -> String? {
-        guard let box = try Data.fetchOne(db.cachedStatement(sql: "SELECT body_box FROM outbox WHERE submission_id = ?"), arguments: [id]) else {
-            return nil
-        }
-        return try vault.open([UInt8](box), context: bodyContext(id))
+        guard let box = try SubmissionStore.bodyBox(id, db) else { return nil }
+        return try vault.open(box, context: bodyContext(id))
     }
 }

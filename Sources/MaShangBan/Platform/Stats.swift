@@ -13,52 +13,42 @@ public struct Stats: Sendable {
     }
 
     static func collect(_ db: Database, at instant: Date) throws -> JSONValue {
-        let now = Timestamp.string(instant)
-        func count(_ sql: String, _ arguments: StatementArguments = []) throws -> JSONValue {
-            .int(Int64(try Int.fetchOne(db, sql: sql, arguments: arguments) ?? 0))
-        }
+        let zeroSubmissions: [String: JSONValue] = ["pending": .int(0), "delivered": .int(0), "dead": .int(0)]
         var items: [String: [String: JSONValue]] = [:]
-        for code in try String.fetchAll(db, sql: "SELECT code FROM items") {
+        for code in try StatsStore.itemCodes(db) {
             items[code] = ["consents": .int(0), "scans": .object(["accepted": .int(0), "rejected": .object([:])]),
-                           "submissions": .object(["pending": .int(0), "delivered": .int(0), "dead": .int(0)])]
+                           "submissions": .object(zeroSubmissions)]
         }
-        for row in try Row.fetchAll(db, sql: "SELECT item, COUNT(*) AS n FROM consents WHERE item IS NOT NULL GROUP BY item") {
-            items[row["item"], default: [:]]["consents"] = .int(row["n"])
+        for (item, n) in try StatsStore.consentsPerItem(db) {
+            items[item, default: [:]]["consents"] = .int(n)
         }
         // An accepted scan (or claim) is its submission, made in the same transaction; the
         // `scans` table holds the refused ones.
         var accepted: Int64 = 0
         var rejected: [String: JSONValue] = [:]
         var itemScans: [String: (accepted: Int64, rejected: [String: JSONValue])] = [:]
-        var submissions: [String: JSONValue] = ["pending": .int(0), "delivered": .int(0), "dead": .int(0)]
+        var submissions = zeroSubmissions
         var itemSubmissions: [String: [String: JSONValue]] = [:]
-        for row in try Row.fetchAll(db, sql: "SELECT item, status, COUNT(*) AS n FROM submissions GROUP BY item, status") {
-            let (item, status, n): (String, String, Int64) = (row["item"], row["status"], row["n"])
-            submissions[status] = .int((submissions[status]?.intValue ?? 0) + n)
-            itemSubmissions[item, default: ["pending": .int(0), "delivered": .int(0), "dead": .int(0)]][status] = .int(n)
+        for (item, state, n) in try StatsStore.submissions(db) {
+            submissions[state.rawValue] = .int((submissions[state.rawValue]?.intValue ?? 0) + n)
+            itemSubmissions[item, default: zeroSubmissions][state.rawValue] = .int(n)
             accepted += n
             itemScans[item, default: (0, [:])].accepted += n
         }
         for (item, counts) in itemSubmissions where items[item] != nil { items[item]?["submissions"] = .object(counts) }
-        for row in try Row.fetchAll(db, sql: "SELECT item, outcome, COUNT(*) AS n FROM scans WHERE outcome <> 'accepted' GROUP BY item, outcome") {
-            let (item, outcome, n): (String?, String, Int64) = (row["item"], row["outcome"], row["n"])
-            rejected[outcome] = .int((rejected[outcome]?.intValue ?? 0) + n)
-            if let item { itemScans[item, default: (0, [:])].rejected[outcome] = .int(n) }
+        for (item, code, n) in try StatsStore.refusals(db) {
+            rejected[code] = .int((rejected[code]?.intValue ?? 0) + n)
+            if let item { itemScans[item, default: (0, [:])].rejected[code] = .int(n) }
         }
         for (item, scans) in itemScans where items[item] != nil {
             items[item]?["scans"] = .object(["accepted": .int(scans.accepted), "rejected": .object(scans.rejected)])
         }
+        let consents = try StatsStore.consents(at: instant, db)
+        let presentations = try StatsStore.presentations(db)
         return .object([
-            "consents": .object([
-                "granted": try count("SELECT COUNT(*) FROM consents"),
-                "withdrawn": try count("SELECT COUNT(*) FROM consents WHERE withdrawn_at IS NOT NULL"),
-                "live": try count("SELECT COUNT(*) FROM consents WHERE withdrawn_at IS NULL AND expires_at > ?", [now]),
-            ]),
-            "presentations": .object([
-                "issued": try count("SELECT COUNT(*) FROM presentations"),
-                "scanned": try count("SELECT COUNT(*) FROM presentations WHERE state = 'used'"),
-                "revoked": try count("SELECT COUNT(*) FROM presentations WHERE state = 'revoked'"),
-            ]),
+            "consents": .object(["granted": .int(consents.granted), "withdrawn": .int(consents.withdrawn), "live": .int(consents.live)]),
+            "presentations": .object(["issued": .int(presentations.issued), "scanned": .int(presentations.scanned),
+                                      "revoked": .int(presentations.revoked)]),
             "scans": .object(["accepted": .int(accepted), "rejected": .object(rejected)]),
             "submissions": .object(submissions),
             "items": .object(items.mapValues { .object($0) }),

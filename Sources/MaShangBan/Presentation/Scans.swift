@@ -164,7 +164,6 @@ public struct Scans: Sendable {
 
     /// Audits a refused scan or claim and counts it; the item is named only when it looks like an item code.
     func recordRejection(_ code: String, jti: String?, item: String?, by client: Client, at instant: Date) async throws {
-        let stamp = Timestamp.string(instant)
         let itemCode = item.flatMap { $0.wholeMatch(of: ItemRegistry.codePattern) != nil ? $0 : nil }
         let audit = library.audit
         try await library.writes.write { db in
@@ -172,8 +171,7 @@ public struct Scans: Sendable {
             if let itemCode { detail["item"] = .string(itemCode) }
             try audit.append(db, actor: .client(client.id), action: "scan.rejected", object: jti.map { "token:\($0)" } ?? "token:unreadable",
                              detail: detail)
-            try db.cachedStatement(sql: "INSERT INTO scans (at, terminal_id, item, outcome) VALUES (?, ?, ?, ?)")
-                .execute(arguments: [stamp, client.id, itemCode, code])
+            try SubmissionStore.recordRefusal(terminalID: client.id, item: itemCode, code: code, at: instant, db)
         }
     }
 }

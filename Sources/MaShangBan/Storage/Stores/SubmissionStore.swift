@@ -1,0 +1,115 @@
+import Foundation
+import GRDB
+
+/// A submission's delivery state.
+public enum SubmissionState: String, Sendable, Encodable {
+    case pending, delivered, dead
+}
+
+/// `submissions`, their `outbox` rows (the sealed webhook body and when to try next), and
+/// `scans`, which counts the refused scans and claims (an accepted one is its submission).
+enum SubmissionStore {
+    /// Where a dead submission's outbox row waits (migration 0007): after every real due
+    /// time, so polls that walk `outbox_by_due` (CROSS JOIN keeps the outbox the outer loop)
+    /// never step over the dead. A retry sets a real time again.
+    static let parked = "9999-12-31T23:59:59Z"
+
+    static func insert(id: String, item: Item, consentID: String, presentationID: String?, windowSessionID: String?, terminalID: String,
+                       at stamp: String, _ db: Database) throws {
+        try db.cachedStatement(sql: """
+            INSERT INTO submissions (id, item, approval_system, consent_id, presentation_id, window_session_id, terminal_id, status,
+                created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?)
+            """).execute(arguments: [id, item.code, item.approvalSystem, consentID, presentationID, windowSessionID, terminalID, stamp])
+    }
+
+    /// Queues a submission's sealed body, due at once.
+    static func enqueue(_ id: String, bodyBox: [UInt8], at stamp: String, _ db: Database) throws {
+        try db.cachedStatement(sql: "INSERT INTO outbox (submission_id, body_box, next_attempt_at, created_at) VALUES (?, ?, ?, ?)")
+            .execute(arguments: [id, Data(bodyBox), stamp, stamp])
+    }
+
+    static func bodyBox(_ id: String, _ db: Database) throws -> [UInt8]? {
+        try Data.fetchOne(db.cachedStatement(sql: "SELECT body_box FROM outbox WHERE submission_id = ?"), arguments: [id]).map { [UInt8]($0) }
+    }
+
+    static func status(_ id: String, _ db: Database) throws -> SubmissionStatus? {
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM submissions WHERE id = ?"), arguments: [id]).map {
+            SubmissionStatus(id: $0["id"], item: $0["item"], approvalSystem: $0["approval_system"],
+                             status: SubmissionState(rawValue: $0["status"]) ?? .pending, attempts: $0["attempts"],
+                             lastError: $0["last_error"], deliveredAt: $0["delivered_at"], createdAt: $0["created_at"])
+        }
+    }
+
+    static func state(_ id: String, _ db: Database) throws -> SubmissionState? {
+        try String.fetchOne(db.cachedStatement(sql: "SELECT status FROM submissions WHERE id = ?"), arguments: [id])
+            .flatMap(SubmissionState.init(rawValue:))
+    }
+
+    static func terminal(of id: String, _ db: Database) throws -> String? {
+        try String.fetchOne(db.cachedStatement(sql: "SELECT terminal_id FROM submissions WHERE id = ?"), arguments: [id])
+    }
+
+    /// Back to pending with no attempts, due at `instant`.
+    static func requeue(_ id: String, at instant: Date, _ db: Database) throws {
+        try db.cachedStatement(sql: "UPDATE submissions SET status = 'pending', attempts = 0 WHERE id = ?").execute(arguments: [id])
+        try setDue(id, Timestamp.string(instant), db)
+    }
+
+    /// Delivered: the body leaves the outbox.
+    static func markDelivered(_ id: String, attempts: Int, at instant: Date, _ db: Database) throws {
+        try db.cachedStatement(sql: """
+            UPDATE submissions SET status = 'delivered', attempts = ?, last_error = NULL, delivered_at = ? WHERE id = ?
+            """).execute(arguments: [attempts, Timestamp.string(instant), id])
+        try db.cachedStatement(sql: "DELETE FROM outbox WHERE submission_id = ?").execute(arguments: [id])
+    }
+
+    /// Dead: its outbox row is parked until an admin retries it.
+    static func markDead(_ id: String, attempts: Int, failure: String?, _ db: Database) throws {
+        try db.cachedStatement(sql: "UPDATE submissions SET status = 'dead', attempts = ?, last_error = ? WHERE id = ?")
+            .execute(arguments: [attempts, failure, id])
+        try setDue(id, parked, db)
+    }
+
+    /// A failed attempt, to be tried again at `next`.
+    static func markFailed(_ id: String, attempts: Int, failure: String?, next: Date, _ db: Database) throws {
+        try db.cachedStatement(sql: "UPDATE submissions SET attempts = ?, last_error = ? WHERE id = ?").execute(arguments: [attempts, failure, id])
+        try setDue(id, Timestamp.string(next), db)
+    }
+
+    private static func setDue(_ id: String, _ stamp: String, _ db: Database) throws {
+        try db.cachedStatement(sql: "UPDATE outbox SET next_attempt_at = ? WHERE submission_id = ?").execute(arguments: [stamp, id])
+    }
+
+    /// Pending submissions due at `instant`, soonest first, with their system's webhook.
+    static func due(limit: Int, at instant: Date, _ db: Database) throws -> [Deliveries.Due] {
+        try Row.fetchAll(db.cachedStatement(sql: """
+            SELECT s.id, s.approval_system, s.attempts, s.created_at, a.webhook_url FROM outbox o
+            CROSS JOIN submissions s ON s.id = o.submission_id JOIN approval_systems a ON a.code = s.approval_system
+            WHERE o.next_attempt_at <= ? AND s.status = 'pending' ORDER BY o.next_attempt_at LIMIT ?
+            """), arguments: [Timestamp.string(instant), limit]).map {
+            Deliveries.Due(id: $0["id"], system: $0["approval_system"], url: $0["webhook_url"], attempts: $0["attempts"],
+                           createdAt: $0["created_at"])
+        }
+    }
+
+    /// How many are pending, and the oldest pending one's time.
+    static func queueDepth(_ db: Database) throws -> (Int, Date?) {
+        let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT COUNT(*), MIN(created_at) FROM submissions WHERE status = 'pending'"))
+        return (row?[0] ?? 0, (row?[1] as String?).flatMap(Timestamp.date))
+    }
+
+    /// The soonest due time of a pending submission not in `inFlight`.
+    static func nextDue(excluding inFlight: Set<String>, _ db: Database) throws -> Date? {
+        let upcoming = try Row.fetchAll(db.cachedStatement(sql: """
+            SELECT o.submission_id, o.next_attempt_at FROM outbox o CROSS JOIN submissions s ON s.id = o.submission_id
+            WHERE o.next_attempt_at < ? AND s.status = 'pending' ORDER BY o.next_attempt_at LIMIT ?
+            """), arguments: [parked, inFlight.count + 1])
+        return upcoming.first { !inFlight.contains($0[0]) }.flatMap { Timestamp.date($0[1]) }
+    }
+
+    /// Counts a refused scan or claim under its problem code.
+    static func recordRefusal(terminalID: String, item: String?, code: String, at instant: Date, _ db: Database) throws {
+        try db.cachedStatement(sql: "INSERT INTO scans (at, terminal_id, item, outcome) VALUES (?, ?, ?, ?)")
+            .execute(arguments: [Timestamp.string(instant), terminalID, item, code])
+    }
+}
