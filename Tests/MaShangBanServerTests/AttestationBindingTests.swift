@@ -44,7 +44,7 @@ struct AttestationBindingTests {
             #expect(listed.first?["status"] as? String == "revoked")
             #expect(listed.first?["revoked_at"] is String)
         }
-        let revoked = try await server.backend.pool.read { db in
+        let revoked = try await server.backend.transactions.pool.read { db in
             try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM audit_records WHERE action = 'face_auth_provider.revoked'")
         }
         #expect(revoked == 1)

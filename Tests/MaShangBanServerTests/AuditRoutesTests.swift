@@ -37,7 +37,7 @@ struct AuditRoutesTests {
         try await server.test { client in
             try await client.call(.get, "/v1/audit/checkpoints/latest").expectProblem(404, "not_found")
             let audit = server.backend.audit
-            _ = try await server.backend.pool.write { db in try audit.checkpointIfNeeded(db) }
+            _ = try await server.backend.transactions.pool.write { db in try audit.checkpointIfNeeded(db) }
             let checkpoint = try await client.call(.get, "/v1/audit/checkpoints/latest")
             #expect(checkpoint.status == .ok)
             let json = try checkpoint.json()
@@ -56,7 +56,7 @@ struct AuditRoutesTests {
         try await server.test { client in
             _ = try await client.createClient(role: "app")
             _ = try await client.createClient(role: "issuer")
-            try await server.backend.pool.write { db in
+            try await server.backend.transactions.pool.write { db in
                 try db.execute(sql: "DROP TRIGGER audit_records_no_update")
                 try db.execute(sql: #"UPDATE audit_records SET detail = '{"role":"admin"}' WHERE seq = 2"#)
             }

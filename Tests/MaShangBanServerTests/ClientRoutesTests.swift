@@ -37,7 +37,7 @@ struct ClientRoutesTests {
             #expect(clientsAfter.count == 1)
         }
         // The token is stored only as a hash.
-        let stored = try await server.backend.pool.read { db in try Data.fetchAll(db, sql: "SELECT token_hash FROM clients") }
+        let stored = try await server.backend.transactions.pool.read { db in try Data.fetchAll(db, sql: "SELECT token_hash FROM clients") }
         #expect(stored.allSatisfy { $0.count == 32 })
     }
 
@@ -67,7 +67,7 @@ struct ClientRoutesTests {
         }
         // The first failure from an address is written at once; the rest of its minute are
         // counted and written together (by the server's timer, or as here at shutdown).
-        let records = try await server.backend.pool.read { db in try AuditLog.entries(db, after: 0, limit: 100) }
+        let records = try await server.backend.transactions.pool.read { db in try AuditLog.entries(db, after: 0, limit: 100) }
         let failures = records.filter { $0.action == "auth.failed" }
         #expect(failures.map(\.detail) == [["count": 1, "reasons": ["unknown_token": 1]],
                                            ["count": 2, "reasons": ["malformed_authorization_header": 2]]])
@@ -81,7 +81,7 @@ struct ClientRoutesTests {
     @Test func badInputIsRefusedAndChangesNothing() async throws {
         let server = try TestServer()
         try await server.test { client in
-            let auditBefore = try await server.backend.pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM audit_records") }
+            let auditBefore = try await server.backend.transactions.pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM audit_records") }
             try await client.call(.post, "/v1/clients", json: #"{"role":"terminal","name":"#).expectProblem(400, "bad_request")
             try await client.call(.post, "/v1/clients", json: #"{"role":7,"name":"x"}"#).expectProblem(400, "bad_request")
             try await client.call(.post, "/v1/clients", json: #"{"name":"x"}"#).expectProblem(400, "bad_request")
@@ -98,7 +98,7 @@ struct ClientRoutesTests {
             try await client.call(.delete, "/v1/clients/cli_nope").expectProblem(404, "not_found")
             let clients = try #require(try await client.call(.get, "/v1/clients").json()["clients"] as? [[String: Any]])
             #expect(clients.count == 1)
-            let auditAfter = try await server.backend.pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM audit_records") }
+            let auditAfter = try await server.backend.transactions.pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM audit_records") }
             #expect(auditAfter == auditBefore)
         }
     }
@@ -181,7 +181,7 @@ extension ClientRoutesTests {
             try claim.expectProblem(410, "token_revoked")
             return (appID, window.id)
         }
-        let (consents, sessions, waiting) = try await server.backend.pool.read { db in
+        let (consents, sessions, waiting) = try await server.backend.transactions.pool.read { db in
             (try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM consents WHERE client_id = ? AND withdrawn_at IS NULL", arguments: [appID]),
              try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM holder_sessions WHERE client_id = ? AND ended_at IS NULL", arguments: [appID]),
              try Int.fetchOne(db, sql: """

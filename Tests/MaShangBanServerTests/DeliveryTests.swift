@@ -109,7 +109,7 @@ struct SubmissionRoutesTests {
             #expect((dead["last_error"] as? String)?.isEmpty == false)
             #expect(!(dead["last_error"] as? String ?? "").contains(hall.secret))
             // The dead wait in the outbox after every real due time, out of the polls' way.
-            let due = { try await server.backend.pool.read { db in
+            let due = { try await server.backend.transactions.pool.read { db in
                 try String.fetchOne(db, sql: "SELECT next_attempt_at FROM outbox WHERE submission_id = ?", arguments: [id]) } }
             #expect(try await due() == SubmissionStore.parked)
             try await client.call(.post, "/v1/submissions/\(id)/retry", token: hall.terminal).expectProblem(403, "forbidden")
@@ -121,7 +121,7 @@ struct SubmissionRoutesTests {
             let pendingAgain = try await client.call(.post, "/v1/submissions/\(id)/retry")
             if try pendingAgain.json()["status"] as? String != "dead" { try pendingAgain.expectProblem(409, "submission_not_dead") }
         }
-        let actions = try await server.backend.pool.read { db in
+        let actions = try await server.backend.transactions.pool.read { db in
             try String.fetchAll(db, sql: "SELECT action FROM audit_records WHERE action LIKE 'submission.%' ORDER BY seq")
         }
         #expect(actions.starts(with: ["submission.dead", "submission.requeued"]))
@@ -150,11 +150,11 @@ struct DeliveryDrillTests {
             #expect(Set(received.keys) == Set(ids))
             _ = receiver.stop()
         }
-        let delivered = try await server.backend.pool.read { db in
+        let delivered = try await server.backend.transactions.pool.read { db in
             try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM audit_records WHERE action = 'submission.delivered'")
         }
         #expect(delivered == 5)
-        let outbox = try await server.backend.pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM outbox") }
+        let outbox = try await server.backend.transactions.pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM outbox") }
         #expect(outbox == 0, "delivered bodies leave the outbox")
     }
 
@@ -214,7 +214,7 @@ struct DeliveryDrillTests {
             for _ in 0..<6 { ids.append(try await hall.submit()) }
             return (ids, hall.secret)
         }
-        try server.backend.pool.close()
+        try server.backend.transactions.pool.close()
         let receiver = try stub.start(secret: secret, slowSeconds: 2)
         try stub.control("slow")
         let first = try ServerProcess(data: data, extra: ["--delivery-retry-max", "1"])
@@ -301,14 +301,14 @@ extension DeliveryDrillTests {
     @Test func aSlowApprovalSystemNeverStarvesAnother() async throws {
         let server = try await Self.serverWithTwoSystems(slow: 8, quick: 3)
         // Put them back in the queue and deliver with the counting transport.
-        try await server.backend.pool.write { db in
+        try await server.backend.transactions.pool.write { db in
             try db.execute(sql: "UPDATE submissions SET status = 'pending', attempts = 0")
             try db.execute(sql: "UPDATE outbox SET next_attempt_at = '2000-01-01T00:00:00.000Z'")
         }
         let transport = CountingTransport(delay: .milliseconds(300))
         let worker = Task { await server.backend.services.deliveries.run(transport: transport, logger: server.logger) }
         let done = try await eventually(20) {
-            try await server.backend.pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM submissions WHERE status = 'delivered'") } == 11
+            try await server.backend.transactions.pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM submissions WHERE status = 'delivered'") } == 11
         }
         worker.cancel()
         await worker.value
@@ -329,11 +329,11 @@ extension DeliveryDrillTests {
     /// before any slow attempt ends.
     @Test func whileEveryDueSubmissionWaitsForASlotTheQueueIsStillPolled() async throws {
         let server = try await Self.serverWithTwoSystems(slow: 6, quick: 1)
-        let quickSubmission = try #require(try await server.backend.pool.read { db in
+        let quickSubmission = try #require(try await server.backend.transactions.pool.read { db in
             try String.fetchOne(db, sql: "SELECT id FROM submissions WHERE item = 'quick-item'")
         })
         // The slow system's six are due; the quick one is not, yet.
-        try await server.backend.pool.write { db in
+        try await server.backend.transactions.pool.write { db in
             try db.execute(sql: "UPDATE submissions SET status = 'pending', attempts = 0")
             try db.execute(sql: "UPDATE outbox SET next_attempt_at = '2000-01-01T00:00:00.000Z'")
             try db.execute(sql: "UPDATE outbox SET next_attempt_at = '2999-01-01T00:00:00.000Z' WHERE submission_id = ?",
@@ -346,7 +346,7 @@ extension DeliveryDrillTests {
         // ones that cannot start. Then the quick one falls due, with no wake.
         server.backend.services.deliveries.wake.fire()
         try await Task.sleep(for: .milliseconds(300))
-        try await server.backend.pool.write { db in
+        try await server.backend.transactions.pool.write { db in
             try db.execute(sql: "UPDATE outbox SET next_attempt_at = '2000-01-01T00:00:00.000Z' WHERE submission_id = ?",
                            arguments: [quickSubmission])
         }

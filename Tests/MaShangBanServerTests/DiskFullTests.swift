@@ -65,11 +65,11 @@ import Testing
             #expect(try await client.call(.post, "/v1/clients", json: #"{"role":"app","name":"after"}"#).status == .created)
             _ = try await hall.submit()
         }
-        let integrity = try await server.backend.pool.read { db in try String.fetchOne(db, sql: "PRAGMA integrity_check") }
+        let integrity = try await server.backend.transactions.pool.read { db in try String.fetchOne(db, sql: "PRAGMA integrity_check") }
         #expect(integrity == "ok")
         let backend = server.backend
-        _ = try await backend.pool.write { db in try backend.audit.checkpointIfNeeded(db) }
-        let verification = try AuditVerifier.verify(reader: server.backend.pool, suite: server.backend.suite,
+        _ = try await backend.transactions.pool.write { db in try backend.audit.checkpointIfNeeded(db) }
+        let verification = try AuditVerifier.verify(reader: server.backend.transactions.pool, suite: server.backend.suite,
                                                     checkpointFile: server.backend.dataDirectory.checkpointFile)
         #expect(verification.ok, "\(verification)")
     }

@@ -148,7 +148,7 @@ struct IssuerOwnershipTests {
             return (id, legacy, police)
         }
         // As if written before issuers had codes: owned by the client alone, or by nobody.
-        try await server.backend.pool.write { db in
+        try await server.backend.transactions.pool.write { db in
             try db.execute(sql: "UPDATE licences SET issuer_code = NULL, issuer_client = NULL WHERE id = ?", arguments: [id])
             try db.execute(sql: "UPDATE licences SET issuer_code = NULL WHERE id <> ?", arguments: [id])
         }

@@ -42,7 +42,7 @@ struct ItemRoutesTests {
             return secret
         }
         #expect(try await server.backend.services.approvalSystems.secret(of: "hr-social-security") == secret)
-        let raw = try await server.backend.pool.read { db in try Data.fetchOne(db, sql: "SELECT secret_box FROM approval_systems") }
+        let raw = try await server.backend.transactions.pool.read { db in try Data.fetchOne(db, sql: "SELECT secret_box FROM approval_systems") }
         #expect(raw.map { $0.range(of: Data(secret.utf8)) == nil } == true)
     }
 
@@ -64,7 +64,7 @@ struct ItemRoutesTests {
             try await client.call(.post, "/v1/items", token: terminal, json: Self.transfer).expectProblem(403, "forbidden")
             try await client.call(.post, "/v1/items", json: Self.transfer).expectProblem(422, "item_exists")
         }
-        let actions = try await server.backend.pool.read { db in try String.fetchAll(db, sql: "SELECT action FROM audit_records") }
+        let actions = try await server.backend.transactions.pool.read { db in try String.fetchAll(db, sql: "SELECT action FROM audit_records") }
         #expect(actions.contains("approval_system.created") && actions.contains("item.created"))
     }
 

@@ -64,7 +64,7 @@ struct LicenceRoutesTests {
             #expect(again.status == .ok)
             #expect(try again.json()["id"] as? String == id)
         }
-        let actions = try await server.backend.pool.read { db in try AuditLog.entries(db, after: 0, limit: 100) }.map(\.action)
+        let actions = try await server.backend.transactions.pool.read { db in try AuditLog.entries(db, after: 0, limit: 100) }.map(\.action)
         #expect(actions.suffix(2) == ["licence.imported", "licence.updated"])
         let library = try await server.backend.services.library.library(of: .person(try CitizenID(Sample.person)))
         #expect(library.count == 1)
@@ -102,7 +102,7 @@ struct LicenceRoutesTests {
             try await expect(#"{"type":"resident_id_card"}"#, 400, "bad_request")
             try await expect(Sample.idCard().replacingOccurrences(of: #""sex":"女""#, with: #""sex":1"#), 400, "bad_request")
         }
-        let count = try await server.backend.pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM licences") }
+        let count = try await server.backend.transactions.pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM licences") }
         #expect(count == 0)
     }
 
@@ -125,7 +125,7 @@ struct LicenceRoutesTests {
             // Re-importing a revoked licence keeps it revoked.
             #expect(try await client.importLicence(Sample.businessLicence(), token: issuer).json()["status"] as? String == "revoked")
         }
-        let revocations = try await server.backend.pool.read { db in
+        let revocations = try await server.backend.transactions.pool.read { db in
             try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM audit_records WHERE action = 'licence.revoked'")
         }
         #expect(revocations == 1)
@@ -159,7 +159,7 @@ struct LicenceRoutesTests {
             #expect(bytes.range(of: Data(secret.utf8)) == nil, "\(secret) found in the database files")
         }
         // Public data is stored as is and the audit log names no holder.
-        let audit = try await server.backend.pool.read { db in try String.fetchAll(db, sql: "SELECT detail || object || actor FROM audit_records") }
+        let audit = try await server.backend.transactions.pool.read { db in try String.fetchAll(db, sql: "SELECT detail || object || actor FROM audit_records") }
         #expect(!audit.joined().contains(Sample.person))
     }
 }
@@ -191,9 +191,9 @@ struct BatchImportTests {
             #expect(!response.text.contains("430405198501011234"))
             try await client.call(.post, "/v1/licences:batch", token: adminToken, json: body).expectProblem(403, "forbidden")
         }
-        let stored = try await server.backend.pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM licences") }
+        let stored = try await server.backend.transactions.pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM licences") }
         #expect(stored == 3)
-        let imported = try await server.backend.pool.read { db in
+        let imported = try await server.backend.transactions.pool.read { db in
             try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM audit_records WHERE action = 'licence.imported'")
         }
         #expect(imported == 3, "a rejected line leaves no audit record behind")
@@ -229,7 +229,7 @@ struct BatchImportTests {
             let again = try await client.call(.post, "/v1/licences:batch", token: issuer, json: lines.joined(separator: "\n")).json()
             #expect(again["accepted"] as? Int == 1200)
         }
-        let stored = try await server.backend.pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM licences") }
+        let stored = try await server.backend.transactions.pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM licences") }
         #expect(stored == 1200)
         #expect(try AuditVerifier.verify(dataDirectory: DataDirectory(server.directory.url)).ok)
     }

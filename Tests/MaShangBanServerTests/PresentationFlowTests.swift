@@ -144,7 +144,7 @@ struct PresentationFlowTests {
             return try #require(view["submission"] as? String)
         }
         // The submission and its outbox row were written; the frozen body follows the item's policy.
-        let body = try await server.backend.pool.read { db in
+        let body = try await server.backend.transactions.pool.read { db in
             try Submissions.body(of: submission, vault: server.backend.vault, db)
         }
         let text = try #require(body)
@@ -158,17 +158,17 @@ struct PresentationFlowTests {
         #expect((idCard["fields"] as? [String: String]) == ["name": "王一静", "id_number": Sample.person])
         let audit = try #require(frozen["audit"] as? [String: Any])
         let seq = audit["seq"] as? Int
-        let record = try await server.backend.pool.read { db in
+        let record = try await server.backend.transactions.pool.read { db in
             try Row.fetchOne(db, sql: "SELECT action, hash FROM audit_records WHERE seq = ?", arguments: [seq])
                 .map { [$0["action"] as String, $0["hash"] as String] }
         }
         #expect(record == ["scan.accepted", try #require(audit["hash"] as? String)])
-        let status = try await server.backend.pool.read { db in
+        let status = try await server.backend.transactions.pool.read { db in
             try String.fetchOne(db, sql: "SELECT status FROM submissions WHERE id = ?", arguments: [submission])
         }
         #expect(status == "pending")
         // Every step is in the audit log, and nothing personal is.
-        let actions = try await server.backend.pool.read { db in try AuditLog.entries(db, after: 0, limit: 1000) }
+        let actions = try await server.backend.transactions.pool.read { db in try AuditLog.entries(db, after: 0, limit: 1000) }
         #expect(Set(actions.map(\.action)).isSuperset(of: ["face_auth.challenged", "consent.granted", "presentation.issued", "scan.accepted"]))
         let everything = actions.map { $0.actor + $0.object + $0.detailJSON }.joined()
         #expect(!everything.contains(Sample.person))
@@ -264,7 +264,7 @@ struct PresentationFlowTests {
             #expect(statuses.filter { $0.0 == 201 }.count == 1)
             #expect(statuses.filter { $0 == (409, "token_used") }.count == 19)
         }
-        let submissions = try await server.backend.pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM submissions") }
+        let submissions = try await server.backend.transactions.pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM submissions") }
         #expect(submissions == 1)
     }
 
@@ -288,14 +288,14 @@ struct PresentationFlowTests {
             let other = try await client.createClient(role: "app").token
             try await client.call(.get, "/v1/presentations/\(code.id)/qr.png", token: other).expectProblem(404, "not_found")
             // The database keeps only the token's hash.
-            let stored = try await server.backend.pool.read { db in
+            let stored = try await server.backend.transactions.pool.read { db in
                 try String.fetchOne(db, sql: "SELECT token_hash FROM presentations WHERE id = ?", arguments: [code.id])
             }
             #expect(stored == Encoding.hex(SHA256Hashing().hash(Array(code.token.utf8))))
         }
         // Another server process on the same data (a restart) has no live token to draw: a new code is needed.
         let restarted = try Backend.open(server.configuration.backendOptions(logger: server.logger))
-        let code = try #require(try await restarted.pool.read { db in try String.fetchOne(db, sql: "SELECT id FROM presentations") })
+        let code = try #require(try await restarted.transactions.pool.read { db in try String.fetchOne(db, sql: "SELECT id FROM presentations") })
         let app = try #require(try await restarted.services.clients.list().clients.first { $0.role == .app })
         await #expect(throws: MSBError.notFound("no such code, or its image is no longer available; issue a new code")) {
             try await restarted.services.presentations.token(id: code, client: app)
@@ -506,7 +506,7 @@ struct ScanRuleTests {
             try await hall.scan(code2.token, terminal: hall.app).expectProblem(403, "forbidden")
         }
         // Each refusal is audited with its code and counted; none holds personal data.
-        let rejected = try await server.backend.pool.read { db in
+        let rejected = try await server.backend.transactions.pool.read { db in
             try String.fetchAll(db, sql: "SELECT json_extract(detail, '$.code') FROM audit_records WHERE action = 'scan.rejected' ORDER BY seq")
         }
         #expect(rejected == ["wrong_hall", "item_unknown", "consent_scope", "consent_scope", "consent_expired", "licence_revoked"])
@@ -592,7 +592,7 @@ struct AgentTests {
             try await client.call(.delete, "/v1/enterprises/91430400MA4L0XXX17/agents/\(agent)", token: hall.app, headers: hall.holder)
                 .expectProblem(422, "invalid_credit_code")
         }
-        let actions = try await server.backend.pool.read { db in
+        let actions = try await server.backend.transactions.pool.read { db in
             try String.fetchAll(db, sql: "SELECT action FROM audit_records WHERE action LIKE 'agent.%' ORDER BY seq")
         }
         #expect(actions == ["agent.authorised", "agent.withdrawn"])
@@ -655,7 +655,7 @@ extension AgentTests {
             // Re-sending the same licence changes nobody's grants.
             #expect(try await client.importLicence(Sample.businessLicence(representative: Sample.person), token: hall.issuer).status == .ok)
         }
-        let ended = try await server.backend.pool.read { db in
+        let ended = try await server.backend.transactions.pool.read { db in
             try Row.fetchAll(db, sql: "SELECT action, detail FROM audit_records WHERE action IN ('licence.updated', 'agent.ended', 'consent.withdrawn', 'presentation.revoked') ORDER BY seq")
                 .map { [$0["action"] as String, $0["detail"] as String] }
         }

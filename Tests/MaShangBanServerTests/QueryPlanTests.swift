@@ -21,7 +21,7 @@ import Testing
     /// out of the check unnoticed).
     @Test func theGrowingTablesExist() async throws {
         let server = try TestServer()
-        let tables = try await server.backend.pool.read { db in
+        let tables = try await server.backend.transactions.pool.read { db in
             Set(try String.fetchAll(db, sql: "SELECT name FROM sqlite_schema WHERE type = 'table'"))
         }
         #expect(Self.growing.subtracting(tables).isEmpty, "not tables: \(Self.growing.subtracting(tables).sorted())")
@@ -55,7 +55,7 @@ import Testing
         }
         // The delivery worker's polls run on reader connections: run them on the writer as well,
         // so that they are among the statements read back.
-        let pool = server.backend.pool
+        let pool = server.backend.transactions.pool
         let statements = try await pool.writeWithoutTransaction { db -> [String] in
             _ = try SubmissionStore.due(limit: Deliveries.pollLimit, at: Date(), db)
             _ = try SubmissionStore.nextDue(excluding: [], db)

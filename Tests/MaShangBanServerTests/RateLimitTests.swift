@@ -23,7 +23,7 @@ import Testing
             #expect(try await hall.scan("not-a-token").status == .unprocessableContent)
             try await hall.scan("not-a-token").expectProblem(429, "rate_limited")
         }
-        let records = try await server.backend.pool.read { db in
+        let records = try await server.backend.transactions.pool.read { db in
             try Row.fetchAll(db, sql: "SELECT object, detail FROM audit_records WHERE action = 'rate_limit.tripped'")
                 .map { [$0["object"] as String, $0["detail"] as String] }
         }
@@ -50,7 +50,7 @@ import Testing
             clock.advance(30)
             #expect(try await client.call(.post, "/v1/face-auth/challenges", token: first, json: body).status == .created)
         }
-        let objects = try await server.backend.pool.read { db in
+        let objects = try await server.backend.transactions.pool.read { db in
             try String.fetchAll(db, sql: "SELECT object FROM audit_records WHERE action = 'rate_limit.tripped'")
         }
         #expect(objects.count == 1)
@@ -88,7 +88,7 @@ import Testing
             try await client.call(.get, "/v1/clients", token: "msb_guess").expectProblem(429, "rate_limited")
             try await client.call(.get, "/v1/clients").expectProblem(429, "rate_limited")
         }
-        let object = try await server.backend.pool.read { db in
+        let object = try await server.backend.transactions.pool.read { db in
             try String.fetchOne(db, sql: "SELECT object FROM audit_records WHERE action = 'rate_limit.tripped'")
         }
         #expect(object?.hasPrefix("address:") == true)

@@ -40,11 +40,17 @@ struct SourceRulesTests {
     }
 
     /// The HTTP edge, the demo and the bench reach storage only through the domain's
-    /// services: no GRDB, no pool.
-    @Test func onlyTheDomainLibrarySeesTheDatabase() throws {
-        for (path, text) in try Self.sources() where !path.hasPrefix("Sources/MaShangBan/") {
-            #expect(!text.contains("import GRDB"), "\(path) imports GRDB")
-            #expect(text.firstMatch(of: /\.pool\b/) == nil, "\(path) reaches for a pool")
+    /// services (no GRDB at all); inside the domain library only Storage/ holds the pool,
+    /// and services reach the database through `Transactions` and the stores.
+    @Test func onlyStorageSeesThePool() throws {
+        for (path, text) in try Self.sources() {
+            if !path.hasPrefix("Sources/MaShangBan/") {
+                #expect(!text.contains("import GRDB"), "\(path) imports GRDB")
+            }
+            if !path.hasPrefix("Sources/MaShangBan/Storage/") {
+                #expect(text.firstMatch(of: /\.pool\b|DatabasePool|DatabaseQueue\(/) == nil,
+                        "\(path) reaches for a pool")
+            }
         }
     }
 

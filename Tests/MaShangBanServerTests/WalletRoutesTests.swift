@@ -62,7 +62,7 @@ struct WalletRoutesTests {
 
             try await client.call(.delete, "/v1/holders/\(Sample.person)/wallet/\(card)", token: app, headers: holder).expectProblem(404, "not_found")
         }
-        let actions = try await server.backend.pool.read { db in try String.fetchAll(db, sql: "SELECT action FROM audit_records") }
+        let actions = try await server.backend.transactions.pool.read { db in try String.fetchAll(db, sql: "SELECT action FROM audit_records") }
         #expect(actions.filter { $0 == "wallet.synced" }.count == 1)
         #expect(actions.filter { $0 == "wallet.removed" }.count == 1)
     }
@@ -128,7 +128,7 @@ struct WalletRoutesTests {
             clock.advance(1801)
             try await client.call(.get, "/v1/holders/\(Sample.person)/wallet", token: app, headers: holder).expectProblem(401, "holder_session_required")
         }
-        let stored = try await server.backend.pool.read { db in try Data.fetchAll(db, sql: "SELECT token_hash FROM holder_sessions") }
+        let stored = try await server.backend.transactions.pool.read { db in try Data.fetchAll(db, sql: "SELECT token_hash FROM holder_sessions") }
         #expect(stored.count == 2 && stored.allSatisfy { $0.count == 32 }, "only hashes of session tokens are stored")
     }
 

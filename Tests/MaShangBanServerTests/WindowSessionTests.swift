@@ -90,7 +90,7 @@ struct WindowSessionTests {
             try await hall.claim(session.token, consent: consent).expectProblem(410, "token_expired")
             #expect(try await hall.sessionState(session.id).json()["status"] as? String == "expired")
         }
-        let rejected = try await server.backend.pool.read { db in
+        let rejected = try await server.backend.transactions.pool.read { db in
             try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM audit_records WHERE action = 'scan.rejected'")
         }
         #expect(rejected == 6)

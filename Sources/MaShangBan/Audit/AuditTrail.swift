@@ -6,7 +6,7 @@ import GRDB
 /// request's thread and keeps its result for the head it checked: asked again before a
 /// record or checkpoint is added, it answers from that result.
 public final class AuditTrail: Sendable {
-    let pool: DatabasePool
+    let transactions: Transactions
     let audit: AuditLog
     let suite: CryptoSuite
     let checkpointFile: URL
@@ -24,28 +24,28 @@ public final class AuditTrail: Sendable {
 
     private let cached = Locked<(state: State, result: AuditVerification)?>(nil)
 
-    init(pool: DatabasePool, audit: AuditLog, suite: CryptoSuite, checkpointFile: URL, pageSize: Int = 5_000) {
-        (self.pool, self.audit, self.suite, self.checkpointFile, self.pageSize) = (pool, audit, suite, checkpointFile, pageSize)
+    init(transactions: Transactions, audit: AuditLog, suite: CryptoSuite, checkpointFile: URL, pageSize: Int = 5_000) {
+        (self.transactions, self.audit, self.suite, self.checkpointFile, self.pageSize) = (transactions, audit, suite, checkpointFile, pageSize)
     }
 
     /// Signs a checkpoint if the log has grown since the last one. Synchronous on purpose:
     /// the last checkpoint runs at shutdown, after cancellation, which an async write refuses.
     public func checkpointIfNeeded() throws {
         let audit = self.audit
-        _ = try pool.write { db in try audit.checkpointIfNeeded(db) }
+        _ = try transactions.writeNow { db in try audit.checkpointIfNeeded(db) }
     }
 
     /// Up to `limit` records after sequence number `after`, and the `after` of the next page
     /// (nil on the last).
     public func entries(after: Int64, limit: Int) async throws -> (entries: [AuditRecord], next: Int64?) {
-        let page = try await pool.read { db in try AuditLog.entries(db, after: after, limit: limit + 1) }
+        let page = try await transactions.read { db in try AuditLog.entries(db, after: after, limit: limit + 1) }
         let entries = Array(page.prefix(limit))
         return (entries, page.count > limit ? entries.last?.seq : nil)
     }
 
     /// The newest signed checkpoint, or nil before the first.
     public func latestCheckpoint() async throws -> AuditCheckpoint? {
-        try await pool.read { db in try AuditLog.latestCheckpoint(db) }
+        try await transactions.read { db in try AuditLog.latestCheckpoint(db) }
     }
 
     /// Checks the chain and its checkpoints with the keys the database lists; the same
@@ -53,7 +53,7 @@ public final class AuditTrail: Sendable {
     public func verify() async throws -> AuditVerification {
         let state = try await currentState()
         if let hit = cached.withLock({ $0 }), hit.state == state { return hit.result }
-        let result = try await AuditVerifier.verifyInPages(pool, suite: suite, checkpointFile: checkpointFile, pageSize: pageSize)
+        let result = try await AuditVerifier.verifyInPages(transactions, suite: suite, checkpointFile: checkpointFile, pageSize: pageSize)
         cached.withLock { $0 = (state, result) }
         return result
     }
@@ -62,7 +62,7 @@ public final class AuditTrail: Sendable {
     /// does: `mashangban-bench` measures the chain's own cost with it on its scratch data.
     @_spi(Bench) public func appendBenchRecords(_ count: Int) async throws {
         let audit = self.audit
-        try await pool.write { db in
+        try await transactions.write { db in
             var chain = try audit.chain(db)
             for i in 0..<count {
                 try chain.append(actor: .system, action: "bench.noop", object: "licence:lic_\(i)", detail: ["type": "social_security_card"])
@@ -80,7 +80,7 @@ public final class AuditTrail: Sendable {
 
     private func currentState() async throws -> State {
         let fileBytes = (try? FileManager.default.attributesOfItem(atPath: checkpointFile.path)[.size] as? Int) ?? 0
-        return try await pool.read { db in
+        return try await transactions.read { db in
             let head = try AuditStore.head(db)
             return State(size: head?.seq ?? 0, head: head?.hash, checkpoints: try AuditStore.checkpointCount(db), fileBytes: fileBytes)
         }

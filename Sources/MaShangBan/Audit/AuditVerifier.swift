@@ -83,9 +83,7 @@ public enum AuditVerifier {
     /// saved from `GET /v1/audit/checkpoints/latest`), the log must extend it.
     public static func verify(dataDirectory: DataDirectory, trustedKeys: URL? = nil, anchor: URL? = nil) throws -> AuditVerification {
         guard dataDirectory.exists else { throw StartupError("no database in \(dataDirectory.url.path)") }
-        var configuration = Configuration()
-        configuration.readonly = true
-        let queue = try DatabaseQueue(path: dataDirectory.database.path, configuration: configuration)
+        let queue = try ReadOnlyDatabase(at: dataDirectory.database)
         let profileName = try queue.read { db in try MetaStore.value(of: "crypto_profile", db) }
         guard let profileName, let profile = CryptoProfile(rawValue: profileName) else {
             return .broken(1, "the database records no crypto profile")
@@ -138,7 +136,7 @@ public enum AuditVerifier {
     /// the chain is read in pages of `pageSize` records, each page a short read of its own,
     /// so no request handler holds a long read and writers go on. Records are append-only:
     /// the checkpoints are read first, then the head, then the chain up to that head.
-    public static func verifyInPages(_ reader: any DatabaseReader, suite: CryptoSuite, checkpointFile: URL,
+    static func verifyInPages(_ reader: Transactions, suite: CryptoSuite, checkpointFile: URL,
                                      pageSize: Int = 5_000) async throws -> AuditVerification {
         let (keys, found, size) = try await reader.read { db in
             (try publishedKeys(db), try Self.checkpoints(db, file: checkpointFile),

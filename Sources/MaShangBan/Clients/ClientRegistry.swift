@@ -32,7 +32,7 @@ public struct Client: Sendable, Equatable, Codable {
 /// only their profile hash is stored. A deleted client's token stops working at once.
 public struct ClientRegistry: Sendable {
     static let tokenPrefix = "msb_"
-    let pool: DatabasePool
+    let transactions: Transactions
     let suite: CryptoSuite
     let audit: AuditLog
     let random: any RandomSource
@@ -74,7 +74,7 @@ public struct ClientRegistry: Sendable {
         let tokenHash = Self.tokenHash(token, suite: suite)
         let createdAt = Timestamp.string(now())
         let audit = self.audit
-        let client = try await pool.write { db in
+        let client = try await transactions.write { db in
             if let types = valid.licenceTypes, let unknown = try types.first(where: { try LicenceTypeRegistry.find(db, code: $0) == nil }) {
                 throw MSBError(.unknownLicenceType, "licence_types names \(unknown.prefix(64)), not a known licence type")
             }
@@ -113,7 +113,7 @@ public struct ClientRegistry: Sendable {
     /// (nil on the last). 404 `not_found` if `after` names no client.
     public func list(after: String? = nil, limit: Int = ClientRegistry.maximumPage) async throws -> (clients: [Client], next: String?) {
         let limit = min(max(1, limit), Self.maximumPage)
-        return try await pool.read { db in
+        return try await transactions.read { db in
             if let after, try !ClientStore.exists(after, db) { throw MSBError.notFound("no such client to list after") }
             let rows = try ClientStore.page(after: after, limit: limit + 1, db)
             let clients = Array(rows.prefix(limit))
@@ -133,7 +133,7 @@ public struct ClientRegistry: Sendable {
         let deletedAt = now()
         let audit = self.audit
         defer { tokens.invalidate() }  // after the write has committed (or failed), whatever happens to this task
-        try await pool.write { db in
+        try await transactions.write { db in
             let client = try Self.fetch(db, id: id)
             if client.role == .admin, try ClientStore.liveAdminCount(db) == 1 {
                 throw MSBError(.lastAdmin, "this is the last admin client; create another admin first")
@@ -162,7 +162,7 @@ public struct ClientRegistry: Sendable {
         let tokenHash = Data(hash)
         let (cached, generation) = tokens.lookup(tokenHash)
         if let cached { return cached }
-        let client = try await pool.read { db in try ClientStore.client(tokenHash: hash, db) }
+        let client = try await transactions.read { db in try ClientStore.client(tokenHash: hash, db) }
         if let client { tokens.store(client, for: tokenHash, readAt: generation) }
         return client
     }

@@ -26,8 +26,13 @@ public struct Consent: Sendable, Equatable {
 
 /// Grants and withdraws consents (docs/API.md "App backend").
 public struct Consents: Sendable {
-    let library: LicenceLibrary
+    let transactions: Transactions
     let faceAuth: FaceAuth
+    let vault: DataVault
+    let holderReference: HolderReference
+    let audit: AuditLog
+    let random: any RandomSource
+    let now: Now
     /// Told of each consent granted, so its first code can be signed early.
     let recent: RecentConsents
 
@@ -61,8 +66,8 @@ public struct Consents: Sendable {
     /// 403 `agent_not_authorized`, 404 `item_unknown`, 422 `licence_not_in_wallet`,
     /// 409 `licence_revoked` / `licence_expired`.
     public func grant(_ request: Request, client: Client) async throws -> Consent {
-        let (library, faceAuth) = (self.library, self.faceAuth)
-        let instant = library.now()
+        let faceAuth = self.faceAuth
+        let instant = now()
         let holder = try HolderID(either: request.holder, field: "holder", today: instant)
         let subject: CitizenID
         var agent: CitizenID?
@@ -82,20 +87,20 @@ public struct Consents: Sendable {
         guard Self.lifetimes.contains(ttl) else { throw MSBError.validationFailed("ttl_seconds must be 60 to 1800") }
         if let hall = request.hall { try Hall.validate(hall, field: "hall") }
         let today = CalendarDate(instant)
-        let holderRef = library.holderReference.ref(holder.value)
+        let holderRef = holderReference.ref(holder.value)
         // Counted per app client and only once the face check has passed: failed attempts by
         // one app use up nothing, and cannot lock the holder out of another app.
         let limiter = faceAuth.limiter
         let bucket = "\(client.id):\(holderRef)"
         try await limiter.take(.consent, bucket, limit: limiter.limits.consentsPerHolder, spend: false)
-        let agentRef = agent.map { library.holderReference.ref($0.value) }
+        let agentRef = agent.map { holderReference.ref($0.value) }
         let consent = Consent(
-            id: library.random.sortableIdentifier(prefix: "con", at: instant), clientID: client.id, holderKind: holder.kind,
+            id: random.sortableIdentifier(prefix: "con", at: instant), clientID: client.id, holderKind: holder.kind,
             holderRef: holderRef, agentRef: agentRef, item: request.item, hall: request.hall, licenceIDs: request.licences,
             createdAt: Timestamp.string(instant), expiresAt: Timestamp.string(instant.addingTimeInterval(TimeInterval(ttl))),
             withdrawn: false)
-        let agentBox = try agent.map { try library.vault.seal($0.value, context: "consent:\(consent.id):agent") }
-        try await library.writes.write { db in
+        let agentBox = try agent.map { try vault.seal($0.value, context: "consent:\(consent.id):agent") }
+        try await transactions.unit { db in
             if let agentRef, !(try AgentStore.isAuthorised(enterpriseRef: holderRef, agentRef: agentRef, today: today, db)) {
                 throw MSBError(.agentNotAuthorized, "the agent holds no live authorisation for this enterprise")
             }
@@ -113,7 +118,7 @@ public struct Consents: Sendable {
             var detail: [String: JSONValue] = ["client": .string(client.id), "licences": .int(Int64(request.licences.count))]
             if let item = consent.item { detail["item"] = .string(item) }
             if let agentRef { detail["agent"] = .string("holder:\(agentRef)") }
-            try library.audit.append(db, actor: .holder(ref: holderRef), action: "consent.granted", object: "consent:\(consent.id)",
+            try audit.append(db, actor: .holder(ref: holderRef), action: "consent.granted", object: "consent:\(consent.id)",
                                      detail: detail)
         }
         limiter.spend(.consent, bucket, limit: limiter.limits.consentsPerHolder)
@@ -124,9 +129,9 @@ public struct Consents: Sendable {
     /// Withdraws a consent of this client (404 `not_found` otherwise); its unscanned codes die.
     /// Withdrawing twice changes nothing.
     public func withdraw(id: String, client: Client) async throws {
-        let instant = library.now()
-        let audit = library.audit
-        try await library.writes.write { db in
+        let instant = now()
+        let audit = audit
+        try await transactions.unit { db in
             let consent = try Self.find(id, db)
             guard let consent, consent.clientID == client.id else { throw MSBError.notFound("no such consent") }
             guard !consent.withdrawn else { return }

@@ -47,8 +47,7 @@ public enum AttestationPurpose: String, Sendable, CaseIterable {
 /// challenges bound to the person to be seen, and the providers' signed attestations
 /// (docs/API.md "Face-auth attestation").
 public struct FaceAuth: Sendable {
-    let pool: DatabasePool
-    let writes: GroupCommit
+    let transactions: Transactions
     let holderReference: HolderReference
     let audit: AuditLog
     let random: any RandomSource
@@ -63,10 +62,10 @@ public struct FaceAuth: Sendable {
     public static let challengeLifetime = 120
     public static let clockSkew: Int64 = 120
 
-    public init(pool: DatabasePool, writes: GroupCommit, holderReference: HolderReference, audit: AuditLog, random: any RandomSource,
+    init(transactions: Transactions, holderReference: HolderReference, audit: AuditLog, random: any RandomSource,
                 now: @escaping Now, threshold: Double, limiter: RateLimiter) {
-        (self.pool, self.writes, self.holderReference, self.audit, self.random, self.now, self.threshold, self.limiter) =
-            (pool, writes, holderReference, audit, random, now, threshold, limiter)
+        (self.transactions, self.holderReference, self.audit, self.random, self.now, self.threshold, self.limiter) =
+            (transactions, holderReference, audit, random, now, threshold, limiter)
     }
 
     // MARK: Providers (admin)
@@ -83,7 +82,7 @@ public struct FaceAuth: Sendable {
                                         createdAt: Timestamp.string(now()))
         let pem = try verifier.publicKeyPEM()
         let audit = self.audit
-        try await pool.write { db in
+        try await transactions.write { db in
             if try FaceAuthStore.providerExists(provider.id, db) {
                 throw MSBError(.faceAuthProviderExists, "this public key is registered already")
             }
@@ -95,7 +94,7 @@ public struct FaceAuth: Sendable {
     }
 
     public func providers() async throws -> [FaceAuthProvider] {
-        try await pool.read { db in try FaceAuthStore.providers(db) }
+        try await transactions.read { db in try FaceAuthStore.providers(db) }
     }
 
     /// Revokes a provider: its attestations are refused from the moment this commits (422
@@ -103,7 +102,7 @@ public struct FaceAuth: Sendable {
     public func revokeProvider(id: String, by actor: AuditActor) async throws {
         let instant = now()
         let (audit, keys) = (self.audit, self.keys)
-        try await writes.write { db in
+        try await transactions.unit { db in
             guard let revoked = try FaceAuthStore.isRevoked(id, db) else { throw MSBError.notFound("no such face-auth provider") }
             guard !revoked else { return }
             try FaceAuthStore.revoke(id, at: instant, db)
@@ -127,7 +126,7 @@ public struct FaceAuth: Sendable {
         let ref = holderReference.ref(subject.value)
         try await limiter.take(.challenge, "\(client.id):\(ref)", limit: limiter.limits.challengesPerHolder)
         let audit = self.audit
-        try await writes.write { db in
+        try await transactions.unit { db in
             try FaceAuthStore.insertChallenge(nonce: nonce, subjectRef: ref, expiresAt: expiresAt, clientID: client.id, purpose: purpose, db)
             try audit.append(db, actor: .client(client.id), action: "face_auth.challenged", object: "holder:\(ref)",
                              detail: ["purpose": .string(purpose.rawValue)])

@@ -7,10 +7,14 @@ import GRDB
 /// the session acts for the person, and for an enterprise whose legal representative or
 /// live authorised agent the person is. Only a hash of the token is stored.
 public struct HolderSessions: Sendable {
-    let pool: DatabasePool
-    let writes: GroupCommit
+    let transactions: Transactions
     let faceAuth: FaceAuth
+    /// Opens an enterprise's business licence (whose legal representative the person may be).
     let library: LicenceLibrary
+    let holderReference: HolderReference
+    let audit: AuditLog
+    let random: any RandomSource
+    let now: Now
     let suite: CryptoSuite
 
     /// The request header that carries a session token.
@@ -18,9 +22,6 @@ public struct HolderSessions: Sendable {
     public static let lifetimes = 60...1800
     static let tokenPrefix = "hs_"
 
-    public init(pool: DatabasePool, writes: GroupCommit, faceAuth: FaceAuth, library: LicenceLibrary, suite: CryptoSuite) {
-        (self.pool, self.writes, self.faceAuth, self.library, self.suite) = (pool, writes, faceAuth, library, suite)
-    }
 
     /// A new session token and when it expires.
     public struct Opened: Sendable, Equatable {
@@ -33,13 +34,13 @@ public struct HolderSessions: Sendable {
     public func open(person: CitizenID, attestation: String, ttlSeconds: Int?, client: Client) async throws -> Opened {
         let ttl = ttlSeconds ?? Self.lifetimes.upperBound
         guard Self.lifetimes.contains(ttl) else { throw MSBError.validationFailed("ttl_seconds must be 60 to 1800") }
-        let instant = library.now()
-        let id = library.random.identifier(prefix: "hss")
-        let token = Self.tokenPrefix + Encoding.base64URL(library.random.bytes(32))
+        let instant = now()
+        let id = random.identifier(prefix: "hss")
+        let token = Self.tokenPrefix + Encoding.base64URL(random.bytes(32))
         let opened = Opened(token: token, expiresAt: Timestamp.string(instant.addingTimeInterval(TimeInterval(ttl))))
-        let personRef = library.holderReference.ref(person.value)
-        let (faceAuth, audit, tokenHash) = (self.faceAuth, library.audit, suite.hash(Array(token.utf8)))
-        try await writes.write { db in
+        let personRef = holderReference.ref(person.value)
+        let (faceAuth, audit, tokenHash) = (self.faceAuth, audit, suite.hash(Array(token.utf8)))
+        try await transactions.unit { db in
             try faceAuth.verify(attestation, subject: person, purpose: .holderSession, clientID: client.id, db)
             try HolderSessionStore.insert(id: id, tokenHash: tokenHash, clientID: client.id, personRef: personRef, at: instant,
                                           expiresAt: opened.expiresAt, db)
@@ -53,9 +54,9 @@ public struct HolderSessions: Sendable {
     /// `holder_session_mismatch` for another app's). Audited as `holder_session.ended`.
     public func end(token: String?, client: Client) async throws {
         let session = try await live(token, client: client)
-        let instant = library.now()
-        let audit = library.audit
-        try await writes.write { db in
+        let instant = now()
+        let audit = audit
+        try await transactions.unit { db in
             guard try HolderSessionStore.end(session.id, at: instant, db) else { return }
             try audit.append(db, actor: .client(client.id), action: "holder_session.ended", object: "holder_session:\(session.id)")
         }
@@ -68,16 +69,16 @@ public struct HolderSessions: Sendable {
     /// `holder_session_mismatch` (another app's session, or for another holder).
     public func require(_ token: String?, for holder: HolderID, client: Client) async throws {
         let session = try await live(token, client: client)
-        let holderRef = library.holderReference.ref(holder.value)
+        let holderRef = holderReference.ref(holder.value)
         let mismatch = MSBError(.holderSessionMismatch, "the holder session is for another holder")
         switch holder {
         case .person:
             guard session.personRef == holderRef else { throw mismatch }
         case .enterprise:
-            let (library, today) = (self.library, library.today)
-            let actsFor = try await pool.read { db in
+            let (library, today) = (self.library, CalendarDate(now()))
+            let actsFor = try await transactions.read { db in
                 if let representative = try EnterpriseAgents.legalRepresentative(of: holderRef, library: library, today: today, db),
-                   library.holderReference.ref(representative.value) == session.personRef {
+                   holderReference.ref(representative.value) == session.personRef {
                     return true
                 }
                 return try EnterpriseAgents.isAuthorised(enterpriseRef: holderRef, agentRef: session.personRef, today: today, db)
@@ -91,8 +92,8 @@ public struct HolderSessions: Sendable {
                                 "this request needs a live holder session (header \(Self.header))")
         guard let token, token.hasPrefix(Self.tokenPrefix), token.utf8.count <= 128 else { throw required }
         let tokenHash = suite.hash(Array(token.utf8))
-        let instant = library.now()
-        let row = try await pool.read { db in try HolderSessionStore.live(tokenHash: tokenHash, at: instant, db) }
+        let instant = now()
+        let row = try await transactions.read { db in try HolderSessionStore.live(tokenHash: tokenHash, at: instant, db) }
         guard let row else { throw required }
         guard row.clientID == client.id else {
             throw MSBError(.holderSessionMismatch, "the holder session belongs to another app client")

@@ -17,7 +17,7 @@ public struct ApprovalSystem: Sendable, Codable, Equatable {
 }
 
 public struct ApprovalSystemRegistry: Sendable {
-    let pool: DatabasePool
+    let transactions: Transactions
     let vault: DataVault
     let audit: AuditLog
     let random: any RandomSource
@@ -49,7 +49,7 @@ public struct ApprovalSystemRegistry: Sendable {
         let system = ApprovalSystem(code: r.code, name: name, webhookURL: r.webhookURL, createdAt: Timestamp.string(now()))
         let box = try vault.seal(secret, context: "approval_system:\(r.code):secret")
         let audit = self.audit
-        try await pool.write { db in
+        try await transactions.write { db in
             if try ApprovalSystemStore.exists(system.code, db) {
                 throw MSBError(.approvalSystemExists, "approval system \(system.code) exists already")
             }
@@ -60,7 +60,7 @@ public struct ApprovalSystemRegistry: Sendable {
     }
 
     public func list() async throws -> [ApprovalSystem] {
-        try await pool.read { db in
+        try await transactions.read { db in
             try ApprovalSystemStore.all(db)
         }
     }
@@ -69,7 +69,7 @@ public struct ApprovalSystemRegistry: Sendable {
     /// current address); audited as `approval_system.updated` when it changed.
     public func repoint(_ code: String, to url: String, by actor: AuditActor) async throws {
         let audit = self.audit
-        try await pool.write { db in
+        try await transactions.write { db in
             if try ApprovalSystemStore.setWebhook(code, to: url, db) {
                 try audit.append(db, actor: actor, action: "approval_system.updated", object: "approval_system:\(code)")
             }
@@ -79,7 +79,7 @@ public struct ApprovalSystemRegistry: Sendable {
     /// The webhook signing secret of a system (for the delivery worker).
     public func secret(of code: String) async throws -> String? {
         let vault = self.vault
-        return try await pool.read { db in try Self.secret(of: code, vault: vault, db) }
+        return try await transactions.read { db in try Self.secret(of: code, vault: vault, db) }
     }
 
     static func secret(of code: String, vault: DataVault, _ db: Database) throws -> String? {

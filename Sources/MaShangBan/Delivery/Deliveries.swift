@@ -71,10 +71,9 @@ public protocol WebhookTransport: Sendable {
 /// changes), or until it is `dead` after the configured attempts. The outbox rows are the
 /// state: a restart picks up whatever is pending.
 public struct Deliveries: Sendable {
-    let pool: DatabasePool
     /// Outcomes share the request path's group commit: at peak hours one attempt per scan
     /// comes back, and a transaction (and fsync) each would halve what the writer can take.
-    let writes: GroupCommit
+    let transactions: Transactions
     let vault: DataVault
     let suite: CryptoSuite
     let audit: AuditLog
@@ -90,7 +89,7 @@ public struct Deliveries: Sendable {
 
     /// A submission as its terminal (or an admin) sees it; 404 `not_found` for anyone else.
     public func status(of id: String, for client: Client) async throws -> SubmissionStatus {
-        try await pool.read { db in
+        try await transactions.read { db in
             let terminal = try Self.terminal(of: id, db)
             guard let status = try Self.status(id, db), client.role == .admin || terminal == client.id else {
                 throw MSBError.notFound("no such submission")
@@ -104,7 +103,7 @@ public struct Deliveries: Sendable {
     public func retry(_ id: String, by actor: AuditActor) async throws -> SubmissionStatus {
         let instant = now()
         let audit = self.audit
-        let status = try await pool.write { db -> SubmissionStatus in
+        let status = try await transactions.write { db -> SubmissionStatus in
             guard let current = try Self.status(id, db) else { throw MSBError.notFound("no such submission") }
             guard current.status == .dead else {
                 throw MSBError(.submissionNotDead, "only a dead submission can be retried (it is \(current.status.rawValue))")
@@ -147,7 +146,7 @@ public struct Deliveries: Sendable {
                     // New submissions come in bursts at peak hours: one poll picks up a burst.
                     try? await Task.sleep(for: Self.pollPause)
                     let pollAt = now()
-                    let due = try await pool.read { db in try SubmissionStore.due(limit: Self.pollLimit, at: pollAt, db) }
+                    let due = try await transactions.read { db in try SubmissionStore.due(limit: Self.pollLimit, at: pollAt, db) }
                     var blocked = false
                     var started = 0
                     for entry in due where !inFlight.contains(entry.id) {
@@ -164,11 +163,11 @@ public struct Deliveries: Sendable {
                         }
                     }
                     waitingForSlot = blocked && started == 0
-                    let next = try await pool.read { db in try SubmissionStore.nextDue(excluding: inFlight.ids, db) }
+                    let next = try await transactions.read { db in try SubmissionStore.nextDue(excluding: inFlight.ids, db) }
                     let instant = now()
                     if ContinuousClock.now - gaugesAt >= Self.gaugeInterval {  // counting the queue costs O(depth)
                         gaugesAt = ContinuousClock.now
-                        let (depth, oldest) = try await pool.read { db in try SubmissionStore.queueDepth(db) }
+                        let (depth, oldest) = try await transactions.read { db in try SubmissionStore.queueDepth(db) }
                         Gauge(label: "msb_outbox_depth").record(depth)
                         Gauge(label: "msb_outbox_oldest_pending_seconds").record(oldest.map { max(0, instant.timeIntervalSince($0)) } ?? 0)
                     }
@@ -195,7 +194,7 @@ public struct Deliveries: Sendable {
     func attempt(_ due: Due, transport: any WebhookTransport, logger: Logger) async {
         let outcome: Result<Int, any Error>
         do {
-            let (body, secret) = try await pool.read { db in
+            let (body, secret) = try await transactions.read { db in
                 (try Submissions.body(of: due.id, vault: vault, db), try ApprovalSystemRegistry.secret(of: due.system, vault: vault, db))
             }
             guard let body, let secret else { throw InternalError("submission \(due.id) has no body or its system no secret") }
@@ -230,7 +229,7 @@ public struct Deliveries: Sendable {
         let unit = Double(random.bytes(4).reduce(0) { $0 << 8 | UInt32($1) }) / 4_294_967_296
         let next = instant.addingTimeInterval(settings.backoff(afterAttempt: attempts, unit: unit))
         let (audit, maxAttempts) = (self.audit, settings.maxAttempts)
-        try await writes.write { db in
+        try await transactions.unit { db in
             guard try SubmissionStore.state(due.id, db) == .pending else { return }
             if delivered {
                 try SubmissionStore.markDelivered(due.id, attempts: attempts, at: instant, db)

@@ -19,7 +19,7 @@ public struct Item: Sendable, Codable, Equatable {
 }
 
 public struct ItemRegistry: Sendable {
-    let pool: DatabasePool
+    let transactions: Transactions
     let audit: AuditLog
     let now: Now
 
@@ -52,7 +52,7 @@ public struct ItemRegistry: Sendable {
         let instant = now()
         let createdAt = Timestamp.string(instant)
         let audit = self.audit
-        return try await pool.write { db in
+        return try await transactions.write { db in
             var types: [String: LicenceType] = [:]
             for code in d.required {
                 guard let type = try LicenceTypeRegistry.find(db, code: code) else {
@@ -93,14 +93,14 @@ public struct ItemRegistry: Sendable {
     }
 
     public func list() async throws -> [Item] {
-        try await pool.read { db in
+        try await transactions.read { db in
             try ItemStore.definitions(db).map(Self.definitions.decode)
         }
     }
 
     /// The item, or 404 `not_found`.
     public func find(_ code: String) async throws -> Item {
-        try await pool.read { db in try Self.find(db, code) }
+        try await transactions.read { db in try Self.find(db, code) }
     }
 
     static func find(_ db: Database, _ code: String) throws -> Item {

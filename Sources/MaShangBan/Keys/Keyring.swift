@@ -44,14 +44,14 @@ public struct Keyring: Sendable {
     public func verifier(kid: String) -> (any SignatureVerifier)? { verifiers[kid] }
 
     /// Loads the keys listed in the database; creates the first key on a new data directory.
-    static func load(_ pool: DatabasePool, directory: DataDirectory, suite: CryptoSuite, now: Now) throws -> Keyring {
-        let rows = try pool.read { db in try SigningKeyStore.all(db) }
+    static func load(_ transactions: Transactions, directory: DataDirectory, suite: CryptoSuite, now: Now) throws -> Keyring {
+        let rows = try transactions.readNow { db in try SigningKeyStore.all(db) }
         if rows.isEmpty {
             let key = try makeKey(directory: directory, suite: suite)
-            try pool.write { db in
+            try transactions.writeNow { db in
                 try insert(db, key: key, now: now)
             }
-            return try load(pool, directory: directory, suite: suite, now: now)
+            return try load(transactions, directory: directory, suite: suite, now: now)
         }
         var verifiers: [String: any SignatureVerifier] = [:]
         var active: SigningKey?
@@ -106,7 +106,7 @@ public struct Keyring: Sendable {
         let key = try makeKey(directory: backend.dataDirectory, suite: backend.suite)
         let now = backend.now
         let audit = backend.audit
-        return try backend.pool.write { db in
+        return try backend.transactions.writeNow { db in
             guard let old = try SigningKeyStore.activeKID(db) else { throw StartupError("no active key to rotate") }
             try SigningKeyStore.retire(kid: old, at: now(), db)
             try insert(db, key: key, now: now)
@@ -122,12 +122,12 @@ public struct Keyring: Sendable {
 /// The signing keys as published (`GET /v1/keys`): every key, active and retired, with the
 /// region whose tokens they sign.
 public struct SigningKeys: Sendable {
-    let pool: DatabasePool
+    let transactions: Transactions
     /// The 6-digit region code tokens carry as `iss`.
     public let region: String
 
     /// The keys, newest first.
     public func published() async throws -> [PublishedKey] {
-        try await pool.read { db in try Keyring.published(db) }
+        try await transactions.read { db in try Keyring.published(db) }
     }
 }

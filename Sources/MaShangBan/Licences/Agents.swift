@@ -6,16 +6,18 @@ import GRDB
 /// face attestation of their own; an authorisation lasts until its `valid_until` day ends
 /// or it is withdrawn.
 public struct EnterpriseAgents: Sendable {
+    let transactions: Transactions
+    /// Opens the enterprise's business licence.
     let library: LicenceLibrary
     let faceAuth: FaceAuth
+    let holderReference: HolderReference
+    let audit: AuditLog
+    let now: Now
     /// The furthest `valid_until` may lie ahead, in days (`--max-agent-days`).
     let maximumDays: Int
 
     public static let defaultMaximumDays = 366
 
-    public init(library: LicenceLibrary, faceAuth: FaceAuth, maximumDays: Int = defaultMaximumDays) {
-        (self.library, self.faceAuth, self.maximumDays) = (library, faceAuth, maximumDays)
-    }
 
     /// An agent's authorisation as the API shows it.
     public struct Authorisation: Sendable, Equatable {
@@ -31,25 +33,25 @@ public struct EnterpriseAgents: Sendable {
     public func authorise(enterprise: CreditCode, agent: CitizenID, attestation: String, validUntil: String,
                           client: Client) async throws -> Authorisation {
         let actor = AuditActor.client(client.id)
-        let today = library.today
+        let today = CalendarDate(now())
         guard let until = CalendarDate(validUntil) else { throw MSBError.validationFailed("valid_until must be a YYYY-MM-DD date") }
         guard until >= today else { throw MSBError.validationFailed("valid_until must not be in the past") }
         guard until <= today.adding(days: maximumDays) else {
             throw MSBError.validationFailed("valid_until must be at most \(maximumDays) days ahead")
         }
-        let enterpriseRef = library.holderReference.ref(enterprise.value)
-        let agentRef = library.holderReference.ref(agent.value)
-        let instant = library.now()
+        let enterpriseRef = holderReference.ref(enterprise.value)
+        let agentRef = holderReference.ref(agent.value)
+        let instant = now()
         let (library, faceAuth) = (self.library, self.faceAuth)
-        try await library.pool.write { db in
+        try await transactions.write { db in
             guard let representative = try Self.legalRepresentative(of: enterpriseRef, library: library, today: today, db) else {
                 throw MSBError(.businessLicenceMissing,
                                "the library holds no valid business licence of this enterprise")
             }
             try faceAuth.verify(attestation, subject: representative, purpose: .agentGrant, clientID: client.id, db)
             try AgentStore.grant(enterpriseRef: enterpriseRef, agentRef: agentRef, until: until,
-                                 grantedBy: library.holderReference.ref(representative.value), at: instant, db)
-            try library.audit.append(db, actor: actor, action: "agent.authorised", object: "holder:\(enterpriseRef)",
+                                 grantedBy: holderReference.ref(representative.value), at: instant, db)
+            try audit.append(db, actor: actor, action: "agent.authorised", object: "holder:\(enterpriseRef)",
                                      detail: ["agent": .string("holder:\(agentRef)"), "valid_until": .string(until.text)])
         }
         return Authorisation(enterprise: enterprise.value, agent: agent.value, validUntil: until.text)
@@ -58,11 +60,11 @@ public struct EnterpriseAgents: Sendable {
     /// Withdraws an authorisation (404 `not_found` if there is no live one); the agent's
     /// live consents for the enterprise are withdrawn with it, and their unscanned codes die.
     public func withdraw(enterprise: CreditCode, agent: CitizenID, by actor: AuditActor) async throws {
-        let enterpriseRef = library.holderReference.ref(enterprise.value)
-        let agentRef = library.holderReference.ref(agent.value)
-        let instant = library.now()
-        let audit = library.audit
-        try await library.pool.write { db in
+        let enterpriseRef = holderReference.ref(enterprise.value)
+        let agentRef = holderReference.ref(agent.value)
+        let instant = now()
+        let audit = audit
+        try await transactions.write { db in
             var chain = try audit.chain(db)
             guard try Self.end(enterpriseRef, agentRef, at: instant, actor: actor, action: "agent.withdrawn", detail: [:], chain: &chain, db) else {
                 throw MSBError.notFound("this agent holds no authorisation for this enterprise")

@@ -145,16 +145,7 @@ public final class BatchImport {
         // refuses before it changes anything, so a refused line is skipped and the rest go on.
         // Anything else fails in storage, and then the whole transaction rolls back and the request fails.
         let ready = sealed.ready
-        let refusedInStore = try await library.pool.write { db -> [Rejection] in
-            var chain = try library.audit.chain(db)
-            var refused: [Rejection] = []
-            for (line, licence) in ready {
-                do { _ = try library.store(db, licence, by: issuer, chain: &chain) } catch let error as MSBError {
-                    refused.append(Rejection(line: line, error: error))
-                }
-            }
-            return refused
-        }
+        let refusedInStore = try await library.store(ready, by: issuer).map { Rejection(line: $0.line, error: $0.error) }
         var result = Result(accepted: ready.count - refusedInStore.count)
         result.reject(sealed.rejected + refusedInStore)
         return result

@@ -4,9 +4,8 @@ import GRDB
 /// The e-licence library (电子证照库): issuers import and revoke licences; apps read a
 /// holder's licences. Personal data is sealed at rest; the audit log gets ids and counts only.
 public struct LicenceLibrary: Sendable {
-    let pool: DatabasePool
-    /// Group commit for the per-request write units of the 一码出示 / 一码获取 path.
-    public let writes: GroupCommit
+    /// Reads, writes and group-commit units (the 一码出示 / 一码获取 path's).
+    let transactions: Transactions
     let vault: DataVault
     let holderReference: HolderReference
     let audit: AuditLog
@@ -25,7 +24,7 @@ public struct LicenceLibrary: Sendable {
 
     /// Every licence type by code (a batch looks types up without the database).
     func typesByCode() async throws -> [String: LicenceType] {
-        try await pool.read { db in Dictionary(try LicenceTypeRegistry.all(db).map { ($0.code, $0) }) { first, _ in first } }
+        try await transactions.read { db in Dictionary(try LicenceTypeRegistry.all(db).map { ($0.code, $0) }) { first, _ in first } }
     }
 
     /// Checks a submission against its type; throws the 422 the rule names.
@@ -37,9 +36,27 @@ public struct LicenceLibrary: Sendable {
     /// Besides the checks of its type: 403 `licence_type_not_permitted`, 403
     /// `licence_owned_by_other_issuer`, 409 `licence_holder_immutable`.
     public func importLicence(_ submission: LicenceSubmission, by issuer: LicenceIssuer) async throws -> Imported {
-        try await pool.write { db in
+        try await transactions.write { db in
             var chain = try audit.chain(db)
             return try store(db, try seal(try validate(submission, db), by: issuer), by: issuer, chain: &chain)
+        }
+    }
+
+    /// Stores sealed licences in one transaction, in order, each with its audit record; a
+    /// line `store` refuses (before changing anything) is skipped and returned with its
+    /// error, and the rest go on. Any other failure rolls the whole transaction back.
+    func store(_ licences: [(line: Int, licence: SealedLicence)], by issuer: LicenceIssuer) async throws
+        -> [(line: Int, error: MSBError)]
+    {
+        try await transactions.write { db in
+            var chain = try audit.chain(db)
+            var refused: [(line: Int, error: MSBError)] = []
+            for (line, licence) in licences {
+                do { _ = try store(db, licence, by: issuer, chain: &chain) } catch let error as MSBError {
+                    refused.append((line, error))
+                }
+            }
+            return refused
         }
     }
 
@@ -134,7 +151,7 @@ public struct LicenceLibrary: Sendable {
     public func assignIssuer(to target: String, from previous: String?, by actor: AuditActor) async throws -> Int {
         let instant = now()
         let audit = self.audit
-        return try await pool.write { db in
+        return try await transactions.write { db in
             let issuer = try LicenceIssuer(try ClientRegistry.fetch(db, id: target))
             if let previous { _ = try ClientRegistry.fetch(db, id: previous, includingDeleted: true) }
             guard let code = issuer.code, let types = issuer.licenceTypes else {
@@ -160,7 +177,7 @@ public struct LicenceLibrary: Sendable {
         let instant = now()
         let audit = self.audit
         let vault = self.vault
-        return try await pool.write { db in
+        return try await transactions.write { db in
             guard let licence = try LicenceStore.ownership(id, db) else { throw MSBError.notFound("no such licence") }
             try issuer.requireOwner(code: licence.issuerCode, client: licence.issuerClient)
             try issuer.requirePermitted(licence.typeCode)
@@ -176,7 +193,7 @@ public struct LicenceLibrary: Sendable {
     /// Every licence of a holder in the library, oldest first.
     public func library(of holder: HolderID) async throws -> [Licence] {
         let ref = holderReference.ref(holder.value)
-        return try await pool.read { db in try LicenceStore.licences(holderRef: ref, db).map { try open($0, db) } }
+        return try await transactions.read { db in try LicenceStore.licences(holderRef: ref, db).map { try open($0, db) } }
     }
 
     /// What a licence's sealed `data_box` holds (written by `seal`).

@@ -83,7 +83,7 @@ public struct LicenceType: Sendable, Codable, Equatable {
 
 /// The built-in licence types and those an admin added (stored in `licence_types`).
 public struct LicenceTypeRegistry: Sendable {
-    let pool: DatabasePool
+    let transactions: Transactions
     let audit: AuditLog
     let now: Now
 
@@ -115,7 +115,7 @@ public struct LicenceTypeRegistry: Sendable {
     }
 
     public func all() async throws -> [LicenceType] {
-        try await pool.read { db in try Self.all(db) }
+        try await transactions.read { db in try Self.all(db) }
     }
 
     static func all(_ db: Database) throws -> [LicenceType] {
@@ -137,7 +137,7 @@ public struct LicenceTypeRegistry: Sendable {
         let type = try Self.validate(definition)
         let audit = self.audit
         let json = String(decoding: try JSONEncoder().encode(type), as: UTF8.self)
-        try await pool.write { db in
+        try await transactions.write { db in
             if try Self.find(db, code: type.code) != nil {
                 throw MSBError(.licenceTypeExists, "licence type \(type.code) exists already")
             }

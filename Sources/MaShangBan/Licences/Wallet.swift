@@ -4,22 +4,25 @@ import GRDB
 /// A holder's wallet (licences "装进手机"): the library licences the holder's app has
 /// loaded. Only valid licences are added.
 public struct Wallet: Sendable {
+    let transactions: Transactions
+    /// Opens the stored licences.
     let library: LicenceLibrary
-
-    var pool: DatabasePool { library.pool }
+    let holderReference: HolderReference
+    let audit: AuditLog
+    let now: Now
 
     /// Adds every valid library licence not yet in the wallet (idempotent).
     /// Returns the ids added and the whole wallet.
     public func sync(_ holder: HolderID, by actor: AuditActor) async throws -> (added: [String], wallet: [Licence]) {
-        let ref = library.holderReference.ref(holder.value)
-        let today = library.today
-        let instant = library.now()
+        let ref = holderReference.ref(holder.value)
+        let today = CalendarDate(now())
+        let instant = now()
         let library = self.library
-        let added = try await pool.write { db -> [String] in
+        let added = try await transactions.write { db -> [String] in
             let ids = try WalletStore.validNotInWallet(holderRef: ref, today: today, db)
             for id in ids { try WalletStore.add(holderRef: ref, licence: id, at: instant, db) }
             if !ids.isEmpty {
-                try library.audit.append(db, actor: actor, action: "wallet.synced", object: "holder:\(ref)",
+                try audit.append(db, actor: actor, action: "wallet.synced", object: "holder:\(ref)",
                                          detail: ["added": .int(Int64(ids.count))])
             }
             return ids
@@ -29,16 +32,16 @@ public struct Wallet: Sendable {
 
     /// The licences in the wallet, in the order they were added.
     public func list(_ holder: HolderID) async throws -> [Licence] {
-        let ref = library.holderReference.ref(holder.value)
+        let ref = holderReference.ref(holder.value)
         let library = self.library
-        return try await pool.read { db in try WalletStore.licences(holderRef: ref, db).map { try library.open($0, db) } }
+        return try await transactions.read { db in try WalletStore.licences(holderRef: ref, db).map { try library.open($0, db) } }
     }
 
     /// Removes a licence from the wallet; 404 `not_found` if it is not there.
     public func remove(_ holder: HolderID, licence id: String, by actor: AuditActor) async throws {
-        let ref = library.holderReference.ref(holder.value)
-        let audit = library.audit
-        try await pool.write { db in
+        let ref = holderReference.ref(holder.value)
+        let audit = audit
+        try await transactions.write { db in
             guard try WalletStore.remove(holderRef: ref, licence: id, db) else { throw MSBError.notFound("that licence is not in this wallet") }
             try audit.append(db, actor: actor, action: "wallet.removed", object: "licence:\(id)", detail: ["holder": .string("holder:\(ref)")])
         }

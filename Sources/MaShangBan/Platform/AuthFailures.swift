@@ -8,7 +8,7 @@ import Foundation
 /// further addresses are counted together under `address:other`. Counts not yet written go
 /// out on `flush` (the checkpoint timer, and shutdown).
 public final class AuthFailures: Sendable {
-    let writes: GroupCommit
+    let transactions: Transactions
     let audit: AuditLog
     let holderReference: HolderReference
     let now: Now
@@ -35,8 +35,8 @@ public final class AuthFailures: Sendable {
         var reported = 0
     }
 
-    public init(writes: GroupCommit, audit: AuditLog, holderReference: HolderReference, now: @escaping Now) {
-        (self.writes, self.audit, self.holderReference, self.now) = (writes, audit, holderReference, now)
+    init(transactions: Transactions, audit: AuditLog, holderReference: HolderReference, now: @escaping Now) {
+        (self.transactions, self.audit, self.holderReference, self.now) = (transactions, audit, holderReference, now)
     }
 
     /// Counts one failure from `address` (a client key from `ClientAddress`, nil when
@@ -87,7 +87,7 @@ public final class AuthFailures: Sendable {
 
     private func write(_ records: [(String, [String: Int])]) async throws {
         let audit = self.audit
-        try await writes.write { db in
+        try await transactions.unit { db in
             var chain = try audit.chain(db)
             for (subject, reasons) in records {
                 try chain.append(actor: .system, action: "auth.failed", object: subject,

@@ -100,8 +100,7 @@ public struct Backend: Sendable, CustomStringConvertible, CustomDebugStringConve
     /// The admin token created by this start, or nil when the directory existed already.
     public let createdAdminToken: String?
 
-    let pool: DatabasePool
-    let writes: GroupCommit
+    let transactions: Transactions
     let keyring: Keyring
     let audit: AuditLog
     /// Seals personal data at rest (keys derived from `DIR/keys/data.key`).
@@ -119,65 +118,69 @@ public struct Backend: Sendable, CustomStringConvertible, CustomDebugStringConve
         // Files this process makes are its own only (the database, its WAL, keys, checkpoints).
         umask(0o077)
         try directory.create()
-        let pool = try Storage.open(at: directory.database)
+        let transactions = try Transactions.open(at: directory.database)
         let widened = try directory.restrictPermissions()
         if !widened.isEmpty {
             options.logger.warning("the data directory was readable by others; set to owner only (0700 folders, 0600 files)",
                                    metadata: ["paths": "\(widened.prefix(10).map { $0.isEmpty ? "." : $0 })"])
         }
-        let profile = try fixProfile(pool, asked: options.crypto, directory: directory)
+        let profile = try fixProfile(transactions, asked: options.crypto, directory: directory)
         let suite = CryptoSuite(profile: profile)
-        let keyring = try Keyring.load(pool, directory: directory, suite: suite, now: now)
+        let keyring = try Keyring.load(transactions, directory: directory, suite: suite, now: now)
         let vaults = try KeyFiles.vaults(directory, suite: suite, random: random)
         let audit = AuditLog(suite: suite, keyring: keyring, directory: directory, now: now, logger: options.logger)
         let vault = vaults.current
-        try KeySeparation.migrate(pool, from: vaults.undivided, to: vault)
+        try KeySeparation.migrate(transactions, from: vaults.undivided, to: vault)
         let holderReference = try KeyFiles.holderReference(directory, suite: suite, random: random)
-        let writes = GroupCommit(pool: pool)
-        let limiter = RateLimiter(limits: settings.rateLimits, now: now, writes: writes, audit: audit)
-        let library = LicenceLibrary(pool: pool, writes: writes, vault: vault, holderReference: holderReference, audit: audit,
+        let limiter = RateLimiter(limits: settings.rateLimits, now: now, transactions: transactions, audit: audit)
+        let library = LicenceLibrary(transactions: transactions, vault: vault, holderReference: holderReference, audit: audit,
                                      random: random, now: now)
-        let adminToken = try bootstrapAdmin(pool, directory: directory, suite: suite, audit: audit, options: options)
-        let faceAuth = FaceAuth(pool: pool, writes: writes, holderReference: holderReference, audit: audit, random: random,
+        let adminToken = try bootstrapAdmin(transactions, directory: directory, suite: suite, audit: audit, options: options)
+        let faceAuth = FaceAuth(transactions: transactions, holderReference: holderReference, audit: audit, random: random,
                                 now: now, threshold: settings.faceThreshold, limiter: limiter)
-        let deliveries = Deliveries(pool: pool, writes: writes, vault: vault, suite: suite, audit: audit,
+        let deliveries = Deliveries(transactions: transactions, vault: vault, suite: suite, audit: audit,
                                     random: random, now: now, settings: settings.delivery)
         let recentConsents = RecentConsents()
-        let presentations = Presentations(pool: pool, writes: writes, keyring: keyring, audit: audit, random: random, now: now,
+        let presentations = Presentations(transactions: transactions, keyring: keyring, audit: audit, random: random, now: now,
                                           region: settings.region, tokenLifetime: settings.tokenLifetime, limiter: limiter,
                                           recentConsents: recentConsents)
-        let scans = Scans(library: library, keyring: keyring, masks: settings.masks, region: settings.region, delivery: deliveries.wake)
+        let scans = Scans(transactions: transactions, library: library, vault: vault, audit: audit, random: random, now: now,
+                          keyring: keyring, masks: settings.masks, region: settings.region, delivery: deliveries.wake)
         let services = Services(
-            clients: ClientRegistry(pool: pool, suite: suite, audit: audit, random: random, now: now),
-            signingKeys: SigningKeys(pool: pool, region: settings.region),
-            auditTrail: AuditTrail(pool: pool, audit: audit, suite: suite, checkpointFile: directory.checkpointFile),
-            licenceTypes: LicenceTypeRegistry(pool: pool, audit: audit, now: now),
+            clients: ClientRegistry(transactions: transactions, suite: suite, audit: audit, random: random, now: now),
+            signingKeys: SigningKeys(transactions: transactions, region: settings.region),
+            auditTrail: AuditTrail(transactions: transactions, audit: audit, suite: suite, checkpointFile: directory.checkpointFile),
+            licenceTypes: LicenceTypeRegistry(transactions: transactions, audit: audit, now: now),
             library: library,
-            wallet: Wallet(library: library),
-            approvalSystems: ApprovalSystemRegistry(pool: pool, vault: vault, audit: audit, random: random, now: now),
-            items: ItemRegistry(pool: pool, audit: audit, now: now),
+            wallet: Wallet(transactions: transactions, library: library, holderReference: holderReference, audit: audit, now: now),
+            approvalSystems: ApprovalSystemRegistry(transactions: transactions, vault: vault, audit: audit, random: random, now: now),
+            items: ItemRegistry(transactions: transactions, audit: audit, now: now),
             faceAuth: faceAuth,
-            agents: EnterpriseAgents(library: library, faceAuth: faceAuth, maximumDays: settings.maxAgentDays),
-            holderSessions: HolderSessions(pool: pool, writes: writes, faceAuth: faceAuth, library: library, suite: suite),
-            consents: Consents(library: library, faceAuth: faceAuth, recent: recentConsents),
+            agents: EnterpriseAgents(transactions: transactions, library: library, faceAuth: faceAuth, holderReference: holderReference,
+                                     audit: audit, now: now, maximumDays: settings.maxAgentDays),
+            holderSessions: HolderSessions(transactions: transactions, faceAuth: faceAuth, library: library, holderReference: holderReference,
+                                           audit: audit, random: random, now: now, suite: suite),
+            consents: Consents(transactions: transactions, faceAuth: faceAuth, vault: vault, holderReference: holderReference, audit: audit,
+                               random: random, now: now, recent: recentConsents),
             presentations: presentations, scans: scans, deliveries: deliveries,
-            windowSessions: WindowSessions(scans: scans, presentations: presentations),
-            stats: Stats(pool: pool, now: now),
+            windowSessions: WindowSessions(scans: scans, presentations: presentations, transactions: transactions, vault: vault,
+                                           audit: audit, random: random, now: now),
+            stats: Stats(transactions: transactions, now: now),
             limiter: limiter,
-            authFailures: AuthFailures(writes: writes, audit: audit, holderReference: holderReference, now: now),
+            authFailures: AuthFailures(transactions: transactions, audit: audit, holderReference: holderReference, now: now),
             holderReference: holderReference,
-            health: StorageHealth(pool: pool),
-            meta: MetaStore(pool: pool),
+            health: StorageHealth(transactions: transactions),
+            meta: MetaStore(transactions: transactions),
             masks: settings.masks,
             now: now)
         return Backend(dataDirectory: directory, suite: suite, services: services, createdAdminToken: adminToken,
-                       pool: pool, writes: writes, keyring: keyring, audit: audit, vault: vault,
+                       transactions: transactions, keyring: keyring, audit: audit, vault: vault,
                        holderReference: holderReference, random: random)
     }
 
     /// Records the profile on first start; refuses a later start that asks for the other one.
-    static func fixProfile(_ pool: DatabasePool, asked: CryptoProfile?, directory: DataDirectory) throws -> CryptoProfile {
-        try pool.write { db in
+    static func fixProfile(_ transactions: Transactions, asked: CryptoProfile?, directory: DataDirectory) throws -> CryptoProfile {
+        try transactions.writeNow { db in
             if let recorded = try MetaStore.value(of: "crypto_profile", db) {
                 guard let profile = CryptoProfile(rawValue: recorded) else {
                     throw StartupError("the database records an unknown crypto profile '\(recorded)'")
@@ -196,9 +199,9 @@ public struct Backend: Sendable, CustomStringConvertible, CustomDebugStringConve
         }
     }
 
-    static func bootstrapAdmin(_ pool: DatabasePool, directory: DataDirectory, suite: CryptoSuite, audit: AuditLog,
+    static func bootstrapAdmin(_ transactions: Transactions, directory: DataDirectory, suite: CryptoSuite, audit: AuditLog,
                                options: BackendOptions) throws -> String? {
-        let done = try pool.read { db in try MetaStore.value(of: "admin_bootstrapped", db) != nil }
+        let done = try transactions.readNow { db in try MetaStore.value(of: "admin_bootstrapped", db) != nil }
         if done { return nil }
         let token: String
         if let given = options.adminToken {
@@ -211,7 +214,7 @@ public struct Backend: Sendable, CustomStringConvertible, CustomDebugStringConve
         }
         let id = options.random.identifier(prefix: "cli")
         let createdAt = Timestamp.string(options.now())
-        try pool.write { db in
+        try transactions.writeNow { db in
             try ClientRegistry.insert(db, id: id, try ClientRegistry.validate(.init(role: "admin", name: "bootstrap admin")),
                                       tokenHash: ClientRegistry.tokenHash(token, suite: suite), createdAt: createdAt)
             try MetaStore.insert("admin_bootstrapped", id, db)

@@ -85,7 +85,7 @@ public enum RateScope: String, Sendable {
 public final class RateLimiter: Sendable {
     public let limits: RateLimits
     let now: Now
-    let writes: GroupCommit
+    let transactions: Transactions
     let audit: AuditLog
     private let buckets = Locked<[String: Bucket]>([:])
     /// Past this many buckets, the full (idle) ones are dropped; a full bucket is no different from a missing one.
@@ -99,8 +99,8 @@ public final class RateLimiter: Sendable {
         var reportedAt: Date?
     }
 
-    public init(limits: RateLimits, now: @escaping Now, writes: GroupCommit, audit: AuditLog) {
-        (self.limits, self.now, self.writes, self.audit) = (limits, now, writes, audit)
+    init(limits: RateLimits, now: @escaping Now, transactions: Transactions, audit: AuditLog) {
+        (self.limits, self.now, self.transactions, self.audit) = (limits, now, transactions, audit)
     }
 
     /// Takes one request from `subject`'s bucket in `scope`, or throws 429 `rate_limited`.
@@ -133,7 +133,7 @@ public final class RateLimiter: Sendable {
         guard let wait else { return }
         if let trips = report {
             let audit = self.audit
-            _ = try await writes.write { db in
+            _ = try await transactions.unit { db in
                 try audit.append(db, actor: .system, action: "rate_limit.tripped", object: key,
                                  detail: ["scope": .string(scope.rawValue), "trips": .int(Int64(trips))])
             }

@@ -4,12 +4,12 @@ import GRDB
 /// `GET /v1/stats`: counts of consents, presentations, scans (accepted, and rejected by
 /// code), submissions by delivery status — in total and per item.
 public struct Stats: Sendable {
-    let pool: DatabasePool
+    let transactions: Transactions
     let now: Now
 
     public func collect() async throws -> JSONValue {
         let instant = now()
-        return try await pool.read { db in try Self.collect(db, at: instant) }
+        return try await transactions.read { db in try Self.collect(db, at: instant) }
     }
 
     static func collect(_ db: Database, at instant: Date) throws -> JSONValue {

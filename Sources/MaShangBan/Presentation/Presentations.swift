@@ -12,8 +12,7 @@ public struct Presentation: Sendable, Equatable {
 /// Issues and cancels presentations. One consent has at most one live code: a new one
 /// revokes the previous unscanned one.
 public struct Presentations: Sendable {
-    let pool: DatabasePool
-    let writes: GroupCommit
+    let transactions: Transactions
     let keyring: Keyring
     let audit: AuditLog
     let random: any RandomSource
@@ -29,10 +28,10 @@ public struct Presentations: Sendable {
     /// The tokens of live codes, for their QR images (the database keeps only hashes).
     let liveTokens = LiveTokens()
 
-    public init(pool: DatabasePool, writes: GroupCommit, keyring: Keyring, audit: AuditLog, random: any RandomSource, now: @escaping Now,
+    init(transactions: Transactions, keyring: Keyring, audit: AuditLog, random: any RandomSource, now: @escaping Now,
                 region: String, tokenLifetime: Int, limiter: RateLimiter, recentConsents: RecentConsents) {
-        (self.pool, self.writes, self.keyring, self.audit, self.random, self.now, self.region, self.tokenLifetime, self.limiter) =
-            (pool, writes, keyring, audit, random, now, region, tokenLifetime, limiter)
+        (self.transactions, self.keyring, self.audit, self.random, self.now, self.region, self.tokenLifetime, self.limiter) =
+            (transactions, keyring, audit, random, now, region, tokenLifetime, limiter)
         self.recentConsents = recentConsents
     }
 
@@ -43,7 +42,7 @@ public struct Presentations: Sendable {
         let instant = now()
         let (keyring, audit, random, region, lifetime) = (self.keyring, self.audit, self.random, self.region, tokenLifetime)
         if let limit = limiter.limits.codesPerHolder,
-           let holderRef = try await pool.read({ db in try ConsentStore.holderRef(of: consentID, clientID: client.id, db) }) {
+           let holderRef = try await transactions.read({ db in try ConsentStore.holderRef(of: consentID, clientID: client.id, db) }) {
             try await limiter.take(.code, holderRef, limit: limit)
         }
         // The token is signed here, on the request's task, when the consent's facts are known
@@ -53,7 +52,7 @@ public struct Presentations: Sendable {
                                      lifetime: lifetime, region: region)
             return (claims: claims, token: try claims.signed(with: keyring.active))
         }
-        let (presentation, consent, signedEarly) = try await writes.write { db in
+        let (presentation, consent, signedEarly) = try await transactions.unit { db in
             guard let consent = try Consents.find(consentID, db), consent.clientID == client.id else {
                 throw MSBError.notFound("no such consent")
             }
@@ -99,7 +98,7 @@ public struct Presentations: Sendable {
     public func cancel(id: String, client: Client) async throws {
         let instant = now()
         let audit = self.audit
-        try await writes.write { db in
+        try await transactions.unit { db in
             guard let state = try PresentationStore.state(id, clientID: client.id, db) else { throw MSBError.notFound("no such presentation") }
             guard state == .active else { return }
             var chain = try audit.chain(db)

@@ -5,16 +5,18 @@ import GRDB
 /// transaction consumed, checked against its consent and the item, and turned into a
 /// submission. The window gets the display-masked view; refusals are audited.
 public struct Scans: Sendable {
+    let transactions: Transactions
+    /// Opens the consented licences.
     let library: LicenceLibrary
+    let vault: DataVault
+    let audit: AuditLog
+    let random: any RandomSource
+    let now: Now
     let keyring: Keyring
     let masks: MaskTable
     let region: String
     /// Told of each new submission, so the delivery worker sends it at once.
     let delivery: WakeSignal
-
-    public init(library: LicenceLibrary, keyring: Keyring, masks: MaskTable, region: String, delivery: WakeSignal) {
-        (self.library, self.keyring, self.masks, self.region, self.delivery) = (library, keyring, masks, region, delivery)
-    }
 
     /// `POST /v1/scans`. Errors (docs/API.md "Terminal"): 422 `token_invalid`, 410
     /// `token_expired`, 409 `token_used`, 410 `token_revoked`, 403 `wrong_hall`, 403
@@ -23,7 +25,7 @@ public struct Scans: Sendable {
     /// nothing (the code stays usable unless it was the problem) and is audited as
     /// `scan.rejected` with its code.
     public func scan(token: String, item code: String, terminal: Client) async throws -> JSONValue {
-        let instant = library.now()
+        let instant = now()
         var jti: String?
         do {
             let claims = try QRToken.verify(token, kind: .present, region: region, keyring: keyring, now: instant)
@@ -38,13 +40,12 @@ public struct Scans: Sendable {
     }
 
     private func accept(_ claims: QRToken, item code: String, terminal: Client, at instant: Date) async throws -> HandedOver {
-        let (library, masks) = (self.library, self.masks)
-        let submissionID = library.random.sortableIdentifier(prefix: "sub", at: instant)
+        let submissionID = random.sortableIdentifier(prefix: "sub", at: instant)
         // The licences' data boxes are opened in the writer's transaction. Opening them first
         // on a reader took that work off the writer but cost more in all (a read transaction and
         // one more thread hop), and the two cores limit scans as much as the writer does: a
         // fifth to a quarter more scans/s without it (README, "Performance and scale").
-        return try await library.writes.write { db in
+        return try await transactions.unit { db in
             // The token is consumed first; a later refusal rolls this unit's savepoint back, so
             // the code stays usable unless it was the problem.
             guard let (rowid, presentationID, consentID, state) = try PresentationStore.byJTI(claims.jti, db) else {
@@ -63,8 +64,8 @@ public struct Scans: Sendable {
             }
             guard let consent = try Consents.find(consentID, db) else { throw InternalError("a presentation without its consent") }
             guard !consent.withdrawn else { throw MSBError(.tokenRevoked, "the consent has been withdrawn") }
-            return try Self.handOver(consent, item: item, terminal: terminal, source: .presentation(presentationID),
-                                     submissionID: submissionID, at: instant, library: library, masks: masks, db)
+            return try handOver(consent, item: item, terminal: terminal, source: .presentation(presentationID),
+                                submissionID: submissionID, at: instant, db)
         }
     }
 
@@ -94,8 +95,8 @@ public struct Scans: Sendable {
     /// record, all in the caller's transaction: the consent is live and covers the item (一件事
     /// 一次办: every licence type it needs), each licence is valid, an agent is still
     /// authorised. Returns what the window's view is drawn from.
-    static func handOver(_ consent: Consent, item: Item, terminal: Client, source: Source, submissionID: String, at instant: Date,
-                         library: LicenceLibrary, masks: MaskTable, _ db: Database) throws -> HandedOver {
+    func handOver(_ consent: Consent, item: Item, terminal: Client, source: Source, submissionID: String, at instant: Date,
+                  _ db: Database) throws -> HandedOver {
         let stamp = Timestamp.string(instant)
         let today = CalendarDate(instant)
         guard !consent.withdrawn, consent.isLive(at: instant) else { throw MSBError.consentExpired }
@@ -119,7 +120,7 @@ public struct Scans: Sendable {
                 throw MSBError(.agentNotAuthorized, "the agent's authorisation has ended")
             }
             agent = try ConsentStore.agentBox(consent.id, db).flatMap {
-                try CitizenID(library.vault.open($0, context: "consent:\(consent.id):agent"), today: .distantFuture)
+                try CitizenID(vault.open($0, context: "consent:\(consent.id):agent"), today: .distantFuture)
             }
         }
         guard let holder = needed.first?.holder else { throw InternalError("a consent without licences") }
@@ -129,12 +130,12 @@ public struct Scans: Sendable {
         case .presentation(let id): presentationID = id
         case .windowSession(let id): windowSessionID = id
         }
-        var chain = try library.audit.chain(db)
+        var chain = try audit.chain(db)
         try Submissions.record(
             Submissions.Draft(id: submissionID, item: item, consentID: consent.id, presentationID: presentationID,
                               windowSessionID: windowSessionID, terminalID: terminal.id, holder: holder, agent: agent,
                               licences: needed, presentedAt: stamp),
-            vault: library.vault, masks: masks, actor: .client(terminal.id), chain: &chain, db)
+            vault: vault, masks: masks, actor: .client(terminal.id), chain: &chain, db)
         return HandedOver(submission: submissionID, item: item, holder: holder, agent: agent, licences: needed, today: today)
     }
 
@@ -165,8 +166,8 @@ public struct Scans: Sendable {
     /// Audits a refused scan or claim and counts it; the item is named only when it looks like an item code.
     func recordRejection(_ code: String, jti: String?, item: String?, by client: Client, at instant: Date) async throws {
         let itemCode = item.flatMap { $0.wholeMatch(of: ItemRegistry.codePattern) != nil ? $0 : nil }
-        let audit = library.audit
-        try await library.writes.write { db in
+        let audit = audit
+        try await transactions.unit { db in
             var detail: [String: JSONValue] = ["code": .string(code)]
             if let itemCode { detail["item"] = .string(itemCode) }
             try audit.append(db, actor: .client(client.id), action: "scan.rejected", object: jti.map { "token:\($0)" } ?? "token:unreadable",

@@ -17,12 +17,18 @@ public struct WindowSessionState: Sendable, Equatable {
 }
 
 public struct WindowSessions: Sendable {
+    /// Does a claim's hand-over, as a scan's.
     let scans: Scans
+    /// Region, token lifetime and signing key, as codes have them.
     let presentations: Presentations
     /// Woken when a session is claimed, so long polls answer at once.
     let claimed = Broadcast()
 
-    var library: LicenceLibrary { scans.library }
+    let transactions: Transactions
+    let vault: DataVault
+    let audit: AuditLog
+    let random: any RandomSource
+    let now: Now
 
     /// The longest long poll.
     public static let maximumWait = 30
@@ -33,14 +39,14 @@ public struct WindowSessions: Sendable {
         // A terminal registered before hall codes had one length limit may name a hall too
         // long for a token: it must be registered again with a shorter one.
         try Hall.validate(terminal.hall ?? "", field: "this terminal's hall")
-        let instant = library.now()
+        let instant = now()
         let claims = QRToken.make(kind: .window, region: presentations.region, hall: terminal.hall, issuedAt: instant,
-                                  expiresAt: instant.addingTimeInterval(TimeInterval(presentations.tokenLifetime)), random: library.random)
-        let session = WindowSession(id: library.random.sortableIdentifier(prefix: "win", at: instant),
+                                  expiresAt: instant.addingTimeInterval(TimeInterval(presentations.tokenLifetime)), random: random)
+        let session = WindowSession(id: random.sortableIdentifier(prefix: "win", at: instant),
                                     token: try claims.signed(with: presentations.keyring.active),
                                     expiresAt: Timestamp.string(Date(timeIntervalSince1970: TimeInterval(claims.exp))))
-        let audit = library.audit
-        try await library.writes.write { db in
+        let audit = audit
+        try await transactions.unit { db in
             guard try ItemStore.exists(code, db) else { throw MSBError.itemUnknown }
             try WindowSessionStore.insert(id: session.id, terminalID: terminal.id, item: code, jti: claims.jti, token: session.token,
                                           at: instant, expiresAt: session.expiresAt, db)
@@ -56,14 +62,14 @@ public struct WindowSessions: Sendable {
     /// `consent_expired`, `consent_scope`, `agent_not_authorized`, 409 `licence_revoked` /
     /// `licence_expired`. Refusals are audited as `scan.rejected`.
     public func claim(token: String, consent consentID: String, client: Client) async throws -> (session: String, submission: String) {
-        let instant = library.now()
+        let instant = now()
         var jti: String?
         do {
             let claims = try QRToken.verify(token, kind: .window, region: presentations.region, keyring: presentations.keyring, now: instant)
             jti = claims.jti
-            let (library, masks) = (self.library, scans.masks)
-            let submissionID = library.random.sortableIdentifier(prefix: "sub", at: instant)
-            let outcome = try await library.writes.write { db -> (String, String) in
+            let (scans, masks) = (self.scans, scans.masks)
+            let submissionID = random.sortableIdentifier(prefix: "sub", at: instant)
+            let outcome = try await transactions.unit { db -> (String, String) in
                 guard let session = try WindowSessionStore.session(jti: claims.jti, db) else {
                     throw MSBError(.tokenInvalid, "the token was not issued here")
                 }
@@ -79,12 +85,12 @@ public struct WindowSessions: Sendable {
                     throw MSBError(.wrongHall, "the consent is for another service hall")
                 }
                 let item = try ItemRegistry.find(db, session.item)
-                let view = try Scans.handOver(consent, item: item, terminal: window, source: .windowSession(sessionID),
-                                              submissionID: submissionID, at: instant, library: library, masks: masks, db)
+                let view = try scans.handOver(consent, item: item, terminal: window, source: .windowSession(sessionID),
+                                              submissionID: submissionID, at: instant, db)
                     .windowView(masks: masks)
-                let box = try library.vault.seal(view.canonicalString, context: "window_session:\(sessionID):result")
+                let box = try vault.seal(view.canonicalString, context: "window_session:\(sessionID):result")
                 try WindowSessionStore.markClaimed(sessionID, submission: submissionID, resultBox: box, at: instant, db)
-                try library.audit.append(db, actor: .client(client.id), action: "window_session.claimed",
+                try audit.append(db, actor: .client(client.id), action: "window_session.claimed",
                                          object: "window_session:\(sessionID)", detail: ["submission": .string(submissionID)])
                 return (sessionID, submissionID)
             }
@@ -103,10 +109,10 @@ public struct WindowSessions: Sendable {
         let seconds = max(0, min(wait, Self.maximumWait))
         var current = try await read(id, terminal: terminal)
         if current.status == "waiting", seconds > 0 {
-            let expires = try await library.pool.read { db in
+            let expires = try await transactions.read { db in
                 try WindowSessionStore.expiry(id, db)
             }
-            let untilExpiry = (expires ?? library.now()).timeIntervalSince(library.now()) + Double(QRToken.leeway)
+            let untilExpiry = (expires ?? now()).timeIntervalSince(now()) + Double(QRToken.leeway)
             let timeout = max(0, min(Double(seconds), untilExpiry))
             await claimed.wait(for: id, upTo: .milliseconds(Int64(timeout * 1000)))
             current = try await read(id, terminal: terminal)
@@ -116,7 +122,7 @@ public struct WindowSessions: Sendable {
 
     /// The token of a session of this terminal, to draw as a QR code (404 `not_found` otherwise).
     public func token(of id: String, terminal: Client) async throws -> String {
-        try await library.pool.read { db in
+        try await transactions.read { db in
             guard let token = try WindowSessionStore.token(id, terminalID: terminal.id, db) else {
                 throw MSBError.notFound("no such window session")
             }
@@ -125,13 +131,13 @@ public struct WindowSessions: Sendable {
     }
 
     private func read(_ id: String, terminal: Client) async throws -> WindowSessionState {
-        let (library, now) = (self.library, self.library.now())
-        return try await library.pool.read { db in
+        let (vault, now) = (self.vault, self.now())
+        return try await transactions.read { db in
             guard let session = try WindowSessionStore.session(id, terminalID: terminal.id, db) else {
                 throw MSBError.notFound("no such window session")
             }
             if session.state == .claimed, let box = session.resultBox {
-                let text = try library.vault.open(box, context: "window_session:\(id):result")
+                let text = try vault.open(box, context: "window_session:\(id):result")
                 return WindowSessionState(status: "claimed", result: JSONValue.parse(Array(text.utf8)))
             }
             let expires = session.expiresAt ?? now

@@ -9,8 +9,8 @@ import GRDB
 enum KeySeparation {
     static let done = "derived-v1"
 
-    static func migrate(_ pool: DatabasePool, from old: DataVault, to new: DataVault) throws {
-        try pool.write { db in
+    static func migrate(_ transactions: Transactions, from old: DataVault, to new: DataVault) throws {
+        try transactions.writeNow { db in
             guard try MetaStore.value(of: "data_keys", db) == nil else { return }
             try licences(db, old, new)
             try reseal(db, table: "consents", key: "id", column: "agent_box", old, new) { "consent:\($0):agent" }

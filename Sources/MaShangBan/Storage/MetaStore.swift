@@ -3,16 +3,16 @@ import GRDB
 /// The `meta` table: one value per key, for facts fixed once per data directory (the crypto
 /// profile, the admin bootstrap, the demo's sample data, the data-key layout).
 public struct MetaStore: Sendable {
-    let pool: DatabasePool
+    let transactions: Transactions
 
     /// The value recorded for `key`, or nil.
     public func value(of key: String) async throws -> String? {
-        try await pool.read { db in try Self.value(of: key, db) }
+        try await transactions.read { db in try Self.value(of: key, db) }
     }
 
     /// Records `value` for a `key` that has none yet (a second insert is a constraint error).
     public func insert(_ key: String, _ value: String) async throws {
-        try await pool.write { db in try Self.insert(key, value, db) }
+        try await transactions.write { db in try Self.insert(key, value, db) }
     }
 
     static func value(of key: String, _ db: Database) throws -> String? {
@@ -26,9 +26,9 @@ public struct MetaStore: Sendable {
 
 /// Whether the database answers (`GET /readyz`).
 public struct StorageHealth: Sendable {
-    let pool: DatabasePool
+    let transactions: Transactions
 
     public func isReady() async -> Bool {
-        (try? await pool.read { db in try Int.fetchOne(db, sql: "SELECT 1") }) == 1
+        (try? await transactions.read { db in try Int.fetchOne(db, sql: "SELECT 1") }) == 1
     }
 }

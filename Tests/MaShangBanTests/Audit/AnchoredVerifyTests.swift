@@ -12,8 +12,8 @@ struct AnchoredVerifyTests {
     /// The operator's copies, taken from a healthy server: `GET /v1/keys` and `GET /v1/audit/checkpoints/latest`.
     func saveAnchors(_ dir: TemporaryDirectory, into folder: TemporaryDirectory) throws -> (keys: URL, checkpoint: URL) {
         let backend = try openBackend(dir)
-        defer { try? backend.pool.close() }
-        let (keys, checkpoint) = try backend.pool.read { db in (try Keyring.published(db), try AuditLog.latestCheckpoint(db)) }
+        defer { try? backend.transactions.pool.close() }
+        let (keys, checkpoint) = try backend.transactions.pool.read { db in (try Keyring.published(db), try AuditLog.latestCheckpoint(db)) }
         let keysFile = folder.url.appendingPathComponent("keys.json")
         let checkpointFile = folder.url.appendingPathComponent("checkpoint.json")
         struct KeysAnswer: Encodable { let region: String; let keys: [PublishedKey] }
@@ -34,13 +34,13 @@ struct AnchoredVerifyTests {
         try FileManager.default.removeItem(at: dir.dataDirectory.checkpointFile)
         let backend = try openBackend(dir)
         let audit = backend.audit
-        _ = try backend.pool.write { db in
+        _ = try backend.transactions.pool.write { db in
             for i in 0..<newRecords {
                 try audit.append(db, actor: .system, action: "client.created", object: "client:forged_\(i)")
             }
             try audit.checkpointIfNeeded(db)
         }
-        try backend.pool.close()
+        try backend.transactions.pool.close()
     }
 
     @Test func aTruncatedLogWithItsCheckpointsIsCaught() throws {
@@ -81,7 +81,7 @@ struct AnchoredVerifyTests {
         // Someone replaces the directory's key with one of their own and re-signs everything.
         let backend = try openBackend(dir)
         _ = try Keyring.rotate(backend: backend)
-        try backend.pool.close()
+        try backend.transactions.pool.close()
         try rewrite(dir, from: 2, newRecords: 200)
         #expect(try AuditVerifier.verify(dataDirectory: dir.dataDirectory).ok, "the directory alone cannot tell")
         let result = try AuditVerifier.verify(dataDirectory: dir.dataDirectory, trustedKeys: anchors.keys)
@@ -99,7 +99,7 @@ struct AnchoredVerifyTests {
         let backend = try openBackend(dir, clock: clock)
         let old = backend.keyring.active
         let audit = backend.audit
-        _ = try backend.pool.write { db in
+        _ = try backend.transactions.pool.write { db in
             try audit.append(db, actor: .system, action: "client.created", object: "client:a")
             return try audit.checkpointIfNeeded(db)
         }
@@ -107,24 +107,24 @@ struct AnchoredVerifyTests {
         let rotated = try Keyring.rotate(backend: backend)
         clock.advance(60)
         // The running backend follows the rotation: its next checkpoint is the new key's.
-        let next = try backend.pool.write { db in
+        let next = try backend.transactions.pool.write { db in
             try audit.append(db, actor: .system, action: "client.created", object: "client:b")
             return try audit.checkpointIfNeeded(db)
         }
         #expect(next?.kid == rotated.active)
-        #expect(try AuditVerifier.verify(reader: backend.pool, suite: backend.suite, checkpointFile: dir.dataDirectory.checkpointFile).ok)
+        #expect(try AuditVerifier.verify(reader: backend.transactions.pool, suite: backend.suite, checkpointFile: dir.dataDirectory.checkpointFile).ok)
         // A checkpoint the old key signs now, after its retirement, does not verify.
-        let head = try #require(try backend.pool.read { db in try AuditLog.entries(db, after: 0, limit: 100) }.last)
+        let head = try #require(try backend.transactions.pool.read { db in try AuditLog.entries(db, after: 0, limit: 100) }.last)
         var late = AuditCheckpoint(size: head.seq, head: head.hash, ts: Timestamp.string(clock.now()), kid: old.kid, signature: "")
         late.signature = Encoding.base64URL(try old.signer.sign(late.signedBytes))
-        try backend.pool.write { db in
+        try backend.transactions.pool.write { db in
             try db.execute(sql: "DELETE FROM audit_checkpoints WHERE size = ?", arguments: [head.seq])
             try db.execute(sql: "INSERT INTO audit_checkpoints VALUES (?, ?, ?, ?, ?)",
                            arguments: [late.size, late.head, late.ts, late.kid, late.signature])
         }
-        let result = try AuditVerifier.verify(reader: backend.pool, suite: backend.suite, checkpointFile: dir.url.appendingPathComponent("none.jsonl"))
+        let result = try AuditVerifier.verify(reader: backend.transactions.pool, suite: backend.suite, checkpointFile: dir.url.appendingPathComponent("none.jsonl"))
         #expect(!result.ok)
         #expect(result.reason?.contains("after it was retired") == true)
-        #expect(try backend.pool.read { db in try Keyring.published(db) }.first { $0.kid == old.kid }?.retiredAt != nil)
+        #expect(try backend.transactions.pool.read { db in try Keyring.published(db) }.first { $0.kid == old.kid }?.retiredAt != nil)
     }
 }

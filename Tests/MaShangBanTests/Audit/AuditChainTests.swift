@@ -10,15 +10,15 @@ struct AuditChainTests {
     func populated(_ dir: TemporaryDirectory, count: Int64 = 150, crypto: CryptoProfile = .intl) throws {
         let backend = try openBackend(dir, crypto: crypto)
         let audit = backend.audit
-        _ = try backend.pool.write { db in
+        _ = try backend.transactions.pool.write { db in
             for i in 2...count {
                 try audit.append(db, actor: .client("cli_x"), action: "client.created", object: "client:cli_\(i)",
                                  detail: ["role": "terminal", "n": .int(i)])
             }
             try audit.checkpointIfNeeded(db)
         }
-        _ = try backend.pool.writeWithoutTransaction { try $0.checkpoint(.truncate) }
-        try backend.pool.close()
+        _ = try backend.transactions.pool.writeWithoutTransaction { try $0.checkpoint(.truncate) }
+        try backend.transactions.pool.close()
     }
 
     /// Copies the data directory and tampers with the copy's database through raw SQL, as
@@ -50,7 +50,7 @@ struct AuditChainTests {
     @Test func recordHashFollowsTheContract() throws {
         let dir = try TemporaryDirectory()
         let backend = try openBackend(dir)
-        let first = try backend.pool.read { db in try AuditLog.entries(db, after: 0, limit: 1) }.first
+        let first = try backend.transactions.pool.read { db in try AuditLog.entries(db, after: 0, limit: 1) }.first
         let record = try #require(first)
         #expect(record.prev == String(repeating: "0", count: 64))
         let canonical = #"{"action":"client.created","actor":"system","detail":{"role":"admin"},"object":"\#(record.object)","prev":"\#(record.prev)","seq":1,"ts":"\#(record.ts)"}"#
@@ -155,10 +155,10 @@ struct AuditChainTests {
         let dir = try TemporaryDirectory()
         let backend = try openBackend(dir)
         #expect(throws: DatabaseError.self) {
-            try backend.pool.write { db in try db.execute(sql: "UPDATE audit_records SET action = 'x' WHERE seq = 1") }
+            try backend.transactions.pool.write { db in try db.execute(sql: "UPDATE audit_records SET action = 'x' WHERE seq = 1") }
         }
         #expect(throws: DatabaseError.self) {
-            try backend.pool.write { db in try db.execute(sql: "DELETE FROM audit_records") }
+            try backend.transactions.pool.write { db in try db.execute(sql: "DELETE FROM audit_records") }
         }
     }
 
@@ -166,18 +166,18 @@ struct AuditChainTests {
         let dir = try TemporaryDirectory()
         let backend = try openBackend(dir)
         let audit = backend.audit
-        try backend.pool.write { db in
+        try backend.transactions.pool.write { db in
             for i in 2...99 { try audit.append(db, actor: .system, action: "test.noop", object: "n:\(i)") }
         }
-        #expect(try backend.pool.read { db in try AuditLog.latestCheckpoint(db) } == nil)
-        _ = try backend.pool.write { db in try audit.append(db, actor: .system, action: "test.noop", object: "n:100") }
-        let checkpoint = try #require(try backend.pool.read { db in try AuditLog.latestCheckpoint(db) })
+        #expect(try backend.transactions.pool.read { db in try AuditLog.latestCheckpoint(db) } == nil)
+        _ = try backend.transactions.pool.write { db in try audit.append(db, actor: .system, action: "test.noop", object: "n:100") }
+        let checkpoint = try #require(try backend.transactions.pool.read { db in try AuditLog.latestCheckpoint(db) })
         #expect(checkpoint.size == 100)
         #expect(checkpoint.kid == backend.keyring.active.kid)
         let file = try String(contentsOf: dir.dataDirectory.checkpointFile, encoding: .utf8)
         #expect(file == checkpoint.jsonLine + "\n")
         // Nothing new: no second checkpoint.
-        #expect(try backend.pool.write { db in try audit.checkpointIfNeeded(db) } == nil)
+        #expect(try backend.transactions.pool.write { db in try audit.checkpointIfNeeded(db) } == nil)
     }
 
     /// A batch appends through one `AuditChain`: the head is read once, the records and
@@ -188,19 +188,19 @@ struct AuditChainTests {
         let dir = try TemporaryDirectory()
         let backend = try openBackend(dir, crypto: crypto)
         let audit = backend.audit
-        let last = try backend.pool.write { db in
+        let last = try backend.transactions.pool.write { db in
             var chain = try audit.chain(db)
             for i in 2...250 { try chain.append(actor: .system, action: "test.noop", object: "n:\(i)", detail: ["n": .int(Int64(i))]) }
             return chain.seq
         }
         #expect(last == 250)
         // A single append afterwards continues from the head the chain left.
-        let next = try backend.pool.write { db in try audit.append(db, actor: .system, action: "test.noop", object: "n:251") }
+        let next = try backend.transactions.pool.write { db in try audit.append(db, actor: .system, action: "test.noop", object: "n:251") }
         #expect(next.seq == 251)
         let lines = try String(contentsOf: dir.dataDirectory.checkpointFile, encoding: .utf8).split(separator: "\n")
         let sizes = try lines.map { try JSONDecoder().decode(AuditCheckpoint.self, from: Data($0.utf8)).size }
         #expect(sizes == [100, 200])
-        let result = try AuditVerifier.verify(reader: backend.pool, suite: backend.suite, checkpointFile: dir.dataDirectory.checkpointFile)
+        let result = try AuditVerifier.verify(reader: backend.transactions.pool, suite: backend.suite, checkpointFile: dir.dataDirectory.checkpointFile)
         #expect(result.ok)
         #expect(result.size == 251)
     }
@@ -211,14 +211,14 @@ struct AuditChainTests {
         let audit = backend.audit
         struct Abort: Error {}
         #expect(throws: Abort.self) {
-            try backend.pool.write { db in
+            try backend.transactions.pool.write { db in
                 var chain = try audit.chain(db)
                 for i in 2...150 { try chain.append(actor: .system, action: "test.noop", object: "n:\(i)") }
                 throw Abort()
             }
         }
-        #expect(try backend.pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM audit_records") } == 1)
-        #expect(try backend.pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM audit_checkpoints") } == 0)
+        #expect(try backend.transactions.pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM audit_records") } == 1)
+        #expect(try backend.transactions.pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM audit_checkpoints") } == 0)
         #expect(!FileManager.default.fileExists(atPath: dir.dataDirectory.checkpointFile.path))
     }
 }

@@ -56,26 +56,26 @@ struct KeyDerivationTests {
                                      from: Data(#"{"code":"hr","name":"人社","webhook_url":"http://127.0.0.1:9/"}"#.utf8)), by: .system)
         // As a directory made before the keys were divided: everything under the data key itself.
         let dataKey = try dir.dataDirectory.readSecret(dir.dataDirectory.dataKey)
-        try await backend.pool.write { db in try db.execute(sql: "DELETE FROM meta WHERE key = 'data_keys'") }
-        try KeySeparation.migrate(backend.pool, from: backend.vault, to: .undivided(suite: backend.suite, dataKey: dataKey))
-        try await backend.pool.write { db in try db.execute(sql: "DELETE FROM meta WHERE key = 'data_keys'") }
-        let before = try await backend.pool.read { db in try Data.fetchOne(db, sql: "SELECT number_key FROM licences") }
-        try backend.pool.close()
+        try await backend.transactions.pool.write { db in try db.execute(sql: "DELETE FROM meta WHERE key = 'data_keys'") }
+        try KeySeparation.migrate(backend.transactions, from: backend.vault, to: .undivided(suite: backend.suite, dataKey: dataKey))
+        try await backend.transactions.pool.write { db in try db.execute(sql: "DELETE FROM meta WHERE key = 'data_keys'") }
+        let before = try await backend.transactions.pool.read { db in try Data.fetchOne(db, sql: "SELECT number_key FROM licences") }
+        try backend.transactions.pool.close()
 
         let reopened = try openBackend(dir, crypto: crypto)
-        let after = try await reopened.pool.read { db in try Data.fetchOne(db, sql: "SELECT number_key FROM licences") }
+        let after = try await reopened.transactions.pool.read { db in try Data.fetchOne(db, sql: "SELECT number_key FROM licences") }
         #expect(after != before, "the number digests were made again")
         #expect(after == Data(reopened.vault.lookupKey("430405198501011235", domain: LicenceLibrary.numberDomain("resident_id_card"))))
         let library = try await reopened.services.library.library(of: .person(try CitizenID("430405198501011235")))
         #expect(library.map(\.fields["name"]) == ["王一静"] && library.first?.revoked == true)
         #expect(try await reopened.services.approvalSystems.secret(of: "hr") == secret)
-        let reason = try await reopened.pool.read { db in try Data.fetchOne(db, sql: "SELECT revoke_reason_box FROM licences") }
+        let reason = try await reopened.transactions.pool.read { db in try Data.fetchOne(db, sql: "SELECT revoke_reason_box FROM licences") }
         let context = LicenceLibrary.sealContext(type: "resident_id_card", numberKey: try #require(after), column: "revoke_reason")
         #expect(try reopened.vault.open([UInt8](try #require(reason)), context: context) == "挂失")
         // The same number again is the same licence.
         let again = try await reopened.services.library.importLicence(try JSONDecoder().decode(LicenceSubmission.self, from: Data(line.utf8)), by: issuer)
         #expect(again.id == imported.id && !again.created)
-        #expect(try await reopened.pool.read { db in try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'data_keys'") }
+        #expect(try await reopened.transactions.pool.read { db in try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'data_keys'") }
                 == KeySeparation.done)
     }
 }

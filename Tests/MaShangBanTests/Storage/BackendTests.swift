@@ -28,7 +28,7 @@ struct BackendTests {
     @Test func pragmasAreWALFullAndForeignKeys() throws {
         let dir = try TemporaryDirectory()
         let backend = try openBackend(dir)
-        let (journal, synchronous, foreignKeys) = try backend.pool.write { db in
+        let (journal, synchronous, foreignKeys) = try backend.transactions.pool.write { db in
             (try String.fetchOne(db, sql: "PRAGMA journal_mode"), try Int.fetchOne(db, sql: "PRAGMA synchronous"),
              try Int.fetchOne(db, sql: "PRAGMA foreign_keys"))
         }
@@ -42,28 +42,28 @@ struct BackendTests {
     @Test func pageCachesAreBoundedAndMostlyTheWriters() throws {
         let dir = try TemporaryDirectory()
         let backend = try openBackend(dir)
-        let writer = try backend.pool.write { db in try Int.fetchOne(db, sql: "PRAGMA cache_size") }
-        let reader = try backend.pool.read { db in try Int.fetchOne(db, sql: "PRAGMA cache_size") }
+        let writer = try backend.transactions.pool.write { db in try Int.fetchOne(db, sql: "PRAGMA cache_size") }
+        let reader = try backend.transactions.pool.read { db in try Int.fetchOne(db, sql: "PRAGMA cache_size") }
         #expect(writer == -48 * 1024, "negative: KiB")
         #expect(reader == -8 * 1024)
-        #expect(backend.pool.configuration.maximumReaderCount == 4)
+        #expect(backend.transactions.pool.configuration.maximumReaderCount == 4)
     }
 
     @Test func schemaEnforcesItsRules() throws {
         let dir = try TemporaryDirectory()
         let backend = try openBackend(dir)
         #expect(throws: DatabaseError.self) {
-            try backend.pool.write { db in
+            try backend.transactions.pool.write { db in
                 try db.execute(sql: "INSERT INTO clients (id, role, name, token_hash, created_at) VALUES ('c', 'root', 'n', x'00', 't')")
             }
         }
         #expect(throws: DatabaseError.self) {
-            try backend.pool.write { db in
+            try backend.transactions.pool.write { db in
                 try db.execute(sql: "INSERT INTO clients (id, role, name, token_hash, created_at) VALUES ('c', 'terminal', 'n', x'00', 't')")
             }
         }
         #expect(throws: DatabaseError.self) {
-            try backend.pool.write { db in
+            try backend.transactions.pool.write { db in
                 try db.execute(sql: "INSERT INTO audit_checkpoints VALUES (1, 'h', 't', 'no-such-key', 's')")
             }
         }
@@ -136,7 +136,7 @@ struct BackendTests {
         let gm = try openBackend(dir, crypto: .gm)
         #expect(gm.suite.profile == .gm)
         #expect(gm.keyring.active.signer.verifier.algorithm == .sm2)
-        try gm.pool.close()
+        try gm.transactions.pool.close()
         #expect(throws: StartupError.self) { try openBackend(dir, crypto: .intl) }
         do {
             _ = try openBackend(dir, crypto: .intl)
@@ -156,13 +156,13 @@ struct BackendTests {
         let (retired, active) = try Keyring.rotate(backend: backend)
         #expect(retired == oldKid)
         #expect(active != oldKid)
-        let published = try backend.pool.read { db in try Keyring.published(db) }
+        let published = try backend.transactions.pool.read { db in try Keyring.published(db) }
         #expect(Set(published.map(\.kid)) == [oldKid, active])
         #expect(published.first { $0.kid == oldKid }?.status == "retired")
         #expect(published.first { $0.kid == active }?.status == "active")
-        let audit = try backend.pool.read { db in try AuditLog.entries(db, after: 0, limit: 100) }
+        let audit = try backend.transactions.pool.read { db in try AuditLog.entries(db, after: 0, limit: 100) }
         #expect(audit.last?.action == "key.rotated")
-        try backend.pool.close()
+        try backend.transactions.pool.close()
 
         let restarted = try openBackend(dir)
         #expect(restarted.keyring.active.kid == active)
@@ -197,7 +197,7 @@ extension BackendTests {
         let stray = dir.url.appendingPathComponent("notes.txt")
         #expect(FileManager.default.createFile(atPath: stray.path, contents: Data("x".utf8), attributes: [.posixPermissions: 0o644]))
         let backend = try openBackend(dir)
-        try backend.pool.close()
+        try backend.transactions.pool.close()
         func mode(_ url: URL) throws -> Int { try #require(FileManager.default.attributesOfItem(atPath: url.path)[.posixPermissions] as? Int) }
         #expect(try mode(dir.url) == 0o700)
         #expect(try mode(stray) == 0o600)

@@ -12,7 +12,7 @@ struct GroupCommitTests {
     @Test func waitingUnitsShareOneTransactionAndFailAlone() async throws {
         let dir = try TemporaryDirectory()
         let backend = try openBackend(dir)
-        let writes = GroupCommit(pool: backend.pool)
+        let writes = GroupCommit(pool: backend.transactions.pool)
         let audit = backend.audit
         // A first unit holds the writer until the twenty below are queued.
         let gate = DispatchSemaphore(value: 0)
@@ -52,9 +52,9 @@ struct GroupCommitTests {
         #expect(seqs == Array(2...11).map(Int64.init), "the even units' records, one after the other")
         #expect(writes.statistics.units == 21)
         #expect(writes.statistics.transactions == 2, "the twenty that waited shared one transaction")
-        let units = try await backend.pool.read { db in try String.fetchAll(db, sql: "SELECT object FROM audit_records WHERE action = 'test.unit'") }
+        let units = try await backend.transactions.pool.read { db in try String.fetchAll(db, sql: "SELECT object FROM audit_records WHERE action = 'test.unit'") }
         #expect(units.count == 10 && units.allSatisfy { Int($0.dropFirst(5)).map { $0 % 2 == 0 } ?? false })
-        #expect(try AuditVerifier.verify(reader: backend.pool, suite: backend.suite, checkpointFile: dir.dataDirectory.checkpointFile).ok)
+        #expect(try AuditVerifier.verify(reader: backend.transactions.pool, suite: backend.suite, checkpointFile: dir.dataDirectory.checkpointFile).ok)
     }
 
     /// A checkpoint written by a unit that then failed is rolled back with it and never reaches the file.
@@ -79,7 +79,7 @@ struct GroupCommitTests {
     @Test func aRolledBackCheckpointNeverReachesTheFile() async throws {
         let dir = try TemporaryDirectory()
         let backend = try openBackend(dir)
-        let writes = GroupCommit(pool: backend.pool)
+        let writes = GroupCommit(pool: backend.transactions.pool)
         let audit = backend.audit
         try await writes.write { db in
             var chain = try audit.chain(db)
@@ -100,8 +100,8 @@ struct GroupCommitTests {
         let lines = try String(contentsOf: dir.dataDirectory.checkpointFile, encoding: .utf8).split(separator: "\n")
         #expect(lines.count == 1)
         let checkpoint = try JSONDecoder().decode(AuditCheckpoint.self, from: Data(lines[0].utf8))
-        let head = try await backend.pool.read { db in try String.fetchOne(db, sql: "SELECT hash FROM audit_records WHERE seq = 100") }
+        let head = try await backend.transactions.pool.read { db in try String.fetchOne(db, sql: "SELECT hash FROM audit_records WHERE seq = 100") }
         #expect(checkpoint.size == 100 && checkpoint.head == head)
-        #expect(try AuditVerifier.verify(reader: backend.pool, suite: backend.suite, checkpointFile: dir.dataDirectory.checkpointFile).ok)
+        #expect(try AuditVerifier.verify(reader: backend.transactions.pool, suite: backend.suite, checkpointFile: dir.dataDirectory.checkpointFile).ok)
     }
 }

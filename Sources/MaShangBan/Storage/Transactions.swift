@@ -1,0 +1,52 @@
+import Foundation
+import GRDB
+
+/// The database as domain services reach it: short reads, write transactions, and units of
+/// the group commit (the hot path's writes). The pool stays inside Storage/; services call
+/// stores with the `Database` of the transaction they are in.
+struct Transactions: Sendable {
+    /// For Storage/ (migrations, key separation) and tests only.
+    let pool: DatabasePool
+    /// The one writer that batches concurrent units into a transaction.
+    let writes: GroupCommit
+
+    /// Opens (or creates and migrates) the database at `url`.
+    static func open(at url: URL) throws -> Transactions { Transactions(pool: try Storage.open(at: url)) }
+
+    init(pool: DatabasePool) {
+        self.pool = pool
+        writes = GroupCommit(pool: pool)
+    }
+
+    func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try await pool.read(body)
+    }
+
+    func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try await pool.write(body)
+    }
+
+    /// A unit of the next group transaction (see `GroupCommit`).
+    func unit<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try await writes.write(body)
+    }
+
+    /// Blocking forms, for startup and the CLI, and for the last checkpoint at shutdown
+    /// (after cancellation, which the async forms refuse).
+    func readNow<T>(_ body: (Database) throws -> T) throws -> T { try pool.read(body) }
+    func writeNow<T>(_ body: (Database) throws -> T) throws -> T { try pool.write(body) }
+}
+
+/// A database opened read-only and without migrating it: a stopped server's data
+/// directory, or a copy, as `mashangban audit verify` reads it.
+struct ReadOnlyDatabase {
+    private let queue: DatabaseQueue
+
+    init(at url: URL) throws {
+        var configuration = Configuration()
+        configuration.readonly = true
+        queue = try DatabaseQueue(path: url.path, configuration: configuration)
+    }
+
+    func read<T>(_ body: (Database) throws -> T) throws -> T { try queue.read(body) }
+}
