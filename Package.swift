@@ -47,7 +47,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
-            ]
+            ],
+            exclude: ["Storage/schema.sql"]
         ),
         // What `serve --demo` adds and the stand-ins for demos and drills: sample data, the
         // approval-system stub (`approval-stub`) and the face-auth stub (`face-auth-stub`).
