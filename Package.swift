@@ -94,9 +94,16 @@ let package = Package(
             dependencies: ["MaShangBan", "CFuzzDriver"]
         ),
         .target(name: "CFuzzDriver"),
+        // What both test targets stand on: temporary directories, the test clock, sample
+        // holders and licences, tool checks. Public API of the library only.
+        .target(
+            name: "MaShangBanTestSupport",
+            dependencies: ["MaShangBan"],
+            path: "Tests/MaShangBanTestSupport"
+        ),
         .testTarget(
             name: "MaShangBanTests",
-            dependencies: ["MaShangBan", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["MaShangBan", "MaShangBanTestSupport", .product(name: "Crypto", package: "swift-crypto")],
             resources: [.copy("Fixtures")]
         ),
         .testTarget(
@@ -104,6 +111,7 @@ let package = Package(
             dependencies: [
                 "MaShangBanServer",
                 "MaShangBan",
+                "MaShangBanTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),

@@ -3,6 +3,7 @@ import HummingbirdTesting
 @testable import MaShangBan
 import Testing
 @testable import MaShangBanServer
+import MaShangBanTestSupport
 
 /// A face attestation proves a person was present for one purpose, to one app.
 @Suite("Attestations are bound to purpose, app and a live provider")

@@ -4,6 +4,7 @@ import HummingbirdTesting
 @testable import MaShangBan
 import Testing
 @testable import MaShangBanServer
+import MaShangBanTestSupport
 
 /// Failed authentication cannot flood the audit log or starve the writer.
 @Suite("Failed authentication and client addresses")

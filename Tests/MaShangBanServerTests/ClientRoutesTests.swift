@@ -3,6 +3,7 @@ import HummingbirdTesting
 @testable import MaShangBan
 import Testing
 @testable import MaShangBanServer
+import MaShangBanTestSupport
 
 @Suite("Clients and roles")
 struct ClientRoutesTests {

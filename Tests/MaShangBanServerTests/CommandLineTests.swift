@@ -4,12 +4,13 @@ import GRDB
 import Testing
 #if canImport(Glibc)
 import Glibc
+import MaShangBanTestSupport
 #endif
 
 /// The `mashangban` executable, run as a user would.
 @Suite("mashangban command line", .serialized)
 struct CommandLineTests {
-    @Test func serveCreatesTheDataDirectoryAndShutsDownGracefully() throws {
+    @Test(.enabled(if: Tool.curl.isInstalled, "needs curl (Debian package curl; make test installs it)")) func serveCreatesTheDataDirectoryAndShutsDownGracefully() throws {
         let dir = try TemporaryDirectory()
         let data = dir.url.appendingPathComponent("data")
         let server = try ServerProcess(data: data)
@@ -47,7 +48,7 @@ struct CommandLineTests {
 
     /// README's off-machine copies: the keys and the latest checkpoint, saved with curl; then
     /// the log cut back together with every checkpoint on the machine is caught.
-    @Test func auditVerifyAgainstSavedKeysAndCheckpoint() throws {
+    @Test(.enabled(if: Tool.curl.isInstalled, "needs curl (Debian package curl; make test installs it)")) func auditVerifyAgainstSavedKeysAndCheckpoint() throws {
         let dir = try TemporaryDirectory()
         let data = dir.url.appendingPathComponent("data")
         let keys = dir.url.appendingPathComponent("keys.json").path
@@ -81,7 +82,7 @@ struct CommandLineTests {
         #expect(try runCLI(["audit", "verify", "--data", data.path, "--trusted-keys", checkpoint]).status == 2)
     }
 
-    @Test func theCryptoProfileCannotChangeAfterFirstStart() throws {
+    @Test(.enabled(if: Tool.curl.isInstalled, "needs curl (Debian package curl; make test installs it)")) func theCryptoProfileCannotChangeAfterFirstStart() throws {
         let dir = try TemporaryDirectory()
         let data = dir.url.appendingPathComponent("data")
         let server = try ServerProcess(data: data, extra: ["--crypto", "gm"])
@@ -98,7 +99,7 @@ struct CommandLineTests {
     /// `make bench` end to end, small: every phase answers as expected, through wrk when it
     /// is installed and through the in-process client.
     @Test func theBenchRunsWithEitherLoadGenerator() throws {
-        let wrk = FileManager.default.isExecutableFile(atPath: "/usr/bin/wrk")
+        let wrk = Tool.wrk.isInstalled
         for load in wrk ? ["client", "wrk"] : ["client"] {
             let run = try runProcess(benchBinary, ["--licences", "300", "--flows", "64", "--connections", "8", "--load", load])
             #expect(run.status == 0, "\(run.err)")
@@ -110,7 +111,7 @@ struct CommandLineTests {
         }
     }
 
-    @Test func keysRotateWhileStoppedAndListedAfter() throws {
+    @Test(.enabled(if: Tool.curl.isInstalled, "needs curl (Debian package curl; make test installs it)")) func keysRotateWhileStoppedAndListedAfter() throws {
         let dir = try TemporaryDirectory()
         let data = dir.url.appendingPathComponent("data")
         #expect(try runCLI(["keys", "rotate", "--data", data.path]).status == 2, "no data directory yet")
@@ -127,7 +128,7 @@ struct CommandLineTests {
         #expect(try runCLI(["audit", "verify", "--data", data.path]).status == 0)
     }
 
-    @Test func idleConnectionsAreClosedAndTheConnectionCapHolds() throws {
+    @Test(.enabled(if: Tool.curl.isInstalled, "needs curl (Debian package curl; make test installs it)")) func idleConnectionsAreClosedAndTheConnectionCapHolds() throws {
         let dir = try TemporaryDirectory()
         let server = try ServerProcess(data: dir.url.appendingPathComponent("data"),
                                        extra: ["--idle-timeout", "1", "--max-connections", "1"])
@@ -144,7 +145,7 @@ struct CommandLineTests {
         #expect(server.stop() == 0)
     }
 
-    @Test func oversizedHeadersAndChunkedBodiesAreRefused() throws {
+    @Test(.enabled(if: Tool.curl.isInstalled, "needs curl (Debian package curl; make test installs it)")) func oversizedHeadersAndChunkedBodiesAreRefused() throws {
         let dir = try TemporaryDirectory()
         let data = dir.url.appendingPathComponent("data")
         let server = try ServerProcess(data: data, extra: ["--max-header-bytes", "4096"])
@@ -163,7 +164,7 @@ struct CommandLineTests {
         #expect(server.stop() == 0)
     }
 
-    @Test func aDeclaredBatchOver64MiBIsRefusedBeforeItsBodyIsSent() throws {
+    @Test(.enabled(if: Tool.curl.isInstalled, "needs curl (Debian package curl; make test installs it)")) func aDeclaredBatchOver64MiBIsRefusedBeforeItsBodyIsSent() throws {
         let dir = try TemporaryDirectory()
         let data = dir.url.appendingPathComponent("data")
         let server = try ServerProcess(data: data)
@@ -224,7 +225,7 @@ struct CommandLineTests {
     /// (each code scanned twice at once) and claims; after each restart nothing acknowledged
     /// is missing, nothing was accepted twice, the database and the audit chain are intact.
     /// The long version is `scripts/crash-drill.sh` (50 cycles).
-    @Test func theCrashDrillLosesNothing() throws {
+    @Test(.enabled(if: Tool.curl.isInstalled, "needs curl (Debian package curl; make test installs it)")) func theCrashDrillLosesNothing() throws {
         let drill = try runProcess(URL(fileURLWithPath: "/bin/bash"), [Self.crashDrill.path, "5"],
                                    environment: ["MSB_BIN": mashangbanBinary.path])
         #expect(drill.status == 0, "\(drill.out)\n\(drill.err)")
@@ -241,7 +242,7 @@ struct CommandLineTests {
 
     /// `serve --demo` loads its sample data once; the README walkthrough runs against it in both
     /// modes and sees both submissions delivered to the in-process stand-in — also after a restart.
-    @Test func theWalkthroughRunsAgainstTheDemoServerInBothModes() throws {
+    @Test(.enabled(if: Tool.curl.isInstalled, "needs curl (Debian package curl; make test installs it)")) func theWalkthroughRunsAgainstTheDemoServerInBothModes() throws {
         let dir = try TemporaryDirectory()
         let data = dir.url.appendingPathComponent("data")
         for round in 1...2 {
@@ -270,7 +271,7 @@ struct CommandLineTests {
 
     /// Both modes across processes: the server, a separate `approval-stub` process as the
     /// approval system, and the terminal and app over HTTP (the walkthrough's curl calls).
-    @Test func bothModesEndToEndWithTheStandInAsItsOwnProcess() throws {
+    @Test(.enabled(if: Tool.curl.isInstalled, "needs curl (Debian package curl; make test installs it)")) func bothModesEndToEndWithTheStandInAsItsOwnProcess() throws {
         let dir = try TemporaryDirectory()
         let data = dir.url.appendingPathComponent("data")
         let server = try ServerProcess(data: data, extra: ["--demo"])

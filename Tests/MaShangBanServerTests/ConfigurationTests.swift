@@ -1,6 +1,7 @@
 @testable import MaShangBan
 import Testing
 @testable import MaShangBanServer
+import MaShangBanTestSupport
 
 @Suite("serve configuration: flags > MSB_* environment > defaults")
 struct ConfigurationTests {

@@ -4,6 +4,7 @@ import HummingbirdTesting
 @testable import MaShangBan
 import Testing
 @testable import MaShangBanServer
+import MaShangBanTestSupport
 
 /// A `mashangban approval-stub` process on a port chosen before it starts (the webhook URL is
 /// registered before the stub can be given the secret that registration returns).
@@ -203,7 +204,7 @@ struct DeliveryDrillTests {
 
     /// The server is killed (SIGKILL) while deliveries are in flight, then restarted on the
     /// same data directory: everything arrives, duplicates carry the same key, the audit log verifies.
-    @Test func aServerKilledMidDeliveryDeliversEverythingAfterARestart() async throws {
+    @Test(.enabled(if: Tool.curl.isInstalled, "needs curl (Debian package curl; make test installs it)")) func aServerKilledMidDeliveryDeliversEverythingAfterARestart() async throws {
         let stub = try Stub.reserve()
         let server = try TestServer()
         let data = server.directory.url

@@ -4,6 +4,7 @@ import HummingbirdTesting
 @testable import MaShangBan
 import Testing
 @testable import MaShangBanServer
+import MaShangBanTestSupport
 
 /// Issue 8, disk full: the data directory on a small tmpfs (mounting needs root, as in CI).
 /// Writes answer 503 `storage_unavailable`, reads keep working, nothing is half-written,

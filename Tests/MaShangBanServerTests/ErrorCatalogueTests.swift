@@ -2,6 +2,7 @@ import Foundation
 @testable import MaShangBan
 import Testing
 @testable import MaShangBanServer
+import MaShangBanTestSupport
 
 @Suite("One problem-code catalogue, documented in docs/errors.md and openapi.yaml")
 struct ErrorCatalogueTests {

@@ -4,6 +4,7 @@ import HummingbirdTesting
 @testable import MaShangBan
 import Testing
 @testable import MaShangBanServer
+import MaShangBanTestSupport
 
 /// Issuers own what they issue; a licence's holder never changes (THREAT_MODEL.md, "issuer").
 @Suite("Issuers own what they issue")

@@ -3,6 +3,7 @@ import HummingbirdTesting
 @testable import MaShangBan
 import Testing
 @testable import MaShangBanServer
+import MaShangBanTestSupport
 
 extension TestClientProtocol {
     /// Registers the social-security approval system; returns its secret.

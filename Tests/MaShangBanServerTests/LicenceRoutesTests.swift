@@ -3,51 +3,7 @@ import HummingbirdTesting
 @testable import MaShangBan
 import Testing
 @testable import MaShangBanServer
-
-/// Sample holders with valid check characters (Tests/MaShangBanTests/Fixtures/identity.json).
-enum Sample {
-    static let person = "430405198501011235"
-    static let otherPerson = "430402199003150027"
-    static let enterprise = "91430400MA4L0XXX16"
-    /// Two issuing authorities (made-up 机关 credit codes).
-    static let issuerCode = "11430400MB1234567L"
-    static let otherIssuerCode = "11430400MB7654321H"
-    /// An agent's `valid_until` some months ahead (at most `--max-agent-days`, 366 by default).
-    static var agentUntil: String { CalendarDate(Date()).adding(days: 200).text }
-
-    static func idCard(holder: String = person, number: String? = nil, name: String = "王一静", validUntil: String = "2040-01-01",
-                       extra: String = "") -> String {
-        #"""
-        {"type":"resident_id_card","number":"\#(number ?? holder)","holder":{"kind":"person","id":"\#(holder)"},
-         "fields":{"name":"\#(name)","sex":"女","birth_date":"1985-01-01","address":"湖南省衡阳市蒸湘区解放大道12号",
-                   "id_number":"\#(holder)"\#(extra)},
-         "valid_from":"2020-01-01","valid_until":"\#(validUntil)","issuer":"衡阳市公安局"}
-        """#
-    }
-
-    static func socialSecurityCard(holder: String = person) -> String {
-        #"""
-        {"type":"social_security_card","number":"6222020200112233445","holder":{"kind":"person","id":"\#(holder)"},
-         "fields":{"name":"王一静","id_number":"\#(holder)","card_number":"6222020200112233445"},
-         "valid_from":"2021-05-01","issuer":"衡阳市人力资源和社会保障局"}
-        """#
-    }
-
-    static func businessLicence(holder: String = enterprise, representative: String = otherPerson) -> String {
-        #"""
-        {"type":"business_licence","number":"\#(holder)","holder":{"kind":"enterprise","id":"\#(holder)"},
-         "fields":{"credit_code":"\#(holder)","enterprise_name":"衡阳市湘江建设有限公司","legal_representative":"欧阳一峰",
-                   "legal_representative_id":"\#(representative)","address":"湖南省衡阳市雁峰区先锋路8号"},
-         "valid_from":"2019-03-01","issuer":"衡阳市市场监督管理局"}
-        """#
-    }
-}
-
-extension TestClientProtocol {
-    func importLicence(_ json: String, token: String) async throws -> TestResponse {
-        try await call(.post, "/v1/licences", token: token, json: json)
-    }
-}
+import MaShangBanTestSupport
 
 @Suite("Issuer import, revocation and at-rest protection")
 struct LicenceRoutesTests {

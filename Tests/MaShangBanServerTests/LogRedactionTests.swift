@@ -4,6 +4,7 @@ import Logging
 @testable import MaShangBan
 import Testing
 @testable import MaShangBanServer
+import MaShangBanTestSupport
 
 /// Everything the server logs, as text.
 final class CapturedLog: Sendable {

@@ -4,6 +4,7 @@ import HummingbirdTesting
 @testable import MaShangBan
 import Testing
 @testable import MaShangBanServer
+import MaShangBanTestSupport
 
 /// Issue 7, scale: what the hot paths ask SQLite must stay an index lookup as the data
 /// grows. The flows run for real (consent, code, scan, claim, cancel, delivery), then every

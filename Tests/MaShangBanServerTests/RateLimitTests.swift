@@ -4,6 +4,7 @@ import HummingbirdTesting
 @testable import MaShangBan
 import Testing
 @testable import MaShangBanServer
+import MaShangBanTestSupport
 
 /// Issue 8: token buckets per client, per address and per holder; 429 `rate_limited` with
 /// `Retry-After`; trips audited once a minute per bucket without personal data.

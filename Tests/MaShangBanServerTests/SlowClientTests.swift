@@ -6,6 +6,7 @@ import HummingbirdTesting
 @testable import MaShangBan
 import Testing
 @testable import MaShangBanServer
+import MaShangBanTestSupport
 
 /// A plain TCP connection to the test server, to misbehave with.
 final class RawConnection {

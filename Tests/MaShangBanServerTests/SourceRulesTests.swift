@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import MaShangBanTestSupport
 
 /// Rules about the source tree itself, checked where a reviewer would otherwise have to.
 @Suite("Source rules")

@@ -5,6 +5,7 @@ import HummingbirdTesting
 @testable import MaShangBan
 import Testing
 @testable import MaShangBanServer
+import MaShangBanTestSupport
 
 @Suite("Library and wallet (app backend)")
 struct WalletRoutesTests {

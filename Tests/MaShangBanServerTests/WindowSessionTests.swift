@@ -3,24 +3,7 @@ import HummingbirdTesting
 @testable import MaShangBan
 import Testing
 @testable import MaShangBanServer
-
-extension Hall {
-    /// The terminal opens a session for the item: (id, token).
-    func openSession(item: String = Hall.item, terminal: String? = nil) async throws -> (id: String, token: String) {
-        let response = try await client.call(.post, "/v1/window-sessions", token: terminal ?? self.terminal, json: #"{"item":"\#(item)"}"#)
-        #expect(response.status == .created, "\(response.text)")
-        let json = try response.json()
-        return (try #require(json["id"] as? String), try #require(json["token"] as? String))
-    }
-
-    func claim(_ token: String, consent: String, app: String? = nil) async throws -> TestResponse {
-        try await client.call(.post, "/v1/window-sessions/claim", token: app ?? self.app, json: #"{"token":"\#(token)","consent":"\#(consent)"}"#)
-    }
-
-    func sessionState(_ id: String, wait: Int = 0, terminal: String? = nil) async throws -> TestResponse {
-        try await client.call(.get, "/v1/window-sessions/\(id)?wait=\(wait)", token: terminal ?? self.terminal)
-    }
-}
+import MaShangBanTestSupport
 
 @Suite("一码获取: window sessions")
 struct WindowSessionTests {

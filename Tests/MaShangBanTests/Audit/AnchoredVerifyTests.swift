@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import Testing
 @testable import MaShangBan
+import MaShangBanTestSupport
 
 /// `audit verify --trusted-keys --checkpoint`: whoever holds the data directory holds its
 /// keys, so the log is checked against keys and a checkpoint kept off the machine.

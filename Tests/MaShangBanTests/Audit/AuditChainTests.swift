@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import Testing
 @testable import MaShangBan
+import MaShangBanTestSupport
 
 @Suite("Audit chain: hashing, checkpoints and tamper detection")
 struct AuditChainTests {

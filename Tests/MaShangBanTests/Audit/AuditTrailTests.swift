@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import Testing
 @testable import MaShangBan
+import MaShangBanTestSupport
 
 @Suite("The running server's chain check: in pages, cached for the head it checked")
 struct AuditTrailTests {

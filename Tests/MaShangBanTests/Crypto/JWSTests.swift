@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import MaShangBan
+import MaShangBanTestSupport
 
 @Suite("JWS compact")
 struct JWSTests {

@@ -3,6 +3,7 @@ import Foundation
 import GRDB
 import Testing
 @testable import MaShangBan
+import MaShangBanTestSupport
 
 @Suite("Key derivation (RFC 5869) and the move to derived keys")
 struct KeyDerivationTests {

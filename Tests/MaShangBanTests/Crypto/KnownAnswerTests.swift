@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import MaShangBan
+import MaShangBanTestSupport
 
 @Suite("Crypto known answers (Tests/MaShangBanTests/Fixtures/crypto.json)")
 struct KnownAnswerTests {

@@ -1,11 +1,13 @@
 import Foundation
 import Testing
 @testable import MaShangBan
+import MaShangBanTestSupport
 
 /// Our signatures and the `openssl` command line agree, both directions.
-@Suite("Interop with the openssl CLI")
+@Suite("Interop with the openssl CLI",
+       .enabled(if: Tool.openssl.isInstalled, "needs the openssl command (Debian package openssl; make test installs it)"))
 struct OpenSSLInteropTests {
-    let openssl = "/usr/bin/openssl"
+    let openssl = Tool.openssl.path ?? "/usr/bin/openssl"
     let distid = "distid:1234567812345678"
 
     @Test func sm2SignedByOpenSSLVerifiesHere() throws {

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import MaShangBan
+import MaShangBanTestSupport
 
 @Suite("Display masks (docs/DESIGN.md table, Fixtures/identity.json masks)")
 struct MaskTests {

@@ -1,5 +1,6 @@
 import Testing
 @testable import MaShangBan
+import MaShangBanTestSupport
 
 @Suite("Receiver view (what the approval system gets)")
 struct ReceiverViewTests {

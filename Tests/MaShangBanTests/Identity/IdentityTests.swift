@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import MaShangBan
+import MaShangBanTestSupport
 
 @Suite("Citizen ID (GB 11643) and credit code (GB 32100) against Tests/MaShangBanTests/Fixtures/identity.json")
 struct IdentityTests {

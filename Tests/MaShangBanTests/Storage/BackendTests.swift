@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import Testing
 @testable import MaShangBan
+import MaShangBanTestSupport
 
 @Suite("Data directory, storage, profile and keys")
 struct BackendTests {

@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 @testable import MaShangBan
 import Testing
+import MaShangBanTestSupport
 
 /// The hot paths' in-memory caches (issue 7) never answer from stale data.
 @Suite struct CacheTests {

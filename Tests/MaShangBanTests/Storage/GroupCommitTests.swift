@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import Testing
 @testable import MaShangBan
+import MaShangBanTestSupport
 
 @Suite("Group commit")
 struct GroupCommitTests {

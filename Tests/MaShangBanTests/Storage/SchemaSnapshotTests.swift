@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 @testable import MaShangBan
 import Testing
+import MaShangBanTestSupport
 
 /// The migrated schema, as SQLite holds it, is checked in as `Sources/MaShangBan/Storage/schema.sql`:
 /// a migration that changes a table, an index or a trigger changes that file in the same

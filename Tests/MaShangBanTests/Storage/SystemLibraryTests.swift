@@ -1,6 +1,7 @@
 import CQREncode
 import Foundation
 import Testing
+import MaShangBanTestSupport
 
 /// libqrencode is wired through the CQREncode system-library target (used for QR images later).
 @Test func qrencodeIsLinked() throws {

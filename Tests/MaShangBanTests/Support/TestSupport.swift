@@ -1,24 +1,7 @@
 import Foundation
 import Testing
 @testable import MaShangBan
-
-/// A temporary data directory, removed when the test ends.
-final class TemporaryDirectory {
-    let url: URL
-    init() throws {
-        url = FileManager.default.temporaryDirectory.appendingPathComponent("msb-test-\(UUID().uuidString)", isDirectory: true)
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    }
-    deinit { try? FileManager.default.removeItem(at: url) }
-    var dataDirectory: DataDirectory { DataDirectory(url) }
-}
-
-/// A clock tests move by hand.
-/// The library's manual clock, starting at a fixed instant.
-typealias TestClock = ManualClock
-extension ManualClock {
-    convenience init() { self.init(Date(timeIntervalSince1970: 1_800_000_000)) }
-}
+import MaShangBanTestSupport
 
 enum Fixtures {
     static func json(_ name: String) throws -> JSONValue {
@@ -45,9 +28,4 @@ func run(_ executable: String, _ arguments: [String], stdin: Data? = nil) throws
     let data = out.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
     return (process.terminationStatus, data)
-}
-
-func openBackend(_ dir: TemporaryDirectory, crypto: CryptoProfile? = nil, clock: TestClock = TestClock()) throws -> Backend {
-    try Backend.open(BackendOptions(dataDirectory: dir.dataDirectory, crypto: crypto, adminToken: "test-admin-token-0123456789",
-                                    now: clock.now))
 }

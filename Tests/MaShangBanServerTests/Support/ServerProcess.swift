@@ -2,6 +2,7 @@ import Foundation
 import Testing
 #if canImport(Glibc)
 import Glibc
+import MaShangBanTestSupport
 #endif
 
 /// The folder of the products `swift test` built (the test bundle's).
@@ -112,7 +113,7 @@ func adminTokenFile(in data: URL) throws -> String {
 
 /// A blocking HTTP/1.1 request through curl (the server under test is another process).
 func curl(_ arguments: [String]) throws -> (status: Int32, body: String) {
-    let result = try runProcess(URL(fileURLWithPath: "/usr/bin/curl"), ["-s", "--max-time", "10"] + arguments)
+    let result = try runProcess(URL(fileURLWithPath: Tool.curl.path ?? "/usr/bin/curl"), ["-s", "--max-time", "10"] + arguments)
     return (result.status, result.out)
 }
 

@@ -6,18 +6,9 @@ import Logging
 import NIOCore
 import Testing
 @testable import MaShangBanServer
+import MaShangBanTestSupport
 
-/// A temporary data directory, removed when the test ends.
-final class TemporaryDirectory: @unchecked Sendable {
-    let url: URL
-    init() throws {
-        url = FileManager.default.temporaryDirectory.appendingPathComponent("msb-server-test-\(UUID().uuidString)", isDirectory: true)
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    }
-    deinit { try? FileManager.default.removeItem(at: url) }
-}
-
-let adminToken = "test-admin-token-0123456789"
+let adminToken = testAdminToken
 
 /// A test server on a fresh data directory: `backend`, and helpers, one per endpoint.
 struct TestServer {
