@@ -18,16 +18,20 @@ struct OpsRoutesTests {
         }
     }
 
-    /// Flat string objects are written by `JSONValue`'s serializer instead of `JSONEncoder`;
-    /// the bytes are the same as `JSONEncoder` with sorted keys and unescaped slashes.
-    @Test func flatStringAnswersAreWrittenAsJSONEncoderWrites() throws {
+    /// Answer bodies are written by `JSONValue`'s serializer instead of `JSONEncoder`; for
+    /// strings the bytes are the same as `JSONEncoder` with sorted keys and unescaped slashes.
+    @Test func answersAreWrittenAsJSONEncoderWrites() async throws {
         let value = ["qr_png": "/v1/presentations/pre_1/qr.png", "name": "张三 \"q\" \\ \u{1}\n", "a": "", "Z": "1"]
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         #expect(JSONValue.object(value.mapValues(JSONValue.string)).canonicalBytes == Array(try encoder.encode(value)))
-        let response = try JSONResponse.make(value, status: .created)
+        let body = CodeBody(id: "pre_1", token: "a/\"b\"\u{1}", expiresAt: "2026-12-04T00:00:00.000Z", base: "/v1/presentations")
+        let expected = ["id": "pre_1", "token": "a/\"b\"\u{1}", "expires_at": "2026-12-04T00:00:00.000Z",
+                        "qr_png": "/v1/presentations/pre_1/qr.png", "qr_svg": "/v1/presentations/pre_1/qr.svg"]
+        let response = JSONResponse.make(body, status: .created)
         #expect(response.status == .created)
         #expect(response.headers[.contentType] == "application/json; charset=utf-8")
+        #expect(body.json.canonicalBytes == Array(try encoder.encode(expected)))
     }
 
     @Test func keysArePublicAndVerifyCheckpoints() async throws {

@@ -17,7 +17,7 @@ public enum AuditActor: Sendable, Equatable {
 
 /// One record of the hash-chained audit log (docs/API.md "Audit record").
 /// `hash = H(prev bytes ‖ JCS(record without "hash"))`; the first `prev` is 32 zero bytes.
-public struct AuditRecord: Sendable, Equatable, Encodable {
+public struct AuditRecord: Sendable, Equatable {
     public var seq: Int64
     public var ts: String
     public var actor: String
@@ -30,20 +30,6 @@ public struct AuditRecord: Sendable, Equatable, Encodable {
     public var hash: String
 
     public var detail: JSONValue { JSONValue.parse(Array(detailJSON.utf8)) ?? .string(detailJSON) }
-
-    enum CodingKeys: String, CodingKey { case seq, ts, actor, action, object, detail, prev, hash }
-
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(seq, forKey: .seq)
-        try c.encode(ts, forKey: .ts)
-        try c.encode(actor, forKey: .actor)
-        try c.encode(action, forKey: .action)
-        try c.encode(object, forKey: .object)
-        try c.encode(detail, forKey: .detail)
-        try c.encode(prev, forKey: .prev)
-        try c.encode(hash, forKey: .hash)
-    }
 
     /// The RFC 8785 form of the record without `hash`: what the hash covers after `prev`.
     /// Written member by member in RFC 8785 key order (action, actor, detail, object, prev,

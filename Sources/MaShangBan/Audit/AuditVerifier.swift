@@ -3,7 +3,7 @@ import GRDB
 
 /// The result of checking the audit chain: intact with its size and head, or the first bad
 /// sequence number and why.
-public struct AuditVerification: Sendable, Equatable, Codable {
+public struct AuditVerification: Sendable, Equatable {
     public var ok: Bool
     public var size: Int64?
     public var head: String?
@@ -15,24 +15,6 @@ public struct AuditVerification: Sendable, Equatable, Codable {
     static func intact(size: Int64, head: String) -> AuditVerification { .init(ok: true, size: size, head: head) }
     static func broken(_ seq: Int64, _ reason: String, detail: String? = nil) -> AuditVerification {
         .init(ok: false, firstBadSeq: seq, reason: reason, detail: detail)
-    }
-
-    enum CodingKeys: String, CodingKey {
-        case ok, size, head, reason, detail
-        case firstBadSeq = "first_bad_seq"
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(ok, forKey: .ok)
-        if ok {
-            try c.encode(size, forKey: .size)
-            try c.encode(head, forKey: .head)
-        } else {
-            try c.encode(firstBadSeq, forKey: .firstBadSeq)
-            try c.encode(reason, forKey: .reason)
-            try c.encodeIfPresent(detail, forKey: .detail)
-        }
     }
 }
 

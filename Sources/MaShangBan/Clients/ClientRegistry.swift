@@ -7,7 +7,7 @@ public enum ClientRole: String, Sendable, Codable, CaseIterable {
 }
 
 /// A registered API client: a scanner terminal, the app backend, an issuer, or an admin.
-public struct Client: Sendable, Equatable, Codable {
+public struct Client: Sendable, Equatable {
     public let id: String
     public let role: ClientRole
     public let name: String

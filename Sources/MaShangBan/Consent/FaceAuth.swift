@@ -2,7 +2,7 @@ import Foundation
 import GRDB
 
 /// A registered face-auth provider (人脸识别服务). Its `id` is the `kid` its attestations carry.
-public struct FaceAuthProvider: Sendable, Equatable, Encodable {
+public struct FaceAuthProvider: Sendable, Equatable {
     public let id: String
     public let name: String
     public let alg: String
@@ -15,21 +15,6 @@ public struct FaceAuthProvider: Sendable, Equatable, Encodable {
         (self.id, self.name, self.alg, self.createdAt, self.revokedAt) = (id, name, alg, createdAt, revokedAt)
     }
 
-    enum CodingKeys: String, CodingKey {
-        case id, name, alg, status
-        case createdAt = "created_at"
-        case revokedAt = "revoked_at"
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(id, forKey: .id)
-        try c.encode(name, forKey: .name)
-        try c.encode(alg, forKey: .alg)
-        try c.encode(createdAt, forKey: .createdAt)
-        try c.encode(status, forKey: .status)
-        try c.encode(revokedAt, forKey: .revokedAt)
-    }
 }
 
 /// What a face check is asked for. A nonce asked for one purpose (and by one app client)

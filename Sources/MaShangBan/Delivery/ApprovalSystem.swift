@@ -3,17 +3,11 @@ import GRDB
 
 /// An approval system (审批系统) that receives submissions by webhook. Its signing secret
 /// is generated here, shown once, and kept sealed so the server can sign deliveries.
-public struct ApprovalSystem: Sendable, Codable, Equatable {
+public struct ApprovalSystem: Sendable, Equatable {
     public let code: String
     public let name: String
     public let webhookURL: String
     public let createdAt: String
-
-    enum CodingKeys: String, CodingKey {
-        case code, name
-        case webhookURL = "webhook_url"
-        case createdAt = "created_at"
-    }
 }
 
 public struct ApprovalSystemRegistry: Sendable {

@@ -27,7 +27,7 @@ public struct DeliverySettings: Sendable, Equatable {
 }
 
 /// A submission's delivery state (`GET /v1/submissions/{id}`).
-public struct SubmissionStatus: Sendable, Equatable, Encodable {
+public struct SubmissionStatus: Sendable, Equatable {
     public let id: String
     public let item: String
     public let approvalSystem: String
@@ -36,27 +36,6 @@ public struct SubmissionStatus: Sendable, Equatable, Encodable {
     public let lastError: String?
     public let deliveredAt: String?
     public let createdAt: String
-
-    enum CodingKeys: String, CodingKey {
-        case id, item, status, attempts
-        case approvalSystem = "approval_system"
-        case lastError = "last_error"
-        case deliveredAt = "delivered_at"
-        case createdAt = "created_at"
-    }
-
-    /// Every key always present (`null` when unset), as docs/API.md shows it.
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(id, forKey: .id)
-        try c.encode(item, forKey: .item)
-        try c.encode(approvalSystem, forKey: .approvalSystem)
-        try c.encode(status, forKey: .status)
-        try c.encode(attempts, forKey: .attempts)
-        try c.encode(lastError, forKey: .lastError)
-        try c.encode(deliveredAt, forKey: .deliveredAt)
-        try c.encode(createdAt, forKey: .createdAt)
-    }
 }
 
 /// Sends an HTTP POST; returns the status code, or throws when no answer came (refused,

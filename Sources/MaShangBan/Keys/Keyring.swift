@@ -7,8 +7,9 @@ public struct SigningKey: Sendable {
     public let signer: any SignatureSigner
 }
 
-/// One row of `GET /v1/keys`.
-public struct PublishedKey: Sendable, Codable, Equatable {
+/// A published signing key (`GET /v1/keys`). Decodable: `audit verify --trusted-keys`
+/// reads a saved answer.
+public struct PublishedKey: Sendable, Decodable, Equatable {
     public let kid: String
     public let alg: String
     public let publicKeyPEM: String
@@ -16,19 +17,11 @@ public struct PublishedKey: Sendable, Codable, Equatable {
     /// When it was retired (null while active): checkpoints it signed later do not verify.
     public let retiredAt: String?
 
+    /// The saved answer's member names (the file format `--trusted-keys` reads).
     enum CodingKeys: String, CodingKey {
         case kid, alg, status
         case publicKeyPEM = "public_key_pem"
         case retiredAt = "retired_at"
-    }
-
-    public func encode(to encoder: any Encoder) throws {  // `retired_at` is always present (null while active)
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(kid, forKey: .kid)
-        try c.encode(alg, forKey: .alg)
-        try c.encode(publicKeyPEM, forKey: .publicKeyPEM)
-        try c.encode(status, forKey: .status)
-        try c.encode(retiredAt, forKey: .retiredAt)
     }
 }
 

@@ -13,15 +13,10 @@ import GRDB
 public final class BatchImport {
     /// What a batch import did: how many lines were stored, the first `maximumReported`
     /// refused lines with why, and how many were refused in all.
-    public struct Result: Sendable, Encodable {
+    public struct Result: Sendable {
         public var accepted = 0
         public var rejected: [Rejection] = []
         public var rejectedCount = 0
-
-        enum CodingKeys: String, CodingKey {
-            case accepted, rejected
-            case rejectedCount = "rejected_count"
-        }
 
         /// Adds refusals, keeping the first `maximumReported` by line number: memory stays
         /// flat however many lines are bad.
@@ -38,7 +33,7 @@ public final class BatchImport {
     /// The most refused lines an answer lists (`rejected_count` counts them all).
     public static let maximumReported = 1000
 
-    public struct Rejection: Sendable, Encodable, Equatable {
+    public struct Rejection: Sendable, Equatable {
         public let line: Int
         public let code: String
         public let detail: String

@@ -11,6 +11,8 @@ public struct LicenceLibrary: Sendable {
     let audit: AuditLog
     let random: any RandomSource
     let now: Now
+    /// What the holder's app sees of a licence.
+    let masks: MaskTable
 
     /// The result of importing one licence.
     public struct Imported: Sendable, Equatable {
@@ -190,8 +192,14 @@ public struct LicenceLibrary: Sendable {
         }
     }
 
+    /// Every licence of a holder in the library, oldest first, display-masked (the app's view).
+    public func masked(of holder: HolderID) async throws -> [MaskedLicence] {
+        let today = self.today
+        return try await library(of: holder).map { DisclosureView.masked($0, masks: masks, today: today) }
+    }
+
     /// Every licence of a holder in the library, oldest first.
-    public func library(of holder: HolderID) async throws -> [Licence] {
+    func library(of holder: HolderID) async throws -> [Licence] {
         let ref = holderReference.ref(holder.value)
         return try await transactions.read { db in try LicenceStore.licences(holderRef: ref, db).map { try open($0, db) } }
     }

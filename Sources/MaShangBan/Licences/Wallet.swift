@@ -10,10 +10,12 @@ public struct Wallet: Sendable {
     let holderReference: HolderReference
     let audit: AuditLog
     let now: Now
+    /// What the holder's app sees of a licence.
+    let masks: MaskTable
 
     /// Adds every valid library licence not yet in the wallet (idempotent).
-    /// Returns the ids added and the whole wallet.
-    public func sync(_ holder: HolderID, by actor: AuditActor) async throws -> (added: [String], wallet: [Licence]) {
+    /// Returns the ids added and the whole wallet, display-masked.
+    public func sync(_ holder: HolderID, by actor: AuditActor) async throws -> (added: [String], wallet: [MaskedLicence]) {
         let ref = holderReference.ref(holder.value)
         let today = CalendarDate(now())
         let instant = now()
@@ -30,8 +32,14 @@ public struct Wallet: Sendable {
         return (added, try await list(holder))
     }
 
+    /// The licences in the wallet, in the order they were added, display-masked.
+    public func list(_ holder: HolderID) async throws -> [MaskedLicence] {
+        let today = CalendarDate(now())
+        return try await licences(of: holder).map { DisclosureView.masked($0, masks: masks, today: today) }
+    }
+
     /// The licences in the wallet, in the order they were added.
-    public func list(_ holder: HolderID) async throws -> [Licence] {
+    func licences(of holder: HolderID) async throws -> [Licence] {
         let ref = holderReference.ref(holder.value)
         let library = self.library
         return try await transactions.read { db in try WalletStore.licences(holderRef: ref, db).map { try library.open($0, db) } }

@@ -134,7 +134,7 @@ public struct Backend: Sendable, CustomStringConvertible, CustomDebugStringConve
         let holderReference = try KeyFiles.holderReference(directory, suite: suite, random: random)
         let limiter = RateLimiter(limits: settings.rateLimits, now: now, transactions: transactions, audit: audit)
         let library = LicenceLibrary(transactions: transactions, vault: vault, holderReference: holderReference, audit: audit,
-                                     random: random, now: now)
+                                     random: random, now: now, masks: settings.masks)
         let adminToken = try bootstrapAdmin(transactions, directory: directory, suite: suite, audit: audit, options: options)
         let faceAuth = FaceAuth(transactions: transactions, holderReference: holderReference, audit: audit, random: random,
                                 now: now, threshold: settings.faceThreshold, limiter: limiter)
@@ -152,7 +152,8 @@ public struct Backend: Sendable, CustomStringConvertible, CustomDebugStringConve
             auditTrail: AuditTrail(transactions: transactions, audit: audit, suite: suite, checkpointFile: directory.checkpointFile),
             licenceTypes: LicenceTypeRegistry(transactions: transactions, audit: audit, now: now),
             library: library,
-            wallet: Wallet(transactions: transactions, library: library, holderReference: holderReference, audit: audit, now: now),
+            wallet: Wallet(transactions: transactions, library: library, holderReference: holderReference, audit: audit, now: now,
+                           masks: settings.masks),
             approvalSystems: ApprovalSystemRegistry(transactions: transactions, vault: vault, audit: audit, random: random, now: now),
             items: ItemRegistry(transactions: transactions, audit: audit, now: now),
             faceAuth: faceAuth,

@@ -24,7 +24,7 @@ public struct Scans: Sendable {
     /// `licence_revoked` / `licence_expired`, 404 `item_unknown`. A refused scan changes
     /// nothing (the code stays usable unless it was the problem) and is audited as
     /// `scan.rejected` with its code.
-    public func scan(token: String, item code: String, terminal: Client) async throws -> JSONValue {
+    public func scan(token: String, item code: String, terminal: Client) async throws -> WindowView {
         let instant = now()
         var jti: String?
         do {
@@ -79,8 +79,9 @@ public struct Scans: Sendable {
         let licences: [Licence]
         let today: CalendarDate
 
-        func windowView(masks: MaskTable) -> JSONValue {
-            Scans.windowView(submission: submission, item: item, holder: holder, agent: agent, licences: licences, masks: masks, today: today)
+        func windowView(masks: MaskTable) -> WindowView {
+            DisclosureView.window(submission: submission, item: item, holder: holder, agent: agent, licences: licences, masks: masks,
+                                  today: today)
         }
     }
 
@@ -137,30 +138,6 @@ public struct Scans: Sendable {
                               licences: needed, presentedAt: stamp),
             vault: vault, masks: masks, actor: .client(terminal.id), chain: &chain, db)
         return HandedOver(submission: submissionID, item: item, holder: holder, agent: agent, licences: needed, today: today)
-    }
-
-    /// What the window sees: display-masked, with the delivery state.
-    static func windowView(submission: String, item: Item, holder: HolderID, agent: CitizenID?, licences: [Licence],
-                           masks: MaskTable, today: CalendarDate) -> JSONValue {
-        var holderView: [String: JSONValue] = ["kind": .string(holder.kind.rawValue)]
-        switch holder {
-        case .person(let id):
-            holderView["id"] = .string(masks.mask(id.value, as: .citizenID) ?? "")
-            let name = licences.lazy.compactMap { $0.fields["name"] }.first
-            holderView["name"] = name.flatMap { masks.mask($0, as: .personName) }.map(JSONValue.string) ?? .null
-        case .enterprise(let code):
-            holderView["id"] = .string(code.value)
-            holderView["name"] = licences.lazy.compactMap { $0.fields["enterprise_name"] }.first.map(JSONValue.string) ?? .null
-        }
-        return .object([
-            "submission": .string(submission),
-            "item": .string(item.code),
-            "approval_system": .string(item.approvalSystem),
-            "holder": .object(holderView),
-            "agent": agent.map { .object(["id": .string(masks.mask($0.value, as: .citizenID) ?? "")]) } ?? .null,
-            "licences": .array(licences.map { DisclosureView.display($0, masks: masks, today: today) }),
-            "delivery": .object(["status": "pending"]),
-        ])
     }
 
     /// Audits a refused scan or claim and counts it; the item is named only when it looks like an item code.

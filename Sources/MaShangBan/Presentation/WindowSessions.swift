@@ -11,9 +11,10 @@ public struct WindowSession: Sendable, Equatable {
 
 /// What `GET /v1/window-sessions/{id}` answers: `waiting`, `claimed` (with the same view a
 /// scan gives the window) or `expired`.
-public struct WindowSessionState: Sendable, Equatable {
-    public let status: String
-    public let result: JSONValue?
+public enum WindowSessionState: Sendable, Equatable {
+    case waiting
+    case claimed(WindowView)
+    case expired
 }
 
 public struct WindowSessions: Sendable {
@@ -88,7 +89,7 @@ public struct WindowSessions: Sendable {
                 let view = try scans.handOver(consent, item: item, terminal: window, source: .windowSession(sessionID),
                                               submissionID: submissionID, at: instant, db)
                     .windowView(masks: masks)
-                let box = try vault.seal(view.canonicalString, context: "window_session:\(sessionID):result")
+                let box = try vault.seal(view.stored.canonicalString, context: "window_session:\(sessionID):result")
                 try WindowSessionStore.markClaimed(sessionID, submission: submissionID, resultBox: box, at: instant, db)
                 try audit.append(db, actor: .client(client.id), action: "window_session.claimed",
                                          object: "window_session:\(sessionID)", detail: ["submission": .string(submissionID)])
@@ -108,7 +109,7 @@ public struct WindowSessions: Sendable {
     public func state(of id: String, terminal: Client, wait: Int) async throws -> WindowSessionState {
         let seconds = max(0, min(wait, Self.maximumWait))
         var current = try await read(id, terminal: terminal)
-        if current.status == "waiting", seconds > 0 {
+        if current == .waiting, seconds > 0 {
             let expires = try await transactions.read { db in
                 try WindowSessionStore.expiry(id, db)
             }
@@ -138,11 +139,14 @@ public struct WindowSessions: Sendable {
             }
             if session.state == .claimed, let box = session.resultBox {
                 let text = try vault.open(box, context: "window_session:\(id):result")
-                return WindowSessionState(status: "claimed", result: JSONValue.parse(Array(text.utf8)))
+                guard let view = JSONValue.parse(Array(text.utf8)).flatMap(WindowView.init(stored:)) else {
+                    throw InternalError("window session \(id) keeps a result that cannot be read")
+                }
+                return .claimed(view)
             }
             let expires = session.expiresAt ?? now
             let expired = now.timeIntervalSince(expires) > Double(QRToken.leeway)
-            return WindowSessionState(status: expired ? "expired" : "waiting", result: nil)
+            return expired ? .expired : .waiting
         }
     }
 }

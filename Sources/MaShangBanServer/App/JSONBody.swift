@@ -100,29 +100,6 @@ enum JSONDepth {
     }
 }
 
-/// JSON responses: sorted keys, `/` not escaped.
-enum JSONResponse {
-    /// A `JSONValue` (the hot routes' answers) is written by its own serializer, which is
-    /// much cheaper than `JSONEncoder` and gives the same bytes: the RFC 8785 form.
-    static func make(_ value: JSONValue, status: HTTPResponse.Status = .ok) throws -> Response {
-        Response(
-            status: status,
-            headers: [.contentType: "application/json; charset=utf-8"],
-            body: .init(byteBuffer: ByteBuffer(bytes: value.canonicalBytes)))
-    }
-
-    /// A flat object of strings (new codes, challenges, health) goes the same cheap way.
-    static func make(_ value: [String: String], status: HTTPResponse.Status = .ok) throws -> Response {
-        try make(JSONValue.object(value.mapValues(JSONValue.string)), status: status)
-    }
-
-    static func make(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let data = try encoder.encode(value)
-        return Response(
-            status: status,
-            headers: [.contentType: "application/json; charset=utf-8"],
-            body: .init(byteBuffer: ByteBuffer(bytes: data)))
-    }
-}
+/// JSON responses: the answer bodies in `Responses/`, written in their canonical form
+/// (members sorted, `/` not escaped).
+enum JSONResponse {}

@@ -7,34 +7,22 @@ struct AuditRoutes {
     let auditTrail: AuditTrail
     static let maximumPage = 1000
 
-    struct EntriesResponse: Encodable {
-        let entries: [AuditRecord]
-        let next: Int64?
-
-        enum CodingKeys: String, CodingKey { case entries, next }
-        func encode(to encoder: any Encoder) throws {
-            var c = encoder.container(keyedBy: CodingKeys.self)
-            try c.encode(entries, forKey: .entries)
-            try c.encode(next, forKey: .next)
-        }
-    }
-
     func register(on router: Router<AppRequestContext>) {
         let group = router.group("v1/audit").add(middleware: Authorize(.admin, auth: auth))
         group.get("entries") { request, _ in
             let after = try request.integerParameter("after", default: 0, in: 0...Int64.max)
             let limit = Int(try request.integerParameter("limit", default: 100, in: 1...Int64(Self.maximumPage)))
             let page = try await auditTrail.entries(after: after, limit: limit)
-            return try JSONResponse.make(EntriesResponse(entries: page.entries, next: page.next))
+            return JSONResponse.make(AuditPageBody(entries: page.entries, next: page.next))
         }
         group.get("checkpoints/latest") { _, _ in
             guard let checkpoint = try await auditTrail.latestCheckpoint() else {
                 throw MSBError.notFound("no checkpoint has been written yet")
             }
-            return try JSONResponse.make(checkpoint)
+            return JSONResponse.make(CheckpointBody(checkpoint: checkpoint))
         }
         group.get("verify") { _, _ in
-            try JSONResponse.make(try await auditTrail.verify())
+            JSONResponse.make(VerificationBody(verification: try await auditTrail.verify()))
         }
     }
 }

@@ -41,8 +41,7 @@ struct ConsentRoutes {
             let agent = try CitizenID(body.agent, field: "agent", today: now())
             let authorisation = try await agents.authorise(enterprise: enterprise, agent: agent, attestation: body.attestation,
                                                                    validUntil: body.validUntil, client: try context.requireClient())
-            return try JSONResponse.make(["enterprise": authorisation.enterprise, "agent": authorisation.agent,
-                                          "valid_until": authorisation.validUntil, "status": "active"], status: .created)
+            return JSONResponse.make(AgentBody(authorisation: authorisation), status: .created)
         }
         agentsGroup.delete("{agent}") { request, context in
             let agent = try CitizenID(try context.parameters.require("agent"), field: "the agent in the path", today: now())
@@ -57,13 +56,7 @@ struct ConsentRoutes {
         consentsGroup.post { request, context in
             let body = try await request.decodeJSON(Consents.Request.self)
             let consent = try await consents.grant(body, client: try context.requireClient())
-            var view: [String: JSONValue] = [
-                "id": .string(consent.id), "expires_at": .string(consent.expiresAt),
-                "licences": .array(consent.licenceIDs.map { .string($0) }),
-                "item": consent.item.map { .string($0) } ?? .null, "hall": consent.hall.map { .string($0) } ?? .null,
-            ]
-            view["holder_kind"] = .string(consent.holderKind.rawValue)
-            return try JSONResponse.make(JSONValue.object(view), status: .created)
+            return JSONResponse.make(ConsentBody(consent: consent), status: .created)
         }
         consentsGroup.delete("{id}") { _, context in
             try await consents.withdraw(id: try context.parameters.require("id"), client: try context.requireClient())
@@ -74,21 +67,14 @@ struct ConsentRoutes {
         presentationsGroup.post { request, context in
             let body = try await request.decodeJSON(PresentationRequest.self)
             let presentation = try await presentations.issue(consent: body.consent, client: try context.requireClient())
-            return try Self.createdCode(id: presentation.id, token: presentation.token, expiresAt: presentation.expiresAt,
-                                        under: "/v1/presentations")
+            return JSONResponse.make(CodeBody(id: presentation.id, token: presentation.token, expiresAt: presentation.expiresAt,
+                                              base: "/v1/presentations"), status: .created)
         }
         presentationsGroup.delete("{id}") { _, context in
             try await presentations.cancel(id: try context.parameters.require("id"), client: try context.requireClient())
             return Response(status: .noContent)
         }
         Self.addQRImages(to: presentationsGroup) { id, client in try await presentations.token(id: id, client: client) }
-    }
-
-    /// 201 for a new code (a presentation or a window session): `{"id","token","expires_at","qr_png","qr_svg"}`,
-    /// the images at `<base>/<id>/qr.png|svg` (served by `addQRImages`).
-    static func createdCode(id: String, token: String, expiresAt: String, under base: String) throws -> Response {
-        try JSONResponse.make(["id": id, "token": token, "expires_at": expiresAt,
-                               "qr_png": "\(base)/\(id)/qr.png", "qr_svg": "\(base)/\(id)/qr.svg"], status: .created)
     }
 
     /// `GET {id}/qr.png` and `{id}/qr.svg` on `group`: the token `tokenOf(id, client)` gives, as a QR code.

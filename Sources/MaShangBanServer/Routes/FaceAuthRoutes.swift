@@ -27,9 +27,9 @@ struct FaceAuthRoutes {
             let registration = try await request.decodeJSON(ProviderRegistration.self)
             let provider = try await faceAuth.registerProvider(name: registration.name, publicKeyPEM: registration.publicKeyPEM,
                                                                        by: context.actor)
-            return try JSONResponse.make(provider, status: .created)
+            return JSONResponse.make(ProviderBody(provider: provider), status: .created)
         }
-        providers.get { _, _ in try JSONResponse.make(["providers": try await faceAuth.providers()]) }
+        providers.get { _, _ in JSONResponse.make(ListBody(name: "providers", elements: try await faceAuth.providers().map(ProviderBody.init))) }
         providers.delete("{id}") { _, context in
             try await faceAuth.revokeProvider(id: try context.parameters.require("id"), by: context.actor)
             return Response(status: .noContent)
@@ -45,7 +45,7 @@ struct FaceAuthRoutes {
                 return purpose
             } ?? .consent
             let (nonce, expiresAt) = try await faceAuth.challenge(subject: subject, purpose: purpose, client: try context.requireClient())
-            return try JSONResponse.make(["nonce": nonce, "expires_at": expiresAt], status: .created)
+            return JSONResponse.make(ChallengeBody(nonce: nonce, expiresAt: expiresAt), status: .created)
         }
     }
 }

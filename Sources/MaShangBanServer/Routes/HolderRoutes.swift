@@ -7,7 +7,6 @@ struct HolderRoutes {
     let auth: Authenticator
     let holderSessions: HolderSessions
     let library: LicenceLibrary
-    let masks: MaskTable
     let now: Now
     let wallet: Wallet
 
@@ -28,7 +27,7 @@ struct HolderRoutes {
             let person = try CitizenID(body.holder, field: "holder", today: now())
             let opened = try await holderSessions.open(person: person, attestation: body.attestation, ttlSeconds: body.ttlSeconds,
                                                                client: try context.requireClient())
-            return try JSONResponse.make(["token": opened.token, "expires_at": opened.expiresAt], status: .created)
+            return JSONResponse.make(HolderSessionBody(token: opened.token, expiresAt: opened.expiresAt), status: .created)
         }
         sessions.delete("current") { request, context in
             try await holderSessions.end(token: Self.sessionToken(request), client: try context.requireClient())
@@ -38,23 +37,16 @@ struct HolderRoutes {
         let group = router.group("v1/holders/{holder}").add(middleware: Authorize(.app, auth: auth))
         group.get("library") { request, context in
             let holder = try await present(request, context)
-            let licences = try await library.library(of: holder)
-            let today = library.today
-            return try JSONResponse.make(JSONValue.object([
-                "licences": .array(licences.map { DisclosureView.display($0, masks: masks, today: today) }),
-            ]))
+            return JSONResponse.make(LibraryBody(licences: try await library.masked(of: holder)))
         }
         group.post("wallet/sync") { request, context in
             let holder = try await present(request, context)
             let (added, wallet) = try await wallet.sync(holder, by: context.actor)
-            return try JSONResponse.make(JSONValue.object([
-                "added": .array(added.map { .string($0) }),
-                "wallet": walletView(wallet),
-            ]))
+            return JSONResponse.make(WalletBody(wallet: wallet, added: added))
         }
         group.get("wallet") { request, context in
             let wallet = try await wallet.list(try await present(request, context))
-            return try JSONResponse.make(JSONValue.object(["wallet": walletView(wallet)]))
+            return JSONResponse.make(WalletBody(wallet: wallet))
         }
         group.delete("wallet/{licence}") { request, context in
             let holder = try await present(request, context)
@@ -75,8 +67,4 @@ struct HolderRoutes {
         HTTPFields.Element.Name(HolderSessions.header).flatMap { request.headers[$0] }
     }
 
-    private func walletView(_ licences: [Licence]) -> JSONValue {
-        let today = library.today
-        return .array(licences.map { DisclosureView.summary($0, masks: masks, today: today) })
-    }
 }

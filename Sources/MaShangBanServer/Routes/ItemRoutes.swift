@@ -8,38 +8,28 @@ struct ItemRoutes {
     let approvalSystems: ApprovalSystemRegistry
     let items: ItemRegistry
 
-    struct CreatedSystem: Encodable {
-        let code: String
-        let name: String
-        let webhookURL: String
-        let secret: String
-        enum CodingKeys: String, CodingKey {
-            case code, name, secret
-            case webhookURL = "webhook_url"
-        }
-    }
-
     func register(on router: Router<AppRequestContext>) {
         let admin = Authorize(.admin, auth: auth)
         let anyone = Authorize.anyRole(auth)
 
         router.group("v1/items").add(middleware: admin).post { request, context in
             let definition = try await request.decodeJSON(ItemRegistry.Definition.self)
-            return try JSONResponse.make(try await items.create(definition, by: context.actor), status: .created)
+            return JSONResponse.make(ItemBody(item: try await items.create(definition, by: context.actor)), status: .created)
         }
         let reading = router.group("v1/items").add(middleware: anyone)
-        reading.get { _, _ in try JSONResponse.make(["items": try await items.list()]) }
+        reading.get { _, _ in JSONResponse.make(ListBody(name: "items", elements: try await items.list().map(ItemBody.init))) }
         reading.get("{code}") { _, context in
-            try JSONResponse.make(try await items.find(try context.parameters.require("code")))
+            JSONResponse.make(ItemBody(item: try await items.find(try context.parameters.require("code"))))
         }
 
         let systems = router.group("v1/approval-systems").add(middleware: admin)
         systems.post { request, context in
             let registration = try await request.decodeJSON(ApprovalSystemRegistry.Registration.self)
             let (system, secret) = try await approvalSystems.create(registration, by: context.actor)
-            return try JSONResponse.make(CreatedSystem(code: system.code, name: system.name, webhookURL: system.webhookURL, secret: secret),
-                                         status: .created)
+            return JSONResponse.make(ApprovalSystemBody(system: system, secret: secret), status: .created)
         }
-        systems.get { _, _ in try JSONResponse.make(["approval_systems": try await approvalSystems.list()]) }
+        systems.get { _, _ in
+            JSONResponse.make(ListBody(name: "approval_systems", elements: try await approvalSystems.list().map { ApprovalSystemBody(system: $0) }))
+        }
     }
 }

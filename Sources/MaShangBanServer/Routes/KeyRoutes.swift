@@ -5,15 +5,10 @@ import MaShangBan
 struct KeyRoutes {
     let signingKeys: SigningKeys
 
-    struct KeysResponse: Encodable {
-        let region: String
-        let keys: [PublishedKey]
-    }
-
     func register(on router: Router<AppRequestContext>) {
         router.get("v1/keys") { _, _ in
             let keys = try await signingKeys.published()
-            return try JSONResponse.make(KeysResponse(region: signingKeys.region, keys: keys))
+            return JSONResponse.make(KeysBody(region: signingKeys.region, keys: keys))
         }
     }
 }

@@ -7,11 +7,6 @@ struct LicenceRoutes {
     let auth: Authenticator
     let library: LicenceLibrary
 
-    struct ImportResponse: Encodable {
-        let id: String
-        let status: LicenceStatus
-    }
-
     struct RevokeRequest: Decodable { let reason: String }
 
     func register(on router: Router<AppRequestContext>) {
@@ -19,8 +14,7 @@ struct LicenceRoutes {
         group.post { request, context in
             let submission = try await request.decodeJSON(LicenceSubmission.self)
             let imported = try await library.importLicence(submission, by: try LicenceIssuer(context.requireClient()))
-            return try JSONResponse.make(ImportResponse(id: imported.id, status: imported.status),
-                                         status: imported.created ? .created : .ok)
+            return JSONResponse.make(LicenceStateBody(id: imported.id, status: imported.status), status: imported.created ? .created : .ok)
         }
         router.group("v1/licences:batch").add(middleware: Authorize(.issuer, auth: auth)).post { request, context in
             // The body is streamed: lines are imported as they arrive, never held whole.
@@ -35,13 +29,13 @@ struct LicenceRoutes {
                 guard received <= BodyLimit.batch else { throw MSBError.payloadTooLarge(limit: BodyLimit.batch) }
                 try await importer.feed(buffer.readableBytesView)
             }
-            return try JSONResponse.make(try await importer.finish())
+            return JSONResponse.make(BatchResultBody(result: try await importer.finish()))
         }
         group.post("{id}/revoke") { request, context in
             let body = try await request.decodeJSON(RevokeRequest.self)
             let id = try context.parameters.require("id")
             let status = try await library.revoke(id: id, reason: body.reason, by: try LicenceIssuer(context.requireClient()))
-            return try JSONResponse.make(ImportResponse(id: id, status: status))
+            return JSONResponse.make(LicenceStateBody(id: id, status: status))
         }
     }
 }

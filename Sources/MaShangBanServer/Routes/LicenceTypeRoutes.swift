@@ -6,21 +6,16 @@ struct LicenceTypeRoutes {
     let auth: Authenticator
     let licenceTypes: LicenceTypeRegistry
 
-    struct ListResponse: Encodable {
-        let licenceTypes: [LicenceType]
-        enum CodingKeys: String, CodingKey { case licenceTypes = "licence_types" }
-    }
-
     func register(on router: Router<AppRequestContext>) {
         router.group("v1/licence-types")
             .add(middleware: Authorize.anyRole(auth))
-            .get { _, _ in try JSONResponse.make(ListResponse(licenceTypes: try await licenceTypes.all())) }
+            .get { _, _ in JSONResponse.make(ListBody(name: "licence_types", elements: try await licenceTypes.all().map(LicenceTypeBody.init))) }
         router.group("v1/licence-types")
             .add(middleware: Authorize(.admin, auth: auth))
             .post { request, context in
                 let definition = try await request.decodeJSON(LicenceTypeRegistry.Definition.self)
                 let type = try await licenceTypes.add(definition, by: context.actor)
-                return try JSONResponse.make(type, status: .created)
+                return JSONResponse.make(LicenceTypeBody(type: type), status: .created)
             }
     }
 }

@@ -10,10 +10,10 @@ struct OpsRoutes {
     let registry: PrometheusCollectorRegistry
 
     func register(on router: Router<AppRequestContext>) {
-        router.get("healthz") { _, _ in try JSONResponse.make(["status": "ok"]) }
+        router.get("healthz") { _, _ in JSONResponse.make(StatusBody(status: "ok")) }
         router.get("readyz") { _, _ in
             guard await health.isReady() else { throw MSBError.storageUnavailable() }
-            return try JSONResponse.make(["status": "ready"])
+            return JSONResponse.make(StatusBody(status: "ready"))
         }
         router.get("metrics") { _, _ in
             Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],

@@ -23,17 +23,18 @@ struct ScanRoutes {
         router.group("v1/scans").add(middleware: Authorize(.terminal, auth: auth)).post { request, context in
             let body = try await request.decodeJSON(ScanRequest.self)
             let view = try await scans.scan(token: body.token, item: body.item, terminal: try context.requireClient())
-            return try JSONResponse.make(view, status: .created)
+            return JSONResponse.make(WindowViewBody(view: view), status: .created)
         }
         let submissions = router.group("v1/submissions")
         submissions.add(middleware: Authorize(.terminal, .admin, auth: auth)).get("{id}") { _, context in
-            try JSONResponse.make(try await deliveries.status(of: try context.parameters.require("id"), for: try context.requireClient()))
+            JSONResponse.make(SubmissionBody(submission: try await deliveries.status(of: try context.parameters.require("id"),
+                                                                                   for: try context.requireClient())))
         }
         router.group("v1/submissions").add(middleware: Authorize(.admin, auth: auth)).post("{id}/retry") { _, context in
-            try JSONResponse.make(try await deliveries.retry(try context.parameters.require("id"), by: context.actor))
+            JSONResponse.make(SubmissionBody(submission: try await deliveries.retry(try context.parameters.require("id"), by: context.actor)))
         }
         router.group("v1/stats").add(middleware: Authorize(.admin, auth: auth)).get { _, _ in
-            try JSONResponse.make(try await stats.collect())
+            JSONResponse.make(StatsBody(report: try await stats.collect()))
         }
     }
 }

@@ -31,8 +31,8 @@ struct WindowSessionRoutes {
         terminal.post { request, context in
             let body = try await request.decodeJSON(OpenRequest.self)
             let session = try await windowSessions.open(item: body.item, terminal: try context.requireClient())
-            return try ConsentRoutes.createdCode(id: session.id, token: session.token, expiresAt: session.expiresAt,
-                                                 under: "/v1/window-sessions")
+            return JSONResponse.make(CodeBody(id: session.id, token: session.token, expiresAt: session.expiresAt,
+                                              base: "/v1/window-sessions"), status: .created)
         }
         terminal.get("{id}") { request, context in
             let wait: Int
@@ -46,14 +46,14 @@ struct WindowSessionRoutes {
             }
             let state = try await windowSessions.state(of: try context.parameters.require("id"), terminal: try context.requireClient(),
                                                                 wait: wait)
-            return try JSONResponse.make(JSONValue.object(["status": .string(state.status), "result": state.result ?? .null]))
+            return JSONResponse.make(WindowSessionStateBody(state: state))
         }
         ConsentRoutes.addQRImages(to: terminal) { id, client in try await windowSessions.token(of: id, terminal: client) }
         router.group("v1/window-sessions/claim").add(middleware: Authorize(.app, auth: auth)).post { request, context in
             let body = try await request.decodeJSON(ClaimRequest.self)
             let (session, submission) = try await windowSessions.claim(token: body.token, consent: body.consent,
                                                                                client: try context.requireClient())
-            return try JSONResponse.make(["session": session, "status": "claimed", "submission": submission])
+            return JSONResponse.make(ClaimBody(session: session, submission: submission))
         }
     }
 }

@@ -17,8 +17,12 @@ struct AnchoredVerifyTests {
         let (keys, checkpoint) = try backend.transactions.pool.read { db in (try Keyring.published(db), try AuditLog.latestCheckpoint(db)) }
         let keysFile = folder.url.appendingPathComponent("keys.json")
         let checkpointFile = folder.url.appendingPathComponent("checkpoint.json")
-        struct KeysAnswer: Encodable { let region: String; let keys: [PublishedKey] }
-        try JSONEncoder().encode(KeysAnswer(region: "430400", keys: keys)).write(to: keysFile)
+        // What GET /v1/keys answers (the server's KeysBody), as an operator saves it.
+        let answer = JSONValue.object(["region": "430400", "keys": .array(keys.map { key in
+            .object(["kid": .string(key.kid), "alg": .string(key.alg), "public_key_pem": .string(key.publicKeyPEM),
+                     "status": .string(key.status), "retired_at": key.retiredAt.map(JSONValue.string) ?? .null])
+        })])
+        try Data(answer.canonicalBytes).write(to: keysFile)
         try JSONEncoder().encode(try #require(checkpoint)).write(to: checkpointFile)
         return (keysFile, checkpointFile)
     }

@@ -2,7 +2,7 @@ import Foundation
 import GRDB
 
 /// A submission's delivery state.
-public enum SubmissionState: String, Sendable, Encodable {
+public enum SubmissionState: String, Sendable, CaseIterable {
     case pending, delivered, dead
 }
 

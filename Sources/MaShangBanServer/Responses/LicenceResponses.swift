@@ -1,0 +1,57 @@
+import MaShangBan
+
+/// One imported or revoked licence: its id and state.
+struct LicenceStateBody: ResponseBody {
+    let id: String
+    let status: LicenceStatus
+    var json: JSONValue { .object(["id": .string(id), "status": .string(status.rawValue)]) }
+}
+
+/// A batch import's outcome: lines stored, and the refused ones with why.
+struct BatchResultBody: ResponseBody {
+    let result: BatchImport.Result
+    var json: JSONValue {
+        .object([
+            "accepted": .int(Int64(result.accepted)), "rejected_count": .int(Int64(result.rejectedCount)),
+            "rejected": .array(result.rejected.map { .object(["line": .int(Int64($0.line)), "code": .string($0.code),
+                                                               "detail": .string($0.detail)]) }),
+        ])
+    }
+}
+
+/// A display-masked licence: as a wallet entry (`summary`), or with its fields, issuer and
+/// start (the library and the window).
+struct MaskedLicenceBody: ResponseBody {
+    let licence: MaskedLicence
+    var summary = false
+
+    var json: JSONValue {
+        var members: [String: JSONValue] = [
+            "id": .string(licence.id), "type": .string(licence.type), "name": .string(licence.name), "number": .string(licence.number),
+            "status": .string(licence.status.rawValue), "valid_until": .date(licence.validUntil),
+        ]
+        if !summary {
+            members["fields"] = .object(licence.fields.mapValues(JSONValue.string))
+            members["issuer"] = .string(licence.issuer)
+            members["valid_from"] = .string(licence.validFrom.text)
+        }
+        return .object(members)
+    }
+}
+
+/// `GET /v1/holders/{holder}/library`.
+struct LibraryBody: ResponseBody {
+    let licences: [MaskedLicence]
+    var json: JSONValue { .object(["licences": .array(licences.map { MaskedLicenceBody(licence: $0).json })]) }
+}
+
+/// A wallet, and after a sync the ids it added.
+struct WalletBody: ResponseBody {
+    let wallet: [MaskedLicence]
+    var added: [String]?
+    var json: JSONValue {
+        var members: [String: JSONValue] = ["wallet": .array(wallet.map { MaskedLicenceBody(licence: $0, summary: true).json })]
+        if let added { members["added"] = .array(added.map(JSONValue.string)) }
+        return .object(members)
+    }
+}

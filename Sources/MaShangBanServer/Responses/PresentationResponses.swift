@@ -1,0 +1,87 @@
+import MaShangBan
+
+/// A holder session's token (shown once) and its end.
+struct HolderSessionBody: ResponseBody {
+    let token: String
+    let expiresAt: String
+    var json: JSONValue { .object(["token": .string(token), "expires_at": .string(expiresAt)]) }
+}
+
+/// An agent's authorisation.
+struct AgentBody: ResponseBody {
+    let authorisation: EnterpriseAgents.Authorisation
+    var json: JSONValue {
+        .object(["enterprise": .string(authorisation.enterprise), "agent": .string(authorisation.agent),
+                 "valid_until": .string(authorisation.validUntil), "status": .string("active")])
+    }
+}
+
+/// A consent granted.
+struct ConsentBody: ResponseBody {
+    let consent: Consent
+    var json: JSONValue {
+        .object([
+            "id": .string(consent.id), "expires_at": .string(consent.expiresAt), "licences": .array(consent.licenceIDs.map(JSONValue.string)),
+            "item": .string(consent.item), "hall": .string(consent.hall), "holder_kind": .string(consent.holderKind.rawValue),
+        ])
+    }
+}
+
+/// A new code (a presentation or a window session) and where its QR images are.
+struct CodeBody: ResponseBody {
+    let id: String
+    let token: String
+    let expiresAt: String
+    /// The route the images hang under (`/v1/presentations`).
+    let base: String
+    var json: JSONValue {
+        .object(["id": .string(id), "token": .string(token), "expires_at": .string(expiresAt),
+                 "qr_png": .string("\(base)/\(id)/qr.png"), "qr_svg": .string("\(base)/\(id)/qr.svg")])
+    }
+}
+
+/// What the window sees of a scan or claim (display-masked); delivery has just begun.
+struct WindowViewBody: ResponseBody {
+    let view: WindowView
+    var json: JSONValue {
+        .object([
+            "submission": .string(view.submission), "item": .string(view.item), "approval_system": .string(view.approvalSystem),
+            "holder": .object(["kind": .string(view.holderKind.rawValue), "id": .string(view.holderID), "name": .string(view.holderName)]),
+            "agent": view.agentID.map { .object(["id": .string($0)]) } ?? .null,
+            "licences": .array(view.licences.map { MaskedLicenceBody(licence: $0).json }),
+            "delivery": .object(["status": .string(SubmissionState.pending.rawValue)]),
+        ])
+    }
+}
+
+/// `GET /v1/window-sessions/{id}`: waiting, expired, or claimed with the window's view.
+struct WindowSessionStateBody: ResponseBody {
+    let state: WindowSessionState
+    var json: JSONValue {
+        switch state {
+        case .waiting: .object(["status": .string("waiting"), "result": .null])
+        case .expired: .object(["status": .string("expired"), "result": .null])
+        case .claimed(let view): .object(["status": .string("claimed"), "result": WindowViewBody(view: view).json])
+        }
+    }
+}
+
+/// A claimed window session (一码获取, the holder's side).
+struct ClaimBody: ResponseBody {
+    let session: String
+    let submission: String
+    var json: JSONValue { .object(["session": .string(session), "status": .string("claimed"), "submission": .string(submission)]) }
+}
+
+/// A submission's delivery state.
+struct SubmissionBody: ResponseBody {
+    let submission: SubmissionStatus
+    var json: JSONValue {
+        .object([
+            "id": .string(submission.id), "item": .string(submission.item), "approval_system": .string(submission.approvalSystem),
+            "status": .string(submission.status.rawValue), "attempts": .int(Int64(submission.attempts)),
+            "last_error": .string(submission.lastError), "delivered_at": .string(submission.deliveredAt),
+            "created_at": .string(submission.createdAt),
+        ])
+    }
+}
