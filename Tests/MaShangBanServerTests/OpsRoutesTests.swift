@@ -25,7 +25,7 @@ struct OpsRoutesTests {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         #expect(JSONValue.object(value.mapValues(JSONValue.string)).canonicalBytes == Array(try encoder.encode(value)))
-        let body = CodeBody(id: "pre_1", token: "a/\"b\"\u{1}", expiresAt: "2026-12-04T00:00:00.000Z", base: "/v1/presentations")
+        let body = CodeBody(id: "pre_1", token: "a/\"b\"\u{1}", expiresAt: Timestamp(stored: "2026-12-04T00:00:00.000Z"), base: "/v1/presentations")
         let expected = ["id": "pre_1", "token": "a/\"b\"\u{1}", "expires_at": "2026-12-04T00:00:00.000Z",
                         "qr_png": "/v1/presentations/pre_1/qr.png", "qr_svg": "/v1/presentations/pre_1/qr.svg"]
         let response = JSONResponse.make(body, status: .created)

@@ -111,7 +111,8 @@ struct PresentationFlowTests {
             let other = try await hall.consent(ttl: 60)
             let stored = try #require(recent.facts(other))
             recent.remember(Consent(id: other, clientID: stored.clientID, holderKind: .person, holderRef: "", agentRef: nil, item: nil,
-                                    hall: "ELSEWHERE", licenceIDs: [], createdAt: "", expiresAt: "2099-01-01T00:00:00Z", withdrawn: false))
+                                    hall: "ELSEWHERE", licenceIDs: [], createdAt: Timestamp(stored: ""), expiresAt: Timestamp(stored: "2099-01-01T00:00:00Z"),
+                                    withdrawn: false))
             #expect(recent.facts(other)?.hall == "ELSEWHERE")
             let code = try await hall.present(other)
             let resigned = try claims(code.token)
@@ -127,7 +128,8 @@ struct PresentationFlowTests {
             let third = try await hall.consent()
             for i in 0..<(2 * RecentConsents.capacity) {
                 recent.remember(Consent(id: "con_filler\(i)", clientID: stored.clientID, holderKind: .person, holderRef: "", agentRef: nil,
-                                        item: nil, hall: nil, licenceIDs: [], createdAt: "", expiresAt: "2099-01-01T00:00:00Z", withdrawn: false))
+                                        item: nil, hall: nil, licenceIDs: [], createdAt: Timestamp(stored: ""),
+                                        expiresAt: Timestamp(stored: "2099-01-01T00:00:00Z"), withdrawn: false))
             }
             #expect(recent.facts(third) == nil)
             let fromWriter = try claims(try await hall.present(third).token)

@@ -39,8 +39,8 @@ public struct TrustedKey: Sendable {
             guard let verifier = try? SignatureKeys.loadVerifier(publicKeyPEM: key.publicKeyPEM), suite.keyID(of: verifier) == key.kid else {
                 throw StartupError("the trusted keys file's key \(key.kid.prefix(32)) is not a \(suite.signatures.algorithm.rawValue) key with that kid")
             }
-            let retired = try key.retiredAt.map { text in
-                guard let date = Timestamp.date(text) else { throw StartupError("key \(key.kid)'s retired_at is not a time") }
+            let retired = try key.retiredAt.map { stamp in
+                guard let date = stamp.date else { throw StartupError("key \(key.kid)'s retired_at is not a time") }
                 return date
             }
             keys[key.kid] = TrustedKey(verifier: verifier, retiredAt: retired)

@@ -19,10 +19,10 @@ public struct Client: Sendable, Equatable {
     /// the licence types it may issue (nil: any, for those older issuers).
     public let issuerCode: String?
     public let licenceTypes: [String]?
-    public let createdAt: String
+    public let createdAt: Timestamp
 
     init(id: String, role: ClientRole, name: String, hall: String?, window: String?, issuerCode: String?, licenceTypes: [String]?,
-         createdAt: String) {
+         createdAt: Timestamp) {
         (self.id, self.role, self.name, self.hall, self.window) = (id, role, name, hall, window)
         (self.issuerCode, self.licenceTypes, self.createdAt) = (issuerCode, licenceTypes, createdAt)
     }

@@ -14,13 +14,13 @@ public struct Consent: Sendable, Equatable {
     /// The licences, in the holder's order, when granted; empty from `find` (a hand-over
     /// reads the licences themselves with their ids: `Scans.handOver`).
     public let licenceIDs: [String]
-    public let createdAt: String
-    public let expiresAt: String
+    public let createdAt: Timestamp
+    public let expiresAt: Timestamp
     public let withdrawn: Bool
 
     /// Live: not withdrawn and not past `expiresAt` at `instant`.
     public func isLive(at instant: Date) -> Bool {
-        !withdrawn && (Timestamp.date(expiresAt).map { $0 > instant } ?? false)
+        !withdrawn && (expiresAt.date.map { $0 > instant } ?? false)
     }
 }
 
@@ -97,7 +97,7 @@ public struct Consents: Sendable {
         let consent = Consent(
             id: random.sortableIdentifier(prefix: "con", at: instant), clientID: client.id, holderKind: holder.kind,
             holderRef: holderRef, agentRef: agentRef, item: request.item, hall: request.hall, licenceIDs: request.licences,
-            createdAt: Timestamp.string(instant), expiresAt: Timestamp.string(instant.addingTimeInterval(TimeInterval(ttl))),
+            createdAt: Timestamp(instant), expiresAt: Timestamp(instant.addingTimeInterval(TimeInterval(ttl))),
             withdrawn: false)
         let agentBox = try agent.map { try vault.seal($0.value, context: "consent:\(consent.id):agent") }
         try await transactions.unit { db in

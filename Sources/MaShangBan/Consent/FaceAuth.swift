@@ -6,12 +6,12 @@ public struct FaceAuthProvider: Sendable, Equatable {
     public let id: String
     public let name: String
     public let alg: String
-    public let createdAt: String
+    public let createdAt: Timestamp
     /// When an admin revoked it; its attestations are refused from then on.
-    public var revokedAt: String?
+    public var revokedAt: Timestamp?
     public var status: String { revokedAt == nil ? "active" : "revoked" }
 
-    public init(id: String, name: String, alg: String, createdAt: String, revokedAt: String? = nil) {
+    public init(id: String, name: String, alg: String, createdAt: Timestamp, revokedAt: Timestamp? = nil) {
         (self.id, self.name, self.alg, self.createdAt, self.revokedAt) = (id, name, alg, createdAt, revokedAt)
     }
 
@@ -64,7 +64,7 @@ public struct FaceAuth: Sendable {
             throw MSBError.validationFailed("public_key_pem must be an Ed25519 or SM2 public key in PEM (SubjectPublicKeyInfo)")
         }
         let provider = FaceAuthProvider(id: CryptoSuite.keyID(of: verifier), name: name, alg: verifier.algorithm.rawValue,
-                                        createdAt: Timestamp.string(now()))
+                                        createdAt: Timestamp(now()))
         let pem = try verifier.publicKeyPEM()
         let audit = self.audit
         try await transactions.write { db in
@@ -104,10 +104,10 @@ public struct FaceAuth: Sendable {
     /// and usable only by the app client that asked. Limited per holder and app client, so
     /// one app cannot use up a citizen's challenges at another.
     public func challenge(subject: CitizenID, purpose: AttestationPurpose = .consent, client: Client) async throws
-        -> (nonce: String, expiresAt: String)
+        -> (nonce: String, expiresAt: Timestamp)
     {
         let nonce = Encoding.base64URL(random.bytes(24))
-        let expiresAt = Timestamp.string(now().addingTimeInterval(TimeInterval(Self.challengeLifetime)))
+        let expiresAt = Timestamp(now().addingTimeInterval(TimeInterval(Self.challengeLifetime)))
         let ref = holderReference.ref(subject.value)
         try await limiter.take(.challenge, "\(client.id):\(ref)", limit: limiter.limits.challengesPerHolder)
         let audit = self.audit

@@ -26,7 +26,7 @@ public struct HolderSessions: Sendable {
     /// A new session token and when it expires.
     public struct Opened: Sendable, Equatable {
         public let token: String
-        public let expiresAt: String
+        public let expiresAt: Timestamp
     }
 
     /// Opens a session for `person`, who was just seen (the attestation errors of `FaceAuth`;
@@ -37,7 +37,7 @@ public struct HolderSessions: Sendable {
         let instant = now()
         let id = random.identifier(prefix: "hss")
         let token = Self.tokenPrefix + Encoding.base64URL(random.bytes(32))
-        let opened = Opened(token: token, expiresAt: Timestamp.string(instant.addingTimeInterval(TimeInterval(ttl))))
+        let opened = Opened(token: token, expiresAt: Timestamp(instant.addingTimeInterval(TimeInterval(ttl))))
         let personRef = holderReference.ref(person.value)
         let (faceAuth, audit, tokenHash) = (self.faceAuth, audit, suite.hash(Array(token.utf8)))
         try await transactions.unit { db in

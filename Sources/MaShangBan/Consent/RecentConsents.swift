@@ -27,7 +27,7 @@ public final class RecentConsents: Sendable {
     }
 
     func remember(_ consent: Consent) {
-        guard let end = Timestamp.date(consent.expiresAt) else { return }
+        guard let end = consent.expiresAt.date else { return }
         let facts = Facts(clientID: consent.clientID, hall: consent.hall, expiresAt: end)
         generations.withLock { generations in
             if generations.newer.count >= Self.capacity {

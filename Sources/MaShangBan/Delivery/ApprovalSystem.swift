@@ -7,7 +7,7 @@ public struct ApprovalSystem: Sendable, Equatable {
     public let code: String
     public let name: String
     public let webhookURL: String
-    public let createdAt: String
+    public let createdAt: Timestamp
 }
 
 public struct ApprovalSystemRegistry: Sendable {
@@ -40,7 +40,7 @@ public struct ApprovalSystemRegistry: Sendable {
               let host = url.host, !host.isEmpty, url.user == nil, url.password == nil
         else { throw MSBError.validationFailed("webhook_url must be an http or https URL with a host and no credentials") }
         let secret = "whsec_" + Encoding.base64URL(random.bytes(32))
-        let system = ApprovalSystem(code: r.code, name: name, webhookURL: r.webhookURL, createdAt: Timestamp.string(now()))
+        let system = ApprovalSystem(code: r.code, name: name, webhookURL: r.webhookURL, createdAt: Timestamp(now()))
         let box = try vault.seal(secret, context: "approval_system:\(r.code):secret")
         let audit = self.audit
         try await transactions.write { db in

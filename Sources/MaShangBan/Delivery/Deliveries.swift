@@ -34,8 +34,8 @@ public struct SubmissionStatus: Sendable, Equatable {
     public let status: SubmissionState
     public let attempts: Int
     public let lastError: String?
-    public let deliveredAt: String?
-    public let createdAt: String
+    public let deliveredAt: Timestamp?
+    public let createdAt: Timestamp
 }
 
 /// Sends an HTTP POST; returns the status code, or throws when no answer came (refused,

@@ -9,7 +9,7 @@ public struct Item: Sendable, Codable, Equatable {
     public let approvalSystem: String
     public let required: [String]
     public let fields: FieldPolicies
-    public let createdAt: String
+    public let createdAt: Timestamp
 
     enum CodingKeys: String, CodingKey {
         case code, name, required, fields
@@ -50,7 +50,7 @@ public struct ItemRegistry: Sendable {
             throw MSBError.validationFailed("required must list 1 to 20 different licence types")
         }
         let instant = now()
-        let createdAt = Timestamp.string(instant)
+        let createdAt = Timestamp(instant)
         let audit = self.audit
         return try await transactions.write { db in
             var types: [String: LicenceType] = [:]

@@ -15,7 +15,7 @@ public struct PublishedKey: Sendable, Decodable, Equatable {
     public let publicKeyPEM: String
     public let status: String
     /// When it was retired (null while active): checkpoints it signed later do not verify.
-    public let retiredAt: String?
+    public let retiredAt: Timestamp?
 
     /// The saved answer's member names (the file format `--trusted-keys` reads).
     enum CodingKeys: String, CodingKey {

@@ -12,8 +12,35 @@ public final class ManualClock: Sendable {
     public func advance(_ seconds: TimeInterval) { current.withLock { $0 += seconds } }
 }
 
-/// RFC 3339 UTC timestamps with milliseconds, the form every stored and returned time uses.
-public enum Timestamp {
+/// An instant as an RFC 3339 UTC timestamp with milliseconds, the form every stored and
+/// returned time uses. Rows carry it as read, so an answer shows exactly what was stored;
+/// `date` is the instant. Ordered as instants (the fixed-width text orders the same way).
+public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible, Codable {
+    /// The RFC 3339 text, as stored and shown.
+    public let text: String
+
+    public init(_ date: Date) { text = Self.string(date) }
+
+    /// A stored value, taken as it is.
+    init(stored text: String) { self.text = text }
+
+    /// The instant, or nil for text that is no timestamp.
+    public var date: Date? { Self.date(text) }
+
+    public var description: String { text }
+
+    public static func < (a: Timestamp, b: Timestamp) -> Bool {
+        if let x = a.date, let y = b.date { return x < y }
+        return a.text < b.text
+    }
+
+    public init(from decoder: any Decoder) throws { text = try decoder.singleValueContainer().decode(String.self) }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(text)
+    }
+
     private static let style = Date.ISO8601FormatStyle(includingFractionalSeconds: true, timeZone: TimeZone(identifier: "UTC")!)
 
     /// `YYYY-MM-DDTHH:MM:SS.mmmZ`, by arithmetic: Foundation's formatter is slow on Linux

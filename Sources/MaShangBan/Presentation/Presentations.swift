@@ -6,7 +6,7 @@ public struct Presentation: Sendable, Equatable {
     public let id: String
     public let consentID: String
     public let token: String
-    public let expiresAt: String
+    public let expiresAt: Timestamp
 }
 
 /// Issues and cancels presentations. One consent has at most one live code: a new one
@@ -57,7 +57,7 @@ public struct Presentations: Sendable {
                 throw MSBError.notFound("no such consent")
             }
             guard !consent.withdrawn else { throw MSBError.consentWithdrawn }
-            guard consent.isLive(at: instant), let consentEnd = Timestamp.date(consent.expiresAt) else { throw MSBError.consentExpired }
+            guard consent.isLive(at: instant), let consentEnd = consent.expiresAt.date else { throw MSBError.consentExpired }
             var chain = try audit.chain(db)
             for id in try PresentationStore.active(consent: consentID, db) {
                 try Self.revoke(id, at: instant, actor: .client(client.id), reason: "replaced", chain: &chain, db)
@@ -74,7 +74,7 @@ public struct Presentations: Sendable {
                 token = try claims.signed(with: keyring.active)
             }
             let presentation = Presentation(id: random.sortableIdentifier(prefix: "pre", at: instant), consentID: consentID, token: token,
-                                            expiresAt: Timestamp.string(Date(timeIntervalSince1970: TimeInterval(claims.exp))))
+                                            expiresAt: Timestamp(Date(timeIntervalSince1970: TimeInterval(claims.exp))))
             try PresentationStore.insert(id: presentation.id, consentID: consentID, clientID: client.id, jti: claims.jti,
                                          tokenHash: audit.suite.hash(Array(token.utf8)), at: instant, expiresAt: presentation.expiresAt, db)
             try chain.append(actor: .client(client.id), action: "presentation.issued", object: "presentation:\(presentation.id)",
@@ -141,7 +141,7 @@ final class LiveTokens: Sendable {
     static var sweepEvery: Int { 10_000 }
 
     func remember(_ presentation: Presentation, client: String, at instant: Date) {
-        guard let expires = Timestamp.date(presentation.expiresAt) else { return }
+        guard let expires = presentation.expiresAt.date else { return }
         entries.withLock { entries in
             if entries.count >= Self.sweepEvery, entries.count % Self.sweepEvery == 0 {
                 entries = entries.filter { $0.value.expiresAt > instant }

@@ -6,7 +6,7 @@ import GRDB
 public struct WindowSession: Sendable, Equatable {
     public let id: String
     public let token: String
-    public let expiresAt: String
+    public let expiresAt: Timestamp
 }
 
 /// What `GET /v1/window-sessions/{id}` answers: `waiting`, `claimed` (with the same view a
@@ -45,7 +45,7 @@ public struct WindowSessions: Sendable {
                                   expiresAt: instant.addingTimeInterval(TimeInterval(presentations.tokenLifetime)), random: random)
         let session = WindowSession(id: random.sortableIdentifier(prefix: "win", at: instant),
                                     token: try claims.signed(with: presentations.keyring.active),
-                                    expiresAt: Timestamp.string(Date(timeIntervalSince1970: TimeInterval(claims.exp))))
+                                    expiresAt: Timestamp(Date(timeIntervalSince1970: TimeInterval(claims.exp))))
         let audit = audit
         try await transactions.unit { db in
             guard try ItemStore.exists(code, db) else { throw MSBError.itemUnknown }

@@ -8,7 +8,7 @@ struct ClientBody: ResponseBody {
     var json: JSONValue {
         var members: [String: JSONValue] = [
             "id": .string(client.id), "role": .string(client.role.rawValue), "name": .string(client.name),
-            "hall": .string(client.hall), "window": .string(client.window), "created_at": .string(client.createdAt),
+            "hall": .string(client.hall), "window": .string(client.window), "created_at": .time(client.createdAt),
         ]
         if client.role == .issuer {  // null for an issuer registered before issuers had codes
             members["issuer_code"] = .string(client.issuerCode)
@@ -35,7 +35,7 @@ struct KeysBody: ResponseBody {
             "region": .string(region),
             "keys": .array(keys.map { key in
                 .object(["kid": .string(key.kid), "alg": .string(key.alg), "public_key_pem": .string(key.publicKeyPEM),
-                         "status": .string(key.status), "retired_at": .string(key.retiredAt)])
+                         "status": .string(key.status), "retired_at": .time(key.retiredAt)])
             }),
         ])
     }

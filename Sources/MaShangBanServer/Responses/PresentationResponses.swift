@@ -3,8 +3,8 @@ import MaShangBan
 /// A holder session's token (shown once) and its end.
 struct HolderSessionBody: ResponseBody {
     let token: String
-    let expiresAt: String
-    var json: JSONValue { .object(["token": .string(token), "expires_at": .string(expiresAt)]) }
+    let expiresAt: Timestamp
+    var json: JSONValue { .object(["token": .string(token), "expires_at": .time(expiresAt)]) }
 }
 
 /// An agent's authorisation.
@@ -21,7 +21,7 @@ struct ConsentBody: ResponseBody {
     let consent: Consent
     var json: JSONValue {
         .object([
-            "id": .string(consent.id), "expires_at": .string(consent.expiresAt), "licences": .array(consent.licenceIDs.map(JSONValue.string)),
+            "id": .string(consent.id), "expires_at": .time(consent.expiresAt), "licences": .array(consent.licenceIDs.map(JSONValue.string)),
             "item": .string(consent.item), "hall": .string(consent.hall), "holder_kind": .string(consent.holderKind.rawValue),
         ])
     }
@@ -31,11 +31,11 @@ struct ConsentBody: ResponseBody {
 struct CodeBody: ResponseBody {
     let id: String
     let token: String
-    let expiresAt: String
+    let expiresAt: Timestamp
     /// The route the images hang under (`/v1/presentations`).
     let base: String
     var json: JSONValue {
-        .object(["id": .string(id), "token": .string(token), "expires_at": .string(expiresAt),
+        .object(["id": .string(id), "token": .string(token), "expires_at": .time(expiresAt),
                  "qr_png": .string("\(base)/\(id)/qr.png"), "qr_svg": .string("\(base)/\(id)/qr.svg")])
     }
 }
@@ -80,8 +80,8 @@ struct SubmissionBody: ResponseBody {
         .object([
             "id": .string(submission.id), "item": .string(submission.item), "approval_system": .string(submission.approvalSystem),
             "status": .string(submission.status.rawValue), "attempts": .int(Int64(submission.attempts)),
-            "last_error": .string(submission.lastError), "delivered_at": .string(submission.deliveredAt),
-            "created_at": .string(submission.createdAt),
+            "last_error": .string(submission.lastError), "delivered_at": .time(submission.deliveredAt),
+            "created_at": .time(submission.createdAt),
         ])
     }
 }

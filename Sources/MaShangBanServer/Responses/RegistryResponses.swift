@@ -21,7 +21,7 @@ struct ItemBody: ResponseBody {
     var json: JSONValue {
         .object([
             "code": .string(item.code), "name": .string(item.name), "approval_system": .string(item.approvalSystem),
-            "required": .array(item.required.map(JSONValue.string)), "created_at": .string(item.createdAt),
+            "required": .array(item.required.map(JSONValue.string)), "created_at": .time(item.createdAt),
             "fields": .object(item.fields.policies.mapValues { .string($0.rawValue) }),
         ])
     }
@@ -34,7 +34,7 @@ struct ApprovalSystemBody: ResponseBody {
     var json: JSONValue {
         var members: [String: JSONValue] = ["code": .string(system.code), "name": .string(system.name),
                                             "webhook_url": .string(system.webhookURL)]
-        if let secret { members["secret"] = .string(secret) } else { members["created_at"] = .string(system.createdAt) }
+        if let secret { members["secret"] = .string(secret) } else { members["created_at"] = .time(system.createdAt) }
         return .object(members)
     }
 }
@@ -44,13 +44,13 @@ struct ProviderBody: ResponseBody {
     let provider: FaceAuthProvider
     var json: JSONValue {
         .object(["id": .string(provider.id), "name": .string(provider.name), "alg": .string(provider.alg),
-                 "created_at": .string(provider.createdAt), "status": .string(provider.status), "revoked_at": .string(provider.revokedAt)])
+                 "created_at": .time(provider.createdAt), "status": .string(provider.status), "revoked_at": .time(provider.revokedAt)])
     }
 }
 
 /// A face-check challenge: the nonce and until when it can be used.
 struct ChallengeBody: ResponseBody {
     let nonce: String
-    let expiresAt: String
-    var json: JSONValue { .object(["nonce": .string(nonce), "expires_at": .string(expiresAt)]) }
+    let expiresAt: Timestamp
+    var json: JSONValue { .object(["nonce": .string(nonce), "expires_at": .time(expiresAt)]) }
 }

@@ -21,6 +21,8 @@ extension JSONResponse {
 extension JSONValue {
     /// A string, or `null`.
     static func string(_ value: String?) -> JSONValue { value.map(JSONValue.string) ?? .null }
+    /// A time as stored (RFC 3339), or `null`.
+    static func time(_ value: Timestamp?) -> JSONValue { value.map { .string($0.text) } ?? .null }
     /// A date as `YYYY-MM-DD`, or `null`.
     static func date(_ value: CalendarDate?) -> JSONValue { value.map { .string($0.text) } ?? .null }
 }

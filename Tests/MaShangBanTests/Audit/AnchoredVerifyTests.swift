@@ -20,7 +20,7 @@ struct AnchoredVerifyTests {
         // What GET /v1/keys answers (the server's KeysBody), as an operator saves it.
         let answer = JSONValue.object(["region": "430400", "keys": .array(keys.map { key in
             .object(["kid": .string(key.kid), "alg": .string(key.alg), "public_key_pem": .string(key.publicKeyPEM),
-                     "status": .string(key.status), "retired_at": key.retiredAt.map(JSONValue.string) ?? .null])
+                     "status": .string(key.status), "retired_at": key.retiredAt.map { .string($0.text) } ?? .null])
         })])
         try Data(answer.canonicalBytes).write(to: keysFile)
         try JSONEncoder().encode(try #require(checkpoint)).write(to: checkpointFile)

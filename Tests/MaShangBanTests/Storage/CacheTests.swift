@@ -8,7 +8,7 @@ import MaShangBanTestSupport
 @Suite struct CacheTests {
     static func client(_ id: String) throws -> Client {
         Client(id: id, role: .terminal, name: "w", hall: "HY", window: nil, issuerCode: nil, licenceTypes: nil,
-               createdAt: "2026-01-01T00:00:00Z")
+               createdAt: Timestamp(stored: "2026-01-01T00:00:00Z"))
     }
 
     @Test func aTokenLookupThatRacedADeletionCannotStoreItsAnswer() throws {

@@ -10,13 +10,13 @@ enum ApprovalSystemStore {
     static func insert(_ system: ApprovalSystem, secretBox: [UInt8], _ db: Database) throws {
         try db.cachedStatement(sql: """
             INSERT INTO approval_systems (code, name, webhook_url, secret_box, created_at) VALUES (?, ?, ?, ?, ?)
-            """).execute(arguments: [system.code, system.name, system.webhookURL, Data(secretBox), system.createdAt])
+            """).execute(arguments: [system.code, system.name, system.webhookURL, Data(secretBox), system.createdAt.text])
     }
 
     /// Every system, oldest first.
     static func all(_ db: Database) throws -> [ApprovalSystem] {
         try Row.fetchAll(db.cachedStatement(sql: "SELECT code, name, webhook_url, created_at FROM approval_systems ORDER BY created_at, code"))
-            .map { ApprovalSystem(code: $0["code"], name: $0["name"], webhookURL: $0["webhook_url"], createdAt: $0["created_at"]) }
+            .map { ApprovalSystem(code: $0["code"], name: $0["name"], webhookURL: $0["webhook_url"], createdAt: Timestamp(stored: $0["created_at"])) }
     }
 
     /// A system's sealed secret; nil when there is no such system.

@@ -19,7 +19,7 @@ enum ClientStore {
         guard let role = ClientRole(rawValue: roleName) else { throw InternalError("unknown role in the database") }
         let types = try (row["licence_types"] as String?).map { try JSONDecoder().decode([String].self, from: Data($0.utf8)) }
         return Client(id: row["id"], role: role, name: row["name"], hall: row["hall"], window: row["window"],
-                      issuerCode: row["issuer_code"], licenceTypes: types, createdAt: row["created_at"])
+                      issuerCode: row["issuer_code"], licenceTypes: types, createdAt: Timestamp(stored: row["created_at"]))
     }
 
     /// A client by id (a deleted one too if asked); nil when there is none.

@@ -8,7 +8,8 @@ enum ConsentStore {
             INSERT INTO consents (id, client_id, holder_kind, holder_ref, agent_ref, agent_box, item, hall, created_at, expires_at)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """).execute(arguments: [consent.id, consent.clientID, consent.holderKind.rawValue, consent.holderRef, consent.agentRef,
-                                     agentBox.map { Data($0) }, consent.item, consent.hall, consent.createdAt, consent.expiresAt])
+                                     agentBox.map { Data($0) }, consent.item, consent.hall, consent.createdAt.text,
+                                     consent.expiresAt.text])
         for (position, id) in consent.licenceIDs.enumerated() {
             try db.cachedStatement(sql: "INSERT INTO consent_licences (consent_id, licence_id, position) VALUES (?, ?, ?)")
                 .execute(arguments: [consent.id, id, position])
@@ -23,7 +24,8 @@ enum ConsentStore {
             """).firstRow([id]) { row in
             Consent(id: try row.value(0), clientID: try row.value(1), holderKind: HolderKind(rawValue: try row.value(2)) ?? .person,
                     holderRef: try row.value(3), agentRef: try row.value(4), item: try row.value(5), hall: try row.value(6),
-                    licenceIDs: [], createdAt: try row.value(7), expiresAt: try row.value(8), withdrawn: (try row.value(9) as String?) != nil)
+                    licenceIDs: [], createdAt: Timestamp(stored: try row.value(7)), expiresAt: Timestamp(stored: try row.value(8)),
+                    withdrawn: (try row.value(9) as String?) != nil)
         }
     }
 

@@ -10,13 +10,14 @@ enum FaceAuthStore {
 
     static func insert(_ provider: FaceAuthProvider, publicKeyPEM: String, _ db: Database) throws {
         try db.cachedStatement(sql: "INSERT INTO face_auth_providers (id, name, alg, public_key_pem, created_at) VALUES (?, ?, ?, ?, ?)")
-            .execute(arguments: [provider.id, provider.name, provider.alg, publicKeyPEM, provider.createdAt])
+            .execute(arguments: [provider.id, provider.name, provider.alg, publicKeyPEM, provider.createdAt.text])
     }
 
     /// Every provider, oldest first.
     static func providers(_ db: Database) throws -> [FaceAuthProvider] {
         try Row.fetchAll(db.cachedStatement(sql: "SELECT id, name, alg, created_at, revoked_at FROM face_auth_providers ORDER BY created_at, id"))
-            .map { FaceAuthProvider(id: $0["id"], name: $0["name"], alg: $0["alg"], createdAt: $0["created_at"], revokedAt: $0["revoked_at"]) }
+            .map { FaceAuthProvider(id: $0["id"], name: $0["name"], alg: $0["alg"], createdAt: Timestamp(stored: $0["created_at"]),
+                                   revokedAt: ($0["revoked_at"] as String?).map(Timestamp.init(stored:))) }
     }
 
     /// Whether a provider is revoked; nil when there is no such provider.
@@ -45,11 +46,11 @@ enum FaceAuthStore {
         let purpose: String
     }
 
-    static func insertChallenge(nonce: String, subjectRef: String, expiresAt: String, clientID: String, purpose: AttestationPurpose,
+    static func insertChallenge(nonce: String, subjectRef: String, expiresAt: Timestamp, clientID: String, purpose: AttestationPurpose,
                                 _ db: Database) throws {
         try db.cachedStatement(sql: """
             INSERT INTO face_auth_challenges (nonce, subject_ref, expires_at, client_id, purpose) VALUES (?, ?, ?, ?, ?)
-            """).execute(arguments: [nonce, subjectRef, expiresAt, clientID, purpose.rawValue])
+            """).execute(arguments: [nonce, subjectRef, expiresAt.text, clientID, purpose.rawValue])
     }
 
     static func challenge(_ nonce: String, _ db: Database) throws -> Challenge? {

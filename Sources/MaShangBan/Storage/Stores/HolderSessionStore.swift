@@ -3,11 +3,11 @@ import GRDB
 
 /// `holder_sessions`: an app's proof that a holder is present, by the hash of its token.
 enum HolderSessionStore {
-    static func insert(id: String, tokenHash: [UInt8], clientID: String, personRef: String, at instant: Date, expiresAt: String,
+    static func insert(id: String, tokenHash: [UInt8], clientID: String, personRef: String, at instant: Date, expiresAt: Timestamp,
                        _ db: Database) throws {
         try db.cachedStatement(sql: """
             INSERT INTO holder_sessions (id, token_hash, client_id, person_ref, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)
-            """).execute(arguments: [id, Data(tokenHash), clientID, personRef, Timestamp.string(instant), expiresAt])
+            """).execute(arguments: [id, Data(tokenHash), clientID, personRef, Timestamp.string(instant), expiresAt.text])
     }
 
     /// The session a token hash names, if it is live at `instant`.

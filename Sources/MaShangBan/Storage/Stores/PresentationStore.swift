@@ -8,11 +8,11 @@ enum PresentationStore {
     }
 
     static func insert(id: String, consentID: String, clientID: String, jti: String, tokenHash: [UInt8], at instant: Date,
-                       expiresAt: String, _ db: Database) throws {
+                       expiresAt: Timestamp, _ db: Database) throws {
         try db.cachedStatement(sql: """
             INSERT INTO presentations (id, consent_id, client_id, jti, token_hash, state, created_at, expires_at)
             VALUES (?, ?, ?, ?, ?, 'active', ?, ?)
-            """).execute(arguments: [id, consentID, clientID, jti, Encoding.hex(tokenHash), Timestamp.string(instant), expiresAt])
+            """).execute(arguments: [id, consentID, clientID, jti, Encoding.hex(tokenHash), Timestamp.string(instant), expiresAt.text])
     }
 
     /// The active codes of a consent.

@@ -34,7 +34,8 @@ enum SigningKeyStore {
     /// Every key as `GET /v1/keys` publishes it, newest first.
     static func published(_ db: Database) throws -> [PublishedKey] {
         try Row.fetchAll(db, sql: "SELECT kid, alg, public_key_pem, status, retired_at FROM signing_keys ORDER BY created_at DESC, status").map {
-            PublishedKey(kid: $0["kid"], alg: $0["alg"], publicKeyPEM: $0["public_key_pem"], status: $0["status"], retiredAt: $0["retired_at"])
+            PublishedKey(kid: $0["kid"], alg: $0["alg"], publicKeyPEM: $0["public_key_pem"], status: $0["status"],
+                         retiredAt: ($0["retired_at"] as String?).map(Timestamp.init(stored:)))
         }
     }
 

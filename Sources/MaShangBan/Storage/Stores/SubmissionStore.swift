@@ -36,7 +36,8 @@ enum SubmissionStore {
         try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM submissions WHERE id = ?"), arguments: [id]).map {
             SubmissionStatus(id: $0["id"], item: $0["item"], approvalSystem: $0["approval_system"],
                              status: SubmissionState(rawValue: $0["status"]) ?? .pending, attempts: $0["attempts"],
-                             lastError: $0["last_error"], deliveredAt: $0["delivered_at"], createdAt: $0["created_at"])
+                             lastError: $0["last_error"], deliveredAt: ($0["delivered_at"] as String?).map(Timestamp.init(stored:)),
+                             createdAt: Timestamp(stored: $0["created_at"]))
         }
     }
 

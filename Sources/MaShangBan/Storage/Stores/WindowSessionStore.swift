@@ -18,12 +18,12 @@ enum WindowSessionStore {
         let resultBox: [UInt8]?
     }
 
-    static func insert(id: String, terminalID: String, item: String, jti: String, token: String, at instant: Date, expiresAt: String,
+    static func insert(id: String, terminalID: String, item: String, jti: String, token: String, at instant: Date, expiresAt: Timestamp,
                        _ db: Database) throws {
         try db.cachedStatement(sql: """
             INSERT INTO window_sessions (id, terminal_id, item, jti, token, state, created_at, expires_at)
             VALUES (?, ?, ?, ?, ?, 'waiting', ?, ?)
-            """).execute(arguments: [id, terminalID, item, jti, token, Timestamp.string(instant), expiresAt])
+            """).execute(arguments: [id, terminalID, item, jti, token, Timestamp.string(instant), expiresAt.text])
     }
 
     private static let columns = "id, terminal_id, item, state, expires_at, result_box"
