@@ -62,6 +62,9 @@ struct SourceRulesTests {
             #expect(!text.contains("symmetricKey("), "\(path) reads a symmetric key file")
             #expect(text.firstMatch(of: /DataVault\(suite:/) == nil, "\(path) makes a DataVault from key bytes")
             #expect(text.firstMatch(of: /HolderReference\(suite:/) == nil, "\(path) makes a HolderReference from key bytes")
+            if path.hasPrefix("Sources/MaShangBan/"), !path.hasSuffix("Platform/DataDirectory.swift") {
+                #expect(!text.contains("readSecret(") && !text.contains("privateKeyPEM("), "\(path) reads or writes key files")
+            }
         }
     }
 

@@ -59,31 +59,15 @@ public struct Keyring: Sendable {
 
     /// Loads only the public halves of the key files (for `audit verify` on a copy).
     public static func loadVerifiers(directory: DataDirectory, suite: CryptoSuite) throws -> [String: any SignatureVerifier] {
-        let files = (try? FileManager.default.contentsOfDirectory(atPath: directory.keys.path)) ?? []
-        var out: [String: any SignatureVerifier] = [:]
-        for file in files where file.hasPrefix("signing-") && file.hasSuffix(".pem") {
-            let pem = String(decoding: try directory.readSecret(directory.keys.appendingPathComponent(file)), as: UTF8.self)
-            let verifier = try SignatureKeys.loadSigner(privateKeyPEM: pem).verifier
-            out[suite.keyID(of: verifier)] = verifier
-        }
-        return out
+        try KeyFiles.signingVerifiers(directory, suite: suite)
     }
 
     static func loadSigner(directory: DataDirectory, kid: String, suite: CryptoSuite) throws -> any SignatureSigner {
-        let file = directory.signingKey(kid: kid)
-        let pem = String(decoding: try directory.readSecret(file), as: UTF8.self)
-        let signer = try SignatureKeys.loadSigner(privateKeyPEM: pem)
-        guard signer.verifier.algorithm == suite.signatures.algorithm else {
-            throw StartupError("\(file.path) is not a \(suite.signatures.algorithm.rawValue) key")
-        }
-        guard suite.keyID(of: signer.verifier) == kid else { throw StartupError("\(file.path) does not hold key \(kid)") }
-        return signer
+        try KeyFiles.signer(kid: kid, in: directory, suite: suite)
     }
 
     private static func makeKey(directory: DataDirectory, suite: CryptoSuite) throws -> SigningKey {
-        let signer = try suite.signatures.generate()
-        let kid = suite.keyID(of: signer.verifier)
-        try directory.writeSecret(Array(try signer.privateKeyPEM().utf8), to: directory.signingKey(kid: kid))
+        let (kid, signer) = try KeyFiles.newSigningKey(in: directory, suite: suite)
         return SigningKey(kid: kid, signer: signer)
     }
 
