@@ -132,7 +132,7 @@ public struct Consents: Sendable {
         let instant = now()
         let audit = audit
         try await transactions.unit { db in
-            let consent = try Self.find(id, db)
+            let consent = try ConsentStore.consent(id, db)
             guard let consent, consent.clientID == client.id else { throw MSBError.notFound("no such consent") }
             guard !consent.withdrawn else { return }
             var chain = try audit.chain(db)
@@ -158,9 +158,6 @@ public struct Consents: Sendable {
         case .expired: throw MSBError(.licenceExpired, "a listed licence has expired")
         }
     }
-
-    /// The stored consent, without its `licenceIDs`.
-    static func find(_ id: String, _ db: Database) throws -> Consent? { try ConsentStore.consent(id, db) }
 }
 
 extension MSBError {

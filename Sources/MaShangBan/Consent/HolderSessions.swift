@@ -81,7 +81,7 @@ public struct HolderSessions: Sendable {
                    holderReference.ref(representative.value) == session.personRef {
                     return true
                 }
-                return try EnterpriseAgents.isAuthorised(enterpriseRef: holderRef, agentRef: session.personRef, today: today, db)
+                return try AgentStore.isAuthorised(enterpriseRef: holderRef, agentRef: session.personRef, today: today, db)
             }
             guard actsFor else { throw mismatch }
         }

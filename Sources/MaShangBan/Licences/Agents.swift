@@ -97,11 +97,6 @@ public struct EnterpriseAgents: Sendable {
         return true
     }
 
-    /// Whether `agentRef` holds a live authorisation for `enterpriseRef` on `today`.
-    static func isAuthorised(enterpriseRef: String, agentRef: String, today: CalendarDate, _ db: Database) throws -> Bool {
-        try AgentStore.isAuthorised(enterpriseRef: enterpriseRef, agentRef: agentRef, today: today, db)
-    }
-
     /// The legal representative on the enterprise's newest valid business licence.
     static func legalRepresentative(of enterpriseRef: String, library: LicenceLibrary, today: CalendarDate,
                                     _ db: Database) throws -> CitizenID? {

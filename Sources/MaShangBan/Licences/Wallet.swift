@@ -17,9 +17,8 @@ public struct Wallet: Sendable {
     /// Returns the ids added and the whole wallet, display-masked.
     public func sync(_ holder: HolderID, by actor: AuditActor) async throws -> (added: [String], wallet: [MaskedLicence]) {
         let ref = holderReference.ref(holder.value)
-        let today = CalendarDate(now())
         let instant = now()
-        let library = self.library
+        let today = CalendarDate(instant)
         let added = try await transactions.write { db -> [String] in
             let ids = try WalletStore.validNotInWallet(holderRef: ref, today: today, db)
             for id in ids { try WalletStore.add(holderRef: ref, licence: id, at: instant, db) }

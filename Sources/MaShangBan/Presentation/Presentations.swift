@@ -53,7 +53,7 @@ public struct Presentations: Sendable {
             return (claims: claims, token: try claims.signed(with: keyring.active))
         }
         let (presentation, consent, signedEarly) = try await transactions.unit { db in
-            guard let consent = try Consents.find(consentID, db), consent.clientID == client.id else {
+            guard let consent = try ConsentStore.consent(consentID, db), consent.clientID == client.id else {
                 throw MSBError.notFound("no such consent")
             }
             guard !consent.withdrawn else { throw MSBError.consentWithdrawn }

@@ -44,7 +44,7 @@ public struct Scans: Sendable {
         // The licences' data boxes are opened in the writer's transaction. Opening them first
         // on a reader took that work off the writer but cost more in all (a read transaction and
         // one more thread hop), and the two cores limit scans as much as the writer does: a
-        // fifth to a quarter more scans/s without it (README, "Performance and scale").
+        // fifth to a quarter more scans/s without it (docs/PERFORMANCE.md).
         return try await transactions.unit { db in
             // The token is consumed first; a later refusal rolls this unit's savepoint back, so
             // the code stays usable unless it was the problem.
@@ -62,7 +62,7 @@ public struct Scans: Sendable {
             if let hall = claims.aud, hall != terminal.hall {
                 throw MSBError(.wrongHall, "the code is for another service hall")
             }
-            guard let consent = try Consents.find(consentID, db) else { throw InternalError("a presentation without its consent") }
+            guard let consent = try ConsentStore.consent(consentID, db) else { throw InternalError("a presentation without its consent") }
             guard !consent.withdrawn else { throw MSBError(.tokenRevoked, "the consent has been withdrawn") }
             return try handOver(consent, item: item, terminal: terminal, source: .presentation(presentationID),
                                 submissionID: submissionID, at: instant, db)

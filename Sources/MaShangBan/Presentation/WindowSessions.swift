@@ -79,7 +79,7 @@ public struct WindowSessions: Sendable {
                     throw MSBError(.tokenRevoked, "the window that showed the code is no longer registered")
                 }
                 guard session.state == .waiting else { throw MSBError.tokenUsed }
-                guard let consent = try Consents.find(consentID, db), consent.clientID == client.id else {
+                guard let consent = try ConsentStore.consent(consentID, db), consent.clientID == client.id else {
                     throw MSBError.notFound("no such consent")
                 }
                 if let hall = consent.hall, hall != claims.aud {

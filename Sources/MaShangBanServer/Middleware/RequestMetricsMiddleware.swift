@@ -11,7 +11,7 @@ import Metrics
 /// wraps every response body in a closure. A body that was one buffer then goes out as a
 /// streamed one: the head and the body in two socket writes and two TCP segments (strace: a
 /// bare Hummingbird route makes one `writev`), and one more task hop, for every answer
-/// (README, "Performance and scale"). Our answers are built whole before they are returned,
+/// (docs/PERFORMANCE.md). Our answers are built whole before they are returned,
 /// so the time to the handler's answer is the request's time less the socket write.
 struct RequestMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
     private let cache = Cache()
