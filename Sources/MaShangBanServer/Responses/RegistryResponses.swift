@@ -54,3 +54,20 @@ struct ChallengeBody: ResponseBody {
     let expiresAt: Timestamp
     var json: JSONValue { .object(["nonce": .string(nonce), "expires_at": .time(expiresAt)]) }
 }
+
+// The list answers, each under its own member name.
+extension ListBody where Element == LicenceTypeBody {
+    init(types: [LicenceType]) { self.init(name: "licence_types", elements: types.map(LicenceTypeBody.init)) }
+}
+
+extension ListBody where Element == ItemBody {
+    init(items: [Item]) { self.init(name: "items", elements: items.map(ItemBody.init)) }
+}
+
+extension ListBody where Element == ApprovalSystemBody {
+    init(systems: [ApprovalSystem]) { self.init(name: "approval_systems", elements: systems.map { ApprovalSystemBody(system: $0) }) }
+}
+
+extension ListBody where Element == ProviderBody {
+    init(providers: [FaceAuthProvider]) { self.init(name: "providers", elements: providers.map(ProviderBody.init)) }
+}

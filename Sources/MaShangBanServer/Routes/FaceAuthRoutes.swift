@@ -29,7 +29,7 @@ struct FaceAuthRoutes {
                                                                        by: context.actor)
             return JSONResponse.make(ProviderBody(provider: provider), status: .created)
         }
-        providers.get { _, _ in JSONResponse.make(ListBody(name: "providers", elements: try await faceAuth.providers().map(ProviderBody.init))) }
+        providers.get { _, _ in JSONResponse.make(ListBody(providers: try await faceAuth.providers())) }
         providers.delete("{id}") { _, context in
             try await faceAuth.revokeProvider(id: try context.parameters.require("id"), by: context.actor)
             return Response(status: .noContent)

@@ -17,7 +17,7 @@ struct ItemRoutes {
             return JSONResponse.make(ItemBody(item: try await items.create(definition, by: context.actor)), status: .created)
         }
         let reading = router.group("v1/items").add(middleware: anyone)
-        reading.get { _, _ in JSONResponse.make(ListBody(name: "items", elements: try await items.list().map(ItemBody.init))) }
+        reading.get { _, _ in JSONResponse.make(ListBody(items: try await items.list())) }
         reading.get("{code}") { _, context in
             JSONResponse.make(ItemBody(item: try await items.find(try context.parameters.require("code"))))
         }
@@ -29,7 +29,7 @@ struct ItemRoutes {
             return JSONResponse.make(ApprovalSystemBody(system: system, secret: secret), status: .created)
         }
         systems.get { _, _ in
-            JSONResponse.make(ListBody(name: "approval_systems", elements: try await approvalSystems.list().map { ApprovalSystemBody(system: $0) }))
+            JSONResponse.make(ListBody(systems: try await approvalSystems.list()))
         }
     }
 }

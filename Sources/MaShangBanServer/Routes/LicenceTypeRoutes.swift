@@ -9,7 +9,7 @@ struct LicenceTypeRoutes {
     func register(on router: Router<AppRequestContext>) {
         router.group("v1/licence-types")
             .add(middleware: Authorize.anyRole(auth))
-            .get { _, _ in JSONResponse.make(ListBody(name: "licence_types", elements: try await licenceTypes.all().map(LicenceTypeBody.init))) }
+            .get { _, _ in JSONResponse.make(ListBody(types: try await licenceTypes.all())) }
         router.group("v1/licence-types")
             .add(middleware: Authorize(.admin, auth: auth))
             .post { request, context in
