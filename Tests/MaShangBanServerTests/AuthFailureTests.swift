@@ -10,7 +10,7 @@ import MaShangBanTestSupport
 @Suite("Failed authentication and client addresses")
 struct AuthFailureTests {
     static func authFailures(_ server: TestServer) async throws -> [AuditRecord] {
-        try await server.backend.transactions.pool.read { db in try AuditLog.entries(db, after: 0, limit: 1000) }.filter { $0.action == "auth.failed" }
+        try await server.backend.transactions.pool.read { db in try AuditStore.records(after: 0, limit: 1000, db) }.filter { $0.action == "auth.failed" }
     }
 
     /// 100,000 bad tokens over ten minutes from one address: one record a minute with the

@@ -68,7 +68,7 @@ struct ClientRoutesTests {
         }
         // The first failure from an address is written at once; the rest of its minute are
         // counted and written together (by the server's timer, or as here at shutdown).
-        let records = try await server.backend.transactions.pool.read { db in try AuditLog.entries(db, after: 0, limit: 100) }
+        let records = try await server.backend.transactions.pool.read { db in try AuditStore.records(after: 0, limit: 100, db) }
         let failures = records.filter { $0.action == "auth.failed" }
         #expect(failures.map(\.detail) == [["count": 1, "reasons": ["unknown_token": 1]],
                                            ["count": 2, "reasons": ["malformed_authorization_header": 2]]])

@@ -20,7 +20,7 @@ struct LicenceRoutesTests {
             #expect(again.status == .ok)
             #expect(try again.json()["id"] as? String == id)
         }
-        let actions = try await server.backend.transactions.pool.read { db in try AuditLog.entries(db, after: 0, limit: 100) }.map(\.action)
+        let actions = try await server.backend.transactions.pool.read { db in try AuditStore.records(after: 0, limit: 100, db) }.map(\.action)
         #expect(actions.suffix(2) == ["licence.imported", "licence.updated"])
         let library = try await server.backend.services.library.library(of: .person(try CitizenID(Sample.person)))
         #expect(library.count == 1)

@@ -46,7 +46,7 @@ struct LicenceTypeRoutesTests {
             let builtInAgain = Self.permit.replacingOccurrences(of: "fire_safety_permit", with: "business_licence")
             try await client.call(.post, "/v1/licence-types", json: builtInAgain).expectProblem(422, "licence_type_exists")
         }
-        let audit = try await server.backend.transactions.pool.read { db in try AuditLog.entries(db, after: 0, limit: 10) }
+        let audit = try await server.backend.transactions.pool.read { db in try AuditStore.records(after: 0, limit: 10, db) }
         #expect(audit.last?.action == "licence_type.created")
     }
 

@@ -59,7 +59,7 @@ struct PresentationFlowTests {
         }
         #expect(status == "pending")
         // Every step is in the audit log, and nothing personal is.
-        let actions = try await server.backend.transactions.pool.read { db in try AuditLog.entries(db, after: 0, limit: 1000) }
+        let actions = try await server.backend.transactions.pool.read { db in try AuditStore.records(after: 0, limit: 1000, db) }
         #expect(Set(actions.map(\.action)).isSuperset(of: ["face_auth.challenged", "consent.granted", "presentation.issued", "scan.accepted"]))
         let everything = actions.map { $0.actor + $0.object + $0.detailJSON }.joined()
         #expect(!everything.contains(Sample.person))

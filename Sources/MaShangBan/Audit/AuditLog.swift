@@ -71,14 +71,6 @@ public struct AuditLog: Sendable {
         exporter.schedule(db, file: checkpointFile, logger: logger)
         return checkpoint
     }
-
-    // MARK: Reading
-
-    static func entries(_ db: Database, after: Int64, limit: Int) throws -> [AuditRecord] {
-        try AuditStore.records(after: after, limit: limit, db)
-    }
-
-    static func latestCheckpoint(_ db: Database) throws -> AuditCheckpoint? { try AuditStore.latestCheckpoint(db) }
 }
 
 /// The audit chain's head inside one write transaction. Appending through it reads the

@@ -38,14 +38,14 @@ public final class AuditTrail: Sendable {
     /// Up to `limit` records after sequence number `after`, and the `after` of the next page
     /// (nil on the last).
     public func entries(after: Int64, limit: Int) async throws -> (entries: [AuditRecord], next: Int64?) {
-        let page = try await transactions.read { db in try AuditLog.entries(db, after: after, limit: limit + 1) }
+        let page = try await transactions.read { db in try AuditStore.records(after: after, limit: limit + 1, db) }
         let entries = Array(page.prefix(limit))
         return (entries, page.count > limit ? entries.last?.seq : nil)
     }
 
     /// The newest signed checkpoint, or nil before the first.
     public func latestCheckpoint() async throws -> AuditCheckpoint? {
-        try await transactions.read { db in try AuditLog.latestCheckpoint(db) }
+        try await transactions.read { db in try AuditStore.latestCheckpoint(db) }
     }
 
     /// Checks the chain and its checkpoints with the keys the database lists; the same

@@ -131,7 +131,7 @@ public enum AuditVerifier {
         while after < size {
             let from = after
             let page = try await reader.read { db in
-                try AuditLog.entries(db, after: from, limit: pageSize).filter { $0.seq <= size }
+                try AuditStore.records(after: from, limit: pageSize, db).filter { $0.seq <= size }
             }
             guard let last = page.last else { break }
             var going = true
@@ -144,7 +144,7 @@ public enum AuditVerifier {
 
     /// The keys the database lists, retired as it says.
     static func publishedKeys(_ db: Database) throws -> [String: TrustedKey] {
-        let listed = try Keyring.published(db).compactMap { key -> (String, any SignatureVerifier)? in
+        let listed = try SigningKeyStore.published(db).compactMap { key -> (String, any SignatureVerifier)? in
             (try? SignatureKeys.loadVerifier(publicKeyPEM: key.publicKeyPEM)).map { (key.kid, $0) }
         }
         return try retirements(db, Dictionary(listed) { first, _ in first })

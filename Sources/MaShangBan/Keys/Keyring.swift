@@ -92,8 +92,6 @@ public struct Keyring: Sendable {
         }
     }
 
-    /// The keys `GET /v1/keys` publishes, newest first.
-    static func published(_ db: Database) throws -> [PublishedKey] { try SigningKeyStore.published(db) }
 }
 
 /// The signing keys as published (`GET /v1/keys`): every key, active and retired, with the
@@ -105,6 +103,6 @@ public struct SigningKeys: Sendable {
 
     /// The keys, newest first.
     public func published() async throws -> [PublishedKey] {
-        try await transactions.read { db in try Keyring.published(db) }
+        try await transactions.read { db in try SigningKeyStore.published(db) }
     }
 }

@@ -106,7 +106,6 @@ public struct Backend: Sendable, CustomStringConvertible, CustomDebugStringConve
     /// Seals personal data at rest (keys derived from `DIR/keys/data.key`).
     let vault: DataVault
     let holderReference: HolderReference
-    let random: any RandomSource
     var now: Now { services.now }
 
     /// Opens `options.dataDirectory`, creating it on first start: database, `keys/`, the first
@@ -176,7 +175,7 @@ public struct Backend: Sendable, CustomStringConvertible, CustomDebugStringConve
             now: now)
         return Backend(dataDirectory: directory, suite: suite, services: services, createdAdminToken: adminToken,
                        transactions: transactions, keyring: keyring, audit: audit, vault: vault,
-                       holderReference: holderReference, random: random)
+                       holderReference: holderReference)
     }
 
     /// Records the profile on first start; refuses a later start that asks for the other one.

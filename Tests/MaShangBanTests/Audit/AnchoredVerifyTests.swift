@@ -14,7 +14,7 @@ struct AnchoredVerifyTests {
     func saveAnchors(_ dir: TemporaryDirectory, into folder: TemporaryDirectory) throws -> (keys: URL, checkpoint: URL) {
         let backend = try openBackend(dir)
         defer { try? backend.transactions.pool.close() }
-        let (keys, checkpoint) = try backend.transactions.pool.read { db in (try Keyring.published(db), try AuditLog.latestCheckpoint(db)) }
+        let (keys, checkpoint) = try backend.transactions.pool.read { db in (try SigningKeyStore.published(db), try AuditStore.latestCheckpoint(db)) }
         let keysFile = folder.url.appendingPathComponent("keys.json")
         let checkpointFile = folder.url.appendingPathComponent("checkpoint.json")
         // What GET /v1/keys answers (the server's KeysBody), as an operator saves it.
@@ -119,7 +119,7 @@ struct AnchoredVerifyTests {
         #expect(next?.kid == rotated.active)
         #expect(try AuditVerifier.verify(reader: backend.transactions.pool, suite: backend.suite, checkpointFile: dir.dataDirectory.checkpointFile).ok)
         // A checkpoint the old key signs now, after its retirement, does not verify.
-        let head = try #require(try backend.transactions.pool.read { db in try AuditLog.entries(db, after: 0, limit: 100) }.last)
+        let head = try #require(try backend.transactions.pool.read { db in try AuditStore.records(after: 0, limit: 100, db) }.last)
         var late = AuditCheckpoint(size: head.seq, head: head.hash, ts: Timestamp.string(clock.now()), kid: old.kid, signature: "")
         late.signature = Encoding.base64URL(try old.signer.sign(late.signedBytes))
         try backend.transactions.pool.write { db in
@@ -130,6 +130,6 @@ struct AnchoredVerifyTests {
         let result = try AuditVerifier.verify(reader: backend.transactions.pool, suite: backend.suite, checkpointFile: dir.url.appendingPathComponent("none.jsonl"))
         #expect(!result.ok)
         #expect(result.reason?.contains("after it was retired") == true)
-        #expect(try backend.transactions.pool.read { db in try Keyring.published(db) }.first { $0.kid == old.kid }?.retiredAt != nil)
+        #expect(try backend.transactions.pool.read { db in try SigningKeyStore.published(db) }.first { $0.kid == old.kid }?.retiredAt != nil)
     }
 }

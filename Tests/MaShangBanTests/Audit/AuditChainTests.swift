@@ -51,7 +51,7 @@ struct AuditChainTests {
     @Test func recordHashFollowsTheContract() throws {
         let dir = try TemporaryDirectory()
         let backend = try openBackend(dir)
-        let first = try backend.transactions.pool.read { db in try AuditLog.entries(db, after: 0, limit: 1) }.first
+        let first = try backend.transactions.pool.read { db in try AuditStore.records(after: 0, limit: 1, db) }.first
         let record = try #require(first)
         #expect(record.prev == String(repeating: "0", count: 64))
         let canonical = #"{"action":"client.created","actor":"system","detail":{"role":"admin"},"object":"\#(record.object)","prev":"\#(record.prev)","seq":1,"ts":"\#(record.ts)"}"#
@@ -170,9 +170,9 @@ struct AuditChainTests {
         try backend.transactions.pool.write { db in
             for i in 2...99 { try audit.append(db, actor: .system, action: "test.noop", object: "n:\(i)") }
         }
-        #expect(try backend.transactions.pool.read { db in try AuditLog.latestCheckpoint(db) } == nil)
+        #expect(try backend.transactions.pool.read { db in try AuditStore.latestCheckpoint(db) } == nil)
         _ = try backend.transactions.pool.write { db in try audit.append(db, actor: .system, action: "test.noop", object: "n:100") }
-        let checkpoint = try #require(try backend.transactions.pool.read { db in try AuditLog.latestCheckpoint(db) })
+        let checkpoint = try #require(try backend.transactions.pool.read { db in try AuditStore.latestCheckpoint(db) })
         #expect(checkpoint.size == 100)
         #expect(checkpoint.kid == backend.keyring.active.kid)
         let file = try String(contentsOf: dir.dataDirectory.checkpointFile, encoding: .utf8)

@@ -157,11 +157,11 @@ struct BackendTests {
         let (retired, active) = try Keyring.rotate(backend: backend)
         #expect(retired == oldKid)
         #expect(active != oldKid)
-        let published = try backend.transactions.pool.read { db in try Keyring.published(db) }
+        let published = try backend.transactions.pool.read { db in try SigningKeyStore.published(db) }
         #expect(Set(published.map(\.kid)) == [oldKid, active])
         #expect(published.first { $0.kid == oldKid }?.status == "retired")
         #expect(published.first { $0.kid == active }?.status == "active")
-        let audit = try backend.transactions.pool.read { db in try AuditLog.entries(db, after: 0, limit: 100) }
+        let audit = try backend.transactions.pool.read { db in try AuditStore.records(after: 0, limit: 100, db) }
         #expect(audit.last?.action == "key.rotated")
         try backend.transactions.pool.close()
 
