@@ -4,6 +4,9 @@ import GRDB
 /// What a client may do. Checked per route.
 public enum ClientRole: String, Sendable, Codable, CaseIterable {
     case admin, issuer, app, terminal
+    /// 赋码入企: a government unit's system (bound to its unit code), an enterprise's system or
+    /// door terminal (bound to its credit code), and the supervisor who sees every rating.
+    case unit, enterprise, supervisor
 }
 
 /// A registered API client: a scanner terminal, the app backend, an issuer, or an admin.
@@ -19,12 +22,15 @@ public struct Client: Sendable, Equatable {
     /// the licence types it may issue (nil: any, for those older issuers).
     public let issuerCode: String?
     public let licenceTypes: [String]?
+    /// The party a `unit` client speaks for (its unit code) or an `enterprise` client (its
+    /// credit code); nil for every other role.
+    public let party: String?
     public let createdAt: Timestamp
 
     init(id: String, role: ClientRole, name: String, hall: String?, window: String?, issuerCode: String?, licenceTypes: [String]?,
-         createdAt: Timestamp) {
+         party: String? = nil, createdAt: Timestamp) {
         (self.id, self.role, self.name, self.hall, self.window) = (id, role, name, hall, window)
-        (self.issuerCode, self.licenceTypes, self.createdAt) = (issuerCode, licenceTypes, createdAt)
+        (self.issuerCode, self.licenceTypes, self.party, self.createdAt) = (issuerCode, licenceTypes, party, createdAt)
     }
 }
 
@@ -49,10 +55,15 @@ public struct ClientRegistry: Sendable {
         /// Issuers only, and required for them.
         public var issuerCode: String?
         public var licenceTypes: [String]?
+        /// Units only, and required for them: the registered unit's code.
+        public var unit: String?
+        /// Enterprises only, and required for them: the enterprise's credit code.
+        public var enterprise: String?
         public init(role: String, name: String, hall: String? = nil, window: String? = nil, issuerCode: String? = nil,
-                    licenceTypes: [String]? = nil) {
+                    licenceTypes: [String]? = nil, unit: String? = nil, enterprise: String? = nil) {
             (self.role, self.name, self.hall, self.window, self.issuerCode, self.licenceTypes) =
                 (role, name, hall, window, issuerCode, licenceTypes)
+            (self.unit, self.enterprise) = (unit, enterprise)
         }
     }
 
@@ -64,6 +75,7 @@ public struct ClientRegistry: Sendable {
         let window: String?
         let issuerCode: String?
         let licenceTypes: [String]?
+        let party: String?
     }
 
     /// Creates a client and returns it with its token (the only time the token is seen).
@@ -78,10 +90,14 @@ public struct ClientRegistry: Sendable {
             if let types = valid.licenceTypes, let unknown = try types.first(where: { try LicenceTypeRegistry.find(db, code: $0) == nil }) {
                 throw MSBError(.unknownLicenceType, "licence_types names \(unknown.prefix(64)), not a known licence type")
             }
+            if valid.role == .unit, let unit = valid.party, try UnitStore.unit(unit, db) == nil {
+                throw MSBError(.unitUnknown, "unit \(unit) is not registered")
+            }
             try Self.insert(db, id: id, valid, tokenHash: tokenHash, createdAt: createdAt)
             var detail: [String: JSONValue] = ["role": .string(valid.role.rawValue)]
             if let hall = valid.hall { detail["hall"] = .string(hall) }
             if let code = valid.issuerCode { detail["issuer_code"] = .string(code) }
+            if valid.role == .unit, let unit = valid.party { detail["unit"] = .string(unit) }  // an enterprise's code is not logged
             try audit.append(db, actor: actor, action: "client.created", object: "client:\(id)", detail: detail)
             return try Self.fetch(db, id: id)
         }
@@ -98,7 +114,8 @@ public struct ClientRegistry: Sendable {
 
     static func insert(_ db: Database, id: String, _ client: Valid, tokenHash: [UInt8], createdAt: String) throws {
         try ClientStore.insert(id: id, role: client.role, name: client.name, hall: client.hall, window: client.window,
-                               issuerCode: client.issuerCode, licenceTypes: client.licenceTypes, tokenHash: tokenHash, createdAt: createdAt, db)
+                               issuerCode: client.issuerCode, licenceTypes: client.licenceTypes, party: client.party, tokenHash: tokenHash,
+                               createdAt: createdAt, db)
     }
 
     static func fetch(_ db: Database, id: String, includingDeleted: Bool = false) throws -> Client {
@@ -149,7 +166,7 @@ public struct ClientRegistry: Sendable {
                 try HolderSessionStore.endAll(clientID: id, at: deletedAt, db)
             case .terminal:
                 try WindowSessionStore.expireWaiting(terminalID: id, at: deletedAt, db)
-            case .admin, .issuer:
+            case .admin, .issuer, .unit, .enterprise, .supervisor:
                 break
             }
         }
@@ -221,6 +238,19 @@ public struct ClientRegistry: Sendable {
         } else if r.issuerCode != nil || r.licenceTypes != nil {
             throw MSBError.validationFailed("issuer_code and licence_types are only for issuers")
         }
-        return Valid(role: role, name: name, hall: r.hall, window: r.window, issuerCode: issuerCode, licenceTypes: licenceTypes)
+        var party: String?
+        switch role {
+        case .unit:
+            guard let unit = r.unit, r.enterprise == nil else { throw MSBError.validationFailed("a unit client needs unit (and no enterprise)") }
+            party = try UnitRegistry.validateCode(unit, field: "unit")
+        case .enterprise:
+            guard let code = r.enterprise, r.unit == nil else {
+                throw MSBError.validationFailed("an enterprise client needs enterprise, a credit code (and no unit)")
+            }
+            do { party = try CreditCode(code).value } catch { throw MSBError.invalidCreditCode("enterprise", error) }
+        default:
+            if r.unit != nil || r.enterprise != nil { throw MSBError.validationFailed("unit and enterprise are only for unit and enterprise clients") }
+        }
+        return Valid(role: role, name: name, hall: r.hall, window: r.window, issuerCode: issuerCode, licenceTypes: licenceTypes, party: party)
     }
 }

@@ -26,6 +26,11 @@ public enum AttestationPurpose: String, Sendable, CaseIterable {
     case agentGrant = "agent_grant"
     /// A holder present at the app, opening a holder session.
     case holderSession = "holder_session"
+    /// A unit's head approving an official visit (赋码入企); asked for by the unit's client.
+    case visitApproval = "visit_approval"
+
+    /// The client role that may ask for a challenge with this purpose.
+    public var askedBy: ClientRole { self == .visitApproval ? .unit : .app }
 }
 
 /// Face recognition as the backend sees it: providers registered by an admin, single-use
@@ -143,7 +148,7 @@ public struct FaceAuth: Sendable {
                             signer: signer)
     }
 
-    /// Checks an attestation that `subject` was seen, for `purpose`, by the app client
+    /// Checks an attestation that `subject` was seen, for `purpose`, by the client
     /// `clientID`, inside the caller's write transaction, and uses up its nonce. 422
     /// `attestation_invalid` (malformed, unknown or revoked provider, bad signature, another
     /// subject, `iat` off by more than 120 s), 422 `nonce_invalid` (unknown, issued for

@@ -18,7 +18,7 @@ public struct DataVault: Sendable {
         lookup = KeyDerivation.hkdf(suite, secret: dataKey, salt: [], info: Array(Self.lookupLabel.utf8), length: 32)
     }
 
-    /// The vault as it was before migration 0015: the data key itself for both purposes
+    /// The vault as it was before `KeySeparation`: the data key itself for both purposes
     /// (read once, to move what it sealed under the derived keys).
     static func undivided(suite: CryptoSuite, dataKey: [UInt8]) -> DataVault { DataVault(suite: suite, key: dataKey, lookup: dataKey) }
 

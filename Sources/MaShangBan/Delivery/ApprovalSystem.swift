@@ -30,15 +30,22 @@ public struct ApprovalSystemRegistry: Sendable {
 
     static var codePattern: Regex<Substring> { /[a-z0-9][a-z0-9_-]{1,63}/ }
 
+    /// A webhook address: an http or https URL with a host and no credentials, at most 2048
+    /// bytes; else 422 `validation_failed` naming `field`.
+    static func validateWebhook(_ text: String, field: String) throws -> String {
+        guard text.utf8.count <= 2048, let url = URL(string: text), ["http", "https"].contains(url.scheme?.lowercased()),
+              let host = url.host, !host.isEmpty, url.user == nil, url.password == nil
+        else { throw MSBError.validationFailed("\(field) must be an http or https URL with a host and no credentials") }
+        return text
+    }
+
     /// Registers an approval system; returns it with its webhook secret (the only time it is shown).
     public func create(_ r: Registration, by actor: AuditActor) async throws -> (system: ApprovalSystem, secret: String) {
         guard r.code.wholeMatch(of: Self.codePattern) != nil else {
             throw MSBError.validationFailed("code must be 2 to 64 lower-case letters, digits, '_' or '-'")
         }
         let name = try MSBError.requireText(r.name, field: "name", maximum: 100)
-        guard r.webhookURL.utf8.count <= 2048, let url = URL(string: r.webhookURL), ["http", "https"].contains(url.scheme?.lowercased()),
-              let host = url.host, !host.isEmpty, url.user == nil, url.password == nil
-        else { throw MSBError.validationFailed("webhook_url must be an http or https URL with a host and no credentials") }
+        _ = try Self.validateWebhook(r.webhookURL, field: "webhook_url")
         let secret = "whsec_" + Encoding.base64URL(random.bytes(32))
         let system = ApprovalSystem(code: r.code, name: name, webhookURL: r.webhookURL, createdAt: Timestamp(now()))
         let box = try vault.seal(secret, context: "approval_system:\(r.code):secret")

@@ -103,6 +103,9 @@ public struct Deliveries: Sendable {
     // MARK: The worker
 
     struct Due: Sendable {
+        /// A scan's submission to its approval system, or a notice to a unit's supervisor.
+        enum Kind: Sendable { case submission, notice }
+        var kind = Kind.submission
         let id: String
         let system: String
         let url: String
@@ -125,7 +128,9 @@ public struct Deliveries: Sendable {
                     // New submissions come in bursts at peak hours: one poll picks up a burst.
                     try? await Task.sleep(for: Self.pollPause)
                     let pollAt = now()
-                    let due = try await transactions.read { db in try SubmissionStore.due(limit: Self.pollLimit, at: pollAt, db) }
+                    let due = try await transactions.read { db in
+                        try NoticeStore.due(limit: Self.pollLimit, at: pollAt, db) + SubmissionStore.due(limit: Self.pollLimit, at: pollAt, db)
+                    }
                     var blocked = false
                     var started = 0
                     for entry in due where !inFlight.contains(entry.id) {
@@ -142,11 +147,17 @@ public struct Deliveries: Sendable {
                         }
                     }
                     waitingForSlot = blocked && started == 0
-                    let next = try await transactions.read { db in try SubmissionStore.nextDue(excluding: inFlight.ids, db) }
+                    let next = try await transactions.read { db in
+                        [try SubmissionStore.nextDue(excluding: inFlight.ids, db), try NoticeStore.nextDue(excluding: inFlight.ids, db)]
+                            .compactMap { $0 }.min()
+                    }
                     let instant = now()
                     if ContinuousClock.now - gaugesAt >= Self.gaugeInterval {  // counting the queue costs O(depth)
                         gaugesAt = ContinuousClock.now
-                        let (depth, oldest) = try await transactions.read { db in try SubmissionStore.queueDepth(db) }
+                        let (depth, oldest) = try await transactions.read { db in
+                            let (submissions, notices) = (try SubmissionStore.queueDepth(db), try NoticeStore.pendingCount(db))
+                            return (submissions.0 + notices.0, [submissions.1, notices.1].compactMap { $0 }.min())
+                        }
                         Gauge(label: "msb_outbox_depth").record(depth)
                         Gauge(label: "msb_outbox_oldest_pending_seconds").record(oldest.map { max(0, instant.timeIntervalSince($0)) } ?? 0)
                     }
@@ -173,10 +184,16 @@ public struct Deliveries: Sendable {
     func attempt(_ due: Due, transport: any WebhookTransport, logger: Logger) async {
         let outcome: Result<Int, any Error>
         do {
-            let (body, secret) = try await transactions.read { db in
-                (try Submissions.body(of: due.id, vault: vault, db), try ApprovalSystemRegistry.secret(of: due.system, vault: vault, db))
+            let (body, secret) = try await transactions.read { db -> (String?, String?) in
+                switch due.kind {
+                case .submission:
+                    return (try Submissions.body(of: due.id, vault: vault, db), try ApprovalSystemRegistry.secret(of: due.system, vault: vault, db))
+                case .notice:
+                    guard let notice = try NoticeStore.body(due.id, db) else { return (nil, nil) }
+                    return (notice.body, try UnitRegistry.secret(of: notice.unit, vault: vault, db))
+                }
             }
-            guard let body, let secret else { throw InternalError("submission \(due.id) has no body or its system no secret") }
+            guard let body, let secret else { throw InternalError("delivery \(due.id) has no body or its destination no secret") }
             let bytes = Array(body.utf8)
             let signature = WebhookSignature.sign(body: bytes, secret: secret, timestamp: Int64(now().timeIntervalSince1970), suite: suite)
             let headers = [("Content-Type", "application/json"), ("Idempotency-Key", due.id), (WebhookSignature.header, signature)]
@@ -208,18 +225,20 @@ public struct Deliveries: Sendable {
         let unit = Double(random.bytes(4).reduce(0) { $0 << 8 | UInt32($1) }) / 4_294_967_296
         let next = instant.addingTimeInterval(settings.backoff(afterAttempt: attempts, unit: unit))
         let (audit, maxAttempts) = (self.audit, settings.maxAttempts)
+        // Submissions and notices keep their state in their own tables, written the same way.
+        let (store, noun, destination): (any DeliveryQueue.Type, String, String) = due.kind == .submission
+            ? (SubmissionStore.self, "submission", "approval_system") : (NoticeStore.self, "notice", "destination")
         try await transactions.unit { db in
-            guard try SubmissionStore.state(due.id, db) == .pending else { return }
+            guard try store.state(due.id, db) == .pending else { return }
+            let detail: [String: JSONValue] = ["attempts": .int(Int64(attempts)), destination: .string(due.system)]
             if delivered {
-                try SubmissionStore.markDelivered(due.id, attempts: attempts, at: instant, db)
-                try audit.append(db, actor: .system, action: "submission.delivered", object: "submission:\(due.id)",
-                                 detail: ["attempts": .int(Int64(attempts)), "approval_system": .string(due.system)])
+                try store.markDelivered(due.id, attempts: attempts, at: instant, db)
+                try audit.append(db, actor: .system, action: "\(noun).delivered", object: "\(noun):\(due.id)", detail: detail)
             } else if attempts >= maxAttempts {
-                try SubmissionStore.markDead(due.id, attempts: attempts, failure: failure, db)
-                try audit.append(db, actor: .system, action: "submission.dead", object: "submission:\(due.id)",
-                                 detail: ["attempts": .int(Int64(attempts)), "approval_system": .string(due.system)])
+                try store.markDead(due.id, attempts: attempts, failure: failure, db)
+                try audit.append(db, actor: .system, action: "\(noun).dead", object: "\(noun):\(due.id)", detail: detail)
             } else {
-                try SubmissionStore.markFailed(due.id, attempts: attempts, failure: failure, next: next, db)
+                try store.markFailed(due.id, attempts: attempts, failure: failure, next: next, db)
             }
         }
         if delivered, let created = Timestamp.date(due.createdAt) {

@@ -50,6 +50,15 @@ public enum ProblemCode: String, CaseIterable, Sendable {
     case wrongHall = "wrong_hall"
     // Delivery
     case submissionNotDead = "submission_not_dead"
+    // 赋码入企: units, officials, protected enterprises and visits
+    case unitExists = "unit_exists"
+    case unitUnknown = "unit_unknown"
+    case officialExists = "official_exists"
+    case officialUnknown = "official_unknown"
+    case enterpriseNotProtected = "enterprise_not_protected"
+    case officialsInsufficient = "officials_insufficient"
+    case visitStateConflict = "visit_state_conflict"
+    case visitEventOutOfOrder = "visit_event_out_of_order"
 
     /// The HTTP status, the problem's `title`, and when the API answers with it.
     public var entry: (status: Int, title: String, meaning: String) {
@@ -96,6 +105,14 @@ public enum ProblemCode: String, CaseIterable, Sendable {
         case .tokenRevoked: (410, "Token revoked", "The QR token was replaced, deleted, or died with its consent.")
         case .wrongHall: (403, "Wrong hall", "The code or window session is bound to another service hall.")
         case .submissionNotDead: (409, "Submission not dead", "Only a dead submission can be re-queued.")
+        case .unitExists: (422, "Unit exists", "A unit with this code is registered already.")
+        case .unitUnknown: (422, "Unit unknown", "A client, appointment or transfer names a unit that is not registered.")
+        case .officialExists: (422, "Official exists", "The unit has an official with this id already.")
+        case .officialUnknown: (422, "Official unknown", "A visit lists an official who is not (or no longer) one of the unit's.")
+        case .enterpriseNotProtected: (422, "Enterprise not protected", "Visits and their codes are only for protected enterprises.")
+        case .officialsInsufficient: (422, "Officials insufficient", "An inspection lists fewer than two officials with credential numbers.")
+        case .visitStateConflict: (409, "Visit state conflict", "The visit is not in a state that allows this (withdrawn, decided, approved, joined…).")
+        case .visitEventOutOfOrder: (409, "Visit event out of order", "An entry when already inside today, or an exit without an entry.")
         }
     }
 

@@ -33,6 +33,12 @@ public struct CalendarDate: Sendable, Hashable, Comparable, CustomStringConverti
         text = Self.format(year: year, month: month, day: day)
     }
 
+    /// 00:00 of this day in China Standard Time (UTC+8).
+    public var startInChina: Date {
+        let parts = text.split(separator: "-").compactMap { Int($0) }
+        return Date(timeIntervalSince1970: Double(Self.days(year: parts[0], month: parts[1], day: parts[2])) * 86_400 - 8 * 3600)
+    }
+
     /// The date `count` days after this one.
     public func adding(days count: Int) -> CalendarDate {
         let parts = text.split(separator: "-").compactMap { Int($0) }

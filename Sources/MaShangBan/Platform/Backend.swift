@@ -19,6 +19,8 @@ public struct BackendSettings: Sendable, Equatable {
     public var delivery = DeliverySettings()
     /// Request rate limits (per client role, address and holder).
     public var rateLimits = RateLimits.standard
+    /// 赋码入企: the joint-inspection window and the frequent-visit warning.
+    public var visits = VisitRuleSettings()
 
     public init() {}
 }
@@ -68,6 +70,9 @@ public struct Services: Sendable {
     public let scans: Scans
     public let deliveries: Deliveries
     public let windowSessions: WindowSessions
+    /// 赋码入企: units, officials, protected enterprises, filings; visits and their codes.
+    public let units: UnitRegistry
+    public let visits: Visits
     public let stats: Stats
     /// Request rate limits: per client and per address at the edge, per holder inside the domain.
     public let limiter: RateLimiter
@@ -165,6 +170,11 @@ public struct Backend: Sendable, CustomStringConvertible, CustomDebugStringConve
             presentations: presentations, scans: scans, deliveries: deliveries,
             windowSessions: WindowSessions(scans: scans, presentations: presentations, transactions: transactions, vault: vault,
                                            audit: audit, random: random, now: now),
+            units: UnitRegistry(transactions: transactions, vault: vault, holderReference: holderReference, audit: audit, random: random,
+                                now: now),
+            visits: Visits(transactions: transactions, vault: vault, holderReference: holderReference, faceAuth: faceAuth, keyring: keyring,
+                           audit: audit, notices: Notices(random: random, wake: deliveries.wake), random: random, now: now,
+                           region: settings.region, settings: settings.visits),
             stats: Stats(transactions: transactions, now: now),
             limiter: limiter,
             authFailures: AuthFailures(transactions: transactions, audit: audit, holderReference: holderReference, now: now),

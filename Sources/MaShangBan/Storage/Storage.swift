@@ -58,7 +58,8 @@ enum Migrations {
                                           ("0011_attestations_bound", attestationsBound0011),
                                           ("0012_holder_sessions", holderSessions0012),
                                           ("0013_clients_end_their_grants", clientsEndTheirGrants0013),
-                                          ("0014_code_tokens_hashed", codeTokensHashed0014)]
+                                          ("0014_code_tokens_hashed", codeTokensHashed0014),
+                                          ("0015_visits", visits0015)]
 
     static let init0001 = """
     CREATE TABLE meta (
@@ -403,6 +404,147 @@ enum Migrations {
     static let codeTokensHashed0014 = """
     ALTER TABLE presentations RENAME COLUMN token TO token_hash;
     UPDATE presentations SET token_hash = '';
+    """
+
+    /// 赋码入企 (docs/DESIGN.md "Visit codes"). Clients gain three roles and the party a unit or
+    /// enterprise client speaks for (`clients` is rebuilt: a CHECK cannot be altered). Units,
+    /// their officials (name and credential number sealed), protected enterprises and annual
+    /// filings; visits with their officials, door events, ratings and appointments; and
+    /// `notices`, the outbox of supervisor webhooks, which the delivery worker drains beside
+    /// the submissions' `outbox`.
+    static let visits0015 = """
+    CREATE TABLE clients_0015 (
+        id            TEXT PRIMARY KEY NOT NULL,
+        role          TEXT NOT NULL CHECK (role IN ('admin', 'issuer', 'app', 'terminal', 'unit', 'enterprise', 'supervisor')),
+        name          TEXT NOT NULL CHECK (length(name) > 0),
+        hall          TEXT,
+        window        TEXT,
+        token_hash    BLOB NOT NULL UNIQUE,
+        created_at    TEXT NOT NULL,
+        deleted_at    TEXT,
+        issuer_code   TEXT,
+        licence_types TEXT CHECK (licence_types IS NULL OR json_valid(licence_types)),
+        party         TEXT,
+        CHECK (role <> 'terminal' OR hall IS NOT NULL),
+        CHECK ((role = 'unit' OR role = 'enterprise') = (party IS NOT NULL))
+    ) STRICT;
+    INSERT INTO clients_0015 (rowid, id, role, name, hall, window, token_hash, created_at, deleted_at, issuer_code, licence_types)
+        SELECT rowid, id, role, name, hall, window, token_hash, created_at, deleted_at, issuer_code, licence_types FROM clients;
+    DROP TABLE clients;
+    ALTER TABLE clients_0015 RENAME TO clients;
+
+    CREATE TABLE units (
+        code               TEXT PRIMARY KEY NOT NULL,
+        name               TEXT NOT NULL,
+        head_ref           TEXT NOT NULL,
+        head_box           BLOB NOT NULL,
+        supervisor_webhook TEXT NOT NULL,
+        secret_box         BLOB NOT NULL,
+        created_at         TEXT NOT NULL
+    ) STRICT;
+    CREATE TABLE officials (
+        unit           TEXT NOT NULL REFERENCES units(code),
+        id             TEXT NOT NULL,
+        name_box       BLOB NOT NULL,
+        credential_box BLOB,
+        created_at     TEXT NOT NULL,
+        withdrawn_at   TEXT,
+        PRIMARY KEY (unit, id)
+    ) STRICT;
+    CREATE TABLE protected_enterprises (
+        credit_code TEXT PRIMARY KEY NOT NULL,
+        name        TEXT NOT NULL,
+        created_at  TEXT NOT NULL,
+        updated_at  TEXT NOT NULL
+    ) STRICT;
+    CREATE TABLE filings (
+        unit       TEXT NOT NULL REFERENCES units(code),
+        year       INTEGER NOT NULL,
+        enterprise TEXT NOT NULL REFERENCES protected_enterprises(credit_code),
+        type       TEXT NOT NULL,
+        count      INTEGER NOT NULL CHECK (count >= 0),
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (unit, year, enterprise, type)
+    ) STRICT;
+    CREATE TABLE visits (
+        id              TEXT PRIMARY KEY NOT NULL,
+        unit            TEXT NOT NULL REFERENCES units(code),
+        enterprise      TEXT NOT NULL REFERENCES protected_enterprises(credit_code),
+        type            TEXT NOT NULL CHECK (type = 'inspection' OR type = 'survey' OR type = 'tour' OR type = 'service'),
+        matter          TEXT NOT NULL,
+        legal_basis     TEXT NOT NULL,
+        purpose         TEXT NOT NULL,
+        from_day        TEXT NOT NULL,
+        until_day       TEXT NOT NULL,
+        proposed_days   TEXT NOT NULL CHECK (json_valid(proposed_days)),
+        counter_days    TEXT CHECK (counter_days IS NULL OR json_valid(counter_days)),
+        booked_day      TEXT,
+        unannounced     INTEGER NOT NULL DEFAULT 0,
+        approved_at     TEXT,
+        approval_order  INTEGER UNIQUE,
+        decision        TEXT CHECK (decision IS NULL OR decision = 'agree' OR decision = 'refuse'),
+        decision_reason TEXT,
+        decided_at      TEXT,
+        joins           TEXT REFERENCES visits(id),
+        joined_at       TEXT,
+        withdrawn_at    TEXT,
+        jti             TEXT UNIQUE,
+        appointment     TEXT,
+        created_at      TEXT NOT NULL
+    ) STRICT;
+    CREATE INDEX visits_by_enterprise ON visits(enterprise, from_day);
+    CREATE INDEX visits_by_unit ON visits(unit, created_at);
+    CREATE INDEX visits_by_lead ON visits(joins) WHERE joins IS NOT NULL;
+    CREATE TABLE visit_officials (
+        visit_id TEXT NOT NULL REFERENCES visits(id),
+        unit     TEXT NOT NULL,
+        official TEXT NOT NULL,
+        PRIMARY KEY (visit_id, unit, official),
+        FOREIGN KEY (unit, official) REFERENCES officials(unit, id)
+    ) STRICT;
+    CREATE TABLE visit_events (
+        id         INTEGER PRIMARY KEY,
+        visit_id   TEXT REFERENCES visits(id),
+        enterprise TEXT NOT NULL,
+        event      TEXT NOT NULL CHECK (event = 'enter' OR event = 'exit' OR event = 'refused'),
+        day        TEXT NOT NULL,
+        at         TEXT NOT NULL,
+        client_id  TEXT NOT NULL,
+        reasons    TEXT NOT NULL CHECK (json_valid(reasons))
+    ) STRICT;
+    CREATE INDEX visit_events_by_visit ON visit_events(visit_id, day);
+    CREATE TABLE visit_ratings (
+        visit_id    TEXT PRIMARY KEY NOT NULL REFERENCES visits(id),
+        unit        TEXT NOT NULL,
+        score       INTEGER NOT NULL CHECK (score BETWEEN 1 AND 5),
+        comment_box BLOB,
+        created_at  TEXT NOT NULL
+    ) STRICT;
+    CREATE TABLE appointments (
+        id             TEXT PRIMARY KEY NOT NULL,
+        enterprise     TEXT NOT NULL,
+        unit           TEXT NOT NULL REFERENCES units(code),
+        topic          TEXT NOT NULL,
+        preferred_days TEXT NOT NULL CHECK (json_valid(preferred_days)),
+        status         TEXT NOT NULL CHECK (status = 'requested' OR status = 'accepted' OR status = 'declined'),
+        reason         TEXT,
+        visit_id       TEXT REFERENCES visits(id),
+        created_at     TEXT NOT NULL,
+        decided_at     TEXT
+    ) STRICT;
+    CREATE TABLE notices (
+        id              TEXT PRIMARY KEY NOT NULL,
+        unit            TEXT NOT NULL REFERENCES units(code),
+        event           TEXT NOT NULL,
+        body            TEXT NOT NULL CHECK (json_valid(body)),
+        status          TEXT NOT NULL CHECK (status = 'pending' OR status = 'delivered' OR status = 'dead'),
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        last_error      TEXT,
+        next_attempt_at TEXT NOT NULL,
+        delivered_at    TEXT,
+        created_at      TEXT NOT NULL
+    ) STRICT;
+    CREATE INDEX notices_by_due ON notices(next_attempt_at) WHERE status = 'pending';
     """
 }
 

@@ -11,6 +11,20 @@ CREATE TABLE agent_authorisations (
     PRIMARY KEY (enterprise_ref, agent_ref)
 ) STRICT;
 
+-- table appointments
+CREATE TABLE appointments (
+    id             TEXT PRIMARY KEY NOT NULL,
+    enterprise     TEXT NOT NULL,
+    unit           TEXT NOT NULL REFERENCES units(code),
+    topic          TEXT NOT NULL,
+    preferred_days TEXT NOT NULL CHECK (json_valid(preferred_days)),
+    status         TEXT NOT NULL CHECK (status = 'requested' OR status = 'accepted' OR status = 'declined'),
+    reason         TEXT,
+    visit_id       TEXT REFERENCES visits(id),
+    created_at     TEXT NOT NULL,
+    decided_at     TEXT
+) STRICT;
+
 -- table approval_systems
 CREATE TABLE approval_systems (
     code        TEXT PRIMARY KEY NOT NULL,
@@ -42,16 +56,20 @@ CREATE TABLE audit_records (
 ) STRICT;
 
 -- table clients
-CREATE TABLE clients (
-    id         TEXT PRIMARY KEY NOT NULL,
-    role       TEXT NOT NULL CHECK (role IN ('admin', 'issuer', 'app', 'terminal')),
-    name       TEXT NOT NULL CHECK (length(name) > 0),
-    hall       TEXT,
-    window     TEXT,
-    token_hash BLOB NOT NULL UNIQUE,
-    created_at TEXT NOT NULL,
-    deleted_at TEXT, issuer_code TEXT, licence_types TEXT CHECK (licence_types IS NULL OR json_valid(licence_types)),
-    CHECK (role <> 'terminal' OR hall IS NOT NULL)
+CREATE TABLE "clients" (
+    id            TEXT PRIMARY KEY NOT NULL,
+    role          TEXT NOT NULL CHECK (role IN ('admin', 'issuer', 'app', 'terminal', 'unit', 'enterprise', 'supervisor')),
+    name          TEXT NOT NULL CHECK (length(name) > 0),
+    hall          TEXT,
+    window        TEXT,
+    token_hash    BLOB NOT NULL UNIQUE,
+    created_at    TEXT NOT NULL,
+    deleted_at    TEXT,
+    issuer_code   TEXT,
+    licence_types TEXT CHECK (licence_types IS NULL OR json_valid(licence_types)),
+    party         TEXT,
+    CHECK (role <> 'terminal' OR hall IS NOT NULL),
+    CHECK ((role = 'unit' OR role = 'enterprise') = (party IS NOT NULL))
 ) STRICT;
 
 -- table consent_licences
@@ -94,6 +112,17 @@ CREATE TABLE face_auth_providers (
     public_key_pem TEXT NOT NULL,
     created_at     TEXT NOT NULL
 , revoked_at TEXT) STRICT;
+
+-- table filings
+CREATE TABLE filings (
+    unit       TEXT NOT NULL REFERENCES units(code),
+    year       INTEGER NOT NULL,
+    enterprise TEXT NOT NULL REFERENCES protected_enterprises(credit_code),
+    type       TEXT NOT NULL,
+    count      INTEGER NOT NULL CHECK (count >= 0),
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (unit, year, enterprise, type)
+) STRICT;
 
 -- table grdb_migrations
 CREATE TABLE grdb_migrations (identifier TEXT NOT NULL PRIMARY KEY);
@@ -148,6 +177,31 @@ CREATE TABLE meta (
     value TEXT NOT NULL
 ) STRICT;
 
+-- table notices
+CREATE TABLE notices (
+    id              TEXT PRIMARY KEY NOT NULL,
+    unit            TEXT NOT NULL REFERENCES units(code),
+    event           TEXT NOT NULL,
+    body            TEXT NOT NULL CHECK (json_valid(body)),
+    status          TEXT NOT NULL CHECK (status = 'pending' OR status = 'delivered' OR status = 'dead'),
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    last_error      TEXT,
+    next_attempt_at TEXT NOT NULL,
+    delivered_at    TEXT,
+    created_at      TEXT NOT NULL
+) STRICT;
+
+-- table officials
+CREATE TABLE officials (
+    unit           TEXT NOT NULL REFERENCES units(code),
+    id             TEXT NOT NULL,
+    name_box       BLOB NOT NULL,
+    credential_box BLOB,
+    created_at     TEXT NOT NULL,
+    withdrawn_at   TEXT,
+    PRIMARY KEY (unit, id)
+) STRICT;
+
 -- table outbox
 CREATE TABLE outbox (
     submission_id   TEXT PRIMARY KEY NOT NULL REFERENCES submissions(id),
@@ -167,6 +221,14 @@ CREATE TABLE "presentations" (
     created_at TEXT NOT NULL,
     expires_at TEXT NOT NULL,
     ended_at   TEXT
+) STRICT;
+
+-- table protected_enterprises
+CREATE TABLE protected_enterprises (
+    credit_code TEXT PRIMARY KEY NOT NULL,
+    name        TEXT NOT NULL,
+    created_at  TEXT NOT NULL,
+    updated_at  TEXT NOT NULL
 ) STRICT;
 
 -- table scans
@@ -205,6 +267,75 @@ CREATE TABLE "submissions" (
     window_session_id TEXT REFERENCES window_sessions(id)
 ) STRICT;
 
+-- table units
+CREATE TABLE units (
+    code               TEXT PRIMARY KEY NOT NULL,
+    name               TEXT NOT NULL,
+    head_ref           TEXT NOT NULL,
+    head_box           BLOB NOT NULL,
+    supervisor_webhook TEXT NOT NULL,
+    secret_box         BLOB NOT NULL,
+    created_at         TEXT NOT NULL
+) STRICT;
+
+-- table visit_events
+CREATE TABLE visit_events (
+    id         INTEGER PRIMARY KEY,
+    visit_id   TEXT REFERENCES visits(id),
+    enterprise TEXT NOT NULL,
+    event      TEXT NOT NULL CHECK (event = 'enter' OR event = 'exit' OR event = 'refused'),
+    day        TEXT NOT NULL,
+    at         TEXT NOT NULL,
+    client_id  TEXT NOT NULL,
+    reasons    TEXT NOT NULL CHECK (json_valid(reasons))
+) STRICT;
+
+-- table visit_officials
+CREATE TABLE visit_officials (
+    visit_id TEXT NOT NULL REFERENCES visits(id),
+    unit     TEXT NOT NULL,
+    official TEXT NOT NULL,
+    PRIMARY KEY (visit_id, unit, official),
+    FOREIGN KEY (unit, official) REFERENCES officials(unit, id)
+) STRICT;
+
+-- table visit_ratings
+CREATE TABLE visit_ratings (
+    visit_id    TEXT PRIMARY KEY NOT NULL REFERENCES visits(id),
+    unit        TEXT NOT NULL,
+    score       INTEGER NOT NULL CHECK (score BETWEEN 1 AND 5),
+    comment_box BLOB,
+    created_at  TEXT NOT NULL
+) STRICT;
+
+-- table visits
+CREATE TABLE visits (
+    id              TEXT PRIMARY KEY NOT NULL,
+    unit            TEXT NOT NULL REFERENCES units(code),
+    enterprise      TEXT NOT NULL REFERENCES protected_enterprises(credit_code),
+    type            TEXT NOT NULL CHECK (type = 'inspection' OR type = 'survey' OR type = 'tour' OR type = 'service'),
+    matter          TEXT NOT NULL,
+    legal_basis     TEXT NOT NULL,
+    purpose         TEXT NOT NULL,
+    from_day        TEXT NOT NULL,
+    until_day       TEXT NOT NULL,
+    proposed_days   TEXT NOT NULL CHECK (json_valid(proposed_days)),
+    counter_days    TEXT CHECK (counter_days IS NULL OR json_valid(counter_days)),
+    booked_day      TEXT,
+    unannounced     INTEGER NOT NULL DEFAULT 0,
+    approved_at     TEXT,
+    approval_order  INTEGER UNIQUE,
+    decision        TEXT CHECK (decision IS NULL OR decision = 'agree' OR decision = 'refuse'),
+    decision_reason TEXT,
+    decided_at      TEXT,
+    joins           TEXT REFERENCES visits(id),
+    joined_at       TEXT,
+    withdrawn_at    TEXT,
+    jti             TEXT UNIQUE,
+    appointment     TEXT,
+    created_at      TEXT NOT NULL
+) STRICT;
+
 -- table wallet_entries
 CREATE TABLE wallet_entries (
     holder_ref TEXT NOT NULL,
@@ -240,6 +371,9 @@ CREATE INDEX holder_sessions_by_client ON holder_sessions(client_id) WHERE ended
 -- index licences_by_holder
 CREATE INDEX licences_by_holder ON licences(holder_ref);
 
+-- index notices_by_due
+CREATE INDEX notices_by_due ON notices(next_attempt_at) WHERE status = 'pending';
+
 -- index outbox_by_due
 CREATE INDEX outbox_by_due ON outbox(next_attempt_at);
 
@@ -254,6 +388,18 @@ CREATE UNIQUE INDEX signing_keys_one_active ON signing_keys(status) WHERE status
 
 -- index submissions_by_status
 CREATE INDEX submissions_by_status ON submissions(status, item);
+
+-- index visit_events_by_visit
+CREATE INDEX visit_events_by_visit ON visit_events(visit_id, day);
+
+-- index visits_by_enterprise
+CREATE INDEX visits_by_enterprise ON visits(enterprise, from_day);
+
+-- index visits_by_lead
+CREATE INDEX visits_by_lead ON visits(joins) WHERE joins IS NOT NULL;
+
+-- index visits_by_unit
+CREATE INDEX visits_by_unit ON visits(unit, created_at);
 
 -- index window_sessions_waiting
 CREATE INDEX window_sessions_waiting ON window_sessions(terminal_id) WHERE state = 'waiting';

@@ -23,6 +23,8 @@ public enum VisitReason: String, Sendable, CaseIterable {
     case duplicateInspection = "duplicate_inspection"
     case outsideWindow = "outside_window"
     case officialWithdrawn = "official_withdrawn"
+    /// The unit withdrew the visit: its code is dead.
+    case visitWithdrawn = "visit_withdrawn"
 }
 
 /// What keeps the colour but is shown and counted.
@@ -73,6 +75,8 @@ public struct VisitFacts: Sendable {
     public var officialWithdrawn = false
     /// Visits of any kind to this enterprise in the 30 days before the visit (this one not included).
     public var recentVisits = 0
+    /// Withdrawn by its unit.
+    public var withdrawn = false
 
     public init(type: VisitType, matter: String, from: CalendarDate, until: CalendarDate) {
         (self.type, self.matter, self.from, self.until) = (type, matter, from, until)
@@ -125,10 +129,12 @@ public enum VisitRules {
             if facts.unannounced { warnings.append(.unannounced) }
         }
         if let day {
-            let onTheDay = facts.unannounced || facts.bookedDay == nil ? (facts.from...facts.until).contains(day) : facts.bookedDay == day
+            // 码上约: only the confirmed day, unless the head approved it unannounced.
+            let onTheDay = facts.unannounced ? (facts.from...facts.until).contains(day) : facts.bookedDay == day
             if !onTheDay { reasons.append(.outsideWindow) }
         }
         if facts.officialWithdrawn { reasons.append(.officialWithdrawn) }
+        if facts.withdrawn { reasons.append(.visitWithdrawn) }
         if facts.recentVisits + 1 > settings.frequentVisits { warnings.append(.frequentVisits) }
         return VisitVerdict(reasons: reasons, warnings: warnings, jointCandidates: candidates)
     }

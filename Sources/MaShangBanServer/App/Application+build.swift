@@ -67,6 +67,8 @@ func buildRouter(_ configuration: ServeConfiguration, backend: Backend) -> Route
                   presentations: s.presentations).register(on: router)
     ScanRoutes(auth: auth, deliveries: s.deliveries, scans: s.scans, stats: s.stats).register(on: router)
     WindowSessionRoutes(auth: auth, windowSessions: s.windowSessions).register(on: router)
+    UnitRoutes(auth: auth, units: s.units).register(on: router)
+    VisitRoutes(auth: auth, visits: s.visits).register(on: router)
     return router
 }
 

@@ -35,17 +35,21 @@ extension Request {
         }
     }
 
-    /// The body, within `limit` and nested at most `JSONDepth.maximum` deep.
-    private func jsonBody(limit: Int) async throws -> ByteBuffer {
+    /// The whole body, at most `limit` bytes (413 `payload_too_large` otherwise).
+    func collectBody(limit: Int) async throws -> ByteBuffer {
         if let declared = headers[.contentLength].flatMap(Int.init), declared > limit {
             throw MSBError.payloadTooLarge(limit: limit)
         }
-        let buffer: ByteBuffer
         do {
-            buffer = try await body.collect(upTo: limit)
+            return try await body.collect(upTo: limit)
         } catch let error as HTTPError where error.status == .contentTooLarge {
             throw MSBError.payloadTooLarge(limit: limit)
         }
+    }
+
+    /// The body, within `limit` and nested at most `JSONDepth.maximum` deep.
+    private func jsonBody(limit: Int) async throws -> ByteBuffer {
+        let buffer = try await collectBody(limit: limit)
         guard buffer.readableBytes > 0 else { throw MSBError.badRequest("the request needs a JSON body") }
         guard buffer.withUnsafeReadableBytes({ JSONDepth.within($0, maximum: JSONDepth.maximum) }) else {
             throw MSBError.badRequest("the JSON body is nested deeper than \(JSONDepth.maximum) levels")

@@ -14,6 +14,7 @@ struct ClientBody: ResponseBody {
             members["issuer_code"] = .string(client.issuerCode)
             members["licence_types"] = client.licenceTypes.map { .array($0.map(JSONValue.string)) } ?? .null
         }
+        if client.role == .unit || client.role == .enterprise { members[client.role.rawValue] = .string(client.party) }
         if let token { members["token"] = .string(token) }
         return .object(members)
     }

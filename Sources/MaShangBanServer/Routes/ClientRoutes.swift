@@ -13,8 +13,10 @@ struct ClientRoutes {
         let window: String?
         let issuerCode: String?
         let licenceTypes: [String]?
+        let unit: String?
+        let enterprise: String?
         enum CodingKeys: String, CodingKey {
-            case role, name, hall, window
+            case role, name, hall, window, unit, enterprise
             case issuerCode = "issuer_code"
             case licenceTypes = "licence_types"
         }
@@ -26,7 +28,7 @@ struct ClientRoutes {
             let body = try await request.decodeJSON(CreateRequest.self)
             let created = try await clients.create(
                 .init(role: body.role, name: body.name, hall: body.hall, window: body.window, issuerCode: body.issuerCode,
-                      licenceTypes: body.licenceTypes), by: context.actor)
+                      licenceTypes: body.licenceTypes, unit: body.unit, enterprise: body.enterprise), by: context.actor)
             return JSONResponse.make(ClientBody(client: created.client, token: created.token), status: .created)
         }
         group.get { request, _ in

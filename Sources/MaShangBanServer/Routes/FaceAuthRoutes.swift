@@ -1,7 +1,8 @@
 import Hummingbird
 import MaShangBan
 
-/// Face recognition (人脸识别): providers (admin) and challenges (app backend).
+/// Face recognition (人脸识别): providers (admin) and challenges (the app backend; a unit
+/// for its head's approval of a visit).
 struct FaceAuthRoutes {
     let auth: Authenticator
     let faceAuth: FaceAuth
@@ -35,7 +36,7 @@ struct FaceAuthRoutes {
             return Response(status: .noContent)
         }
 
-        router.group("v1/face-auth/challenges").add(middleware: Authorize(.app, auth: auth)).post { request, context in
+        router.group("v1/face-auth/challenges").add(middleware: Authorize(.app, .unit, auth: auth)).post { request, context in
             let body = try await request.decodeJSON(ChallengeRequest.self)
             let subject = try CitizenID(body.subject, field: "subject", today: now())
             let purpose = try body.purpose.map { raw in
@@ -44,7 +45,11 @@ struct FaceAuthRoutes {
                 }
                 return purpose
             } ?? .consent
-            let (nonce, expiresAt) = try await faceAuth.challenge(subject: subject, purpose: purpose, client: try context.requireClient())
+            let client = try context.requireClient()
+            guard purpose.askedBy == client.role else {
+                throw MSBError.forbidden("a \(client.role.rawValue) client may not ask for a \(purpose.rawValue) face check")
+            }
+            let (nonce, expiresAt) = try await faceAuth.challenge(subject: subject, purpose: purpose, client: client)
             return JSONResponse.make(ChallengeBody(nonce: nonce, expiresAt: expiresAt), status: .created)
         }
     }

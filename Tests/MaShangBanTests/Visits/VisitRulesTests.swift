@@ -64,7 +64,11 @@ struct VisitRulesTests {
             $0.joinedWith = ["vis_b"]
         }, reasons: []),
         Case(name: "scanned on another day than the booked one", change: { _ in }, day: "2027-03-06", reasons: [.outsideWindow]),
-        Case(name: "scanned after the window", change: { $0.bookedDay = nil }, day: "2027-03-11", reasons: [.outsideWindow]),
+        Case(name: "scanned after the window", change: { $0.unannounced = true }, day: "2027-03-11", reasons: [.outsideWindow],
+             warnings: [.unannounced]),
+        Case(name: "never booked: no day is the confirmed one", change: { $0.bookedDay = nil }, day: "2027-03-05", reasons: [.outsideWindow]),
+        Case(name: "not booked yet is not red when drawn", change: { $0.bookedDay = nil }, reasons: []),
+        Case(name: "withdrawn by its unit", change: { $0.withdrawn = true }, day: "2027-03-05", reasons: [.visitWithdrawn]),
         Case(name: "unannounced: any day in the window, and a warning",
              change: { $0.unannounced = true }, day: "2027-03-09", reasons: [], warnings: [.unannounced]),
         Case(name: "an official left the unit", change: { $0.officialWithdrawn = true }, reasons: [.officialWithdrawn]),
@@ -114,7 +118,7 @@ struct VisitRulesTests {
     @Test func reasonCodesAreStable() {
         #expect(VisitReason.allCases.map(\.rawValue) == [
             "head_not_approved", "enterprise_refused", "enterprise_not_asked", "over_annual_filing", "duplicate_inspection",
-            "outside_window", "official_withdrawn",
+            "outside_window", "official_withdrawn", "visit_withdrawn",
         ])
         #expect(VisitWarning.allCases.map(\.rawValue) == ["frequent_visits", "unannounced"])
     }

@@ -4,14 +4,14 @@ import GRDB
 /// `clients`: API clients by id and by the hash of their bearer token.
 enum ClientStore {
     static func insert(id: String, role: ClientRole, name: String, hall: String?, window: String?, issuerCode: String?,
-                       licenceTypes: [String]?, tokenHash: [UInt8], createdAt: String, _ db: Database) throws {
+                       licenceTypes: [String]?, party: String?, tokenHash: [UInt8], createdAt: String, _ db: Database) throws {
         let types = licenceTypes.map { JSONValue.array($0.map(JSONValue.string)).canonicalString }
         try db.execute(
             sql: """
-                INSERT INTO clients (id, role, name, hall, window, issuer_code, licence_types, token_hash, created_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO clients (id, role, name, hall, window, issuer_code, licence_types, party, token_hash, created_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """,
-            arguments: [id, role.rawValue, name, hall, window, issuerCode, types, Data(tokenHash), createdAt])
+            arguments: [id, role.rawValue, name, hall, window, issuerCode, types, party, Data(tokenHash), createdAt])
     }
 
     private static func client(_ row: Row) throws -> Client {
@@ -19,7 +19,7 @@ enum ClientStore {
         guard let role = ClientRole(rawValue: roleName) else { throw InternalError("unknown role in the database") }
         let types = try (row["licence_types"] as String?).map { try JSONDecoder().decode([String].self, from: Data($0.utf8)) }
         return Client(id: row["id"], role: role, name: row["name"], hall: row["hall"], window: row["window"],
-                      issuerCode: row["issuer_code"], licenceTypes: types, createdAt: Timestamp(stored: row["created_at"]))
+                      issuerCode: row["issuer_code"], licenceTypes: types, party: row["party"], createdAt: Timestamp(stored: row["created_at"]))
     }
 
     /// A client by id (a deleted one too if asked); nil when there is none.

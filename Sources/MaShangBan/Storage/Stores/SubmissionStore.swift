@@ -6,9 +6,17 @@ public enum SubmissionState: String, Sendable, CaseIterable {
     case pending, delivered, dead
 }
 
+/// A table of deliveries and their state, as the delivery worker writes an attempt's outcome.
+protocol DeliveryQueue: Sendable {
+    static func state(_ id: String, _ db: Database) throws -> SubmissionState?
+    static func markDelivered(_ id: String, attempts: Int, at instant: Date, _ db: Database) throws
+    static func markDead(_ id: String, attempts: Int, failure: String?, _ db: Database) throws
+    static func markFailed(_ id: String, attempts: Int, failure: String?, next: Date, _ db: Database) throws
+}
+
 /// `submissions`, their `outbox` rows (the sealed webhook body and when to try next), and
 /// `scans`, which counts the refused scans and claims (an accepted one is its submission).
-enum SubmissionStore {
+enum SubmissionStore: DeliveryQueue {
     /// Where a dead submission's outbox row waits (migration 0007): after every real due
     /// time, so polls that walk `outbox_by_due` (CROSS JOIN keeps the outbox the outer loop)
     /// never step over the dead. A retry sets a real time again.

@@ -1,0 +1,192 @@
+import Foundation
+import GRDB
+
+/// `visits`, `visit_officials` and `visit_events`.
+enum VisitStore {
+    static func insert(_ v: Visit, officials: [String], _ db: Database) throws {
+        try db.execute(sql: """
+            INSERT INTO visits (id, unit, enterprise, type, matter, legal_basis, purpose, from_day, until_day, proposed_days, booked_day,
+                decision, decided_at, appointment, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """, arguments: [v.id, v.unit, v.enterprise, v.type.rawValue, v.matter, v.legalBasis, v.purpose, v.from.text, v.until.text,
+                             days(v.proposedDays), v.bookedDay?.text, v.decision?.rawValue, v.decidedAt?.text, v.appointment,
+                             v.createdAt.text])
+        for official in officials {
+            try db.execute(sql: "INSERT INTO visit_officials (visit_id, unit, official) VALUES (?, ?, ?)", arguments: [v.id, v.unit, official])
+        }
+    }
+
+    static func days(_ list: [CalendarDate]) -> String { JSONValue.array(list.map { .string($0.text) }).canonicalString }
+
+    private static func dayList(_ text: String?) -> [CalendarDate]? {
+        guard let text, let list = try? JSONDecoder().decode([String].self, from: Data(text.utf8)) else { return nil }
+        return list.compactMap(CalendarDate.init)
+    }
+
+    private static func visit(_ row: Row) throws -> Visit {
+        guard let type = VisitType(rawValue: row["type"]), let from = CalendarDate(row["from_day"]), let until = CalendarDate(row["until_day"])
+        else { throw InternalError("a stored visit does not read back") }
+        let stamp = { (column: String) in (row[column] as String?).map(Timestamp.init(stored:)) }
+        return Visit(id: row["id"], unit: row["unit"], enterprise: row["enterprise"], type: type, matter: row["matter"],
+                     legalBasis: row["legal_basis"], purpose: row["purpose"], from: from, until: until,
+                     proposedDays: dayList(row["proposed_days"]) ?? [], counterDays: dayList(row["counter_days"]),
+                     bookedDay: (row["booked_day"] as String?).flatMap(CalendarDate.init), unannounced: row["unannounced"],
+                     approvedAt: stamp("approved_at"), approvalOrder: row["approval_order"],
+                     decision: (row["decision"] as String?).flatMap(EnterpriseDecision.init(rawValue:)),
+                     decisionReason: row["decision_reason"], decidedAt: stamp("decided_at"), joins: row["joins"],
+                     joinedAt: stamp("joined_at"), withdrawnAt: stamp("withdrawn_at"), jti: row["jti"], appointment: row["appointment"],
+                     createdAt: Timestamp(stored: row["created_at"]))
+    }
+
+    static func visit(_ id: String, _ db: Database) throws -> Visit? {
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM visits WHERE id = ?"), arguments: [id]).map(visit)
+    }
+
+    static func visit(jti: String, _ db: Database) throws -> Visit? {
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM visits WHERE jti = ?"), arguments: [jti]).map(visit)
+    }
+
+    /// A unit's visits, newest first, optionally of one enterprise.
+    static func visits(unit: String, enterprise: String?, limit: Int, _ db: Database) throws -> [Visit] {
+        if let enterprise {
+            return try Row.fetchAll(db.cachedStatement(sql: """
+                SELECT * FROM visits WHERE unit = ? AND enterprise = ? ORDER BY created_at DESC, id DESC LIMIT ?
+                """), arguments: [unit, enterprise, limit]).map(visit)
+        }
+        return try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM visits WHERE unit = ? ORDER BY created_at DESC, id DESC LIMIT ?"),
+                                arguments: [unit, limit]).map(visit)
+    }
+
+    /// An enterprise's visits, latest window first.
+    static func visits(enterprise: String, limit: Int, _ db: Database) throws -> [Visit] {
+        try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM visits WHERE enterprise = ? ORDER BY from_day DESC, id DESC LIMIT ?"),
+                         arguments: [enterprise, limit]).map(visit)
+    }
+
+    /// The (unit, official) pairs a visit lists.
+    static func officials(of visit: String, _ db: Database) throws -> [(unit: String, id: String)] {
+        try Row.fetchAll(db.cachedStatement(sql: "SELECT unit, official FROM visit_officials WHERE visit_id = ? ORDER BY unit, official"),
+                         arguments: [visit]).map { ($0[0], $0[1]) }
+    }
+
+    /// Whether one of these visits lists an official withdrawn from their unit.
+    static func listsWithdrawnOfficial(_ visits: [String], _ db: Database) throws -> Bool {
+        for visit in visits {
+            let found = try Row.fetchOne(db.cachedStatement(sql: """
+                SELECT 1 FROM visit_officials v JOIN officials o ON o.unit = v.unit AND o.id = v.official
+                WHERE v.visit_id = ? AND o.withdrawn_at IS NOT NULL LIMIT 1
+                """), arguments: [visit])
+            if found != nil { return true }
+        }
+        return false
+    }
+
+    /// Visits merged into `lead` (joined), or asking to be (`joined` false).
+    static func members(of lead: String, joined: Bool, _ db: Database) throws -> [Visit] {
+        let sql = joined
+            ? "SELECT * FROM visits WHERE joins = ? AND joined_at IS NOT NULL AND withdrawn_at IS NULL ORDER BY id"
+            : "SELECT * FROM visits WHERE joins = ? AND joined_at IS NULL AND withdrawn_at IS NULL ORDER BY id"
+        return try Row.fetchAll(db.cachedStatement(sql: sql), arguments: [lead]).map(visit)
+    }
+
+    /// The unit's inspections of the enterprise in the year of `visit`, applied before it (in
+    /// the order rows were stored) and not withdrawn: what its filing has counted already.
+    static func inspectionsBefore(_ visit: Visit, _ db: Database) throws -> Int {
+        let year = String(visit.from.text.prefix(4))
+        return try Int.fetchOne(db.cachedStatement(sql: """
+            SELECT COUNT(*) FROM visits WHERE unit = ? AND enterprise = ? AND type = 'inspection' AND withdrawn_at IS NULL
+            AND substr(from_day, 1, 4) = ? AND rowid < (SELECT rowid FROM visits WHERE id = ?)
+            """), arguments: [visit.unit, visit.enterprise, year, visit.id]) ?? 0
+    }
+
+    /// Other units' approved inspections of the enterprise, not withdrawn nor merged into
+    /// another, approved before the approval numbered `approvedBefore` (nil: any).
+    static func otherInspections(of visit: Visit, approvedBefore: Int64?, _ db: Database) throws -> [OtherInspection] {
+        try Row.fetchAll(db.cachedStatement(sql: """
+            SELECT id, matter, from_day, until_day FROM visits WHERE enterprise = ?1 AND unit <> ?2 AND type = 'inspection'
+            AND approval_order IS NOT NULL AND withdrawn_at IS NULL AND joined_at IS NULL AND (?3 IS NULL OR approval_order < ?3)
+            """), arguments: [visit.enterprise, visit.unit, approvedBefore]).compactMap { row in
+            guard let from = CalendarDate(row[2]), let until = CalendarDate(row[3]) else { return nil }
+            return OtherInspection(visit: row[0], matter: row[1], from: from, until: until)
+        }
+    }
+
+    /// Other live visits of any kind to the enterprise whose day (booked, else first) lies
+    /// in the 30 days up to `day`; merged visits count once, under their lead.
+    static func recentVisits(enterprise: String, day: CalendarDate, excluding id: String, _ db: Database) throws -> Int {
+        try Int.fetchOne(db.cachedStatement(sql: """
+            SELECT COUNT(*) FROM visits WHERE enterprise = ? AND id <> ? AND withdrawn_at IS NULL AND joined_at IS NULL
+            AND coalesce(booked_day, from_day) BETWEEN ? AND ?
+            """), arguments: [enterprise, id, day.adding(days: -29).text, day.text]) ?? 0
+    }
+
+    // MARK: Changes
+
+    static func approve(_ id: String, unannounced: Bool, at instant: Date, _ db: Database) throws {
+        try db.execute(sql: """
+            UPDATE visits SET approved_at = ?, unannounced = ?, approval_order = (SELECT coalesce(max(approval_order), 0) + 1 FROM visits)
+            WHERE id = ?
+            """, arguments: [Timestamp.string(instant), unannounced, id])
+    }
+
+    static func decide(_ id: String, _ decision: EnterpriseDecision, reason: String?, at instant: Date, _ db: Database) throws {
+        try db.execute(sql: "UPDATE visits SET decision = ?, decision_reason = ?, decided_at = ? WHERE id = ?",
+                       arguments: [decision.rawValue, reason, Timestamp.string(instant), id])
+    }
+
+    /// The unit's proposal (the enterprise's counter-proposal is cleared), or the enterprise's.
+    static func propose(_ id: String, days list: [CalendarDate], byUnit: Bool, _ db: Database) throws {
+        let sql = byUnit ? "UPDATE visits SET proposed_days = ?, counter_days = NULL WHERE id = ?" : "UPDATE visits SET counter_days = ? WHERE id = ?"
+        try db.execute(sql: sql, arguments: [days(list), id])
+    }
+
+    static func book(_ id: String, day: CalendarDate, _ db: Database) throws {
+        try db.execute(sql: "UPDATE visits SET booked_day = ? WHERE id = ?", arguments: [day.text, id])
+    }
+
+    static func withdraw(_ id: String, at instant: Date, _ db: Database) throws {
+        try db.execute(sql: "UPDATE visits SET withdrawn_at = ? WHERE id = ?", arguments: [Timestamp.string(instant), id])
+    }
+
+    static func requestJoin(_ id: String, lead: String, _ db: Database) throws {
+        try db.execute(sql: "UPDATE visits SET joins = ? WHERE id = ?", arguments: [lead, id])
+    }
+
+    static func markJoined(_ id: String, at instant: Date, _ db: Database) throws {
+        try db.execute(sql: "UPDATE visits SET joined_at = ? WHERE id = ?", arguments: [Timestamp.string(instant), id])
+    }
+
+    static func setJTI(_ id: String, jti: String, _ db: Database) throws {
+        try db.execute(sql: "UPDATE visits SET jti = ? WHERE id = ? AND jti IS NULL", arguments: [jti, id])
+    }
+
+    // MARK: Door events
+
+    static func insertEvent(visit: String?, enterprise: String, _ event: VisitEvent, clientID: String, _ db: Database) throws {
+        try db.cachedStatement(sql: """
+            INSERT INTO visit_events (visit_id, enterprise, event, day, at, client_id, reasons) VALUES (?, ?, ?, ?, ?, ?, ?)
+            """).execute(arguments: [visit, enterprise, event.kind.rawValue, event.day.text, event.at.text, clientID,
+                                     JSONValue.array(event.reasons.map(JSONValue.string)).canonicalString])
+    }
+
+    static func events(of visit: String, _ db: Database) throws -> [VisitEvent] {
+        try Row.fetchAll(db.cachedStatement(sql: "SELECT event, day, at, reasons FROM visit_events WHERE visit_id = ? ORDER BY id"),
+                         arguments: [visit]).compactMap { row in
+            guard let kind = VisitEvent.Kind(rawValue: row[0]), let day = CalendarDate(row[1]) else { return nil }
+            let reasons = (try? JSONDecoder().decode([String].self, from: Data((row[3] as String).utf8))) ?? []
+            return VisitEvent(kind: kind, day: day, at: Timestamp(stored: row[2]), reasons: reasons)
+        }
+    }
+
+    /// The last entry or exit of a visit on `day`, if any.
+    static func lastDoorEvent(of visit: String, day: CalendarDate, _ db: Database) throws -> VisitEvent.Kind? {
+        try String.fetchOne(db.cachedStatement(sql: """
+            SELECT event FROM visit_events WHERE visit_id = ? AND day = ? AND event <> 'refused' ORDER BY id DESC LIMIT 1
+            """), arguments: [visit, day.text]).flatMap(VisitEvent.Kind.init(rawValue:))
+    }
+
+    /// How many entries or exits of this kind a visit has on `day`.
+    static func doorEvents(of visit: String, day: CalendarDate, kind: VisitEvent.Kind, _ db: Database) throws -> Int {
+        try Int.fetchOne(db.cachedStatement(sql: "SELECT COUNT(*) FROM visit_events WHERE visit_id = ? AND day = ? AND event = ?"),
+                         arguments: [visit, day.text, kind.rawValue]) ?? 0
+    }
+}

@@ -1,0 +1,128 @@
+import MaShangBan
+
+/// A unit; its supervisor webhook secret only in the answer that registered it.
+struct UnitBody: ResponseBody {
+    let unit: Unit
+    var secret: String?
+    var json: JSONValue {
+        var members: [String: JSONValue] = ["code": .string(unit.code), "name": .string(unit.name),
+                                            "supervisor_webhook": .string(unit.supervisorWebhook), "created_at": .time(unit.createdAt)]
+        if let secret { members["secret"] = .string(secret) }
+        return .object(members)
+    }
+}
+
+/// An official: the name masked, the 行政执法证 number as registered (enterprises check it).
+struct OfficialBody: ResponseBody {
+    let official: Official
+    var json: JSONValue {
+        .object(["unit": .string(official.unit), "id": .string(official.id), "name": .string(official.maskedName),
+                 "credential_no": .string(official.credentialNumber), "withdrawn_at": .time(official.withdrawnAt)])
+    }
+}
+
+struct ProtectedEnterpriseBody: ResponseBody {
+    let enterprise: ProtectedEnterprise
+    var json: JSONValue {
+        .object(["credit_code": .string(enterprise.creditCode), "name": .string(enterprise.name), "created_at": .time(enterprise.createdAt)])
+    }
+}
+
+struct FilingBody: ResponseBody {
+    let filing: Filing
+    var json: JSONValue {
+        .object(["unit": .string(filing.unit), "year": .int(Int64(filing.year)), "enterprise": .string(filing.enterprise),
+                 "type": .string(filing.type.rawValue), "count": .int(Int64(filing.count))])
+    }
+}
+
+/// A code's colour and why: `{"colour","reasons","warnings","joint_candidates"}`.
+struct VerdictMembers {
+    let verdict: VisitVerdict
+    var members: [String: JSONValue] {
+        ["colour": .string(verdict.colour), "reasons": .array(verdict.reasons.map { .string($0.rawValue) }),
+         "warnings": .array(verdict.warnings.map { .string($0.rawValue) }),
+         "joint_candidates": .array(verdict.jointCandidates.map(JSONValue.string))]
+    }
+}
+
+/// A visit as its unit, the enterprise visited, an admin or a supervisor reads it.
+struct VisitBody: ResponseBody {
+    let view: VisitView
+    var json: JSONValue {
+        let visit = view.visit
+        let days = { (list: [CalendarDate]) in JSONValue.array(list.map { .string($0.text) }) }
+        let decision: JSONValue = visit.decision.map { decision in
+            .object(["decision": .string(decision.rawValue), "reason": .string(visit.decisionReason), "at": .time(visit.decidedAt)])
+        } ?? .null
+        return .object([
+            "id": .string(visit.id), "unit": .object(["code": .string(visit.unit), "name": .string(view.unitName)]),
+            "enterprise": .string(visit.enterprise), "type": .string(visit.type.rawValue), "matter": .string(visit.matter),
+            "legal_basis": .string(visit.legalBasis), "purpose": .string(visit.purpose), "from": .date(visit.from),
+            "until": .date(visit.until), "status": .string(visit.status.rawValue),
+            "officials": .array(view.officials.map { OfficialBody(official: $0).json }),
+            "booking": .object(["proposed_dates": days(visit.proposedDays), "enterprise_dates": visit.counterDays.map(days) ?? .null,
+                                "date": .date(visit.bookedDay)]),
+            "unannounced": .bool(visit.unannounced), "approved_at": .time(visit.approvedAt), "decision": decision,
+            "joint": .object(["lead": .string(visit.joinedAt == nil ? nil : visit.joins), "members": .array(view.members.map(JSONValue.string)),
+                              "requests": .array(view.joinRequests.map(JSONValue.string)),
+                              "requested": .string(visit.joinedAt == nil ? visit.joins : nil)]),
+            "checks": .object(VerdictMembers(verdict: view.verdict).members),
+            "timeline": .array(view.timeline.map(VisitEventBody.init).map(\.json)),
+            "withdrawn_at": .time(visit.withdrawnAt), "created_at": .time(visit.createdAt),
+        ])
+    }
+}
+
+struct VisitEventBody: ResponseBody {
+    let event: VisitEvent
+    var json: JSONValue {
+        .object(["event": .string(event.kind.rawValue), "day": .date(event.day), "at": .time(event.at),
+                 "reasons": .array(event.reasons.map(JSONValue.string))])
+    }
+}
+
+/// `POST /v1/visits/{id}/code`: the colour, the token and where to draw it.
+struct VisitCodeBody: ResponseBody {
+    let code: VisitCode
+    var json: JSONValue {
+        var members = VerdictMembers(verdict: code.verdict).members
+        members["visit"] = .string(code.visit)
+        members["token"] = .string(code.token)
+        members["expires_at"] = .time(code.expiresAt)
+        members["qr_png"] = .string("/v1/visits/\(code.visit)/qr.png")
+        members["qr_svg"] = .string("/v1/visits/\(code.visit)/qr.svg")
+        return .object(members)
+    }
+}
+
+/// `POST /v1/visit-scans`: what the door shows.
+struct VisitScanBody: ResponseBody {
+    let scan: VisitScan
+    var json: JSONValue {
+        var members = VerdictMembers(verdict: scan.verdict).members
+        members["visit"] = VisitBody(view: scan.view).json
+        members["entry"] = scan.event.map { .object(["event": .string($0.kind.rawValue), "at": .time($0.at)]) } ?? .null
+        return .object(members)
+    }
+}
+
+extension ListBody where Element == UnitBody {
+    init(units: [Unit]) { self.init(name: "units", elements: units.map { UnitBody(unit: $0) }) }
+}
+
+extension ListBody where Element == OfficialBody {
+    init(officials: [Official]) { self.init(name: "officials", elements: officials.map(OfficialBody.init)) }
+}
+
+extension ListBody where Element == ProtectedEnterpriseBody {
+    init(enterprises: [ProtectedEnterprise]) { self.init(name: "enterprises", elements: enterprises.map(ProtectedEnterpriseBody.init)) }
+}
+
+extension ListBody where Element == FilingBody {
+    init(filings: [Filing]) { self.init(name: "filings", elements: filings.map(FilingBody.init)) }
+}
+
+extension ListBody where Element == VisitBody {
+    init(visits: [VisitView]) { self.init(name: "visits", elements: visits.map(VisitBody.init)) }
+}
