@@ -32,6 +32,8 @@ status=0
 run "$ISSUER" issuer || status=1
 run "$APP" app || status=1
 run "$TERMINAL" terminal || status=1
+run "$UNIT" unit || status=1
+run "$ENTERPRISE" enterprise || status=1
 run "$ADMIN" admin ops public || status=1
 if grep -q "http.status=5\|unhandled error" "$WORK/server.log"; then echo "the server logged errors:"; cat "$WORK/server.log"; status=1; fi
 exit $status

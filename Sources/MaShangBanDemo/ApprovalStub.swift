@@ -2,7 +2,8 @@ import Foundation
 import MaShangBan
 
 /// The stand-in approval system behind `mashangban approval-stub`: checks each webhook's
-/// signature with its secret, keeps one copy per `Idempotency-Key`, and can be told to
+/// signature with its secret (or one of its secrets: the demo's stand-in also receives the
+/// units' supervisor notices), keeps one copy per `Idempotency-Key`, and can be told to
 /// fail (`down` → 503, `reject` → 400, `slow` → answers after `slowDelay`) for fault drills.
 public final class ApprovalStubInbox: Sendable {
     public enum Mode: String, Sendable, Codable, CaseIterable {
@@ -21,7 +22,7 @@ public final class ApprovalStubInbox: Sendable {
         }
     }
 
-    let secret: String
+    let secrets: [String]
     let suite: CryptoSuite
     let file: URL?
     let now: Now
@@ -29,8 +30,9 @@ public final class ApprovalStubInbox: Sendable {
     private let state = Locked<(mode: Mode, received: [Received], keys: Set<String>, duplicates: Int)>((.up, [], [], 0))
 
     /// `file`: where to keep what was received (JSON lines, read back at start); nil keeps it in memory.
-    public init(secret: String, suite: CryptoSuite, file: URL?, now: @escaping Now = { Date() }, slowDelay: Duration = .seconds(30)) throws {
-        (self.secret, self.suite, self.file, self.now, self.slowDelay) = (secret, suite, file, now, slowDelay)
+    public init(secret: String, otherSecrets: [String] = [], suite: CryptoSuite, file: URL?, now: @escaping Now = { Date() },
+                slowDelay: Duration = .seconds(30)) throws {
+        (self.secrets, self.suite, self.file, self.now, self.slowDelay) = ([secret] + otherSecrets, suite, file, now, slowDelay)
         if let file, let text = try? String(contentsOf: file, encoding: .utf8) {
             let decoder = JSONDecoder()
             let stored = try text.split(separator: "\n").map { try decoder.decode(Received.self, from: Data($0.utf8)) }
@@ -56,8 +58,10 @@ public final class ApprovalStubInbox: Sendable {
         case .reject: return (400, #"{"error":"rejected"}"#)
         case .up, .slow: break
         }
-        if let problem = WebhookSignature.problem(with: signature, body: body, secret: secret, now: Int64(now().timeIntervalSince1970),
-                                                  suite: suite) {
+        let problems = secrets.map {
+            WebhookSignature.problem(with: signature, body: body, secret: $0, now: Int64(now().timeIntervalSince1970), suite: suite)
+        }
+        if !problems.contains(where: { $0 == nil }), let problem = problems.first ?? nil {
             return (401, #"{"error":"\#(problem)"}"#)
         }
         guard let key = idempotencyKey, !key.isEmpty, key.utf8.count <= 200 else { return (400, #"{"error":"no Idempotency-Key"}"#) }

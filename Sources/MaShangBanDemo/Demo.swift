@@ -5,11 +5,14 @@ import MaShangBan
 /// directory — an approval system served by the server itself (a stand-in), two items, two
 /// persons and an enterprise with their licences in their wallets, an agent authorised by the
 /// enterprise's legal representative, a face-auth stand-in provider whose key is in
-/// `DIR/demo/face-auth-stub.pem`, and a terminal, an app and an issuer client whose tokens are
-/// kept in `DIR/demo/clients.env` (mode 0600) so every start can print them.
+/// `DIR/demo/face-auth-stub.pem`, a terminal, an app and an issuer client, and 赋码入企's
+/// units, enterprises, visits and clients (`DemoVisits.swift`); the clients' tokens are kept in
+/// `DIR/demo/clients.env` (mode 0600) so every start can print them.
 public enum Demo {
     public static let approvalSystem = "hengyang-approval"
     public static let webhookPath = "/demo/approval-system/webhook"
+    /// Where the demo units' supervisor notices go: a second stand-in on the server.
+    public static let supervisorPath = "/demo/supervisor/webhook"
     public static let hall = "HY-ZX-01"
     public static let person = "430405198501011235"        // 王一静
     public static let representative = "430402199003150027"  // 李建国, the enterprise's legal representative
@@ -23,6 +26,13 @@ public enum Demo {
         public let issuerToken: String
         public let approvalSecret: String
         public let providerKey: URL
+        /// 赋码入企: the units' and the enterprise's clients, the supervisor's, and the secrets
+        /// the units' supervisor notices are signed with (the stand-in checks them too).
+        public let unitToken: String
+        public let otherUnitToken: String
+        public let enterpriseToken: String
+        public let supervisorToken: String
+        public let supervisorSecrets: [String]
     }
 
     public static func directory(_ data: DataDirectory) -> URL { data.url.appendingPathComponent("demo", isDirectory: true) }
@@ -37,22 +47,36 @@ public enum Demo {
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
             try await populate(backend, webhookURL: webhookBase + webhookPath, providerKey: providerKey, clientsFile: clientsFile)
         }
+        if try await backend.services.meta.value(of: "demo_visits_loaded") == nil {
+            let provider = try SignatureKeys.loadSigner(privateKeyPEM: String(decoding: try backend.dataDirectory.readSecret(providerKey), as: UTF8.self))
+            let lines = try await loadVisits(backend, webhookURL: webhookBase + supervisorPath, provider: provider)
+            let env = try backend.dataDirectory.readSecret(clientsFile)
+            try backend.dataDirectory.writeSecret(env + Array(lines.utf8), to: clientsFile)
+            try await backend.services.meta.insert("demo_visits_loaded", Timestamp.string(backend.services.now()))
+        }
         let env = String(decoding: try backend.dataDirectory.readSecret(clientsFile), as: UTF8.self)
         var tokens: [String: String] = [:]
         for line in env.split(separator: "\n") {
             let pair = line.split(separator: "=", maxSplits: 1).map(String.init)
             if pair.count == 2 { tokens[pair[0]] = pair[1] }
         }
-        guard let terminal = tokens["TERMINAL"], let app = tokens["APP"], let issuer = tokens["ISSUER"],
+        var supervisorSecrets: [String] = []
+        for unit in [safetyUnit, fireUnit] { supervisorSecrets += [try await backend.services.units.supervisorSecret(of: unit)].compactMap { $0 } }
+        guard let terminal = tokens["TERMINAL"], let app = tokens["APP"], let issuer = tokens["ISSUER"], let unit = tokens["UNIT"],
+              let otherUnit = tokens["UNIT2"], let door = tokens["ENTERPRISE"], let supervisor = tokens["SUPERVISOR"],
               let secret = try await backend.services.approvalSystems.secret(of: approvalSystem)
         else { throw StartupError("\(folder.path) is incomplete; remove it and the data directory to load the demo again") }
-        try await point(backend, at: webhookBase + webhookPath)
-        return Setup(terminalToken: terminal, appToken: app, issuerToken: issuer, approvalSecret: secret, providerKey: providerKey)
+        try await point(backend, at: webhookBase)
+        return Setup(terminalToken: terminal, appToken: app, issuerToken: issuer, approvalSecret: secret, providerKey: providerKey,
+                     unitToken: unit, otherUnitToken: otherUnit, enterpriseToken: door, supervisorToken: supervisor,
+                     supervisorSecrets: supervisorSecrets)
     }
 
-    /// Keeps the demo approval system's webhook on this server's current address.
-    public static func point(_ backend: Backend, at url: String) async throws {
-        try await backend.services.approvalSystems.repoint(approvalSystem, to: url, by: .system)
+    /// Keeps the demo approval system's webhook, and the units' supervisor webhooks, on this
+    /// server's current address (`base`, e.g. `http://127.0.0.1:8080`).
+    public static func point(_ backend: Backend, at base: String) async throws {
+        try await backend.services.approvalSystems.repoint(approvalSystem, to: base + webhookPath, by: .system)
+        for unit in [safetyUnit, fireUnit] { try await backend.services.units.repointSupervisor(unit, to: base + supervisorPath, by: .system) }
     }
 
     private static func populate(_ backend: Backend, webhookURL: String, providerKey: URL, clientsFile: URL) async throws {

@@ -220,6 +220,7 @@ struct CommandLineTests {
     static let walkthrough = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("scripts/walkthrough.sh")
     static let crashDrill = walkthrough.deletingLastPathComponent().appendingPathComponent("crash-drill.sh")
+    static let visitsWalkthrough = walkthrough.deletingLastPathComponent().appendingPathComponent("visits-walkthrough.sh")
 
     /// Issue 8, the crash drill's short version: five SIGKILLs under a load of codes, scans
     /// (each code scanned twice at once) and claims; after each restart nothing acknowledged
@@ -234,8 +235,10 @@ struct CommandLineTests {
     }
 
     /// Runs scripts/walkthrough.sh (the README's walkthrough) against `server`.
-    func runWalkthrough(_ server: ServerProcess, data: URL, extra: [String: String] = [:]) throws -> (status: Int32, out: String, err: String) {
-        try runProcess(URL(fileURLWithPath: "/bin/bash"), [Self.walkthrough.path], environment: [
+    func runWalkthrough(_ server: ServerProcess, data: URL, script: URL = Self.walkthrough, extra: [String: String] = [:]) throws
+        -> (status: Int32, out: String, err: String)
+    {
+        try runProcess(URL(fileURLWithPath: "/bin/bash"), [script.path], environment: [
             "MSB_URL": server.base, "MSB_DATA": data.path, "MSB_BIN": mashangbanBinary.path,
         ].merging(extra) { $1 })
     }
@@ -251,8 +254,16 @@ struct CommandLineTests {
             #expect(run.status == 0, "round \(round): \(run.err)")
             #expect(run.out.components(separatedBy: #""status":"delivered""#).count == 3, "two submissions delivered")
             #expect(run.out.contains(#""count":\#(2 * round)"#), "the stand-in holds every submission once")
+            // 赋码入企: green in and out, red refused and reported to the supervisor (the same stand-in).
+            let visits = try runWalkthrough(server, data: data, script: Self.visitsWalkthrough)
+            #expect(visits.status == 0, "round \(round): \(visits.err)")
+            #expect(visits.out.contains(#""colour":"green" "entry":{"#), "\(visits.out)")
+            #expect(visits.out.contains(#""entry":{"#) && visits.out.contains(#""event":"exit"}"#), "an entry and an exit recorded")
+            #expect(visits.out.contains(#""colour":"red" "entry":null "reasons":["enterprise_refused"]"#), "\(visits.out)")
+            #expect(visits.out.contains("the supervisor received a notice: visit.refused"))
             let clients = try curl(["\(server.base)/v1/clients", "-H", "Authorization: Bearer \(try adminTokenFile(in: data))"]).body
-            #expect(clients.components(separatedBy: #""role""#).count == 5, "admin, terminal, app, issuer: loaded once")
+            #expect(clients.components(separatedBy: #""role""#).count == 9,
+                    "admin, terminal, app, issuer, two units, an enterprise, a supervisor: loaded once")
             // The demo approval system's inbox and controls are the admin's; its webhook checks signatures.
             let tokens = try String(contentsOf: data.appendingPathComponent("demo/clients.env"), encoding: .utf8)
             let app = try #require(tokens.firstMatch(of: /APP=(\S+)/).map { String($0.1) })
@@ -292,11 +303,12 @@ struct CommandLineTests {
         _ = stub.stop()
     }
 
-    /// README shows the walkthrough script verbatim, so it cannot drift from what CI runs.
-    @Test func theReadmeShowsTheWalkthroughVerbatim() throws {
+    /// README shows both walkthrough scripts verbatim, so they cannot drift from what CI runs.
+    @Test(arguments: [walkthrough, visitsWalkthrough])
+    func theReadmeShowsTheWalkthroughVerbatim(script: URL) throws {
         let readme = try String(contentsOf: Self.walkthrough.deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("README.md"), encoding: .utf8)
-        let script = try String(contentsOf: Self.walkthrough, encoding: .utf8)
-        #expect(readme.contains("```sh\n" + script + "```"))
+        let text = try String(contentsOf: script, encoding: .utf8)
+        #expect(readme.contains("```sh\n" + text + "```"))
     }
 }

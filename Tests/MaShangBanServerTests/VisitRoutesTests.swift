@@ -417,3 +417,138 @@ struct VisitSupervisorTests {
         #expect(delivered == 1)
     }
 }
+
+/// 码上约 (an enterprise asks for a visit) and 码上评 (it rates one), and what the
+/// supervisor and the rated unit each see of the ratings.
+@Suite("Visit codes: appointments, ratings and figures")
+struct VisitRatingTests {
+    @Test func anEnterpriseAsksForAServiceVisit() async throws {
+        let clock = TestClock()
+        try await VisitRoutesTests.server(clock).test { client in
+            let world = try await Visiting.open(client, now: clock.now)
+            let ask = { (unit: String, door: String) in
+                try await client.call(.post, "/v1/appointments", token: door,
+                                      json: #"{"unit":"\#(unit)","topic":"咨询安全生产标准化建设","preferred_dates":["2027-01-21","2027-01-22"]}"#)
+            }
+            try await ask("nope", world.door).expectProblem(422, "unit_unknown")
+            let unprotected = try await client.createClient(role: "enterprise", party: "91350100M000100Y43").token
+            try await ask(Visiting.safety, unprotected).expectProblem(422, "enterprise_not_protected")
+            let asked = try await ask(Visiting.safety, world.door)
+            #expect(asked.status == .created, "\(asked.text)")
+            let id = try #require(try asked.json()["id"] as? String)
+            let second = try #require(try await ask(Visiting.safety, world.door).json()["id"] as? String)
+            // The unit it was asked of sees it; the other unit and the other enterprise do not.
+            let safety = world.token(Visiting.safety)
+            #expect((try await client.call(.get, "/v1/appointments", token: safety).json()["appointments"] as? [Any])?.count == 2)
+            #expect((try await client.call(.get, "/v1/appointments", token: world.otherDoor).json()["appointments"] as? [Any])?.count == 0)
+            #expect((try await client.call(.get, "/v1/appointments", token: world.token(Visiting.fire)).json()["appointments"] as? [Any])?
+                .count == 0)
+            let accept = #"{"date":"2027-01-21","officials":["s3"]}"#
+            try await client.call(.post, "/v1/appointments/\(id)/accept", token: world.token(Visiting.fire), json: accept)
+                .expectProblem(404, "not_found")
+            try await client.call(.post, "/v1/appointments/\(id)/accept", token: safety, json: #"{"date":"2027-01-25","officials":["s3"]}"#)
+                .expectProblem(422, "validation_failed")
+            let acceptance = try await client.call(.post, "/v1/appointments/\(id)/accept", token: safety, json: accept)
+            #expect(acceptance.status == .ok, "\(acceptance.text)")
+            let accepted = try acceptance.json()
+            #expect(accepted["status"] as? String == "accepted")
+            let visit = try #require(accepted["visit"] as? String)
+            let view = try await world.visit(visit)
+            #expect(view["type"] as? String == "service")
+            #expect((view["booking"] as? [String: Any])?["date"] as? String == "2027-01-21")
+            #expect((view["decision"] as? [String: Any])?["decision"] as? String == "agree")
+            #expect((view["checks"] as? [String: Any])?["reasons"] as? [String] == ["head_not_approved"], "only the head's approval missing")
+            #expect(try await world.approve(visit).status == .ok)
+            #expect(try await world.checks(visit)["colour"] as? String == "green")
+            try await client.call(.post, "/v1/appointments/\(id)/decline", token: safety, json: #"{"reason":"x"}"#)
+                .expectProblem(409, "visit_state_conflict")
+            try await client.call(.post, "/v1/appointments/\(second)/decline", token: safety, json: #"{"reason":" "}"#)
+                .expectProblem(422, "validation_failed")
+            let declined = try await client.call(.post, "/v1/appointments/\(second)/decline", token: safety, json: #"{"reason":"本周无空余人员"}"#)
+            #expect(try declined.json()["status"] as? String == "declined")
+            let mine = try await client.call(.get, "/v1/appointments", token: world.door).json()["appointments"] as? [[String: Any]]
+            #expect(Set(mine?.compactMap { $0["status"] as? String } ?? []) == ["accepted", "declined"])
+        }
+    }
+
+    /// A served visit on the 22nd: booked, approved, coded, entered and left.
+    static func servedVisit(_ world: Visiting, _ clock: TestClock, unit: String = Visiting.safety) async throws -> String {
+        let id = try await world.approvedVisit(unit, type: "service")
+        let token = try #require(try await world.code(id, unit: unit)["token"] as? String)
+        clock.advance(7 * VisitRoutesTests.day)
+        #expect(try await world.scan(token).status == .ok)
+        #expect(try await world.scan(token, event: "exit").status == .ok)
+        clock.advance(-7 * VisitRoutesTests.day)
+        return id
+    }
+
+    @Test func ratingsAreAnonymousToTheRatedUnit() async throws {
+        let clock = TestClock()
+        let server = try VisitRoutesTests.server(clock)
+        try await server.test { client in
+            let world = try await Visiting.open(client, now: clock.now)
+            let rate = { (id: String, score: Int, door: String) in
+                try await client.call(.post, "/v1/visits/\(id)/rating", token: door, json: #"{"score":\#(score),"comment":"检查规范，没有打扰生产"}"#)
+            }
+            let unserved = try await world.approvedVisit(type: "service")
+            try await rate(unserved, 5, world.door).expectProblem(409, "visit_state_conflict")
+            var visits: [String] = []
+            for _ in 0..<5 { visits.append(try await Self.servedVisit(world, clock)) }
+            try await rate(visits[0], 6, world.door).expectProblem(422, "validation_failed")
+            try await rate(visits[0], 5, world.otherDoor).expectProblem(404, "not_found")
+            try await client.call(.post, "/v1/visits/\(visits[0])/rating", token: world.token(Visiting.safety), json: #"{"score":1}"#)
+                .expectProblem(403, "forbidden")
+            let first = try await rate(visits[0], 4, world.door)
+            #expect(first.status == .created)
+            #expect(try first.json()["level"] as? String == "满意")
+            try await rate(visits[0], 5, world.door).expectProblem(409, "visit_already_rated")
+            // The unit: no rating in its visit, only a count and, under five ratings, no average.
+            let safety = world.token(Visiting.safety)
+            let seen = try await client.call(.get, "/v1/visits/\(visits[0])", token: safety).text
+            #expect(!seen.contains("检查规范") && !seen.contains("score") && !seen.contains("满意"))
+            var own = try await client.call(.get, "/v1/visit-stats", token: safety).json()
+            var rows = try #require(own["units"] as? [[String: Any]])
+            #expect(rows.count == 1 && rows[0]["unit"] as? String == Visiting.safety)
+            #expect(rows[0]["ratings"] as? Int == 1 && rows[0]["average_score"] is NSNull)
+            #expect((own["ratings"] as? [Any])?.isEmpty == true)
+            for (id, score) in zip(visits.dropFirst(), [5, 3, 4, 1]) { #expect(try await rate(id, score, world.door).status == .created) }
+            own = try await client.call(.get, "/v1/visit-stats", token: safety).json()
+            rows = try #require(own["units"] as? [[String: Any]])
+            #expect(rows[0]["ratings"] as? Int == 5 && rows[0]["average_score"] as? String == "3.40", "an average over five ratings")
+            #expect(!(try await client.call(.get, "/v1/visit-stats", token: safety).text).contains(Visiting.enterprise))
+            // The supervisor sees each rating, with the enterprise, and every unit's row.
+            let all = try await client.call(.get, "/v1/visit-stats", token: world.supervisor).json()
+            let ratings = try #require(all["ratings"] as? [[String: Any]])
+            #expect(ratings.count == 5)
+            #expect(ratings.allSatisfy { $0["enterprise"] as? String == Visiting.enterprise && $0["comment"] as? String == "检查规范，没有打扰生产" })
+            #expect((all["units"] as? [[String: Any]])?.compactMap { $0["unit"] as? String } == [Visiting.fire, Visiting.safety])
+            #expect((all["frequent_visits"] as? [[String: Any]])?.isEmpty == false, "six visits on one day")
+            try await client.call(.get, "/v1/visit-stats", token: world.door).expectProblem(403, "forbidden")
+        }
+        let comments = try await server.backend.transactions.pool.read { db in try Data.fetchAll(db, sql: "SELECT comment_box FROM visit_ratings") }
+        #expect(comments.count == 5 && comments.allSatisfy { !String(decoding: $0, as: UTF8.self).contains("检查规范") }, "sealed at rest")
+    }
+
+    @Test func theLeagueTableCountsRedScansJointAndUnannouncedVisits() async throws {
+        let clock = TestClock()
+        try await VisitRoutesTests.server(clock).test { client in
+            let world = try await Visiting.open(client, now: clock.now)
+            let id = try await world.approvedVisit()
+            let token = try #require(try await world.code(id)["token"] as? String)
+            // Revoking the approval turns the code red until the head approves again.
+            let revoked = try await client.call(.delete, "/v1/visits/\(id)/approval", token: world.token(Visiting.safety))
+            #expect((try revoked.json()["checks"] as? [String: Any])?["reasons"] as? [String] == ["head_not_approved"])
+            try await client.call(.delete, "/v1/visits/\(id)/approval", token: world.token(Visiting.safety)).expectProblem(409, "visit_state_conflict")
+            clock.advance(7 * VisitRoutesTests.day)
+            #expect(try await world.scan(token).json()["reasons"] as? [String] == ["head_not_approved"])
+            clock.advance(-7 * VisitRoutesTests.day)
+            let surprise = try await world.applied(matter: "危险化学品专项检查", dates: nil)
+            #expect(try await world.approve(surprise, unannounced: true).status == .ok)
+            let stats = try await client.call(.get, "/v1/visit-stats").json()
+            let safety = try #require((stats["units"] as? [[String: Any]])?.first { $0["unit"] as? String == Visiting.safety })
+            #expect(safety["visits"] as? Int == 2 && safety["red_scans"] as? Int == 1 && safety["unannounced"] as? Int == 1)
+            #expect(safety["joint_visits"] as? Int == 0)
+            #expect((stats["unannounced"] as? [[String: Any]])?.compactMap { $0["visit"] as? String } == [surprise])
+        }
+    }
+}

@@ -59,6 +59,7 @@ public enum ProblemCode: String, CaseIterable, Sendable {
     case officialsInsufficient = "officials_insufficient"
     case visitStateConflict = "visit_state_conflict"
     case visitEventOutOfOrder = "visit_event_out_of_order"
+    case visitAlreadyRated = "visit_already_rated"
 
     /// The HTTP status, the problem's `title`, and when the API answers with it.
     public var entry: (status: Int, title: String, meaning: String) {
@@ -111,7 +112,8 @@ public enum ProblemCode: String, CaseIterable, Sendable {
         case .officialUnknown: (422, "Official unknown", "A visit lists an official who is not (or no longer) one of the unit's.")
         case .enterpriseNotProtected: (422, "Enterprise not protected", "Visits and their codes are only for protected enterprises.")
         case .officialsInsufficient: (422, "Officials insufficient", "An inspection lists fewer than two officials with credential numbers.")
-        case .visitStateConflict: (409, "Visit state conflict", "The visit is not in a state that allows this (withdrawn, decided, approved, joined…).")
+        case .visitStateConflict: (409, "Visit state conflict", "The visit or appointment is not in a state that allows this (withdrawn, decided, joined…).")
+        case .visitAlreadyRated: (409, "Visit already rated", "The enterprise has rated this visit already (码上评 is once per visit).")
         case .visitEventOutOfOrder: (409, "Visit event out of order", "An entry when already inside today, or an exit without an entry.")
         }
     }

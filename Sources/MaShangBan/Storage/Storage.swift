@@ -532,6 +532,8 @@ enum Migrations {
         created_at     TEXT NOT NULL,
         decided_at     TEXT
     ) STRICT;
+    CREATE INDEX appointments_by_unit ON appointments(unit, created_at);
+    CREATE INDEX appointments_by_enterprise ON appointments(enterprise, created_at);
     CREATE TABLE notices (
         id              TEXT PRIMARY KEY NOT NULL,
         unit            TEXT NOT NULL REFERENCES units(code),

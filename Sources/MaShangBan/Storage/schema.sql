@@ -359,6 +359,12 @@ CREATE TABLE window_sessions (
     result_box    BLOB
 ) STRICT;
 
+-- index appointments_by_enterprise
+CREATE INDEX appointments_by_enterprise ON appointments(enterprise, created_at);
+
+-- index appointments_by_unit
+CREATE INDEX appointments_by_unit ON appointments(unit, created_at);
+
 -- index consents_by_agent
 CREATE INDEX consents_by_agent ON consents(holder_ref, agent_ref);
 

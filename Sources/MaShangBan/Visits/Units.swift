@@ -99,6 +99,23 @@ public struct UnitRegistry: Sendable {
         return (unit, secret)
     }
 
+    /// Points a unit's supervisor webhook elsewhere (the demo keeps it on its own server).
+    public func repointSupervisor(_ code: String, to url: String, by actor: AuditActor) async throws {
+        let url = try ApprovalSystemRegistry.validateWebhook(url, field: "supervisor_webhook")
+        let audit = self.audit
+        try await transactions.write { db in
+            if try UnitStore.setSupervisorWebhook(code, to: url, db) {
+                try audit.append(db, actor: actor, action: "unit.updated", object: "unit:\(code)")
+            }
+        }
+    }
+
+    /// The secret a unit's supervisor notices are signed with.
+    public func supervisorSecret(of code: String) async throws -> String? {
+        let vault = self.vault
+        return try await transactions.read { db in try Self.secret(of: code, vault: vault, db) }
+    }
+
     public func list() async throws -> [Unit] {
         try await transactions.read { db in try UnitStore.units(db) }
     }

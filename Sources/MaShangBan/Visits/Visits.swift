@@ -81,8 +81,11 @@ public struct Visits: Sendable {
         return try await insert(visit, officials: officials, actor: .client(client.id))
     }
 
-    /// Stores a new visit and its officials, checked against the unit's register.
-    func insert(_ visit: Visit, officials: [String], actor: AuditActor) async throws -> VisitView {
+    /// Stores a new visit and its officials, checked against the unit's register, and does
+    /// `also` in the same transaction.
+    func insert(_ visit: Visit, officials: [String], actor: AuditActor, also: @escaping @Sendable (Database) throws -> Void = { _ in })
+        async throws -> VisitView
+    {
         let (audit, reference) = (self.audit, holderReference)
         return try await transactions.write { db in
             _ = try UnitRegistry.requireProtected(visit.enterprise, db)
@@ -97,6 +100,7 @@ public struct Visits: Sendable {
                 throw MSBError(.officialsInsufficient, "an inspection needs at least two officials with 行政执法证 numbers")
             }
             try VisitStore.insert(visit, officials: officials, db)
+            try also(db)
             try audit.append(db, actor: actor, action: "visit.applied", object: "visit:\(visit.id)",
                              detail: ["unit": .string(visit.unit), "enterprise": .string(reference.ref(visit.enterprise)),
                                       "type": .string(visit.type.rawValue)])
@@ -249,6 +253,22 @@ public struct Visits: Sendable {
             try VisitStore.approve(id, unannounced: unannounced, at: instant, db)
             try audit.append(db, actor: .client(client.id), action: "visit.approved", object: "visit:\(id)",
                              detail: ["unannounced": .bool(unannounced)])
+            return try view(try Self.stored(id, db), db)
+        }
+    }
+
+    /// Revokes the head's approval: the code is red (`head_not_approved`) until approved
+    /// again. 404, 409 `visit_state_conflict` (not approved, or withdrawn).
+    public func revokeApproval(_ id: String, client: Client) async throws -> VisitView {
+        _ = try Self.unitCode(of: client)
+        let audit = self.audit
+        return try await transactions.write { db in
+            let visit = try Self.visit(id, ownedBy: client, db)
+            guard visit.withdrawnAt == nil, visit.approvedAt != nil else {
+                throw MSBError(.visitStateConflict, "only an approved, live visit's approval can be revoked")
+            }
+            try VisitStore.revokeApproval(id, db)
+            try audit.append(db, actor: .client(client.id), action: "visit.approval_revoked", object: "visit:\(id)")
             return try view(try Self.stored(id, db), db)
         }
     }

@@ -7,15 +7,17 @@ import MaShangBanDemo
 import NIOCore
 
 /// All wiring in one place: tests call this with a temporary data directory and port 0.
-func buildApplication(_ configuration: ServeConfiguration, backend: Backend, logger: Logger, demo: ApprovalStubInbox? = nil,
+func buildApplication(_ configuration: ServeConfiguration, backend: Backend, logger: Logger, demo: [String: ApprovalStubInbox] = [:],
                       onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in })
     -> some ApplicationProtocol
 {
     let router = buildRouter(configuration, backend: backend)
-    if let demo {  // `serve --demo`: the stand-in approval system, on this server; reading it and its controls need the admin token
-        ApprovalStubRoutes.register(on: router.group("demo/approval-system"),
-                                    inspection: router.group("demo/approval-system").add(middleware: Authorize(.admin, auth: .init(backend.services))),
-                                    inbox: demo, atRootToo: false)
+    // `serve --demo`: stand-ins on this server (the approval system, the units' supervisor) at
+    // `/demo/<name>/`; reading them and their controls need the admin token.
+    for (name, inbox) in demo {
+        ApprovalStubRoutes.register(on: router.group("demo/\(name)"),
+                                    inspection: router.group("demo/\(name)").add(middleware: Authorize(.admin, auth: .init(backend.services))),
+                                    inbox: inbox, atRootToo: false)
     }
     let slowClients = SlowClientGuard(headerTimeout: .seconds(Int64(configuration.headerTimeout)),
                                       bodyTimeout: .seconds(Int64(configuration.bodyTimeout)),

@@ -39,20 +39,25 @@ struct Serve: AsyncParsableCommand {
         }
         let address = configuration.host == "0.0.0.0" || configuration.host == "::" ? "127.0.0.1" : configuration.host
         var demoSetup: Demo.Setup?
-        var inbox: ApprovalStubInbox?
+        var inboxes: [String: ApprovalStubInbox] = [:]
         if configuration.demo {
             let setup = try await Demo.load(backend, webhookBase: "http://\(address):\(configuration.port)")
-            inbox = try ApprovalStubInbox(secret: setup.approvalSecret, suite: backend.suite,
-                                          file: Demo.directory(backend.dataDirectory).appendingPathComponent("received.jsonl"))
+            let folder = Demo.directory(backend.dataDirectory)
+            inboxes["approval-system"] = try ApprovalStubInbox(secret: setup.approvalSecret, suite: backend.suite,
+                                                               file: folder.appendingPathComponent("received.jsonl"))
+            if let first = setup.supervisorSecrets.first {
+                inboxes["supervisor"] = try ApprovalStubInbox(secret: first, otherSecrets: Array(setup.supervisorSecrets.dropFirst()),
+                                                              suite: backend.suite, file: folder.appendingPathComponent("supervisor.jsonl"))
+            }
             demoSetup = setup
         }
         let demo = demoSetup
         let log = logger
-        let app = buildApplication(configuration, backend: backend, logger: logger, demo: inbox) { channel in
+        let app = buildApplication(configuration, backend: backend, logger: logger, demo: inboxes) { channel in
             let port = channel.localAddress?.port ?? configuration.port
             let base = "http://\(address):\(port)"
             if let demo {
-                do { try await Demo.point(backend, at: base + Demo.webhookPath) } catch {
+                do { try await Demo.point(backend, at: base) } catch {
                     log.error("cannot point the demo approval system at this server", metadata: ["error": "\(error)"])
                 }
                 print(Self.demoWalkthrough(demo, base: base, data: backend.dataDirectory.url.path))
@@ -67,13 +72,18 @@ struct Serve: AsyncParsableCommand {
         """
         码上办 demo — sample data is loaded (items sb-transfer and construction-permit, 王一静 \(Demo.person),
         李建国 \(Demo.representative), 衡阳市湘江建设有限公司 \(Demo.enterprise)); the approval system is a stand-in
-        on this server (\(base)/demo/approval-system/received shows what it got, to the admin token).
+        on this server (\(base)/demo/approval-system/received shows what it got, to the admin token; the units' supervisor
+        is one too, at \(base)/demo/supervisor/received).
           TERMINAL=\(demo.terminalToken)     # window W07, hall \(Demo.hall)
           APP=\(demo.appToken)
           ISSUER=\(demo.issuerToken)
+          UNIT=\(demo.unitToken)     # 衡阳市应急管理局 (\(Demo.safetyUnit)); UNIT2: 消防救援支队 (\(Demo.fireUnit))
+          ENTERPRISE=\(demo.enterpriseToken)     # 衡阳市湘江建设有限公司's door terminal
+          SUPERVISOR=\(demo.supervisorToken)
           face-auth stand-in key: \(demo.providerKey.path)
-        Try both modes (一码出示, 一码获取) in another terminal:
+        Try both modes (一码出示, 一码获取), then 赋码入企, in another terminal:
           MSB_URL=\(base) MSB_DATA=\(data) scripts/walkthrough.sh
+          MSB_URL=\(base) MSB_DATA=\(data) scripts/visits-walkthrough.sh
         """
     }
 }

@@ -126,3 +126,54 @@ extension ListBody where Element == FilingBody {
 extension ListBody where Element == VisitBody {
     init(visits: [VisitView]) { self.init(name: "visits", elements: visits.map(VisitBody.init)) }
 }
+
+/// An appointment (码上约), as the enterprise that asked and the unit asked see it.
+struct AppointmentBody: ResponseBody {
+    let appointment: Appointment
+    var json: JSONValue {
+        .object(["id": .string(appointment.id), "enterprise": .string(appointment.enterprise), "unit": .string(appointment.unit),
+                 "topic": .string(appointment.topic), "preferred_dates": .array(appointment.preferredDays.map { .string($0.text) }),
+                 "status": .string(appointment.status.rawValue), "reason": .string(appointment.reason), "visit": .string(appointment.visit),
+                 "created_at": .time(appointment.createdAt), "decided_at": .time(appointment.decidedAt)])
+    }
+}
+
+/// A rating (码上评). The enterprise that made it gets it back; only the supervisor and admin
+/// see others', in `VisitStatsBody`.
+struct VisitRatingBody: ResponseBody {
+    let rating: VisitRating
+    var json: JSONValue {
+        .object(["visit": .string(rating.visit), "unit": .string(rating.unit), "enterprise": .string(rating.enterprise),
+                 "score": .int(Int64(rating.score)), "level": .string(rating.level), "comment": .string(rating.comment),
+                 "created_at": .time(rating.createdAt)])
+    }
+}
+
+/// `GET /v1/visit-stats`: the league table, and for the supervisor and admin every rating,
+/// the frequent-visit warnings and the unannounced inspections.
+struct VisitStatsBody: ResponseBody {
+    let report: VisitStatsReport
+    var json: JSONValue {
+        .object([
+            "units": .array(report.units.map { row in
+                .object(["unit": .string(row.unit), "name": .string(row.name), "visits": .int(Int64(row.visits)),
+                         "red_scans": .int(Int64(row.redScans)), "joint_visits": .int(Int64(row.jointVisits)),
+                         "unannounced": .int(Int64(row.unannounced)), "ratings": .int(Int64(row.ratings)),
+                         "average_score": row.averageScore.map { .string(String(format: "%.2f", $0)) } ?? .null])
+            }),
+            "ratings": .array(report.ratings.map { VisitRatingBody(rating: $0).json }),
+            "frequent_visits": .array(report.frequentVisits.map { warning in
+                .object(["visit": .string(warning.visit), "unit": .string(warning.unit), "enterprise": .string(warning.enterprise),
+                         "day": .date(warning.day), "visits_in_30_days": .int(Int64(warning.visitsIn30Days))])
+            }),
+            "unannounced": .array(report.unannounced.map { visit in
+                .object(["visit": .string(visit.id), "unit": .string(visit.unit), "enterprise": .string(visit.enterprise),
+                         "from": .date(visit.from), "until": .date(visit.until), "approved_at": .time(visit.approvedAt)])
+            }),
+        ])
+    }
+}
+
+extension ListBody where Element == AppointmentBody {
+    init(appointments: [Appointment]) { self.init(name: "appointments", elements: appointments.map(AppointmentBody.init)) }
+}

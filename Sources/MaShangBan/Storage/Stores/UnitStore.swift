@@ -21,6 +21,11 @@ enum UnitStore {
         try Row.fetchAll(db, sql: "SELECT * FROM units ORDER BY code").map(unit)
     }
 
+    static func setSupervisorWebhook(_ code: String, to url: String, _ db: Database) throws -> Bool {
+        try db.execute(sql: "UPDATE units SET supervisor_webhook = ? WHERE code = ? AND supervisor_webhook <> ?", arguments: [url, code, url])
+        return db.changesCount > 0
+    }
+
     static func headBox(_ code: String, _ db: Database) throws -> [UInt8]? {
         try Data.fetchOne(db.cachedStatement(sql: "SELECT head_box FROM units WHERE code = ?"), arguments: [code]).map { [UInt8]($0) }
     }

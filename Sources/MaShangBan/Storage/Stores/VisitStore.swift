@@ -121,6 +121,11 @@ enum VisitStore {
 
     // MARK: Changes
 
+    /// Back to applied: the head's approval revoked.
+    static func revokeApproval(_ id: String, _ db: Database) throws {
+        try db.execute(sql: "UPDATE visits SET approved_at = NULL, approval_order = NULL, unannounced = 0 WHERE id = ?", arguments: [id])
+    }
+
     static func approve(_ id: String, unannounced: Bool, at instant: Date, _ db: Database) throws {
         try db.execute(sql: """
             UPDATE visits SET approved_at = ?, unannounced = ?, approval_order = (SELECT coalesce(max(approval_order), 0) + 1 FROM visits)
@@ -177,16 +182,83 @@ enum VisitStore {
         }
     }
 
-    /// The last entry or exit of a visit on `day`, if any.
-    static func lastDoorEvent(of visit: String, day: CalendarDate, _ db: Database) throws -> VisitEvent.Kind? {
+    /// The last entry or exit of a visit on `day` (nil: on any day), if any.
+    static func lastDoorEvent(of visit: String, day: CalendarDate?, _ db: Database) throws -> VisitEvent.Kind? {
         try String.fetchOne(db.cachedStatement(sql: """
-            SELECT event FROM visit_events WHERE visit_id = ? AND day = ? AND event <> 'refused' ORDER BY id DESC LIMIT 1
-            """), arguments: [visit, day.text]).flatMap(VisitEvent.Kind.init(rawValue:))
+            SELECT event FROM visit_events WHERE visit_id = ?1 AND (?2 IS NULL OR day = ?2) AND event <> 'refused' ORDER BY id DESC LIMIT 1
+            """), arguments: [visit, day?.text]).flatMap(VisitEvent.Kind.init(rawValue:))
     }
 
-    /// How many entries or exits of this kind a visit has on `day`.
-    static func doorEvents(of visit: String, day: CalendarDate, kind: VisitEvent.Kind, _ db: Database) throws -> Int {
-        try Int.fetchOne(db.cachedStatement(sql: "SELECT COUNT(*) FROM visit_events WHERE visit_id = ? AND day = ? AND event = ?"),
-                         arguments: [visit, day.text, kind.rawValue]) ?? 0
+    // MARK: Ratings and figures
+
+    static func insertRating(_ r: VisitRating, commentBox: [UInt8]?, _ db: Database) throws {
+        try db.execute(sql: "INSERT INTO visit_ratings (visit_id, unit, score, comment_box, created_at) VALUES (?, ?, ?, ?, ?)",
+                       arguments: [r.visit, r.unit, r.score, commentBox.map { Data($0) }, r.createdAt.text])
+    }
+
+    static func rating(of visit: String, _ db: Database) throws -> Int? {
+        try Int.fetchOne(db.cachedStatement(sql: "SELECT score FROM visit_ratings WHERE visit_id = ?"), arguments: [visit])
+    }
+
+    /// The latest ratings, each with its sealed comment.
+    static func ratings(limit: Int, _ db: Database) throws -> [(rating: VisitRating, commentBox: [UInt8]?)] {
+        try Row.fetchAll(db.cachedStatement(sql: """
+            SELECT r.*, v.enterprise FROM visit_ratings r JOIN visits v ON v.id = r.visit_id ORDER BY r.created_at DESC, r.visit_id LIMIT ?
+            """), arguments: [limit]).map { row in
+            (VisitRating(visit: row["visit_id"], unit: row["unit"], enterprise: row["enterprise"], score: row["score"], comment: nil,
+                         createdAt: Timestamp(stored: row["created_at"])), (row["comment_box"] as Data?).map { [UInt8]($0) })
+        }
+    }
+
+    /// The league table, or one unit's row. A joint visit counts for every unit in it, its
+    /// red scans and rating too.
+    static func unitFigures(unit: String?, _ db: Database) throws -> [VisitStatsReport.UnitFigures] {
+        try Row.fetchAll(db.cachedStatement(sql: """
+            WITH parts AS (
+                SELECT u.code AS unit, v.id AS visit, coalesce(CASE WHEN v.joined_at IS NOT NULL THEN v.joins END, v.id) AS lead,
+                       v.unannounced AS unannounced,
+                       (v.joined_at IS NOT NULL OR EXISTS (SELECT 1 FROM visits m WHERE m.joins = v.id AND m.joined_at IS NOT NULL)) AS joint
+                FROM units u JOIN visits v ON v.unit = u.code WHERE v.withdrawn_at IS NULL AND (?1 IS NULL OR u.code = ?1)
+            )
+            SELECT u.code, u.name,
+                   (SELECT COUNT(*) FROM parts p WHERE p.unit = u.code) AS visits,
+                   (SELECT COUNT(*) FROM parts p JOIN visit_events e ON e.visit_id = p.lead WHERE p.unit = u.code AND e.event = 'refused')
+                       AS red_scans,
+                   (SELECT COUNT(*) FROM parts p WHERE p.unit = u.code AND p.joint) AS joint_visits,
+                   (SELECT COUNT(*) FROM parts p WHERE p.unit = u.code AND p.unannounced) AS unannounced,
+                   (SELECT COUNT(*) FROM parts p JOIN visit_ratings r ON r.visit_id = p.lead WHERE p.unit = u.code) AS ratings,
+                   (SELECT AVG(r.score) FROM parts p JOIN visit_ratings r ON r.visit_id = p.lead WHERE p.unit = u.code) AS average
+            FROM units u WHERE ?1 IS NULL OR u.code = ?1 ORDER BY u.code
+            """), arguments: [unit]).map { row in
+            VisitStatsReport.UnitFigures(unit: row["code"], name: row["name"], visits: row["visits"], redScans: row["red_scans"],
+                                         jointVisits: row["joint_visits"], unannounced: row["unannounced"], ratings: row["ratings"],
+                                         averageScore: row["average"])
+        }
+    }
+
+    /// Live visits (a joint visit once) on or after `since` whose enterprise has more than
+    /// `threshold` visits in the 30 days up to the visit's day, latest first: the same count
+    /// as `recentVisits`, for every visit at once.
+    static func frequentVisits(since: CalendarDate, threshold: Int, limit: Int, _ db: Database) throws -> [VisitStatsReport.FrequentVisit] {
+        try Row.fetchAll(db.cachedStatement(sql: """
+            SELECT * FROM (
+                SELECT v.id, v.unit, v.enterprise, coalesce(v.booked_day, v.from_day) AS day,
+                       (SELECT COUNT(*) FROM visits o WHERE o.enterprise = v.enterprise AND o.withdrawn_at IS NULL AND o.joined_at IS NULL
+                        AND coalesce(o.booked_day, o.from_day) BETWEEN date(coalesce(v.booked_day, v.from_day), '-29 days')
+                            AND coalesce(v.booked_day, v.from_day)) AS visits
+                FROM visits v WHERE v.withdrawn_at IS NULL AND v.joined_at IS NULL AND coalesce(v.booked_day, v.from_day) >= ?1
+            ) WHERE visits > ?2 ORDER BY day DESC, id LIMIT ?3
+            """), arguments: [since.text, threshold, limit]).compactMap { row in
+            guard let day = CalendarDate(row["day"]) else { return nil }
+            return VisitStatsReport.FrequentVisit(visit: row["id"], unit: row["unit"], enterprise: row["enterprise"], day: day,
+                                                  visitsIn30Days: row["visits"])
+        }
+    }
+
+    /// Inspections approved unannounced (live), latest approval first.
+    static func unannounced(limit: Int, _ db: Database) throws -> [Visit] {
+        try Row.fetchAll(db.cachedStatement(sql: """
+            SELECT * FROM visits WHERE unannounced = 1 AND approved_at IS NOT NULL AND withdrawn_at IS NULL ORDER BY approved_at DESC, id LIMIT ?
+            """), arguments: [limit]).map(visit)
     }
 }
