@@ -15,7 +15,8 @@ import MaShangBanTestSupport
     static let growing: Set<String> = [
         "licences", "wallet_entries", "consents", "consent_licences", "presentations", "submissions", "outbox", "scans",
         "audit_records", "audit_checkpoints", "face_auth_challenges", "window_sessions", "agent_authorisations", "holder_sessions",
-        "clients",
+        "clients", "visits", "visit_officials", "visit_events", "visit_ratings", "notices", "appointments", "officials", "filings",
+        "protected_enterprises",
     ]
 
     /// Every name above is a table the migrations make (a renamed table would otherwise drop
@@ -53,6 +54,21 @@ import MaShangBanTestSupport
             let session = try await hall.openSession()
             #expect(try await hall.claim(session.token, consent: consent).status == .ok)
             _ = try await hall.scan("not-a-token")  // a refusal is a write too
+            // 赋码入企: apply, book, approve, draw the code, enter and leave, and a red entry.
+            let world = try await Visiting.open(client, now: { Date() })
+            let today = CalendarDate(Date())
+            #expect(try await client.call(.post, "/v1/units/hy-safety/filings", json: #"""
+                {"year":\#(today.text.prefix(4)),"enterprise":"\#(Visiting.enterprise)","type":"inspection","count":3}
+                """#).status == .created)
+            let visit = try #require(try await world.apply(from: today.text, until: today.adding(days: 3).text, dates: [today.text])
+                .json()["id"] as? String)
+            #expect(try await world.book(visit, date: today.text).status == .ok)
+            #expect(try await world.approve(visit).status == .ok)
+            let token = try #require(try await world.code(visit)["token"] as? String)
+            #expect(try await world.scan(token).status == .ok)
+            #expect(try await world.scan(token, event: "exit").status == .ok)
+            let red = try #require(try await world.apply(Visiting.fire, officials: ["f1", "f2"], from: today.text, until: today.text, dates: nil).json()["id"] as? String)
+            #expect(try await world.scan(try #require(try await world.code(red, unit: Visiting.fire)["token"] as? String)).status == .ok)
         }
         // The delivery worker's polls run on reader connections: run them on the writer as well,
         // so that they are among the statements read back.

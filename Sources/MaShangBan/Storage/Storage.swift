@@ -495,6 +495,10 @@ enum Migrations {
     CREATE INDEX visits_by_enterprise ON visits(enterprise, from_day);
     CREATE INDEX visits_by_unit ON visits(unit, created_at);
     CREATE INDEX visits_by_lead ON visits(joins) WHERE joins IS NOT NULL;
+    CREATE INDEX visits_live_by_day ON visits(enterprise, coalesce(booked_day, from_day)) WHERE withdrawn_at IS NULL AND joined_at IS NULL;
+    CREATE INDEX visits_inspections ON visits(unit, enterprise, from_day) WHERE type = 'inspection' AND withdrawn_at IS NULL;
+    CREATE INDEX visits_approved_inspections ON visits(enterprise, approval_order)
+        WHERE type = 'inspection' AND approval_order IS NOT NULL AND withdrawn_at IS NULL AND joined_at IS NULL;
     CREATE TABLE visit_officials (
         visit_id TEXT NOT NULL REFERENCES visits(id),
         unit     TEXT NOT NULL,
@@ -512,7 +516,7 @@ enum Migrations {
         client_id  TEXT NOT NULL,
         reasons    TEXT NOT NULL CHECK (json_valid(reasons))
     ) STRICT;
-    CREATE INDEX visit_events_by_visit ON visit_events(visit_id, day);
+    CREATE INDEX visit_events_by_visit ON visit_events(visit_id);
     CREATE TABLE visit_ratings (
         visit_id    TEXT PRIMARY KEY NOT NULL REFERENCES visits(id),
         unit        TEXT NOT NULL,

@@ -396,7 +396,11 @@ CREATE UNIQUE INDEX signing_keys_one_active ON signing_keys(status) WHERE status
 CREATE INDEX submissions_by_status ON submissions(status, item);
 
 -- index visit_events_by_visit
-CREATE INDEX visit_events_by_visit ON visit_events(visit_id, day);
+CREATE INDEX visit_events_by_visit ON visit_events(visit_id);
+
+-- index visits_approved_inspections
+CREATE INDEX visits_approved_inspections ON visits(enterprise, approval_order)
+    WHERE type = 'inspection' AND approval_order IS NOT NULL AND withdrawn_at IS NULL AND joined_at IS NULL;
 
 -- index visits_by_enterprise
 CREATE INDEX visits_by_enterprise ON visits(enterprise, from_day);
@@ -406,6 +410,12 @@ CREATE INDEX visits_by_lead ON visits(joins) WHERE joins IS NOT NULL;
 
 -- index visits_by_unit
 CREATE INDEX visits_by_unit ON visits(unit, created_at);
+
+-- index visits_inspections
+CREATE INDEX visits_inspections ON visits(unit, enterprise, from_day) WHERE type = 'inspection' AND withdrawn_at IS NULL;
+
+-- index visits_live_by_day
+CREATE INDEX visits_live_by_day ON visits(enterprise, coalesce(booked_day, from_day)) WHERE withdrawn_at IS NULL AND joined_at IS NULL;
 
 -- index window_sessions_waiting
 CREATE INDEX window_sessions_waiting ON window_sessions(terminal_id) WHERE state = 'waiting';

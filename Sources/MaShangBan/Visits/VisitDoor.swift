@@ -44,8 +44,9 @@ extension Visits {
         let day = CalendarDate(instant)
         let checked = Result { try QRToken.verify(token, kind: .visit, region: region, keyring: keyring, now: nil) }
         let (audit, notices, reference) = (self.audit, self.notices, holderReference)
-        let outcome = try await transactions.write { db -> Result<VisitScan, MSBError> in
-            let refusal = { (visit: Visit?, reasons: [String], error: MSBError?) throws -> Result<VisitScan, MSBError>? in
+        // A group-commit unit, like a window's scan: the door's answer is built after it commits.
+        let outcome = try await transactions.unit { db -> Result<(Visit, VisitVerdict, VisitEvent?), MSBError> in
+            let refuse = { (visit: Visit?, reasons: [String]) throws in
                 let refused = VisitEvent(kind: .refused, day: day, at: Timestamp(instant), reasons: reasons)
                 try VisitStore.insertEvent(visit: visit?.id, enterprise: enterprise, refused, clientID: client.id, db)
                 try audit.append(db, actor: .client(client.id), action: "visit.refused",
@@ -57,16 +58,16 @@ extension Visits {
                         "scanned_by": .string(enterprise), "reasons": .array(reasons.map(JSONValue.string)),
                     ], at: instant, db)
                 }
-                return error.map { .failure($0) }
             }
             guard case .success(let claims) = checked, var visit = try VisitStore.visit(jti: claims.jti, db) else {
                 var error = MSBError(.tokenInvalid, "the token names no visit")
                 if case .failure(let invalid as MSBError) = checked { error = invalid }
-                return try refusal(nil, [ProblemCode.tokenInvalid.rawValue], error) ?? .failure(error)
+                try refuse(nil, [ProblemCode.tokenInvalid.rawValue])
+                return .failure(error)
             }
             guard visit.enterprise == enterprise else {
-                let error = MSBError(.tokenInvalid, "the code is not for this enterprise")
-                return try refusal(visit, ["wrong_enterprise"], error) ?? .failure(error)
+                try refuse(visit, ["wrong_enterprise"])
+                return .failure(MSBError(.tokenInvalid, "the code is not for this enterprise"))
             }
             if visit.joinedAt != nil, let lead = visit.joins { visit = try Self.stored(lead, db) }
             let verdict = try verdict(visit, on: day, db)
@@ -74,8 +75,8 @@ extension Visits {
             switch kind {
             case .enter:
                 guard verdict.isGreen else {
-                    _ = try refusal(visit, verdict.reasons.map(\.rawValue), nil)
-                    return .success(VisitScan(verdict: verdict, view: try view(visit, db), event: nil))
+                    try refuse(visit, verdict.reasons.map(\.rawValue))
+                    return .success((visit, verdict, nil))
                 }
                 guard last == nil else { return .failure(MSBError(.visitEventOutOfOrder, "the visit has entered today already")) }
             case .exit:
@@ -87,10 +88,12 @@ extension Visits {
             try VisitStore.insertEvent(visit: visit.id, enterprise: enterprise, recorded, clientID: client.id, db)
             try audit.append(db, actor: .client(client.id), action: kind == .enter ? "visit.entered" : "visit.exited",
                              object: "visit:\(visit.id)", detail: ["colour": .string(verdict.colour)])
-            return .success(VisitScan(verdict: verdict, view: try view(visit, db), event: recorded))
+            return .success((visit, verdict, recorded))
         }
         notices.wake.fire()
-        return try outcome.get()
+        let (scanned, judged, event) = try outcome.get()
+        let view = try await transactions.read { db in try self.view(scanned, db, verdict: judged) }
+        return VisitScan(verdict: judged, view: view, event: event)
     }
 }
 

@@ -174,7 +174,9 @@ public struct Visits: Sendable {
         return visit
     }
 
-    func view(_ visit: Visit, _ db: Database) throws -> VisitView {
+    /// A visit with its officials, timeline and colour (`verdict`: the one just judged, or
+    /// nil to judge it as drawn).
+    func view(_ visit: Visit, _ db: Database, verdict known: VisitVerdict? = nil) throws -> VisitView {
         let members = try VisitStore.members(of: visit.id, joined: true, db)
         var officials: [Official] = []
         for member in [visit] + members {
@@ -184,7 +186,7 @@ public struct Visits: Sendable {
             }
         }
         return VisitView(visit: visit, unitName: try UnitStore.unit(visit.unit, db)?.name ?? visit.unit, officials: officials,
-                         verdict: try verdict(visit, on: nil, db), members: members.map(\.id),
+                         verdict: try known ?? verdict(visit, on: nil, db), members: members.map(\.id),
                          joinRequests: try VisitStore.members(of: visit.id, joined: false, db).map(\.id),
                          timeline: try VisitStore.events(of: visit.id, db))
     }

@@ -49,16 +49,16 @@ enum VisitStore {
     static func visits(unit: String, enterprise: String?, limit: Int, _ db: Database) throws -> [Visit] {
         if let enterprise {
             return try Row.fetchAll(db.cachedStatement(sql: """
-                SELECT * FROM visits WHERE unit = ? AND enterprise = ? ORDER BY created_at DESC, id DESC LIMIT ?
+                SELECT * FROM visits WHERE unit = ? AND enterprise = ? ORDER BY created_at DESC, rowid DESC LIMIT ?
                 """), arguments: [unit, enterprise, limit]).map(visit)
         }
-        return try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM visits WHERE unit = ? ORDER BY created_at DESC, id DESC LIMIT ?"),
+        return try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM visits WHERE unit = ? ORDER BY created_at DESC, rowid DESC LIMIT ?"),
                                 arguments: [unit, limit]).map(visit)
     }
 
     /// An enterprise's visits, latest window first.
     static func visits(enterprise: String, limit: Int, _ db: Database) throws -> [Visit] {
-        try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM visits WHERE enterprise = ? ORDER BY from_day DESC, id DESC LIMIT ?"),
+        try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM visits WHERE enterprise = ? ORDER BY from_day DESC, rowid DESC LIMIT ?"),
                          arguments: [enterprise, limit]).map(visit)
     }
 
@@ -83,8 +83,8 @@ enum VisitStore {
     /// Visits merged into `lead` (joined), or asking to be (`joined` false).
     static func members(of lead: String, joined: Bool, _ db: Database) throws -> [Visit] {
         let sql = joined
-            ? "SELECT * FROM visits WHERE joins = ? AND joined_at IS NOT NULL AND withdrawn_at IS NULL ORDER BY id"
-            : "SELECT * FROM visits WHERE joins = ? AND joined_at IS NULL AND withdrawn_at IS NULL ORDER BY id"
+            ? "SELECT * FROM visits WHERE joins = ? AND joined_at IS NOT NULL AND withdrawn_at IS NULL ORDER BY rowid"
+            : "SELECT * FROM visits WHERE joins = ? AND joined_at IS NULL AND withdrawn_at IS NULL ORDER BY rowid"
         return try Row.fetchAll(db.cachedStatement(sql: sql), arguments: [lead]).map(visit)
     }
 
@@ -94,8 +94,8 @@ enum VisitStore {
         let year = String(visit.from.text.prefix(4))
         return try Int.fetchOne(db.cachedStatement(sql: """
             SELECT COUNT(*) FROM visits WHERE unit = ? AND enterprise = ? AND type = 'inspection' AND withdrawn_at IS NULL
-            AND substr(from_day, 1, 4) = ? AND rowid < (SELECT rowid FROM visits WHERE id = ?)
-            """), arguments: [visit.unit, visit.enterprise, year, visit.id]) ?? 0
+            AND from_day BETWEEN ? AND ? AND rowid < (SELECT rowid FROM visits WHERE id = ?)
+            """), arguments: [visit.unit, visit.enterprise, year + "-01-01", year + "-12-31", visit.id]) ?? 0
     }
 
     /// Other units' approved inspections of the enterprise, not withdrawn nor merged into
@@ -103,7 +103,7 @@ enum VisitStore {
     static func otherInspections(of visit: Visit, approvedBefore: Int64?, _ db: Database) throws -> [OtherInspection] {
         try Row.fetchAll(db.cachedStatement(sql: """
             SELECT id, matter, from_day, until_day FROM visits WHERE enterprise = ?1 AND unit <> ?2 AND type = 'inspection'
-            AND approval_order IS NOT NULL AND withdrawn_at IS NULL AND joined_at IS NULL AND (?3 IS NULL OR approval_order < ?3)
+            AND approval_order IS NOT NULL AND withdrawn_at IS NULL AND joined_at IS NULL AND approval_order < coalesce(?3, 9223372036854775807)
             """), arguments: [visit.enterprise, visit.unit, approvedBefore]).compactMap { row in
             guard let from = CalendarDate(row[2]), let until = CalendarDate(row[3]) else { return nil }
             return OtherInspection(visit: row[0], matter: row[1], from: from, until: until)
@@ -114,9 +114,9 @@ enum VisitStore {
     /// in the 30 days up to `day`; merged visits count once, under their lead.
     static func recentVisits(enterprise: String, day: CalendarDate, excluding id: String, _ db: Database) throws -> Int {
         try Int.fetchOne(db.cachedStatement(sql: """
-            SELECT COUNT(*) FROM visits WHERE enterprise = ? AND id <> ? AND withdrawn_at IS NULL AND joined_at IS NULL
-            AND coalesce(booked_day, from_day) BETWEEN ? AND ?
-            """), arguments: [enterprise, id, day.adding(days: -29).text, day.text]) ?? 0
+            SELECT COUNT(*) FROM visits WHERE enterprise = ? AND withdrawn_at IS NULL AND joined_at IS NULL
+            AND coalesce(booked_day, from_day) BETWEEN ? AND ? AND rowid <> (SELECT rowid FROM visits WHERE id = ?)
+            """), arguments: [enterprise, day.adding(days: -29).text, day.text, id]) ?? 0
     }
 
     // MARK: Changes
