@@ -95,11 +95,12 @@ struct BenchCommand: AsyncParsableCommand {
         print(Self.row("  window sessions (POST /v1/window-sessions)", figures(results.windowOpens)))
         print(Self.row("  claims (POST /v1/window-sessions/claim)", figures(results.claims)))
         print(Self.row("  full flows (challenge→consent→code→scan)", figures(results.fullFlows)))
+        print(Self.row("  visit scans (POST /v1/visit-scans, entry)", figures(results.visitScans) + "  red \(results.visitRed)"))
         print("    (whole flows are sent by AsyncHTTPClient from this process, which signs each face-check attestation)")
         // One thread runs every write: its CPU per unit bounds the rate whatever the cores do.
         // Meanwhile the delivery worker tries to send the new submissions, on the same cores
         // and writer (the bench's approval system is unreachable: few attempts end).
-        for (name, writes) in [("codes", results.codeWrites), ("scans", results.scanWrites)] {
+        for (name, writes) in [("codes", results.codeWrites), ("scans", results.scanWrites), ("visit scans", results.visitWrites)] {
             print(Self.row("  writer, \(name)", String(format: "%.1f units per commit, %.3f ms CPU per unit (bound %.0f/s); %d webhook attempts",
                                                           writes.unitsPerTransaction, writes.cpuPerUnit * 1000,
                                                           1 / max(writes.cpuPerUnit, 1e-9), writes.deliveryAttempts)))
@@ -108,6 +109,7 @@ struct BenchCommand: AsyncParsableCommand {
         print(Self.row("  scans ÷ HTTP floor", String(format: "%.2f", results.scans.rate / results.floor.rate)))
         print(Self.row("  scans ÷ verify limit", String(format: "%.2f", results.scans.rate / signatures.verify)))
         print(Self.row("  codes ÷ sign limit", String(format: "%.2f", results.codes.rate / signatures.sign)))
+        print(Self.row("  visit scans ÷ scans (target: same order)", String(format: "%.2f", results.visitScans.rate / results.scans.rate)))
         print(Self.row("  scan writes/s ÷ single-commit limit", String(format: "%.2f", results.scans.rate / commits.single)))
         print(Self.row("server RSS after the single requests", String(format: "%.0f MB (peak %.0f MB)", results.serverMemory.now,
                                                                              results.serverMemory.peak)))

@@ -42,6 +42,10 @@ struct FlowBench {
         let windowOpens: Figures
         let claims: Figures
         let fullFlows: Figures
+        /// 赋码入企: door scans (entries) of approved visit codes, and how many were red.
+        let visitScans: Figures
+        let visitRed: Int
+        let visitWrites: GroupCommits
         /// The group commit's work during the codes and during the scans.
         let codeWrites: GroupCommits
         let scanWrites: GroupCommits
@@ -87,14 +91,15 @@ struct FlowBench {
         let codeConsents = try await grantConsents(flows, from: flows, http, s)
         // Each phase: method, path, client token, one body per request, expected status, and
         // the answer member the next phase needs.
-        func phase(_ method: String, _ path: String, token: String?, bodies: [String], expect: UInt,
+        func phase(_ method: String, _ path: String, token: String?, tokens: [String]? = nil, bodies: [String], expect: UInt,
                    keep member: String? = nil) async throws -> (Figures, [String]) {
             if let load {
-                return try await load.run(.init(method: method, path: path, token: token, bodies: bodies, expect: Int(expect), keep: member))
+                return try await load.run(.init(method: method, path: path, token: token, bodies: bodies, tokens: tokens, expect: Int(expect),
+                                                keep: member))
             }
             let kept = Answers(bodies.count)
             let figures = try await measure(bodies.count, server) { i in
-                let answer = try await http.call(method, path, token: token, body: bodies[i].isEmpty ? nil : bodies[i])
+                let answer = try await http.call(method, path, token: tokens?[i] ?? token, body: bodies[i].isEmpty ? nil : bodies[i])
                 guard answer.status == expect else { return false }
                 guard let member else { return true }
                 guard let value = answer.json?[member] as? String else { return false }
@@ -117,6 +122,13 @@ struct FlowBench {
         let (claims, _) = try await phase("POST", "/v1/window-sessions/claim", token: app,
                                           bodies: zip(windows, claimConsents).map { #"{"token":"\#($0)","consent":"\#($1)"}"# },
                                           expect: 200)
+        // 赋码入企: each door scans the codes of the visits to its enterprise (an entry each).
+        let beforeVisits = try await http.groupCommits()
+        let (visitScans, _) = try await phase("POST", "/v1/visit-scans", token: nil, tokens: s.visitCodes.map(\.door),
+                                              bodies: s.visitCodes.map { #"{"token":"\#($0.code)","event":"enter"}"# }, expect: 200)
+        let afterVisits = try await http.groupCommits()
+        let visitStats = try await http.call("GET", "/v1/visit-stats", token: s.supervisorToken, body: nil)
+        let visitRed = (visitStats.json?["units"] as? [[String: Any]])?.compactMap { $0["red_scans"] as? Int }.reduce(0, +) ?? -1
         let memory = server.process.residentMegabytes
 
         // The whole 一码出示 flow, as the app and the window do it: challenge → (face check,
@@ -128,6 +140,7 @@ struct FlowBench {
             return try await http.call("POST", "/v1/scans", token: terminal, body: #"{"token":"\#(token)","item":"\#(Self.item)"}"#).status == 201
         }
         return Results(floor: floor, codes: codes, scans: scans, windowOpens: opens, claims: claims, fullFlows: full,
+                       visitScans: visitScans, visitRed: visitRed, visitWrites: afterVisits - beforeVisits,
                        codeWrites: afterCodes - beforeCodes, scanWrites: afterScans - afterCodes,
                        serverMemory: memory, serverStartup: server.startup)
     }
@@ -142,6 +155,9 @@ struct FlowBench {
         /// The one holder of the whole flows.
         let fullFlowHolder: Holder
         let provider: any SignatureSigner
+        /// 赋码入企: each approved visit's code with the token of the door that scans it.
+        let visitCodes: [(door: String, code: String)]
+        let supervisorToken: String
     }
 
     private struct Holder: Sendable {
@@ -180,7 +196,59 @@ struct FlowBench {
         let imported = try await importer.finish()
         guard imported.accepted == people.count else { throw ValidationError("the bench could not import its holders' ID cards") }
         let holders = try await overConnections(people.count) { try await wallet(people[$0]) }
-        return SetUp(appToken: appToken, terminalToken: terminalToken, holders: holders, fullFlowHolder: fullFlowHolder, provider: provider)
+        let (visitCodes, supervisor) = try await visits(provider: provider)
+        return SetUp(appToken: appToken, terminalToken: terminalToken, holders: holders, fullFlowHolder: fullFlowHolder, provider: provider,
+                     visitCodes: visitCodes, supervisorToken: supervisor)
+    }
+
+    /// 赋码入企: 10 units with two credentialed officials each, 100 protected enterprises (each
+    /// inspected by one unit, which filed enough inspections), a door client for each, and
+    /// `flows` inspections approved unannounced for today, each with its code; and a supervisor.
+    private func visits(provider: any SignatureSigner) async throws -> (codes: [(door: String, code: String)], supervisor: String) {
+        let s = backend.services
+        let today = CalendarDate(s.now())
+        let (unitCount, enterpriseCount) = (10, min(100, max(1, flows)))
+        var units: [Client] = []
+        for u in 0..<unitCount {
+            let code = "bench-u\(u)"
+            _ = try await s.units.create(.init(code: code, name: "bench unit \(u)", head: BenchCommand.personID(u),
+                                               supervisorWebhook: "http://127.0.0.1:9/notices"), by: .system)
+            for o in 0..<2 {
+                _ = try await s.units.addOfficial(.init(id: "o\(o)", name: "执法员\(o)", credentialNumber: "43040\(u)\(o)"), unit: code, by: .system)
+            }
+            units.append(try await s.clients.create(.init(role: "unit", name: "bench unit", unit: code), by: .system).client)
+        }
+        var doors: [String] = []
+        for e in 0..<enterpriseCount {
+            let credit = Self.creditCode(e)
+            _ = try await s.units.protect(.init(creditCode: credit, name: "bench enterprise \(e)"), by: .system)
+            _ = try await s.units.file(.init(year: Int(today.text.prefix(4)) ?? 2026, enterprise: credit,
+                                             count: min(366, flows / enterpriseCount + 1)), unit: "bench-u\(e % unitCount)", by: .system)
+            doors.append(try await s.clients.create(.init(role: "enterprise", name: "bench door", enterprise: credit), by: .system).token)
+        }
+        let (unitClients, doorTokens) = (units, doors)
+        let codes = try await overConnections(flows) { i -> (door: String, code: String) in
+            let (unit, e) = (unitClients[i % enterpriseCount % unitCount], i % enterpriseCount)
+            let application = Visits.Application(enterprise: Self.creditCode(e), type: "inspection", matter: "安全生产检查",
+                                                 legalBasis: "《安全生产法》", officials: ["o0", "o1"], from: today.text, until: today.text,
+                                                 purpose: "bench")
+            let visit = try await s.visits.apply(application, client: unit).visit.id
+            let head = BenchCommand.personID(i % enterpriseCount % unitCount)
+            let (nonce, _) = try await s.faceAuth.challenge(subject: try CitizenID(head, field: "head", today: s.now()), purpose: .visitApproval,
+                                                            client: unit)
+            let claims = FaceAuth.Claims(sub: head, nonce: nonce, result: "pass", score: 0.95, iat: Int64(s.now().timeIntervalSince1970))
+            _ = try await s.visits.approve(visit, attestation: try FaceAuth.attestation(claims, signer: provider), unannounced: true, client: unit)
+            return (doorTokens[e], try await s.visits.code(visit, client: unit).token)
+        }
+        let (_, supervisor) = try await s.clients.create(.init(role: "supervisor", name: "bench supervisor"), by: .system)
+        return (codes, supervisor)
+    }
+
+    /// Generated enterprise `i`'s unified social credit code: the check character is the one
+    /// of 31 that `CreditCode` accepts.
+    static func creditCode(_ i: Int) -> String {
+        let seventeen = String(format: "91430400MA%07d", i)
+        return "0123456789ABCDEFGHJKLMNPQRTUWXY".map { seventeen + String($0) }.first { (try? CreditCode($0)) != nil } ?? seventeen + "0"
     }
 
     /// A person's licences, once their wallet is synced.

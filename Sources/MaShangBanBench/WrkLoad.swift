@@ -19,6 +19,8 @@ struct WrkLoad {
         var token: String?
         /// One JSON body for each request ("" for none).
         var bodies: [String]
+        /// A bearer token for each request instead of `token` (doors each of their own enterprise).
+        var tokens: [String]? = nil
         var expect: Int
         /// A string member of each answer to keep, in answer order.
         var keep: String?
@@ -39,13 +41,15 @@ struct WrkLoad {
         let bodies = directory.appendingPathComponent("bodies.txt")
         let kept = directory.appendingPathComponent("kept.txt")
         try Self.script.write(to: script, atomically: true, encoding: .utf8)
-        try (phase.bodies.joined(separator: "\n") + "\n").write(to: bodies, atomically: true, encoding: .utf8)
+        let lines = phase.tokens.map { tokens in zip(tokens, phase.bodies).map { "\($0)\t\($1)" } } ?? phase.bodies
+        try (lines.joined(separator: "\n") + "\n").write(to: bodies, atomically: true, encoding: .utf8)
         try? FileManager.default.removeItem(at: kept)
 
         let (serverBefore, before) = (server.cpuSeconds, Self.finishedChildrenCPUSeconds())
         let wrk = try BenchProcess(executable, [
             "-t1", "-c\(connections)", "-d\(max(60, phase.bodies.count / 50))s", "--timeout", "30s", "-s", script.path, "http://127.0.0.1:\(server.port)", "--",
-            phase.method, phase.path, phase.token ?? "-", String(phase.expect), phase.keep ?? "-", bodies.path, kept.path])
+            phase.method, phase.path, phase.tokens == nil ? phase.token ?? "-" : "*", String(phase.expect), phase.keep ?? "-", bodies.path,
+            kept.path])
         // wrk's main thread sleeps for `-d` whatever its threads do; SIGINT ends that sleep. `-d`
         // only bounds a phase that lost answers (at 50 requests/s at least): they count as errors.
         _ = await wrk.printed(once: "MSB-FINISHED")
@@ -78,8 +82,9 @@ struct WrkLoad {
         var description: String { "wrk failed: \(printed.suffix(2000))" }
     }
 
-    /// Arguments after `--`: method, path, bearer token or "-", expected status, member to
-    /// keep or "-", the bodies file, the file for kept members. Once every request is sent,
+    /// Arguments after `--`: method, path, bearer token or "-" (or "*": each line of the bodies
+    /// file is `<token>\t<body>`), expected status, member to keep or "-", the bodies file, the
+    /// file for kept members. Once every request is sent,
     /// connections that ask for more get `GET /healthz` until the last answer is in; those
     /// answers are not counted (at most `connections - 1` of them, at the very end, enter
     /// wrk's latency figures, which include its coordinated-omission correction). The script
@@ -94,10 +99,16 @@ struct WrkLoad {
           if args[3] ~= "-" then headers["Authorization"] = "Bearer " .. args[3] end
           requests = {}
           for line in io.lines(args[6]) do
+            local lineHeaders = headers
+            if args[3] == "*" then
+              local token, body = line:match("^([^\t]*)\t(.*)$")
+              lineHeaders = {["Content-Type"] = "application/json", ["Authorization"] = "Bearer " .. token}
+              line = body
+            end
             if line == "" then
-              requests[#requests + 1] = wrk.format(args[1], args[2], headers)
+              requests[#requests + 1] = wrk.format(args[1], args[2], lineHeaders)
             else
-              requests[#requests + 1] = wrk.format(args[1], args[2], headers, line)
+              requests[#requests + 1] = wrk.format(args[1], args[2], lineHeaders, line)
             end
           end
           filler = wrk.format("GET", "/healthz")
