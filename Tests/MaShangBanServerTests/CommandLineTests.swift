@@ -104,8 +104,9 @@ struct CommandLineTests {
             let run = try runProcess(benchBinary, ["--licences", "300", "--flows", "64", "--connections", "8", "--load", load])
             #expect(run.status == 0, "\(run.err)")
             let rows = run.out.split(separator: "\n").filter { $0.contains(" /s  p50 ") }
-            #expect(rows.count == 6, "floor, codes, scans, window sessions, claims, full flows: \(run.out)")
+            #expect(rows.count == 7, "floor, codes, scans, window sessions, claims, full flows, visit scans: \(run.out)")
             #expect(rows.allSatisfy { $0.contains("errors 0") }, "\(run.out)")
+            #expect(run.out.contains("red 0"), "every door entry of an approved visit is green: \(run.out)")
             #expect(run.out.contains("licences accepted / rejected              300 / 0"))
             #expect(run.out.contains("server RSS after the single requests"))
         }

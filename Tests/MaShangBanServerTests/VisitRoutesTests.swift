@@ -79,11 +79,17 @@ struct VisitRoutesTests {
             let timeline = try #require(try await world.visit(id)["timeline"] as? [[String: Any]])
             #expect(timeline.map { $0["event"] as? String } == ["enter", "exit"])
             #expect(timeline.map { $0["at"] as? String } == ["2027-01-22T08:00:00.000Z", "2027-01-22T09:00:00.000Z"])
+            #expect(timeline.map { $0["door"] as? String } == ["test", "test"], "the door that scanned")
+            // 码上评, once the officials have left.
+            let rated = try await client.call(.post, "/v1/visits/\(id)/rating", token: world.door, json: #"{"score":5,"comment":"规范"}"#)
+            #expect(rated.status == .created, "\(rated.text)")
+            #expect(try rated.json()["level"] as? String == "非常满意")
         }
         let actions = try await server.backend.transactions.pool.read { db in
             try String.fetchAll(db, sql: "SELECT action FROM audit_records WHERE action LIKE 'visit.%' ORDER BY seq")
         }
-        #expect(actions == ["visit.applied", "visit.booked", "visit.approved", "visit.coded", "visit.coded", "visit.entered", "visit.exited"])
+        #expect(actions == ["visit.applied", "visit.booked", "visit.approved", "visit.coded", "visit.coded", "visit.entered", "visit.exited",
+                            "visit.rated"])
     }
 
     @Test func applicationsAreChecked() async throws {
@@ -244,9 +250,13 @@ struct VisitReasonTests {
             let withdrawn = try await world.scan(token).json()
             #expect(withdrawn["reasons"] as? [String] == ["official_withdrawn"])
             try await world.scan(token, event: "exit").expectProblem(409, "visit_event_out_of_order")
+            // A code drawn before its visit was withdrawn is dead at the door.
+            #expect(try await client.call(.post, "/v1/visits/\(id)/withdraw", token: world.token(Visiting.safety)).status == .ok)
+            let dead = try await world.scan(token).json()
+            #expect(dead["reasons"] as? [String] == ["official_withdrawn", "visit_withdrawn"])
             let timeline = try #require(try await world.visit(id)["timeline"] as? [[String: Any]])
-            #expect(timeline.map { $0["event"] as? String } == ["refused", "refused"])
-            #expect(timeline.map { $0["reasons"] as? [String] } == [["outside_window"], ["official_withdrawn"]])
+            #expect(timeline.map { $0["event"] as? String } == ["refused", "refused", "refused"])
+            #expect(timeline.map { $0["reasons"] as? [String] } == [["outside_window"], ["official_withdrawn"], ["official_withdrawn", "visit_withdrawn"]])
         }
     }
 

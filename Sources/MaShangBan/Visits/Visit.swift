@@ -62,6 +62,9 @@ public struct VisitEvent: Sendable, Equatable {
     public let at: Timestamp
     /// For a refused scan: why.
     public let reasons: [String]
+    /// Where: the name of the door terminal (enterprise client) that scanned (亮码入企 logs
+    /// the place as well as the time); nil for an event not read back yet.
+    public var door: String? = nil
 }
 
 /// A visit as its unit (or an admin, or the enterprise visited) reads it: the stored visit,

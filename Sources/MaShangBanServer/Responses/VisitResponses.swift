@@ -78,7 +78,7 @@ struct VisitEventBody: ResponseBody {
     let event: VisitEvent
     var json: JSONValue {
         .object(["event": .string(event.kind.rawValue), "day": .date(event.day), "at": .time(event.at),
-                 "reasons": .array(event.reasons.map(JSONValue.string))])
+                 "reasons": .array(event.reasons.map(JSONValue.string)), "door": .string(event.door)])
     }
 }
 

@@ -174,11 +174,13 @@ enum VisitStore {
     }
 
     static func events(of visit: String, _ db: Database) throws -> [VisitEvent] {
-        try Row.fetchAll(db.cachedStatement(sql: "SELECT event, day, at, reasons FROM visit_events WHERE visit_id = ? ORDER BY id"),
-                         arguments: [visit]).compactMap { row in
+        try Row.fetchAll(db.cachedStatement(sql: """
+            SELECT e.event, e.day, e.at, e.reasons, c.name FROM visit_events e LEFT JOIN clients c ON c.id = e.client_id
+            WHERE e.visit_id = ? ORDER BY e.id
+            """), arguments: [visit]).compactMap { row in
             guard let kind = VisitEvent.Kind(rawValue: row[0]), let day = CalendarDate(row[1]) else { return nil }
             let reasons = (try? JSONDecoder().decode([String].self, from: Data((row[3] as String).utf8))) ?? []
-            return VisitEvent(kind: kind, day: day, at: Timestamp(stored: row[2]), reasons: reasons)
+            return VisitEvent(kind: kind, day: day, at: Timestamp(stored: row[2]), reasons: reasons, door: row[4])
         }
     }
 
