@@ -47,6 +47,7 @@ public enum Demo {
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
             try await populate(backend, webhookURL: webhookBase + webhookPath, providerKey: providerKey, clientsFile: clientsFile)
         }
+        try await loadCalendar(backend)
         if try await backend.services.meta.value(of: "demo_visits_loaded") == nil {
             let provider = try SignatureKeys.loadSigner(privateKeyPEM: String(decoding: try backend.dataDirectory.readSecret(providerKey), as: UTF8.self))
             let lines = try await loadVisits(backend, webhookURL: webhookBase + supervisorPath, provider: provider)

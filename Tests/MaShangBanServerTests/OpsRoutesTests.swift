@@ -86,6 +86,9 @@ struct OpsRoutesTests {
         let server = try TestServer()
         try await server.test { client in
             _ = try await client.createClient(role: "issuer", name: "衡阳市公安局")
+            // A failed token is audited through the group commit at once, so the counters move
+            // even when this test runs alone.
+            #expect(try await client.call(.get, "/v1/clients", token: "msb_unknown").status == .unauthorized)
             let text = try await client.call(.get, "/metrics", token: nil).text
             func value(_ name: String) -> Double? {
                 text.split(separator: "\n").first { $0.hasPrefix(name + " ") }.flatMap { Double($0.split(separator: " ").last ?? "") }

@@ -34,9 +34,21 @@ public struct CalendarDate: Sendable, Hashable, Comparable, CustomStringConverti
     }
 
     /// 00:00 of this day in China Standard Time (UTC+8).
-    public var startInChina: Date {
+    public var startInChina: Date { Date(timeIntervalSince1970: Double(daysSince1970) * 86_400 - 8 * 3600) }
+
+    /// The year, as a number.
+    public var year: Int { Int(text.prefix(4)) ?? 0 }
+
+    /// Saturday or Sunday (1970-01-01 was a Thursday).
+    public var isWeekend: Bool {
+        let weekday = ((daysSince1970 + 4) % 7 + 7) % 7  // 0 Sunday … 6 Saturday
+        return weekday == 0 || weekday == 6
+    }
+
+    /// Days from 1970-01-01 to this date.
+    var daysSince1970: Int {
         let parts = text.split(separator: "-").compactMap { Int($0) }
-        return Date(timeIntervalSince1970: Double(Self.days(year: parts[0], month: parts[1], day: parts[2])) * 86_400 - 8 * 3600)
+        return Self.days(year: parts[0], month: parts[1], day: parts[2])
     }
 
     /// The date `count` days after this one.

@@ -73,6 +73,8 @@ public struct Services: Sendable {
     /// 赋码入企: units, officials, protected enterprises, filings; visits and their codes.
     public let units: UnitRegistry
     public let visits: Visits
+    /// 码上问: the working-day calendar.
+    public let calendars: WorkingCalendars
     public let stats: Stats
     /// Request rate limits: per client and per address at the edge, per holder inside the domain.
     public let limiter: RateLimiter
@@ -175,6 +177,7 @@ public struct Backend: Sendable, CustomStringConvertible, CustomDebugStringConve
             visits: Visits(transactions: transactions, vault: vault, holderReference: holderReference, faceAuth: faceAuth, keyring: keyring,
                            audit: audit, notices: Notices(random: random, wake: deliveries.wake), random: random, now: now,
                            region: settings.region, settings: settings.visits),
+            calendars: WorkingCalendars(transactions: transactions, audit: audit, now: now),
             stats: Stats(transactions: transactions, now: now),
             limiter: limiter,
             authFailures: AuthFailures(transactions: transactions, audit: audit, holderReference: holderReference, now: now),

@@ -59,7 +59,7 @@ enum Migrations {
                                           ("0012_holder_sessions", holderSessions0012),
                                           ("0013_clients_end_their_grants", clientsEndTheirGrants0013),
                                           ("0014_code_tokens_hashed", codeTokensHashed0014),
-                                          ("0015_visits", visits0015)]
+                                          ("0015_visits", visits0015), ("0016_calendar", calendar0016)]
 
     static let init0001 = """
     CREATE TABLE meta (
@@ -551,6 +551,16 @@ enum Migrations {
         created_at      TEXT NOT NULL
     ) STRICT;
     CREATE INDEX notices_by_due ON notices(next_attempt_at) WHERE status = 'pending';
+    """
+
+    /// 码上问's working-day calendar: each year's holidays and adjusted working days (调休).
+    static let calendar0016 = """
+    CREATE TABLE calendar_years (
+        year       INTEGER PRIMARY KEY NOT NULL CHECK (year BETWEEN 2000 AND 2100),
+        holidays   TEXT NOT NULL CHECK (json_valid(holidays)),
+        workdays   TEXT NOT NULL CHECK (json_valid(workdays)),
+        updated_at TEXT NOT NULL
+    ) STRICT;
     """
 }
 

@@ -55,6 +55,14 @@ CREATE TABLE audit_records (
     hash   TEXT NOT NULL
 ) STRICT;
 
+-- table calendar_years
+CREATE TABLE calendar_years (
+    year       INTEGER PRIMARY KEY NOT NULL CHECK (year BETWEEN 2000 AND 2100),
+    holidays   TEXT NOT NULL CHECK (json_valid(holidays)),
+    workdays   TEXT NOT NULL CHECK (json_valid(workdays)),
+    updated_at TEXT NOT NULL
+) STRICT;
+
 -- table clients
 CREATE TABLE "clients" (
     id            TEXT PRIMARY KEY NOT NULL,

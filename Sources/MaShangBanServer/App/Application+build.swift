@@ -55,7 +55,7 @@ func buildRouter(_ configuration: ServeConfiguration, backend: Backend) -> Route
     router.add(middleware: ProblemMiddleware())
     router.add(middleware: AddressRateLimit(holderReference: s.holderReference, limiter: s.limiter,
                                             trustedProxies: configuration.trustedProxies))
-    OpsRoutes(health: s.health, registry: MetricsBootstrap.registry).register(on: router)
+    OpsRoutes(health: s.health, calendars: s.calendars, registry: MetricsBootstrap.registry).register(on: router)
     KeyRoutes(signingKeys: s.signingKeys).register(on: router)
     ClientRoutes(auth: auth, clients: s.clients).register(on: router)
     AuditRoutes(auth: auth, auditTrail: s.auditTrail).register(on: router)
@@ -71,6 +71,7 @@ func buildRouter(_ configuration: ServeConfiguration, backend: Backend) -> Route
     WindowSessionRoutes(auth: auth, windowSessions: s.windowSessions).register(on: router)
     UnitRoutes(auth: auth, units: s.units).register(on: router)
     VisitRoutes(auth: auth, visits: s.visits).register(on: router)
+    CalendarRoutes(auth: auth, calendars: s.calendars).register(on: router)
     return router
 }
 

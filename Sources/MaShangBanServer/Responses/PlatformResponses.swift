@@ -112,3 +112,19 @@ struct StatsBody: ResponseBody {
         ])
     }
 }
+
+/// A year of the working-day calendar, its days sorted.
+struct CalendarYearBody: ResponseBody {
+    let year: WorkingCalendar.Year
+    let updatedAt: Timestamp
+    var json: JSONValue {
+        .object(["year": .int(Int64(year.year)), "holidays": .array(year.holidays.sorted().map { .string($0.text) }),
+                 "workdays": .array(year.workdays.sorted().map { .string($0.text) }), "updated_at": .time(updatedAt)])
+    }
+}
+
+/// `GET /readyz`: ready, and what an operator should see to (a missing calendar year).
+struct ReadyBody: ResponseBody {
+    let warnings: [String]
+    var json: JSONValue { .object(["status": .string("ready"), "warnings": .array(warnings.map(JSONValue.string))]) }
+}

@@ -7,13 +7,14 @@ import Prometheus
 /// `/healthz`, `/readyz`, `/metrics`, `/openapi.yaml` (public).
 struct OpsRoutes {
     let health: StorageHealth
+    let calendars: WorkingCalendars
     let registry: PrometheusCollectorRegistry
 
     func register(on router: Router<AppRequestContext>) {
         router.get("healthz") { _, _ in JSONResponse.make(StatusBody(status: "ok")) }
         router.get("readyz") { _, _ in
             guard await health.isReady() else { throw MSBError.storageUnavailable() }
-            return JSONResponse.make(StatusBody(status: "ready"))
+            return JSONResponse.make(ReadyBody(warnings: (try? await calendars.warnings()) ?? []))
         }
         router.get("metrics") { _, _ in
             Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
