@@ -190,7 +190,7 @@ public struct Deliveries: Sendable {
                     return (try Submissions.body(of: due.id, vault: vault, db), try ApprovalSystemRegistry.secret(of: due.system, vault: vault, db))
                 case .notice:
                     guard let notice = try NoticeStore.body(due.id, db) else { return (nil, nil) }
-                    return (notice.body, try UnitRegistry.secret(of: notice.unit, vault: vault, db))
+                    return (notice.body, try Notices.secret(notice.destination, unit: notice.unit, vault: vault, db))
                 }
             }
             guard let body, let secret else { throw InternalError("delivery \(due.id) has no body or its destination no secret") }

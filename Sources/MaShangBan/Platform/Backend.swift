@@ -21,6 +21,8 @@ public struct BackendSettings: Sendable, Equatable {
     public var rateLimits = RateLimits.standard
     /// 赋码入企: the joint-inspection window and the frequent-visit warning.
     public var visits = VisitRuleSettings()
+    /// 码上问: the default time limit and when units are reminded.
+    public var questions = QuestionSettings()
 
     public init() {}
 }
@@ -73,8 +75,9 @@ public struct Services: Sendable {
     /// 赋码入企: units, officials, protected enterprises, filings; visits and their codes.
     public let units: UnitRegistry
     public let visits: Visits
-    /// 码上问: the working-day calendar.
+    /// 码上问: the working-day calendar, and questions on its clocks.
     public let calendars: WorkingCalendars
+    public let questions: Questions
     public let stats: Stats
     /// Request rate limits: per client and per address at the edge, per holder inside the domain.
     public let limiter: RateLimiter
@@ -147,6 +150,7 @@ public struct Backend: Sendable, CustomStringConvertible, CustomDebugStringConve
         let deliveries = Deliveries(transactions: transactions, vault: vault, suite: suite, audit: audit,
                                     random: random, now: now, settings: settings.delivery)
         let recentConsents = RecentConsents()
+        let calendars = WorkingCalendars(transactions: transactions, audit: audit, now: now)
         let presentations = Presentations(transactions: transactions, keyring: keyring, audit: audit, random: random, now: now,
                                           region: settings.region, tokenLifetime: settings.tokenLifetime, limiter: limiter,
                                           recentConsents: recentConsents)
@@ -177,7 +181,9 @@ public struct Backend: Sendable, CustomStringConvertible, CustomDebugStringConve
             visits: Visits(transactions: transactions, vault: vault, holderReference: holderReference, faceAuth: faceAuth, keyring: keyring,
                            audit: audit, notices: Notices(random: random, wake: deliveries.wake), random: random, now: now,
                            region: settings.region, settings: settings.visits),
-            calendars: WorkingCalendars(transactions: transactions, audit: audit, now: now),
+            calendars: calendars,
+            questions: Questions(transactions: transactions, vault: vault, holderReference: holderReference, audit: audit, calendars: calendars,
+                                 notices: Notices(random: random, wake: deliveries.wake), random: random, now: now, settings: settings.questions),
             stats: Stats(transactions: transactions, now: now),
             limiter: limiter,
             authFailures: AuthFailures(transactions: transactions, audit: audit, holderReference: holderReference, now: now),

@@ -59,7 +59,8 @@ enum Migrations {
                                           ("0012_holder_sessions", holderSessions0012),
                                           ("0013_clients_end_their_grants", clientsEndTheirGrants0013),
                                           ("0014_code_tokens_hashed", codeTokensHashed0014),
-                                          ("0015_visits", visits0015), ("0016_calendar", calendar0016)]
+                                          ("0015_visits", visits0015), ("0016_calendar", calendar0016),
+                                          ("0017_questions", questions0017)]
 
     static let init0001 = """
     CREATE TABLE meta (
@@ -560,6 +561,73 @@ enum Migrations {
         holidays   TEXT NOT NULL CHECK (json_valid(holidays)),
         workdays   TEXT NOT NULL CHECK (json_valid(workdays)),
         updated_at TEXT NOT NULL
+    ) STRICT;
+    """
+
+    /// 码上问 / 马上答: categories with their time limits per unit, questions on three
+    /// working-day clocks (the text sealed), their history, ratings, and the alerts sent
+    /// (each reminder and overdue notice once). A unit may have a webhook of its own for
+    /// reminders, with its own secret; a notice says which webhook it goes to.
+    static let questions0017 = """
+    ALTER TABLE units ADD COLUMN webhook TEXT;
+    ALTER TABLE units ADD COLUMN webhook_secret_box BLOB;
+    ALTER TABLE notices ADD COLUMN destination TEXT NOT NULL DEFAULT 'supervisor' CHECK (destination = 'supervisor' OR destination = 'unit');
+    CREATE TABLE question_categories (
+        unit               TEXT NOT NULL REFERENCES units(code),
+        name               TEXT NOT NULL,
+        limit_working_days INTEGER NOT NULL CHECK (limit_working_days BETWEEN 1 AND 60),
+        created_at         TEXT NOT NULL,
+        PRIMARY KEY (unit, name)
+    ) STRICT;
+    CREATE TABLE questions (
+        id               TEXT PRIMARY KEY NOT NULL,
+        enterprise       TEXT NOT NULL,
+        unit             TEXT NOT NULL REFERENCES units(code),
+        category         TEXT NOT NULL,
+        limit_days       INTEGER NOT NULL,
+        title_box        BLOB NOT NULL,
+        body_box         BLOB NOT NULL,
+        handler_box      BLOB,
+        status           TEXT NOT NULL CHECK (status = 'submitted' OR status = 'accepted' OR status = 'in_progress' OR status = 'completed'),
+        accept_by        TEXT NOT NULL,
+        reply_by         TEXT NOT NULL,
+        complete_by      TEXT NOT NULL,
+        accepted_at      TEXT,
+        replied_at       TEXT,
+        completed_at     TEXT,
+        overdue_accept   INTEGER NOT NULL DEFAULT 0,
+        overdue_reply    INTEGER NOT NULL DEFAULT 0,
+        overdue_complete INTEGER NOT NULL DEFAULT 0,
+        created_at       TEXT NOT NULL
+    ) STRICT;
+    CREATE INDEX questions_by_enterprise ON questions(enterprise, created_at);
+    CREATE INDEX questions_by_unit ON questions(unit, created_at);
+    CREATE INDEX questions_open_accept ON questions(accept_by) WHERE accepted_at IS NULL;
+    CREATE INDEX questions_open_reply ON questions(reply_by) WHERE replied_at IS NULL;
+    CREATE INDEX questions_open_complete ON questions(complete_by) WHERE completed_at IS NULL;
+    CREATE TABLE question_events (
+        id          INTEGER PRIMARY KEY,
+        question_id TEXT NOT NULL REFERENCES questions(id),
+        kind        TEXT NOT NULL,
+        unit        TEXT NOT NULL,
+        to_unit     TEXT,
+        text_box    BLOB,
+        at          TEXT NOT NULL
+    ) STRICT;
+    CREATE INDEX question_events_by_question ON question_events(question_id);
+    CREATE TABLE question_ratings (
+        question_id TEXT PRIMARY KEY NOT NULL REFERENCES questions(id),
+        unit        TEXT NOT NULL,
+        score       INTEGER NOT NULL CHECK (score BETWEEN 1 AND 5),
+        comment_box BLOB,
+        created_at  TEXT NOT NULL
+    ) STRICT;
+    CREATE TABLE question_alerts (
+        question_id TEXT NOT NULL REFERENCES questions(id),
+        clock       TEXT NOT NULL CHECK (clock = 'accept' OR clock = 'reply' OR clock = 'complete'),
+        kind        TEXT NOT NULL CHECK (kind = 'reminder' OR kind = 'overdue'),
+        at          TEXT NOT NULL,
+        PRIMARY KEY (question_id, clock, kind)
     ) STRICT;
     """
 }

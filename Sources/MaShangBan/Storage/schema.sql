@@ -197,7 +197,7 @@ CREATE TABLE notices (
     next_attempt_at TEXT NOT NULL,
     delivered_at    TEXT,
     created_at      TEXT NOT NULL
-) STRICT;
+, destination TEXT NOT NULL DEFAULT 'supervisor' CHECK (destination = 'supervisor' OR destination = 'unit')) STRICT;
 
 -- table officials
 CREATE TABLE officials (
@@ -237,6 +237,67 @@ CREATE TABLE protected_enterprises (
     name        TEXT NOT NULL,
     created_at  TEXT NOT NULL,
     updated_at  TEXT NOT NULL
+) STRICT;
+
+-- table question_alerts
+CREATE TABLE question_alerts (
+    question_id TEXT NOT NULL REFERENCES questions(id),
+    clock       TEXT NOT NULL CHECK (clock = 'accept' OR clock = 'reply' OR clock = 'complete'),
+    kind        TEXT NOT NULL CHECK (kind = 'reminder' OR kind = 'overdue'),
+    at          TEXT NOT NULL,
+    PRIMARY KEY (question_id, clock, kind)
+) STRICT;
+
+-- table question_categories
+CREATE TABLE question_categories (
+    unit               TEXT NOT NULL REFERENCES units(code),
+    name               TEXT NOT NULL,
+    limit_working_days INTEGER NOT NULL CHECK (limit_working_days BETWEEN 1 AND 60),
+    created_at         TEXT NOT NULL,
+    PRIMARY KEY (unit, name)
+) STRICT;
+
+-- table question_events
+CREATE TABLE question_events (
+    id          INTEGER PRIMARY KEY,
+    question_id TEXT NOT NULL REFERENCES questions(id),
+    kind        TEXT NOT NULL,
+    unit        TEXT NOT NULL,
+    to_unit     TEXT,
+    text_box    BLOB,
+    at          TEXT NOT NULL
+) STRICT;
+
+-- table question_ratings
+CREATE TABLE question_ratings (
+    question_id TEXT PRIMARY KEY NOT NULL REFERENCES questions(id),
+    unit        TEXT NOT NULL,
+    score       INTEGER NOT NULL CHECK (score BETWEEN 1 AND 5),
+    comment_box BLOB,
+    created_at  TEXT NOT NULL
+) STRICT;
+
+-- table questions
+CREATE TABLE questions (
+    id               TEXT PRIMARY KEY NOT NULL,
+    enterprise       TEXT NOT NULL,
+    unit             TEXT NOT NULL REFERENCES units(code),
+    category         TEXT NOT NULL,
+    limit_days       INTEGER NOT NULL,
+    title_box        BLOB NOT NULL,
+    body_box         BLOB NOT NULL,
+    handler_box      BLOB,
+    status           TEXT NOT NULL CHECK (status = 'submitted' OR status = 'accepted' OR status = 'in_progress' OR status = 'completed'),
+    accept_by        TEXT NOT NULL,
+    reply_by         TEXT NOT NULL,
+    complete_by      TEXT NOT NULL,
+    accepted_at      TEXT,
+    replied_at       TEXT,
+    completed_at     TEXT,
+    overdue_accept   INTEGER NOT NULL DEFAULT 0,
+    overdue_reply    INTEGER NOT NULL DEFAULT 0,
+    overdue_complete INTEGER NOT NULL DEFAULT 0,
+    created_at       TEXT NOT NULL
 ) STRICT;
 
 -- table scans
@@ -284,7 +345,7 @@ CREATE TABLE units (
     supervisor_webhook TEXT NOT NULL,
     secret_box         BLOB NOT NULL,
     created_at         TEXT NOT NULL
-) STRICT;
+, webhook TEXT, webhook_secret_box BLOB) STRICT;
 
 -- table visit_events
 CREATE TABLE visit_events (
@@ -393,6 +454,24 @@ CREATE INDEX outbox_by_due ON outbox(next_attempt_at);
 
 -- index presentations_by_consent
 CREATE INDEX presentations_by_consent ON presentations(consent_id, state);
+
+-- index question_events_by_question
+CREATE INDEX question_events_by_question ON question_events(question_id);
+
+-- index questions_by_enterprise
+CREATE INDEX questions_by_enterprise ON questions(enterprise, created_at);
+
+-- index questions_by_unit
+CREATE INDEX questions_by_unit ON questions(unit, created_at);
+
+-- index questions_open_accept
+CREATE INDEX questions_open_accept ON questions(accept_by) WHERE accepted_at IS NULL;
+
+-- index questions_open_complete
+CREATE INDEX questions_open_complete ON questions(complete_by) WHERE completed_at IS NULL;
+
+-- index questions_open_reply
+CREATE INDEX questions_open_reply ON questions(reply_by) WHERE replied_at IS NULL;
 
 -- index scans_by_item
 CREATE INDEX scans_by_item ON scans(item, outcome);

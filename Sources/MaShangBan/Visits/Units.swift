@@ -137,6 +137,29 @@ public struct UnitRegistry: Sendable {
         return try vault.open(box, context: secretContext(unit))
     }
 
+    static func webhookSecretContext(_ unit: String) -> String { "unit:\(unit):webhook_secret" }
+
+    static func webhookSecret(of unit: String, vault: DataVault, _ db: Database) throws -> String? {
+        guard let box = try UnitStore.webhookSecretBox(unit, db) else { return nil }
+        return try vault.open(box, context: webhookSecretContext(unit))
+    }
+
+    /// Sets the unit's own webhook (码上问's reminders before each deadline), with a new
+    /// secret of its own, shown only here: a unit never holds its supervisor's secret.
+    /// 404 `not_found`, 422 `validation_failed`.
+    public func setWebhook(_ code: String, to url: String, by actor: AuditActor) async throws -> String {
+        let url = try ApprovalSystemRegistry.validateWebhook(url, field: "url")
+        let secret = "whsec_" + Encoding.base64URL(random.bytes(32))
+        let box = try vault.seal(secret, context: Self.webhookSecretContext(code))
+        let audit = self.audit
+        try await transactions.write { db in
+            _ = try Self.require(code, db)
+            try UnitStore.setWebhook(code, to: url, secretBox: box, db)
+            try audit.append(db, actor: actor, action: "unit.webhook_set", object: "unit:\(code)")
+        }
+        return secret
+    }
+
     // MARK: Officials
 
     public struct OfficialRegistration: Sendable, Decodable {

@@ -41,7 +41,8 @@ func buildApplication(_ configuration: ServeConfiguration, backend: Backend, log
     let services = backend.services
     app.addServices(CheckpointService(auditTrail: services.auditTrail, authFailures: services.authFailures,
                                       interval: .seconds(configuration.checkpointSeconds), logger: logger),
-                    DeliveryService(deliveries: services.deliveries, logger: logger))
+                    DeliveryService(deliveries: services.deliveries, logger: logger),
+                    QuestionSweepService(questions: services.questions, interval: .seconds(60), logger: logger))
     return app
 }
 
@@ -72,6 +73,7 @@ func buildRouter(_ configuration: ServeConfiguration, backend: Backend) -> Route
     UnitRoutes(auth: auth, units: s.units).register(on: router)
     VisitRoutes(auth: auth, visits: s.visits).register(on: router)
     CalendarRoutes(auth: auth, calendars: s.calendars).register(on: router)
+    QuestionRoutes(auth: auth, questions: s.questions).register(on: router)
     return router
 }
 

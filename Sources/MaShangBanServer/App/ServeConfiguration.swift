@@ -63,6 +63,9 @@ struct ServeConfiguration: Sendable, Equatable {
         @Option(name: .customLong("frequent-visits"),
                 help: "More visits than this to one enterprise in 30 days is a warning (env MSB_FREQUENT_VISITS; default \(d.backend.visits.frequentVisits)).")
         var frequentVisits: Int?
+        @Option(name: .customLong("remind-before"),
+                help: "Hours before a question's deadline its unit is reminded (env MSB_REMIND_BEFORE; default \(d.backend.questions.remindBeforeHours)).")
+        var remindBefore: Int?
         @Option(name: .customLong("trusted-proxy"),
                 help: "A proxy (IP or CIDR) whose X-Forwarded-For names the client; repeatable (env MSB_TRUSTED_PROXIES, ','-separated; default none).")
         var trustedProxies: [String] = []
@@ -170,6 +173,7 @@ struct ServeConfiguration: Sendable, Equatable {
         if let v = try source.number(flags.maxAgentDays, "max-agent-days", 1...3660) { c.backend.maxAgentDays = v }
         if let v = try source.number(flags.jointWindowDays, "joint-window-days", 0...366) { c.backend.visits.jointWindowDays = v }
         if let v = try source.number(flags.frequentVisits, "frequent-visits", 1...366) { c.backend.visits.frequentVisits = v }
+        if let v = try source.number(flags.remindBefore, "remind-before", 0...72) { c.backend.questions.remindBeforeHours = v }
         if let v = try source.number(flags.deliveryAttempts, "delivery-attempts", 1...1000) { c.backend.delivery.maxAttempts = v }
         if let v = try source.number(flags.deliveryTimeout, "delivery-timeout", 1...300) { c.backend.delivery.requestTimeout = .seconds(v) }
         if let v = try source.number(flags.deliveryConcurrency, "delivery-concurrency", 1...64) {

@@ -177,3 +177,11 @@ struct VisitStatsBody: ResponseBody {
 extension ListBody where Element == AppointmentBody {
     init(appointments: [Appointment]) { self.init(name: "appointments", elements: appointments.map(AppointmentBody.init)) }
 }
+
+/// A unit's own webhook (码上问's reminders) and its secret, shown only here.
+struct UnitWebhookBody: ResponseBody {
+    let unit: String
+    let url: String
+    let secret: String
+    var json: JSONValue { .object(["unit": .string(unit), "webhook": .string(url), "secret": .string(secret)]) }
+}

@@ -7,6 +7,8 @@ struct UnitRoutes {
     let auth: Authenticator
     let units: UnitRegistry
 
+    struct WebhookRequest: Decodable { let url: String }
+
     func register(on router: Router<AppRequestContext>) {
         let admin = Authorize(.admin, auth: auth)
         router.group("v1/units").add(middleware: admin).post { request, context in
@@ -28,6 +30,12 @@ struct UnitRoutes {
             try await units.withdrawOfficial(unit: try context.parameters.require("code"), id: try context.parameters.require("id"),
                                              by: context.actor)
             return Response(status: .noContent)
+        }
+        router.group("v1/units/{code}/webhook").add(middleware: admin).put { request, context in
+            let url = try await request.decodeJSON(WebhookRequest.self).url
+            let code = try context.parameters.require("code")
+            let secret = try await units.setWebhook(code, to: url, by: context.actor)
+            return JSONResponse.make(UnitWebhookBody(unit: code, url: url, secret: secret))
         }
         router.group("v1/units/{code}/filings").add(middleware: admin).post { request, context in
             let filing = try await units.file(try await request.decodeJSON(UnitRegistry.FilingRequest.self),

@@ -3,21 +3,25 @@ import GRDB
 
 /// `notices`: supervisor webhooks waiting to be delivered, and what became of them.
 enum NoticeStore: DeliveryQueue {
-    static func insert(id: String, unit: String, event: String, body: String, at instant: Date, _ db: Database) throws {
+    static func insert(id: String, unit: String, event: String, body: String, destination: NoticeDestination, at instant: Date,
+                       _ db: Database) throws {
         let stamp = Timestamp.string(instant)
         try db.cachedStatement(sql: """
-            INSERT INTO notices (id, unit, event, body, status, next_attempt_at, created_at) VALUES (?, ?, ?, ?, 'pending', ?, ?)
-            """).execute(arguments: [id, unit, event, body, stamp, stamp])
+            INSERT INTO notices (id, unit, event, body, destination, status, next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)
+            """).execute(arguments: [id, unit, event, body, destination.rawValue, stamp, stamp])
     }
 
-    /// Pending notices due at `instant`, soonest first, with their supervisor's webhook.
+    /// Pending notices due at `instant`, soonest first, with the webhook each goes to.
     static func due(limit: Int, at instant: Date, _ db: Database) throws -> [Deliveries.Due] {
         try Row.fetchAll(db.cachedStatement(sql: """
-            SELECT n.id, n.unit, n.attempts, n.created_at, u.supervisor_webhook FROM notices n JOIN units u ON u.code = n.unit
+            SELECT n.id, n.unit, n.destination, n.attempts, n.created_at,
+                   CASE n.destination WHEN 'unit' THEN u.webhook ELSE u.supervisor_webhook END AS url
+            FROM notices n JOIN units u ON u.code = n.unit
             WHERE n.status = 'pending' AND n.next_attempt_at <= ? ORDER BY n.next_attempt_at LIMIT ?
-            """), arguments: [Timestamp.string(instant), limit]).map {
-            Deliveries.Due(kind: .notice, id: $0["id"], system: Notices.destination($0["unit"]), url: $0["supervisor_webhook"],
-                           attempts: $0["attempts"], createdAt: $0["created_at"])
+            """), arguments: [Timestamp.string(instant), limit]).compactMap { row in
+            guard let url = row["url"] as String?, let destination = NoticeDestination(rawValue: row["destination"]) else { return nil }
+            return Deliveries.Due(kind: .notice, id: row["id"], system: Notices.destination(destination, row["unit"]), url: url,
+                                  attempts: row["attempts"], createdAt: row["created_at"])
         }
     }
 
@@ -28,9 +32,11 @@ enum NoticeStore: DeliveryQueue {
             """), arguments: [inFlight.count + 1]).first { !inFlight.contains($0[0]) }.flatMap { Timestamp.date($0[1]) }
     }
 
-    /// The body and the unit whose secret signs it.
-    static func body(_ id: String, _ db: Database) throws -> (body: String, unit: String)? {
-        try Row.fetchOne(db.cachedStatement(sql: "SELECT body, unit FROM notices WHERE id = ?"), arguments: [id]).map { ($0[0], $0[1]) }
+    /// The body, and the unit and webhook whose secret signs it.
+    static func body(_ id: String, _ db: Database) throws -> (body: String, unit: String, destination: NoticeDestination)? {
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT body, unit, destination FROM notices WHERE id = ?"), arguments: [id]).map {
+            ($0[0], $0[1], NoticeDestination(rawValue: $0[2]) ?? .supervisor)
+        }
     }
 
     static func state(_ id: String, _ db: Database) throws -> SubmissionState? {

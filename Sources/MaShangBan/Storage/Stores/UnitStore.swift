@@ -26,6 +26,18 @@ enum UnitStore {
         return db.changesCount > 0
     }
 
+    static func setWebhook(_ code: String, to url: String, secretBox: [UInt8], _ db: Database) throws {
+        try db.execute(sql: "UPDATE units SET webhook = ?, webhook_secret_box = ? WHERE code = ?", arguments: [url, Data(secretBox), code])
+    }
+
+    static func webhookSecretBox(_ code: String, _ db: Database) throws -> [UInt8]? {
+        try Data.fetchOne(db.cachedStatement(sql: "SELECT webhook_secret_box FROM units WHERE code = ?"), arguments: [code]).map { [UInt8]($0) }
+    }
+
+    static func hasWebhook(_ code: String, _ db: Database) throws -> Bool {
+        try String.fetchOne(db.cachedStatement(sql: "SELECT webhook FROM units WHERE code = ?"), arguments: [code]) != nil
+    }
+
     static func headBox(_ code: String, _ db: Database) throws -> [UInt8]? {
         try Data.fetchOne(db.cachedStatement(sql: "SELECT head_box FROM units WHERE code = ?"), arguments: [code]).map { [UInt8]($0) }
     }
