@@ -57,6 +57,7 @@ extension Demo {
         _ = try await s.visits.book(red.visit.id, date: today.text, dates: nil, client: door)
         try await approve(red.visit.id, head: fireHead, unit: fire)
         _ = try await s.visits.decide(red.visit.id, decision: "refuse", reason: "生产旺季，暂不接待调研", client: door)
+        try await loadQuestions(backend, door: door, unit: safety)
         return "UNIT=\(safetyToken)\nUNIT2=\(fireToken)\nENTERPRISE=\(doorToken)\nSUPERVISOR=\(supervisorToken)\n"
             + "GREEN_VISIT=\(green.visit.id)\nRED_VISIT=\(red.visit.id)\n"
     }

@@ -222,6 +222,7 @@ struct CommandLineTests {
         .deletingLastPathComponent().appendingPathComponent("scripts/walkthrough.sh")
     static let crashDrill = walkthrough.deletingLastPathComponent().appendingPathComponent("crash-drill.sh")
     static let visitsWalkthrough = walkthrough.deletingLastPathComponent().appendingPathComponent("visits-walkthrough.sh")
+    static let questionsWalkthrough = walkthrough.deletingLastPathComponent().appendingPathComponent("questions-walkthrough.sh")
 
     /// Issue 8, the crash drill's short version: five SIGKILLs under a load of codes, scans
     /// (each code scanned twice at once) and claims; after each restart nothing acknowledged
@@ -262,6 +263,11 @@ struct CommandLineTests {
             #expect(visits.out.contains(#""entry":{"#) && visits.out.contains(#""event":"exit"}"#), "an entry and an exit recorded")
             #expect(visits.out.contains(#""colour":"red" "entry":null "reasons":["enterprise_refused"]"#), "\(visits.out)")
             #expect(visits.out.contains("the supervisor received a notice: visit.refused"))
+            // 码上问: the clocks set at once, answered, rated; the demo's overdue question in the figures.
+            let questions = try runWalkthrough(server, data: data, script: Self.questionsWalkthrough)
+            #expect(questions.status == 0, "round \(round): \(questions.err)")
+            #expect(questions.out.contains(#""event":"submitted" "event":"accepted" "event":"progress" "event":"completed""#), "\(questions.out)")
+            #expect(questions.out.contains(#""level":"非常满意""#) && questions.out.contains(#""clocks":["accept","reply","complete"]"#))
             let clients = try curl(["\(server.base)/v1/clients", "-H", "Authorization: Bearer \(try adminTokenFile(in: data))"]).body
             #expect(clients.components(separatedBy: #""role""#).count == 9,
                     "admin, terminal, app, issuer, two units, an enterprise, a supervisor: loaded once")
@@ -305,7 +311,7 @@ struct CommandLineTests {
     }
 
     /// README shows both walkthrough scripts verbatim, so they cannot drift from what CI runs.
-    @Test(arguments: [walkthrough, visitsWalkthrough])
+    @Test(arguments: [walkthrough, visitsWalkthrough, questionsWalkthrough])
     func theReadmeShowsTheWalkthroughVerbatim(script: URL) throws {
         let readme = try String(contentsOf: Self.walkthrough.deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("README.md"), encoding: .utf8)

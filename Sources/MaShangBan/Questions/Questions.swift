@@ -131,13 +131,16 @@ public struct Questions: Sendable {
 
     /// `POST /v1/questions`: the three clocks are set at once. 422 `validation_failed`,
     /// `unit_unknown`.
-    public func ask(_ a: Ask, client: Client) async throws -> QuestionView {
+    public func ask(_ a: Ask, client: Client) async throws -> QuestionView { try await ask(a, client: client, arrivedAt: now()) }
+
+    /// A question that arrived at `instant` (the demo's overdue example arrived days before it was loaded).
+    @_spi(Demo) public func ask(_ a: Ask, client: Client, arrivedAt instant: Date) async throws -> QuestionView {
         guard client.role == .enterprise, let enterprise = client.party else { throw MSBError.forbidden("this route is for enterprise clients") }
         let category = try MSBError.requireText(a.category, field: "category", maximum: 100)
         let title = try MSBError.requireText(a.title, field: "title", maximum: 200)
         guard !a.body.trimmed.isEmpty, a.body.count <= 10_000 else { throw MSBError.validationFailed("body must be 1 to 10000 characters") }
         let calendar = try await calendars.calendar()
-        let (id, instant) = (random.identifier(prefix: "qst"), now())
+        let id = random.identifier(prefix: "qst")
         let (titleBox, bodyBox) = (try vault.seal(title, context: Self.context(id, "title")), try vault.seal(a.body, context: Self.context(id, "body")))
         let (audit, reference, defaultLimit) = (self.audit, holderReference, settings.defaultLimit)
         return try await transactions.write { db in
