@@ -63,6 +63,7 @@ public enum ProblemCode: String, CaseIterable, Sendable {
     // 码上问
     case questionStateConflict = "question_state_conflict"
     case questionAlreadyRated = "question_already_rated"
+    case profileMissing = "profile_missing"
 
     /// The HTTP status, the problem's `title`, and when the API answers with it.
     public var entry: (status: Int, title: String, meaning: String) {
@@ -118,6 +119,7 @@ public enum ProblemCode: String, CaseIterable, Sendable {
         case .visitStateConflict: (409, "Visit state conflict", "The visit or appointment is not in a state that allows this (withdrawn, decided, joined…).")
         case .visitAlreadyRated: (409, "Visit already rated", "The enterprise has rated this visit already (码上评 is once per visit).")
         case .questionStateConflict: (409, "Question state conflict", "The question is not in a state that allows this (accepted already, completed…).")
+        case .profileMissing: (409, "Profile missing", "The enterprise has not set its profile (industry, region, scale) yet.")
         case .questionAlreadyRated: (409, "Question already rated", "The enterprise has rated this answer already (once per question).")
         case .visitEventOutOfOrder: (409, "Visit event out of order", "An entry when already inside today, or an exit without an entry.")
         }

@@ -78,6 +78,8 @@ public struct Services: Sendable {
     /// 码上问: the working-day calendar, and questions on its clocks.
     public let calendars: WorkingCalendars
     public let questions: Questions
+    /// 惠企政策 码上查.
+    public let policies: Policies
     public let stats: Stats
     /// Request rate limits: per client and per address at the edge, per holder inside the domain.
     public let limiter: RateLimiter
@@ -184,6 +186,7 @@ public struct Backend: Sendable, CustomStringConvertible, CustomDebugStringConve
             calendars: calendars,
             questions: Questions(transactions: transactions, vault: vault, holderReference: holderReference, audit: audit, calendars: calendars,
                                  notices: Notices(random: random, wake: deliveries.wake), random: random, now: now, settings: settings.questions),
+            policies: Policies(transactions: transactions, audit: audit, now: now),
             stats: Stats(transactions: transactions, now: now),
             limiter: limiter,
             authFailures: AuthFailures(transactions: transactions, audit: audit, holderReference: holderReference, now: now),

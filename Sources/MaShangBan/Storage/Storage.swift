@@ -60,7 +60,7 @@ enum Migrations {
                                           ("0013_clients_end_their_grants", clientsEndTheirGrants0013),
                                           ("0014_code_tokens_hashed", codeTokensHashed0014),
                                           ("0015_visits", visits0015), ("0016_calendar", calendar0016),
-                                          ("0017_questions", questions0017)]
+                                          ("0017_questions", questions0017), ("0018_policies", policies0018)]
 
     static let init0001 = """
     CREATE TABLE meta (
@@ -628,6 +628,42 @@ enum Migrations {
         kind        TEXT NOT NULL CHECK (kind = 'reminder' OR kind = 'overdue'),
         at          TEXT NOT NULL,
         PRIMARY KEY (question_id, clock, kind)
+    ) STRICT;
+    """
+
+    /// 惠企政策 码上查: policies (public text), their filter tags (`*`: every industry, region
+    /// or scale), an external-content FTS5 index with the `trigram` tokenizer over title and
+    /// body, and the enterprises' profiles.
+    static let policies0018 = """
+    CREATE TABLE policies (
+        id           TEXT PRIMARY KEY NOT NULL,
+        title        TEXT NOT NULL,
+        body         TEXT NOT NULL,
+        unit         TEXT REFERENCES units(code),
+        industries   TEXT NOT NULL CHECK (json_valid(industries)),
+        regions      TEXT NOT NULL CHECK (json_valid(regions)),
+        scales       TEXT NOT NULL CHECK (json_valid(scales)),
+        valid_from   TEXT NOT NULL,
+        valid_until  TEXT,
+        benefit      TEXT NOT NULL,
+        created_at   TEXT NOT NULL,
+        updated_at   TEXT NOT NULL,
+        withdrawn_at TEXT
+    ) STRICT;
+    CREATE TABLE policy_tags (
+        kind   TEXT NOT NULL CHECK (kind = 'industry' OR kind = 'region' OR kind = 'scale'),
+        value  TEXT NOT NULL,
+        policy INTEGER NOT NULL,
+        PRIMARY KEY (kind, value, policy)
+    ) STRICT, WITHOUT ROWID;
+    CREATE INDEX policy_tags_by_policy ON policy_tags(policy);
+    CREATE VIRTUAL TABLE policies_fts USING fts5(title, body, content = 'policies', content_rowid = 'rowid', tokenize = 'trigram');
+    CREATE TABLE enterprise_profiles (
+        enterprise TEXT PRIMARY KEY NOT NULL,
+        industry   TEXT NOT NULL,
+        region     TEXT NOT NULL,
+        scale      TEXT NOT NULL,
+        updated_at TEXT NOT NULL
     ) STRICT;
     """
 }

@@ -104,6 +104,15 @@ CREATE TABLE consents (
     CHECK ((agent_ref IS NULL) = (agent_box IS NULL))
 ) STRICT;
 
+-- table enterprise_profiles
+CREATE TABLE enterprise_profiles (
+    enterprise TEXT PRIMARY KEY NOT NULL,
+    industry   TEXT NOT NULL,
+    region     TEXT NOT NULL,
+    scale      TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+) STRICT;
+
 -- table face_auth_challenges
 CREATE TABLE face_auth_challenges (
     nonce       TEXT PRIMARY KEY NOT NULL,
@@ -217,6 +226,46 @@ CREATE TABLE outbox (
     next_attempt_at TEXT NOT NULL,
     created_at      TEXT NOT NULL
 ) STRICT;
+
+-- table policies
+CREATE TABLE policies (
+    id           TEXT PRIMARY KEY NOT NULL,
+    title        TEXT NOT NULL,
+    body         TEXT NOT NULL,
+    unit         TEXT REFERENCES units(code),
+    industries   TEXT NOT NULL CHECK (json_valid(industries)),
+    regions      TEXT NOT NULL CHECK (json_valid(regions)),
+    scales       TEXT NOT NULL CHECK (json_valid(scales)),
+    valid_from   TEXT NOT NULL,
+    valid_until  TEXT,
+    benefit      TEXT NOT NULL,
+    created_at   TEXT NOT NULL,
+    updated_at   TEXT NOT NULL,
+    withdrawn_at TEXT
+) STRICT;
+
+-- table policies_fts
+CREATE VIRTUAL TABLE policies_fts USING fts5(title, body, content = 'policies', content_rowid = 'rowid', tokenize = 'trigram');
+
+-- table policies_fts_config
+CREATE TABLE 'policies_fts_config'(k PRIMARY KEY, v) WITHOUT ROWID;
+
+-- table policies_fts_data
+CREATE TABLE 'policies_fts_data'(id INTEGER PRIMARY KEY, block BLOB);
+
+-- table policies_fts_docsize
+CREATE TABLE 'policies_fts_docsize'(id INTEGER PRIMARY KEY, sz BLOB);
+
+-- table policies_fts_idx
+CREATE TABLE 'policies_fts_idx'(segid, term, pgno, PRIMARY KEY(segid, term)) WITHOUT ROWID;
+
+-- table policy_tags
+CREATE TABLE policy_tags (
+    kind   TEXT NOT NULL CHECK (kind = 'industry' OR kind = 'region' OR kind = 'scale'),
+    value  TEXT NOT NULL,
+    policy INTEGER NOT NULL,
+    PRIMARY KEY (kind, value, policy)
+) STRICT, WITHOUT ROWID;
 
 -- table presentations
 CREATE TABLE "presentations" (
@@ -451,6 +500,9 @@ CREATE INDEX notices_by_due ON notices(next_attempt_at) WHERE status = 'pending'
 
 -- index outbox_by_due
 CREATE INDEX outbox_by_due ON outbox(next_attempt_at);
+
+-- index policy_tags_by_policy
+CREATE INDEX policy_tags_by_policy ON policy_tags(policy);
 
 -- index presentations_by_consent
 CREATE INDEX presentations_by_consent ON presentations(consent_id, state);

@@ -74,6 +74,7 @@ func buildRouter(_ configuration: ServeConfiguration, backend: Backend) -> Route
     VisitRoutes(auth: auth, visits: s.visits).register(on: router)
     CalendarRoutes(auth: auth, calendars: s.calendars).register(on: router)
     QuestionRoutes(auth: auth, questions: s.questions).register(on: router)
+    PolicyRoutes(auth: auth, policies: s.policies).register(on: router)
     return router
 }
 
