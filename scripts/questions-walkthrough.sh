@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# 码上问 / 马上答, against a server started with `make run` (serve --demo): an enterprise asks
-# 衡阳市应急管理局 a question; the three working-day clocks are set at once (1 working day to
-# accept, 2 to report progress, the category's limit to finish); the unit accepts, reports
-# and answers; the enterprise rates the answer; the supervisor sees the figures.
+# 码上问 / 马上答 and 码上查, against a server started with `make run` (serve --demo): an
+# enterprise asks 衡阳市应急管理局 a question; the three working-day clocks are set at once (1
+# working day to accept, 2 to report progress, the category's limit to finish); the unit
+# accepts, reports and answers; the enterprise rates the answer; the supervisor sees the
+# figures. Then the enterprise looks up the policies (惠企政策) it qualifies for.
 #   MSB_URL   the server (default http://127.0.0.1:8080)
 #   MSB_DATA  its data directory (default ./data)
 set -euo pipefail
@@ -16,7 +17,7 @@ api() {  # curl; a 4xx/5xx answer is shown and stops the walkthrough
 }
 field() { sed -E "s/.*\"$1\":\"([^\"]+)\".*/\1/"; }   # one string field of a JSON answer
 show() {  # some members of a JSON answer, each distinct one once, for reading
-  grep -oE "\"($1)\":(\"[^\"]*\"|\[[^]]*\]|\{[^}]*\}|null)" | awk '!seen[$0]++' | paste -sd' ' -
+  { grep -oE "\"($1)\":(\"[^\"]*\"|\[[^]]*\]|\{[^}]*\}|null)" || true; } | awk '!seen[$0]++' | paste -sd' ' -
 }
 
 echo "== the working-day calendar the clocks run on (2026: holidays and 调休 days)"
@@ -41,3 +42,10 @@ api -X POST "$URL/v1/questions/$ID/rating" -H "Authorization: Bearer $ENTERPRISE
 
 echo "== the supervisor's figures (the demo holds a question that was never accepted: overdue)"
 api "$URL/v1/question-stats" -H "Authorization: Bearer $SUPERVISOR" | show "on_time|clocks"
+
+echo "== 码上查: search the 200 demo policies (Chinese full text, a filter), then by the enterprise's profile"
+api -G "$URL/v1/policies" -H "Authorization: Bearer $ENTERPRISE" --data-urlencode "q=中小企业 贴息" \
+  --data-urlencode "region=430405" --data-urlencode "limit=2" | show "title|snippet"
+api -X PUT "$URL/v1/enterprise/profile" -H "Authorization: Bearer $ENTERPRISE" \
+  -d '{"industry":"E4701","region":"430406","scale":"medium"}' | show "industry|region|scale"
+api "$URL/v1/enterprise/policies?limit=3" -H "Authorization: Bearer $ENTERPRISE" | show "title"

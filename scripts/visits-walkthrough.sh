@@ -22,7 +22,7 @@ api() {  # curl; a 4xx/5xx answer is shown and stops the walkthrough
 }
 field() { sed -E "s/.*\"$1\":\"([^\"]+)\".*/\1/"; }   # one string field of a JSON answer
 show() {  # some members of a JSON answer, each distinct one once, for reading
-  grep -oE "\"($1)\":(\"[^\"]*\"|\[[^]]*\]|\{[^}]*\}|null)" | awk '!seen[$0]++' | paste -sd' ' -
+  { grep -oE "\"($1)\":(\"[^\"]*\"|\[[^]]*\]|\{[^}]*\}|null)" || true; } | awk '!seen[$0]++' | paste -sd' ' -
 }
 
 echo "== the unit applies to inspect the enterprise today, and proposes today (码上约)"

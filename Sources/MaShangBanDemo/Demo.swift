@@ -55,6 +55,7 @@ public enum Demo {
             try backend.dataDirectory.writeSecret(env + Array(lines.utf8), to: clientsFile)
             try await backend.services.meta.insert("demo_visits_loaded", Timestamp.string(backend.services.now()))
         }
+        try await loadPolicies(backend)
         let env = String(decoding: try backend.dataDirectory.readSecret(clientsFile), as: UTF8.self)
         var tokens: [String: String] = [:]
         for line in env.split(separator: "\n") {

@@ -268,6 +268,8 @@ struct CommandLineTests {
             #expect(questions.status == 0, "round \(round): \(questions.err)")
             #expect(questions.out.contains(#""event":"submitted" "event":"accepted" "event":"progress" "event":"completed""#), "\(questions.out)")
             #expect(questions.out.contains(#""level":"非常满意""#) && questions.out.contains(#""clocks":["accept","reply","complete"]"#))
+            #expect(questions.out.contains("<mark>中小企业</mark>") && questions.out.contains("建筑业企业资质升级奖励"),
+                    "码上查: a search hit, and a policy the profile qualifies for: \(questions.out)")
             let clients = try curl(["\(server.base)/v1/clients", "-H", "Authorization: Bearer \(try adminTokenFile(in: data))"]).body
             #expect(clients.components(separatedBy: #""role""#).count == 9,
                     "admin, terminal, app, issuer, two units, an enterprise, a supervisor: loaded once")

@@ -44,6 +44,9 @@ struct PolicyRoutesTests {
                     "the snippet comes from the column that matched: here the title")
             let two = try await search("q=" + "制造业 技术改造".addingPercentEncoding(withAllowedCharacters: .alphanumerics)!)
             #expect(try ids(two) == ["p-mfg"])
+            #expect(try ids(try await search("q=" + "制造业".addingPercentEncoding(withAllowedCharacters: .alphanumerics)! + "+"
+                                             + "技术改造".addingPercentEncoding(withAllowedCharacters: .alphanumerics)!)) == ["p-mfg"],
+                    "a form-encoded space")
             #expect(((try two.json()["policies"] as? [[String: Any]])?.first?["snippet"] as? String)?.contains("<mark>技术改造</mark>") == true)
             #expect(try ids(try await search("q=" + "贷款贴息 高新技术".addingPercentEncoding(withAllowedCharacters: .alphanumerics)!)).isEmpty)
             // Filters: industry (a policy for section C covers C1310; none listed covers all), region, scale, validity.

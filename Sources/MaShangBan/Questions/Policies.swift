@@ -68,16 +68,26 @@ public struct Policies: Sendable {
     static var industryPattern: Regex<Substring> { /[A-T][0-9]{0,4}/ }
     static var regionPattern: Regex<Substring> { /[1-9][0-9]{5}/ }
 
+    /// Who publishes: an admin (any unit, or none), a unit (itself only), or the demo's loader.
+    struct Publisher: Sendable {
+        let unit: String?
+        let isUnit: Bool
+        let actor: AuditActor
+
+        init(_ client: Client) { (unit, isUnit, actor) = (client.party, client.role == .unit, .client(client.id)) }
+        init(actor: AuditActor) { (unit, isUnit, self.actor) = (nil, false, actor) }
+    }
+
     /// A publication checked against the rules; a unit client publishes for itself only.
-    static func validate(_ p: Publication, client: Client, now: Date) throws -> Policy {
+    static func validate(_ p: Publication, by publisher: Publisher, now: Date) throws -> Policy {
         guard p.id.wholeMatch(of: idPattern) != nil else { throw MSBError.validationFailed("id must be 1 to 64 letters, digits, '.', '_' or '-'") }
         let title = try MSBError.requireText(p.title, field: "title", maximum: 200)
         guard !p.body.trimmed.isEmpty, p.body.count <= 50_000 else { throw MSBError.validationFailed("body must be 1 to 50000 characters") }
         let benefit = try MSBError.requireText(p.benefit, field: "benefit", maximum: 500)
         var unit = p.unit
-        if client.role == .unit {
-            guard p.unit == nil || p.unit == client.party else { throw MSBError.forbidden("a unit publishes its own policies only") }
-            unit = client.party
+        if publisher.isUnit {
+            guard p.unit == nil || p.unit == publisher.unit else { throw MSBError.forbidden("a unit publishes its own policies only") }
+            unit = publisher.unit
         }
         let list = { (values: [String]?, field: String, valid: (String) -> Bool) throws -> [String] in
             let values = values ?? []
@@ -101,10 +111,10 @@ public struct Policies: Sendable {
     /// Publishes (or replaces) a policy; true when new. 403 `forbidden` (another unit's),
     /// 422 `validation_failed`, `unit_unknown`.
     public func publish(_ p: Publication, client: Client) async throws -> (policy: Policy, created: Bool) {
-        let policy = try Self.validate(p, client: client, now: now())
+        let (policy, publisher) = (try Self.validate(p, by: Publisher(client), now: now()), Publisher(client))
         let audit = self.audit
         return try await transactions.write { db in
-            let created = try Self.store(policy, client: client, audit: audit, db)
+            let created = try Self.store(policy, by: publisher, audit: audit, db)
             return (policy, created)
         }
     }
@@ -112,12 +122,21 @@ public struct Policies: Sendable {
     /// Publishes every line of an NDJSON body in one transaction; a bad line is reported and
     /// never stops the good ones.
     public func publish(ndjson body: [UInt8], client: Client) async throws -> BatchImport.Result {
+        try await publish(ndjson: body, by: Publisher(client))
+    }
+
+    /// The demo's 200 policies, published as the system.
+    @_spi(Demo) public func publish(ndjson body: [UInt8], by actor: AuditActor) async throws -> BatchImport.Result {
+        try await publish(ndjson: body, by: Publisher(actor: actor))
+    }
+
+    func publish(ndjson body: [UInt8], by publisher: Publisher) async throws -> BatchImport.Result {
         var (result, valid) = (BatchImport.Result(), [(Int, Policy)]())
         let instant = now()
         for (index, line) in body.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).enumerated() {
             if line.allSatisfy({ $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\r") || $0 == UInt8(ascii: "\t") }) { continue }
             do {
-                valid.append((index + 1, try Self.validate(try JSONDecoder().decode(Publication.self, from: Data(line)), client: client, now: instant)))
+                valid.append((index + 1, try Self.validate(try JSONDecoder().decode(Publication.self, from: Data(line)), by: publisher, now: instant)))
             } catch let error as MSBError {
                 result.reject([.init(line: index + 1, code: error.code, detail: error.detail)])
             } catch {
@@ -129,7 +148,7 @@ public struct Policies: Sendable {
             var refused: [BatchImport.Rejection] = []
             for (line, policy) in lines {
                 do {
-                    _ = try Self.store(policy, client: client, audit: audit, db)
+                    _ = try Self.store(policy, by: publisher, audit: audit, db)
                 } catch let error as MSBError {
                     refused.append(.init(line: line, code: error.code, detail: error.detail))
                 }
@@ -141,13 +160,13 @@ public struct Policies: Sendable {
         return result
     }
 
-    private static func store(_ policy: Policy, client: Client, audit: AuditLog, _ db: Database) throws -> Bool {
+    private static func store(_ policy: Policy, by publisher: Publisher, audit: AuditLog, _ db: Database) throws -> Bool {
         if let unit = policy.unit, try UnitStore.unit(unit, db) == nil { throw MSBError(.unitUnknown, "unit \(unit.prefix(32)) is not registered") }
-        if let existing = try PolicyStore.owner(policy.id, db), client.role == .unit, existing != client.party {
+        if let existing = try PolicyStore.owner(policy.id, db), publisher.isUnit, existing != publisher.unit {
             throw MSBError.forbidden("policy \(policy.id) is another unit's")
         }
         let created = try PolicyStore.upsert(policy, db)
-        try audit.append(db, actor: .client(client.id), action: created ? "policy.published" : "policy.replaced", object: "policy:\(policy.id)")
+        try audit.append(db, actor: publisher.actor, action: created ? "policy.published" : "policy.replaced", object: "policy:\(policy.id)")
         return created
     }
 
@@ -186,7 +205,8 @@ public struct Policies: Sendable {
     /// best first (bm25) with a snippet; without, newest first. Filters apply in SQL; `next`
     /// is the cursor of the following page. 422 `validation_failed`.
     public func search(_ q: Query) async throws -> (hits: [PolicyHit], next: String?) {
-        let words = (q.text ?? "").split(whereSeparator: { $0.isWhitespace }).map(String.init)
+        // `+` separates words too: a form-encoded query (`q=a+b`) arrives with it undecoded.
+        let words = (q.text ?? "").split(whereSeparator: { $0.isWhitespace || $0 == "+" }).map(String.init)
         guard words.count <= 8, words.allSatisfy({ $0.count <= 50 && !$0.hasControlCharacters }) else {
             throw MSBError.validationFailed("q must be at most 8 words of at most 50 characters")
         }
