@@ -14,6 +14,7 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "Crypto profile: intl or gm.") var crypto: String = "intl"
     @Option(help: "Codes to issue and scan over HTTP.") var flows: Int = 3000
     @Option(help: "Concurrent keep-alive HTTP connections.") var connections: Int = 64
+    @Option(help: "Policies to publish for the 码上查 search phase.") var policies: Int = 100_000
     @Option(help: "Load generator for single requests: wrk (its own process), client (AsyncHTTPClient in this process), or auto (wrk when installed).")
     var load: String = "auto"
 
@@ -76,7 +77,8 @@ struct BenchCommand: AsyncParsableCommand {
         let algorithm = backend.suite.signatures.algorithm.rawValue
         let cores = ProcessInfo.processInfo.activeProcessorCount
         let commits = try FlowBench.commitRates(in: directory)
-        let results = try await FlowBench(backend: backend, flows: flows, connections: connections, wrk: wrk, people: licences).run()
+        let results = try await FlowBench(backend: backend, flows: flows, connections: connections, wrk: wrk, people: licences,
+                                          policyCount: policies).run()
         let figures = { (f: FlowBench.Figures) in
             String(format: "%6.0f /s  p50 %5.1f  p99 %5.1f  p999 %5.1f ms  errors %d  ", f.rate, f.p50, f.p99, f.p999, f.errors)
                 + (f.generatorCPUPerRequest.map { String(format: "cpu %.2f + wrk %.2f ms", f.cpuPerRequest * 1000, $0 * 1000) }
@@ -96,6 +98,8 @@ struct BenchCommand: AsyncParsableCommand {
         print(Self.row("  claims (POST /v1/window-sessions/claim)", figures(results.claims)))
         print(Self.row("  full flows (challenge→consent→code→scan)", figures(results.fullFlows)))
         print(Self.row("  visit scans (POST /v1/visit-scans, entry)", figures(results.visitScans) + "  red \(results.visitRed)"))
+        print(Self.row("  policy search (2 words + region, \(results.policies))", figures(results.policySearches)
+                       + String(format: "  %.0f hits/page", results.hitsPerSearch)))
         print("    (whole flows are sent by AsyncHTTPClient from this process, which signs each face-check attestation)")
         // One thread runs every write: its CPU per unit bounds the rate whatever the cores do.
         // Meanwhile the delivery worker tries to send the new submissions, on the same cores
@@ -110,6 +114,7 @@ struct BenchCommand: AsyncParsableCommand {
         print(Self.row("  scans ÷ verify limit", String(format: "%.2f", results.scans.rate / signatures.verify)))
         print(Self.row("  codes ÷ sign limit", String(format: "%.2f", results.codes.rate / signatures.sign)))
         print(Self.row("  visit scans ÷ scans (target: same order)", String(format: "%.2f", results.visitScans.rate / results.scans.rate)))
+        print(Self.row("  policy search p99 (target ≤ 20 ms)", String(format: "%.1f ms", results.policySearches.p99)))
         print(Self.row("  scan writes/s ÷ single-commit limit", String(format: "%.2f", results.scans.rate / commits.single)))
         print(Self.row("server RSS after the single requests", String(format: "%.0f MB (peak %.0f MB)", results.serverMemory.now,
                                                                              results.serverMemory.peak)))

@@ -20,6 +20,8 @@ struct FlowBench {
     /// How many generated people have a social-security card among the imported licences
     /// (`BenchCommand.personID`); the consents' holders are drawn from them.
     let people: Int
+    /// 码上查: policies published before the server starts.
+    let policyCount: Int
 
     /// One measured phase: requests (or whole flows) per second and their latencies.
     struct Figures {
@@ -46,6 +48,11 @@ struct FlowBench {
         let visitScans: Figures
         let visitRed: Int
         let visitWrites: GroupCommits
+        /// 码上查: searches of a two-word Chinese query with one filter over `policies` policies,
+        /// and how many hits the first page of each held on average.
+        let policySearches: Figures
+        let policies: Int
+        let hitsPerSearch: Double
         /// The group commit's work during the codes and during the scans.
         let codeWrites: GroupCommits
         let scanWrites: GroupCommits
@@ -129,6 +136,10 @@ struct FlowBench {
         let afterVisits = try await http.groupCommits()
         let visitStats = try await http.call("GET", "/v1/visit-stats", token: s.supervisorToken, body: nil)
         let visitRed = (visitStats.json?["units"] as? [[String: Any]])?.compactMap { $0["red_scans"] as? Int }.reduce(0, +) ?? -1
+        // 码上查: a two-word Chinese query (both words through the trigram index) and a region filter.
+        let queries = PolicyCorpus.paths
+        let searchPaths = (0..<flows).map { queries[$0 % queries.count] }
+        let (policySearches, hits) = try await searchPhase(http, paths: searchPaths, token: s.appToken, load: load, server: server)
         let memory = server.process.residentMegabytes
 
         // The whole 一码出示 flow, as the app and the window do it: challenge → (face check,
@@ -141,6 +152,7 @@ struct FlowBench {
         }
         return Results(floor: floor, codes: codes, scans: scans, windowOpens: opens, claims: claims, fullFlows: full,
                        visitScans: visitScans, visitRed: visitRed, visitWrites: afterVisits - beforeVisits,
+                       policySearches: policySearches, policies: s.policies, hitsPerSearch: hits,
                        codeWrites: afterCodes - beforeCodes, scanWrites: afterScans - afterCodes,
                        serverMemory: memory, serverStartup: server.startup)
     }
@@ -158,6 +170,8 @@ struct FlowBench {
         /// 赋码入企: each approved visit's code with the token of the door that scans it.
         let visitCodes: [(door: String, code: String)]
         let supervisorToken: String
+        /// 码上查: how many policies were published.
+        let policies: Int
     }
 
     private struct Holder: Sendable {
@@ -197,8 +211,9 @@ struct FlowBench {
         guard imported.accepted == people.count else { throw ValidationError("the bench could not import its holders' ID cards") }
         let holders = try await overConnections(people.count) { try await wallet(people[$0]) }
         let (visitCodes, supervisor) = try await visits(provider: provider)
+        try await PolicyCorpus.publish(policyCount, backend: backend)
         return SetUp(appToken: appToken, terminalToken: terminalToken, holders: holders, fullFlowHolder: fullFlowHolder, provider: provider,
-                     visitCodes: visitCodes, supervisorToken: supervisor)
+                     visitCodes: visitCodes, supervisorToken: supervisor, policies: policyCount)
     }
 
     /// 赋码入企: 10 units with two credentialed officials each, 100 protected enterprises (each
@@ -474,5 +489,22 @@ struct ServerUnderTest: Sendable {
     func stop() async {
         process.interrupt()
         _ = await process.finished()
+    }
+}
+
+extension FlowBench {
+    /// GET requests over the phase's paths; the figures, and the mean hits per answer (a
+    /// search that finds nothing would measure nothing).
+    private func searchPhase(_ http: HTTP, paths: [String], token: String, load: WrkLoad?, server: ServerUnderTest) async throws
+        -> (Figures, Double)
+    {
+        let sample = try await http.call("GET", paths[0], token: token, body: nil)
+        let hits = Double((sample.json?["policies"] as? [Any])?.count ?? 0)
+        if let load {
+            let (figures, _) = try await load.run(.init(method: "GET", path: "*", token: token, bodies: paths, expect: 200))
+            return (figures, hits)
+        }
+        let figures = try await measure(paths.count, server) { i in try await http.call("GET", paths[i], token: token, body: nil).status == 200 }
+        return (figures, hits)
     }
 }

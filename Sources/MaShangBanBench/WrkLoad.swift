@@ -82,7 +82,8 @@ struct WrkLoad {
         var description: String { "wrk failed: \(printed.suffix(2000))" }
     }
 
-    /// Arguments after `--`: method, path, bearer token or "-" (or "*": each line of the bodies
+    /// Arguments after `--`: method, path (or "*": each line of the bodies file is a path to
+    /// GET, with no body), bearer token or "-" (or "*": each line of the bodies
     /// file is `<token>\t<body>`), expected status, member to keep or "-", the bodies file, the
     /// file for kept members. Once every request is sent,
     /// connections that ask for more get `GET /healthz` until the last answer is in; those
@@ -100,15 +101,20 @@ struct WrkLoad {
           requests = {}
           for line in io.lines(args[6]) do
             local lineHeaders = headers
+            local path = args[2]
+            if path == "*" then
+              path = line
+              line = ""
+            end
             if args[3] == "*" then
               local token, body = line:match("^([^\t]*)\t(.*)$")
               lineHeaders = {["Content-Type"] = "application/json", ["Authorization"] = "Bearer " .. token}
               line = body
             end
             if line == "" then
-              requests[#requests + 1] = wrk.format(args[1], args[2], lineHeaders)
+              requests[#requests + 1] = wrk.format(args[1], path, lineHeaders)
             else
-              requests[#requests + 1] = wrk.format(args[1], args[2], lineHeaders, line)
+              requests[#requests + 1] = wrk.format(args[1], path, lineHeaders, line)
             end
           end
           filler = wrk.format("GET", "/healthz")
