@@ -115,15 +115,27 @@ enum PolicyStore {
                 page = "WHERE score > ? OR (score = ? AND rid > ?)"
                 arguments += [score, score, after.rowid]
             }
-            let rows = try Row.fetchAll(db, sql: """
-                SELECT * FROM (
-                    SELECT p.*, p.rowid AS rid, bm25(policies_fts, 10.0, 1.0) AS score,
-                           snippet(policies_fts, -1, '<mark>', '</mark>', '…', 24) AS snip
+            // Rank every match, but draw snippets (which read the text again) for the page only.
+            let ranked = try Row.fetchAll(db, sql: """
+                SELECT rid, score FROM (
+                    SELECT p.rowid AS rid, bm25(policies_fts, 10.0, 1.0) AS score
                     FROM policies_fts JOIN policies p ON p.rowid = policies_fts.rowid
                     WHERE policies_fts MATCH ? AND \(condition)
                 ) \(page) ORDER BY score, rid LIMIT \(limit)
                 """, arguments: StatementArguments(arguments.map { $0?.databaseValue ?? .null }))
-            return rows.map { (PolicyHit(policy: policy($0), snippet: $0["snip"]), Cursor(score: $0["score"], rowid: $0["rid"])) }
+            guard !ranked.isEmpty else { return [] }
+            let ids = ranked.map { $0["rid"] as Int64 }
+            let marks = Array(repeating: "?", count: ids.count).joined(separator: ", ")
+            var pageArguments: [(any DatabaseValueConvertible)?] = [match]
+            pageArguments += ids.map { $0 }
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT p.*, p.rowid AS rid, snippet(policies_fts, -1, '<mark>', '</mark>', '…', 24) AS snip
+                FROM policies_fts JOIN policies p ON p.rowid = policies_fts.rowid WHERE policies_fts MATCH ? AND policies_fts.rowid IN (\(marks))
+                """, arguments: StatementArguments(pageArguments.map { $0?.databaseValue ?? .null }))
+            let byRowid = Dictionary(rows.map { ($0["rid"] as Int64, $0) }, uniquingKeysWith: { first, _ in first })
+            return ranked.compactMap { hit in
+                byRowid[hit["rid"]].map { (PolicyHit(policy: policy($0), snippet: $0["snip"]), Cursor(score: hit["score"], rowid: hit["rid"])) }
+            }
         }
         var sql = "SELECT p.*, p.rowid AS rid FROM policies p WHERE \(condition)"
         var arguments = filterArguments
