@@ -148,6 +148,19 @@ struct VisitRoutesTests {
             try await client.call(.get, "/v1/units/hy-safety/filings", token: world.token(Visiting.fire)).expectProblem(404, "not_found")
             try await client.call(.post, "/v1/units/hy-fire/officials", token: world.token(Visiting.fire), json: #"{"id":"x","name":"x"}"#)
                 .expectProblem(403, "forbidden")
+            // Every registry change is the admin's: each other role is refused.
+            let app = try await client.createClient(role: "app").token
+            let changes: [(HTTPRequest.Method, String, String)] = [
+                (.post, "/v1/units", "{}"), (.post, "/v1/units/hy-fire/officials", "{}"), (.delete, "/v1/units/hy-fire/officials/f1", ""),
+                (.post, "/v1/units/hy-fire/filings", "{}"), (.put, "/v1/units/hy-fire/webhook", "{}"),
+                (.post, "/v1/units/hy-fire/question-categories", "{}"), (.post, "/v1/protected-enterprises", "{}"),
+                (.post, "/v1/protected-enterprises/batch", "{}"), (.put, "/v1/calendar/2027", "{}"),
+            ]
+            for token in [world.token(Visiting.fire), world.door, world.supervisor, app] {
+                for (method, path, body) in changes {
+                    try await client.call(method, path, token: token, json: body.isEmpty ? nil : body).expectProblem(403, "forbidden")
+                }
+            }
         }
     }
 }
