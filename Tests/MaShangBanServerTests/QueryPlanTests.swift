@@ -16,7 +16,7 @@ import MaShangBanTestSupport
         "licences", "wallet_entries", "consents", "consent_licences", "presentations", "submissions", "outbox", "scans",
         "audit_records", "audit_checkpoints", "face_auth_challenges", "window_sessions", "agent_authorisations", "holder_sessions",
         "clients", "visits", "visit_officials", "visit_events", "visit_ratings", "notices", "appointments", "officials", "filings",
-        "protected_enterprises",
+        "protected_enterprises", "questions", "question_events", "question_alerts", "question_ratings",
     ]
 
     /// Every name above is a table the migrations make (a renamed table would otherwise drop
@@ -69,6 +69,15 @@ import MaShangBanTestSupport
             #expect(try await world.scan(token, event: "exit").status == .ok)
             let red = try #require(try await world.apply(Visiting.fire, officials: ["f1", "f2"], from: today.text, until: today.text, dates: nil).json()["id"] as? String)
             #expect(try await world.scan(try #require(try await world.code(red, unit: Visiting.fire)["token"] as? String)).status == .ok)
+            // 码上问: ask, accept, answer, and the sweeper's queries (run on the writer).
+            let asked = try await client.call(.post, "/v1/questions", token: world.door,
+                                              json: #"{"unit":"hy-safety","category":"x","title":"问题","body":"内容"}"#)
+            let question = try #require(try asked.json()["id"] as? String)
+            #expect(try await client.call(.post, "/v1/questions/\(question)/accept", token: world.token(Visiting.safety),
+                                          json: #"{"opinion":"受理","handler":"张三"}"#).status == .ok)
+            #expect(try await client.call(.post, "/v1/questions/\(question)/complete", token: world.token(Visiting.safety),
+                                          json: #"{"answer":"答复"}"#).status == .ok)
+            _ = try await server.backend.services.questions.sweep()
         }
         // The delivery worker's polls run on reader connections: run them on the writer as well,
         // so that they are among the statements read back.
