@@ -211,3 +211,26 @@ extension BatchImport.Rejection {
         self.init(line: line, code: error.code, detail: error.detail)
     }
 }
+
+extension BatchImport {
+    /// A small NDJSON body read whole (protected enterprises, policies): each non-blank line
+    /// decoded as `Line` and checked by `validate`, with its 1-based number; a line that is not
+    /// such JSON is refused as `bad_request` (`what` says what it should be), one that breaks a
+    /// rule with its problem code. A bad line never stops the good ones.
+    static func lines<Line: Decodable, Value>(_ body: [UInt8], what: String, validate: (Line) throws -> Value)
+        -> (valid: [(line: Int, value: Value)], result: Result)
+    {
+        var (valid, result) = ([(line: Int, value: Value)](), Result())
+        for (index, line) in body.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).enumerated() {
+            if line.allSatisfy({ $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\r") || $0 == UInt8(ascii: "\t") }) { continue }
+            do {
+                valid.append((index + 1, try validate(try JSONDecoder().decode(Line.self, from: Data(line)))))
+            } catch let error as MSBError {
+                result.reject([.init(line: index + 1, code: error.code, detail: error.detail)])
+            } catch {
+                result.reject([.init(line: index + 1, code: ProblemCode.badRequest.rawValue, detail: "the line is not \(what)")])
+            }
+        }
+        return (valid, result)
+    }
+}

@@ -131,17 +131,9 @@ public struct Policies: Sendable {
     }
 
     func publish(ndjson body: [UInt8], by publisher: Publisher) async throws -> BatchImport.Result {
-        var (result, valid) = (BatchImport.Result(), [(Int, Policy)]())
         let instant = now()
-        for (index, line) in body.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).enumerated() {
-            if line.allSatisfy({ $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\r") || $0 == UInt8(ascii: "\t") }) { continue }
-            do {
-                valid.append((index + 1, try Self.validate(try JSONDecoder().decode(Publication.self, from: Data(line)), by: publisher, now: instant)))
-            } catch let error as MSBError {
-                result.reject([.init(line: index + 1, code: error.code, detail: error.detail)])
-            } catch {
-                result.reject([.init(line: index + 1, code: ProblemCode.badRequest.rawValue, detail: "the line is not a policy's JSON object")])
-            }
+        var (valid, result) = BatchImport.lines(body, what: "a policy's JSON object") { (p: Publication) in
+            try Self.validate(p, by: publisher, now: instant)
         }
         let (audit, lines) = (self.audit, valid)
         let refused = try await transactions.write { db -> [BatchImport.Rejection] in

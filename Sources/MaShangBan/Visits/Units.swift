@@ -263,21 +263,8 @@ public struct UnitRegistry: Sendable {
     /// Protects every line of an NDJSON body (`{"credit_code","name"}` each) in one
     /// transaction; a bad line is reported with its number and never stops the good ones.
     public func protect(ndjson body: [UInt8], by actor: AuditActor) async throws -> BatchImport.Result {
-        var result = BatchImport.Result()
-        var valid: [EnterpriseRegistration] = []
-        for (index, line) in body.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).enumerated() {
-            if line.allSatisfy({ $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\r") || $0 == UInt8(ascii: "\t") }) { continue }
-            do {
-                let registration = try JSONDecoder().decode(EnterpriseRegistration.self, from: Data(line))
-                valid.append(try Self.validate(registration))
-            } catch let error as MSBError {
-                result.reject([.init(line: index + 1, code: error.code, detail: error.detail)])
-            } catch {
-                result.reject([.init(line: index + 1, code: ProblemCode.badRequest.rawValue,
-                                     detail: "the line is not a JSON object with credit_code and name")])
-            }
-        }
-        let (audit, instant, accepted, reference) = (self.audit, now(), valid, holderReference)
+        var (lines, result) = BatchImport.lines(body, what: "a JSON object with credit_code and name", validate: Self.validate)
+        let (audit, instant, accepted, reference) = (self.audit, now(), lines.map(\.value), holderReference)
         try await transactions.write { db in
             for registration in accepted {
                 _ = try Self.store(registration, at: instant, audit: audit, actor: actor, reference: reference, db)

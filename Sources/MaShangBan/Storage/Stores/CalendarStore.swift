@@ -9,14 +9,12 @@ enum CalendarStore {
         try db.execute(sql: """
             INSERT INTO calendar_years (year, holidays, workdays, updated_at) VALUES (?, ?, ?, ?)
             ON CONFLICT (year) DO UPDATE SET holidays = excluded.holidays, workdays = excluded.workdays, updated_at = excluded.updated_at
-            """, arguments: [year.year, VisitStore.days(year.holidays.sorted()), VisitStore.days(year.workdays.sorted()), stamp.text])
+            """, arguments: [year.year, DayListColumn.text(year.holidays.sorted()), DayListColumn.text(year.workdays.sorted()), stamp.text])
         return !existed
     }
 
     private static func year(_ row: Row) -> (year: WorkingCalendar.Year, updatedAt: Timestamp) {
-        let days = { (column: String) in
-            Set(((try? JSONDecoder().decode([String].self, from: Data((row[column] as String).utf8))) ?? []).compactMap(CalendarDate.init))
-        }
+        let days = { (column: String) in Set(DayListColumn.days(row[column]) ?? []) }
         return (WorkingCalendar.Year(year: row["year"], holidays: days("holidays"), workdays: days("workdays")),
                 Timestamp(stored: row["updated_at"]))
     }

@@ -8,19 +8,13 @@ enum VisitStore {
             INSERT INTO visits (id, unit, enterprise, type, matter, legal_basis, purpose, from_day, until_day, proposed_days, booked_day,
                 decision, decided_at, appointment, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """, arguments: [v.id, v.unit, v.enterprise, v.type.rawValue, v.matter, v.legalBasis, v.purpose, v.from.text, v.until.text,
-                             days(v.proposedDays), v.bookedDay?.text, v.decision?.rawValue, v.decidedAt?.text, v.appointment,
+                             DayListColumn.text(v.proposedDays), v.bookedDay?.text, v.decision?.rawValue, v.decidedAt?.text, v.appointment,
                              v.createdAt.text])
         for official in officials {
             try db.execute(sql: "INSERT INTO visit_officials (visit_id, unit, official) VALUES (?, ?, ?)", arguments: [v.id, v.unit, official])
         }
     }
 
-    static func days(_ list: [CalendarDate]) -> String { JSONValue.array(list.map { .string($0.text) }).canonicalString }
-
-    private static func dayList(_ text: String?) -> [CalendarDate]? {
-        guard let text, let list = try? JSONDecoder().decode([String].self, from: Data(text.utf8)) else { return nil }
-        return list.compactMap(CalendarDate.init)
-    }
 
     private static func visit(_ row: Row) throws -> Visit {
         guard let type = VisitType(rawValue: row["type"]), let from = CalendarDate(row["from_day"]), let until = CalendarDate(row["until_day"])
@@ -28,7 +22,7 @@ enum VisitStore {
         let stamp = { (column: String) in (row[column] as String?).map(Timestamp.init(stored:)) }
         return Visit(id: row["id"], unit: row["unit"], enterprise: row["enterprise"], type: type, matter: row["matter"],
                      legalBasis: row["legal_basis"], purpose: row["purpose"], from: from, until: until,
-                     proposedDays: dayList(row["proposed_days"]) ?? [], counterDays: dayList(row["counter_days"]),
+                     proposedDays: DayListColumn.days(row["proposed_days"]) ?? [], counterDays: DayListColumn.days(row["counter_days"]),
                      bookedDay: (row["booked_day"] as String?).flatMap(CalendarDate.init), unannounced: row["unannounced"],
                      approvedAt: stamp("approved_at"), approvalOrder: row["approval_order"],
                      decision: (row["decision"] as String?).flatMap(EnterpriseDecision.init(rawValue:)),
@@ -141,7 +135,7 @@ enum VisitStore {
     /// The unit's proposal (the enterprise's counter-proposal is cleared), or the enterprise's.
     static func propose(_ id: String, days list: [CalendarDate], byUnit: Bool, _ db: Database) throws {
         let sql = byUnit ? "UPDATE visits SET proposed_days = ?, counter_days = NULL WHERE id = ?" : "UPDATE visits SET counter_days = ? WHERE id = ?"
-        try db.execute(sql: sql, arguments: [days(list), id])
+        try db.execute(sql: sql, arguments: [DayListColumn.text(list), id])
     }
 
     static func book(_ id: String, day: CalendarDate, _ db: Database) throws {
