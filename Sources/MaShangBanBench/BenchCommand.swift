@@ -100,6 +100,7 @@ struct BenchCommand: AsyncParsableCommand {
         print(Self.row("  visit scans (POST /v1/visit-scans, entry)", figures(results.visitScans) + "  red \(results.visitRed)"))
         print(Self.row("  policy search (2 words + region, \(results.policies))", figures(results.policySearches)
                        + String(format: "  %.0f hits/page", results.hitsPerSearch)))
+        print(Self.row("  the same, one connection per core", figures(results.policySearchesPerCore)))
         print("    (whole flows are sent by AsyncHTTPClient from this process, which signs each face-check attestation)")
         // One thread runs every write: its CPU per unit bounds the rate whatever the cores do.
         // Meanwhile the delivery worker tries to send the new submissions, on the same cores
@@ -114,7 +115,9 @@ struct BenchCommand: AsyncParsableCommand {
         print(Self.row("  scans ÷ verify limit", String(format: "%.2f", results.scans.rate / signatures.verify)))
         print(Self.row("  codes ÷ sign limit", String(format: "%.2f", results.codes.rate / signatures.sign)))
         print(Self.row("  visit scans ÷ scans (target: same order)", String(format: "%.2f", results.visitScans.rate / results.scans.rate)))
-        print(Self.row("  policy search p99 (target ≤ 20 ms)", String(format: "%.1f ms", results.policySearches.p99)))
+        let searchP99 = results.policySearchesPerCore.p99
+        print(Self.row("  policy search p99, a connection per core", String(format: "%.1f ms", searchP99)
+                                                                               + " (target ≤ 20 ms: \(searchP99 <= 20 ? "pass" : "FAIL"))"))
         print(Self.row("  scan writes/s ÷ single-commit limit", String(format: "%.2f", results.scans.rate / commits.single)))
         print(Self.row("server RSS after the single requests", String(format: "%.0f MB (peak %.0f MB)", results.serverMemory.now,
                                                                              results.serverMemory.peak)))

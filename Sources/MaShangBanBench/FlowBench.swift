@@ -51,6 +51,8 @@ struct FlowBench {
         /// 码上查: searches of a two-word Chinese query with one filter over `policies` policies,
         /// and how many hits the first page of each held on average.
         let policySearches: Figures
+        /// The same over one connection per core.
+        let policySearchesPerCore: Figures
         let policies: Int
         let hitsPerSearch: Double
         /// The group commit's work during the codes and during the scans.
@@ -139,7 +141,7 @@ struct FlowBench {
         // 码上查: a two-word Chinese query (both words through the trigram index) and a region filter.
         let queries = PolicyCorpus.paths
         let searchPaths = (0..<flows).map { queries[$0 % queries.count] }
-        let (policySearches, hits) = try await searchPhase(http, paths: searchPaths, token: s.appToken, load: load, server: server)
+        let (policySearches, policySearchesPerCore, hits) = try await searchPhase(http, paths: searchPaths, token: s.appToken, load: load, server: server)
         let memory = server.process.residentMegabytes
 
         // The whole 一码出示 flow, as the app and the window do it: challenge → (face check,
@@ -152,7 +154,7 @@ struct FlowBench {
         }
         return Results(floor: floor, codes: codes, scans: scans, windowOpens: opens, claims: claims, fullFlows: full,
                        visitScans: visitScans, visitRed: visitRed, visitWrites: afterVisits - beforeVisits,
-                       policySearches: policySearches, policies: s.policies, hitsPerSearch: hits,
+                       policySearches: policySearches, policySearchesPerCore: policySearchesPerCore, policies: s.policies, hitsPerSearch: hits,
                        codeWrites: afterCodes - beforeCodes, scanWrites: afterScans - afterCodes,
                        serverMemory: memory, serverStartup: server.startup)
     }
@@ -305,10 +307,11 @@ struct FlowBench {
 
     /// Runs `operation` for indexes 0..<count over `connections` concurrent workers (each a
     /// keep-alive connection's worth of sequential requests); true means the expected answer.
-    private func measure(_ count: Int, _ server: ServerUnderTest, _ operation: @escaping @Sendable (Int) async throws -> Bool) async throws -> Figures {
+    private func measure(_ count: Int, _ server: ServerUnderTest, connections: Int? = nil,
+                         _ operation: @escaping @Sendable (Int) async throws -> Bool) async throws -> Figures {
         let cpuBefore = server.cpuSeconds
         let start = ContinuousClock.now
-        let results = try await overConnections(count) { index in
+        let results = try await overConnections(count, connections: connections ?? self.connections) { index in
             let sent = ContinuousClock.now
             let ok = try await operation(index)
             return (Self.seconds(ContinuousClock.now - sent) * 1000, ok)
@@ -326,8 +329,10 @@ struct FlowBench {
     /// `body` for indexes 0..<count over `connections` concurrent workers, each taking every
     /// `connections`-th index in turn (a keep-alive connection's worth of sequential calls);
     /// the results in index order.
-    private func overConnections<T: Sendable>(_ count: Int, _ body: @escaping @Sendable (Int) async throws -> T) async throws -> [T] {
-        let connections = self.connections
+    private func overConnections<T: Sendable>(_ count: Int, connections: Int? = nil, _ body: @escaping @Sendable (Int) async throws -> T)
+        async throws -> [T]
+    {
+        let connections = connections ?? self.connections
         return try await withThrowingTaskGroup(of: [(Int, T)].self) { group in
             for worker in 0..<connections {
                 group.addTask {
@@ -495,16 +500,27 @@ struct ServerUnderTest: Sendable {
 extension FlowBench {
     /// GET requests over the phase's paths; the figures, and the mean hits per answer (a
     /// search that finds nothing would measure nothing).
+    /// The searches twice: over every connection (the rate the machine reaches), then over one
+    /// connection per core (the latency of a search that does not queue behind 63 others:
+    /// searches are CPU-bound, so at 64 connections p99 is mostly the queue's length).
     private func searchPhase(_ http: HTTP, paths: [String], token: String, load: WrkLoad?, server: ServerUnderTest) async throws
-        -> (Figures, Double)
+        -> (saturated: Figures, perCore: Figures, hits: Double)
     {
         let sample = try await http.call("GET", paths[0], token: token, body: nil)
         let hits = Double((sample.json?["policies"] as? [Any])?.count ?? 0)
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        let fewer = Array(paths.prefix(max(1, paths.count / 4)))
         if let load {
-            let (figures, _) = try await load.run(.init(method: "GET", path: "*", token: token, bodies: paths, expect: 200))
-            return (figures, hits)
+            let phase = WrkLoad.Phase(method: "GET", path: "*", token: token, bodies: paths, expect: 200)
+            let (saturated, _) = try await load.run(phase)
+            let perCoreLoad = WrkLoad(executable: load.executable, server: server, connections: cores, directory: load.directory)
+            let (perCore, _) = try await perCoreLoad.run(.init(method: "GET", path: "*", token: token, bodies: fewer, expect: 200))
+            return (saturated, perCore, hits)
         }
-        let figures = try await measure(paths.count, server) { i in try await http.call("GET", paths[i], token: token, body: nil).status == 200 }
-        return (figures, hits)
+        let saturated = try await measure(paths.count, server) { i in try await http.call("GET", paths[i], token: token, body: nil).status == 200 }
+        let perCore = try await measure(fewer.count, server, connections: cores) { i in
+            try await http.call("GET", fewer[i], token: token, body: nil).status == 200
+        }
+        return (saturated, perCore, hits)
     }
 }

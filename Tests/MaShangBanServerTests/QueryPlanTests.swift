@@ -1,7 +1,7 @@
 import Foundation
 import GRDB
 import HummingbirdTesting
-@testable import MaShangBan
+@_spi(Demo) @testable import MaShangBan
 import Testing
 @testable import MaShangBanServer
 import MaShangBanTestSupport
@@ -107,6 +107,52 @@ import MaShangBanTestSupport
             // A consent's own licences (at most 20) may be sorted.
             let oneConsent = plan.contains { $0.hasPrefix("SEARCH consent_licences") && $0.hasSuffix("(consent_id=?)") }
             #expect(!plan.contains { $0.hasPrefix("USE TEMP B-TREE") } || oneConsent, "sorts rows of a growing table: \(sql) — plan: \(plan)")
+        }
+    }
+
+    /// 码上查: a search is one FTS5 index query (words and filters intersected there) and
+    /// primary-key lookups of `policies`; only the ranked search sorts (its matches, by bm25),
+    /// and only the unfiltered listing walks `policies` itself (newest first, to the page's end).
+    @Test func policySearchesAreIndexQueries() async throws {
+        let server = try TestServer()
+        let lines = (0..<30).map { i in
+            #"{"id":"p-\#(i)","title":"技术改造奖补第\#(i)号","body":"对设备投资给予补助。","industries":["C"],"regions":["430400"],"#
+                + #""valid_from":"2026-01-01","benefit":"见正文"}"#
+        }
+        _ = try await server.backend.services.policies.publish(ndjson: Array(lines.joined(separator: "\n").utf8), by: AuditActor.system)
+        let day = CalendarDate("2026-06-01")
+        let shapes: [(words: [String], filter: PolicyStore.Filter)] = [
+            (["技术改造", "设备投资"], .init(industries: [], regions: ["430000", "430400", "430405"], scale: nil, validOn: nil)),
+            (["技术改造"], .init(industries: ["C", "C1"], regions: [], scale: "small", validOn: day)),
+            (["技术改造"], .init(industries: [], regions: [], scale: nil, validOn: nil)),
+            (["改造"], .init(industries: ["C"], regions: [], scale: nil, validOn: nil)),
+            ([], .init(industries: ["C"], regions: ["430400"], scale: "small", validOn: day)),
+            ([], .init(industries: [], regions: [], scale: nil, validOn: nil)),
+        ]
+        let statements = try await server.backend.transactions.pool.read { db -> [String] in
+            var seen: [String] = []
+            db.trace { event in if case .statement(let statement) = event { seen.append(statement.sql) } }
+            for shape in shapes {
+                let first = try PolicyStore.search(words: shape.words, filter: shape.filter, after: nil, limit: 11, db)
+                #expect(!first.isEmpty, "\(shape.words) finds the policies")
+                _ = try PolicyStore.search(words: shape.words, filter: shape.filter, after: first.last?.cursor, limit: 11, db)
+            }
+            db.trace(options: [])
+            return seen
+        }
+        let ours = Set(statements).filter { !$0.hasPrefix("--") && !$0.contains("'main'.") }  // not FTS5's own, on its tables
+        #expect(ours.count >= 7, "the shapes above: \(ours)")
+        for sql in ours {
+            let plan = try await server.backend.transactions.pool.read { db in
+                let explain = try db.makeStatement(sql: "EXPLAIN QUERY PLAN " + sql)
+                explain.setUncheckedArguments([])
+                return try Row.fetchAll(explain).map { $0["detail"] as String }
+            }
+            let unfiltered = !sql.contains("MATCH") && sql.contains("ORDER BY p.rowid DESC LIMIT")
+            for line in plan where line.hasPrefix("SCAN") {
+                #expect(line.hasPrefix("SCAN policies_fts VIRTUAL TABLE") || (unfiltered && line == "SCAN p"), "\(sql) — plan: \(plan)")
+            }
+            #expect(!plan.contains { $0.hasPrefix("USE TEMP B-TREE") } || sql.contains("bm25("), "sorts: \(sql) — plan: \(plan)")
         }
     }
 }

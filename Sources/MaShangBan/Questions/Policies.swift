@@ -22,8 +22,8 @@ public struct Policy: Sendable, Equatable {
     public let createdAt: Timestamp
 }
 
-/// A search hit: the policy, and a snippet of its title or body (whichever matched best) with
-/// the matched words marked (`<mark>`).
+/// A search hit: the policy, and a snippet (the body around the first word found in it, or
+/// else the title) with the words marked (`<mark>`).
 public struct PolicyHit: Sendable {
     public let policy: Policy
     public let snippet: String?
@@ -145,6 +145,7 @@ public struct Policies: Sendable {
                     refused.append(.init(line: line, code: error.code, detail: error.detail))
                 }
             }
+            if lines.count - refused.count >= PolicyStore.bulk { try PolicyStore.optimize(db) }
             return refused
         }
         result.reject(refused)

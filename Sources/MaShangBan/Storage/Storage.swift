@@ -11,6 +11,16 @@ public enum Storage {
 
     /// Opens (creating if needed) the database file and brings the schema up to date.
     public static func open(at url: URL) throws -> DatabasePool {
+        let pool = try DatabasePool(path: url.path, configuration: configuration())
+        // GRDB sets synchronous=NORMAL for WAL after prepareDatabase; FULL must be set
+        // afterwards, on the one writer connection.
+        try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
+        try migrator.migrate(pool)
+        return pool
+    }
+
+    /// Every connection's set-up: foreign keys, busy timeout, page caches, and 码上查's ranking function.
+    static func configuration() -> Configuration {
         var configuration = Configuration()
         configuration.foreignKeysEnabled = true
         configuration.busyMode = .timeout(5)
@@ -29,20 +39,19 @@ public enum Storage {
             // batches of scans, about five more writes a scan. The writer keeps it in memory
             // (it holds one unit's changed pages at most). Readers keep files for their sorts.
             if !db.configuration.readonly { try db.execute(sql: "PRAGMA temp_store = MEMORY") }
+            try PolicyRank.register(db)
         }
-        let pool = try DatabasePool(path: url.path, configuration: configuration)
-        // GRDB sets synchronous=NORMAL for WAL after prepareDatabase; FULL must be set
-        // afterwards, on the one writer connection.
-        try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
-        try migrator.migrate(pool)
-        return pool
+        return configuration
     }
 
     /// Append-only, numbered migrations. Never edit a shipped one; add the next number.
     public static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
         for (name, sql) in Migrations.all {
-            migrator.registerMigration(name) { db in try db.execute(sql: sql) }
+            migrator.registerMigration(name) { db in
+                try db.execute(sql: sql)
+                try Migrations.afterwards[name]?(db)
+            }
         }
         return migrator
     }
@@ -60,7 +69,13 @@ enum Migrations {
                                           ("0013_clients_end_their_grants", clientsEndTheirGrants0013),
                                           ("0014_code_tokens_hashed", codeTokensHashed0014),
                                           ("0015_visits", visits0015), ("0016_calendar", calendar0016),
-                                          ("0017_questions", questions0017), ("0018_policies", policies0018)]
+                                          ("0017_questions", questions0017), ("0018_policies", policies0018),
+                                          ("0019_policy_filters_in_the_index", policyFiltersInTheIndex0019)]
+
+    /// Steps in Swift that follow a migration's SQL, by its name.
+    static let afterwards: [String: @Sendable (Database) throws -> Void] = [
+        "0019_policy_filters_in_the_index": PolicyStore.indexAfresh,
+    ]
 
     static let init0001 = """
     CREATE TABLE meta (
@@ -665,6 +680,17 @@ enum Migrations {
         scale      TEXT NOT NULL,
         updated_at TEXT NOT NULL
     ) STRICT;
+    """
+
+    /// 码上查's filters move into the FTS index (a `tags` column of one token per value, see
+    /// `PolicyStore.Tag`): a filtered search then ranks only what passes the filters, where
+    /// it ranked every match and looked each one up in `policy_tags`. The index is made anew
+    /// (a Swift step fills it).
+    static let policyFiltersInTheIndex0019 = """
+    ALTER TABLE policies ADD COLUMN tags TEXT NOT NULL DEFAULT '';
+    DROP TABLE policy_tags;
+    DROP TABLE policies_fts;
+    CREATE VIRTUAL TABLE policies_fts USING fts5(title, body, tags, content = 'policies', content_rowid = 'rowid', tokenize = 'trigram');
     """
 }
 

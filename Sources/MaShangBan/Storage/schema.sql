@@ -242,10 +242,10 @@ CREATE TABLE policies (
     created_at   TEXT NOT NULL,
     updated_at   TEXT NOT NULL,
     withdrawn_at TEXT
-) STRICT;
+, tags TEXT NOT NULL DEFAULT '') STRICT;
 
 -- table policies_fts
-CREATE VIRTUAL TABLE policies_fts USING fts5(title, body, content = 'policies', content_rowid = 'rowid', tokenize = 'trigram');
+CREATE VIRTUAL TABLE policies_fts USING fts5(title, body, tags, content = 'policies', content_rowid = 'rowid', tokenize = 'trigram');
 
 -- table policies_fts_config
 CREATE TABLE 'policies_fts_config'(k PRIMARY KEY, v) WITHOUT ROWID;
@@ -258,14 +258,6 @@ CREATE TABLE 'policies_fts_docsize'(id INTEGER PRIMARY KEY, sz BLOB);
 
 -- table policies_fts_idx
 CREATE TABLE 'policies_fts_idx'(segid, term, pgno, PRIMARY KEY(segid, term)) WITHOUT ROWID;
-
--- table policy_tags
-CREATE TABLE policy_tags (
-    kind   TEXT NOT NULL CHECK (kind = 'industry' OR kind = 'region' OR kind = 'scale'),
-    value  TEXT NOT NULL,
-    policy INTEGER NOT NULL,
-    PRIMARY KEY (kind, value, policy)
-) STRICT, WITHOUT ROWID;
 
 -- table presentations
 CREATE TABLE "presentations" (
@@ -500,9 +492,6 @@ CREATE INDEX notices_by_due ON notices(next_attempt_at) WHERE status = 'pending'
 
 -- index outbox_by_due
 CREATE INDEX outbox_by_due ON outbox(next_attempt_at);
-
--- index policy_tags_by_policy
-CREATE INDEX policy_tags_by_policy ON policy_tags(policy);
 
 -- index presentations_by_consent
 CREATE INDEX presentations_by_consent ON presentations(consent_id, state);

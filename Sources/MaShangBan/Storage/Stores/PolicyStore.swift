@@ -1,59 +1,119 @@
 import Foundation
 import GRDB
 
-/// `policies`, their filter tags (`policy_tags`: industry, region and scale values, `*` for
-/// "every"), the FTS5 index over title and body (`policies_fts`, external content, the
-/// `trigram` tokenizer), and `enterprise_profiles`.
+/// `policies` and the FTS5 index over them (`policies_fts`, external content, the `trigram`
+/// tokenizer): title and body for the words, and `tags` for the filters. A policy's industry,
+/// region and scale values (`*` for "every") are each one three-character token in the
+/// `tags` column (see `Tag`), so that a filtered search is one index query: FTS5 intersects
+/// the words' and the filters' lists and ranks only what passes every filter. Also
+/// `enterprise_profiles`.
 enum PolicyStore {
     static func owner(_ id: String, _ db: Database) throws -> String?? {
         try Row.fetchOne(db.cachedStatement(sql: "SELECT unit FROM policies WHERE id = ? AND withdrawn_at IS NULL"), arguments: [id])
             .map { $0["unit"] as String? }
     }
 
-    /// Inserts or replaces a policy with its tags and index entry; true when new (or withdrawn before).
+    /// Inserts or replaces a policy with its index entry; true when new (or withdrawn before).
     static func upsert(_ p: Policy, _ db: Database) throws -> Bool {
         let json = { (values: [String]) in JSONValue.array(values.map(JSONValue.string)).canonicalString }
+        let tags = try Tag.column(industries: p.industries, regions: p.regions, scales: p.scales)
         var created = true
-        if let old = try Row.fetchOne(db.cachedStatement(sql: "SELECT rowid, title, body, withdrawn_at FROM policies WHERE id = ?"), arguments: [p.id]) {
+        if let old = try Row.fetchOne(db.cachedStatement(sql: "SELECT rowid, title, body, tags, withdrawn_at FROM policies WHERE id = ?"),
+                                      arguments: [p.id]) {
             created = old["withdrawn_at"] as String? != nil
-            if !created { try unindex(rowid: old["rowid"], title: old["title"], body: old["body"], db) }
+            if !created { try unindex(old, db) }
             try db.execute(sql: """
                 UPDATE policies SET title = ?, body = ?, unit = ?, industries = ?, regions = ?, scales = ?, valid_from = ?, valid_until = ?,
-                    benefit = ?, updated_at = ?, withdrawn_at = NULL WHERE id = ?
+                    benefit = ?, updated_at = ?, withdrawn_at = NULL, tags = ? WHERE id = ?
                 """, arguments: [p.title, p.body, p.unit, json(p.industries), json(p.regions), json(p.scales), p.validFrom.text,
-                                 p.validUntil?.text, p.benefit, p.createdAt.text, p.id])
+                                 p.validUntil?.text, p.benefit, p.createdAt.text, tags, p.id])
         } else {
             try db.execute(sql: """
-                INSERT INTO policies (id, title, body, unit, industries, regions, scales, valid_from, valid_until, benefit, created_at, updated_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO policies (id, title, body, unit, industries, regions, scales, valid_from, valid_until, benefit, created_at, updated_at,
+                    tags)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """, arguments: [p.id, p.title, p.body, p.unit, json(p.industries), json(p.regions), json(p.scales), p.validFrom.text,
-                                 p.validUntil?.text, p.benefit, p.createdAt.text, p.createdAt.text])
+                                 p.validUntil?.text, p.benefit, p.createdAt.text, p.createdAt.text, tags])
         }
         guard let rowid = try Int64.fetchOne(db.cachedStatement(sql: "SELECT rowid FROM policies WHERE id = ?"), arguments: [p.id]) else {
             throw InternalError("a policy was not stored")
         }
-        try db.execute(sql: "DELETE FROM policy_tags WHERE policy = ?", arguments: [rowid])
-        for (kind, values) in [("industry", p.industries), ("region", p.regions), ("scale", p.scales)] {
-            for value in values.isEmpty ? ["*"] : values {
-                try db.cachedStatement(sql: "INSERT INTO policy_tags (kind, value, policy) VALUES (?, ?, ?)").execute(arguments: [kind, value, rowid])
-            }
-        }
-        try db.cachedStatement(sql: "INSERT INTO policies_fts (rowid, title, body) VALUES (?, ?, ?)").execute(arguments: [rowid, p.title, p.body])
+        try index(rowid: rowid, title: p.title, body: p.body, tags: tags, db)
         return created
     }
 
+    private static func index(rowid: Int64, title: String, body: String, tags: String, _ db: Database) throws {
+        try db.cachedStatement(sql: "INSERT INTO policies_fts (rowid, title, body, tags) VALUES (?, ?, ?, ?)")
+            .execute(arguments: [rowid, title, body, tags])
+    }
+
     /// Takes a policy's old text out of the external-content index (FTS5 needs the old values).
-    private static func unindex(rowid: Int64, title: String, body: String, _ db: Database) throws {
-        try db.cachedStatement(sql: "INSERT INTO policies_fts (policies_fts, rowid, title, body) VALUES ('delete', ?, ?, ?)")
-            .execute(arguments: [rowid, title, body])
+    private static func unindex(_ old: Row, _ db: Database) throws {
+        try db.cachedStatement(sql: "INSERT INTO policies_fts (policies_fts, rowid, title, body, tags) VALUES ('delete', ?, ?, ?, ?)")
+            .execute(arguments: [old["rowid"] as Int64, old["title"] as String, old["body"] as String, old["tags"] as String])
     }
 
     static func withdraw(_ id: String, at stamp: Timestamp, _ db: Database) throws {
-        guard let old = try Row.fetchOne(db.cachedStatement(sql: "SELECT rowid, title, body FROM policies WHERE id = ? AND withdrawn_at IS NULL"),
+        guard let old = try Row.fetchOne(db.cachedStatement(sql: "SELECT rowid, title, body, tags FROM policies WHERE id = ? AND withdrawn_at IS NULL"),
                                          arguments: [id]) else { return }
-        try unindex(rowid: old["rowid"], title: old["title"], body: old["body"], db)
-        try db.execute(sql: "DELETE FROM policy_tags WHERE policy = ?", arguments: [old["rowid"] as Int64])
+        try unindex(old, db)
         try db.execute(sql: "UPDATE policies SET withdrawn_at = ? WHERE id = ?", arguments: [stamp.text, id])
+    }
+
+    /// A batch that stores this many policies is a bulk load: it ends with `optimize`.
+    static let bulk = 1_000
+
+    /// Merges the index into one b-tree (FTS5's `optimize`): each batch leaves segments of its
+    /// own, and a search reads every segment's lists (ten batches of 10,000: about a tenth
+    /// slower). Rewrites the whole index (about half a second at 100,000 policies), so only a
+    /// bulk load, which holds the writer for seconds anyway, pays for it.
+    static func optimize(_ db: Database) throws {
+        try db.execute(sql: "INSERT INTO policies_fts (policies_fts) VALUES ('optimize')")
+    }
+
+    /// Migration 0019: every live policy's `tags`, and the index (made anew) over them.
+    static func indexAfresh(_ db: Database) throws {
+        let rows = try Row.fetchAll(db, sql: "SELECT rowid, title, body, industries, regions, scales FROM policies WHERE withdrawn_at IS NULL")
+        for row in rows {
+            let list = { (column: String) in try JSONDecoder().decode([String].self, from: Data((row[column] as String).utf8)) }
+            let tags = try Tag.column(industries: list("industries"), regions: list("regions"), scales: list("scales"))
+            try db.execute(sql: "UPDATE policies SET tags = ? WHERE rowid = ?", arguments: [tags, row["rowid"] as Int64])
+            try index(rowid: row["rowid"], title: row["title"], body: row["body"], tags: tags, db)
+        }
+        try optimize(db)
+    }
+
+    /// A filter value as one token of the trigram index: three characters of Unicode's
+    /// supplementary private use area A (U+F0000…, which no text of a policy holds), the first
+    /// naming the kind and the other two the value, read as a bijective base-37 number over
+    /// `0-9a-z*` (so every value of up to six such characters has its own token, and no token
+    /// is another's).
+    enum Tag: Int {
+        case industry, region, scale
+
+        static let alphabet = Array("0123456789abcdefghijklmnopqrstuvwxyz*")
+        static let base: UInt32 = 0xF0000
+        static let span: UInt64 = 65_534  // U+F0000…U+FFFFD
+
+        func token(_ value: String) throws -> String {
+            var number: UInt64 = 0
+            for character in value.lowercased() {
+                guard value.count <= 6, let digit = Self.alphabet.firstIndex(of: character) else {
+                    throw InternalError("a policy filter value is not up to six of 0-9, a-z or *")
+                }
+                number = number * 37 + UInt64(digit + 1)
+            }
+            let scalars = [UInt32(rawValue), UInt32(number / Self.span), UInt32(number % Self.span)]
+                .compactMap { Unicode.Scalar(Self.base + $0) }
+            return String(String.UnicodeScalarView(scalars))
+        }
+
+        /// The `tags` column of a policy: each value's token, `*` for an empty list.
+        static func column(industries: [String], regions: [String], scales: [String]) throws -> String {
+            try [(Tag.industry, industries), (.region, regions), (.scale, scales)].flatMap { tag, values in
+                try (values.isEmpty ? ["*"] : values).map(tag.token)
+            }.joined(separator: " ")
+        }
     }
 
     // MARK: Search
@@ -86,84 +146,110 @@ enum PolicyStore {
         var text: String { (score.map { String($0.bitPattern) } ?? "n") + "_\(rowid)" }
     }
 
-    /// The filters as SQL over `p` (the policies row) and their arguments.
-    private static func conditions(_ f: Filter) -> (sql: String, arguments: [(any DatabaseValueConvertible)?]) {
-        var (sql, arguments) = ("p.withdrawn_at IS NULL", [(any DatabaseValueConvertible)?]())
-        for (kind, values) in [("industry", f.industries), ("region", f.regions), ("scale", f.scale.map { [$0] } ?? [])] where !values.isEmpty {
-            let marks = Array(repeating: "?", count: values.count + 1).joined(separator: ", ")
-            sql += " AND EXISTS (SELECT 1 FROM policy_tags t WHERE t.kind = ? AND t.value IN (\(marks)) AND t.policy = p.rowid)"
-            arguments += [kind] + values.map { $0 } + ["*"]
+    /// The FTS5 query for the words (over title and body, each a phrase) and the filters (each
+    /// one of its tokens or `*`'s, in `tags`); nil when there is neither.
+    static func match(words: [String], filter: Filter) throws -> String? {
+        var parts = words.map { "{title body} : \"" + $0.replacingOccurrences(of: "\"", with: "\"\"") + "\"" }
+        for (tag, values) in [(Tag.industry, filter.industries), (.region, filter.regions), (.scale, filter.scale.map { [$0] } ?? [])]
+        where !values.isEmpty {
+            parts.append("(" + (try (values + ["*"]).map { "tags : \"" + (try tag.token($0)) + "\"" }.joined(separator: " OR ")) + ")")
         }
-        if let day = f.validOn {
-            sql += " AND p.valid_from <= ? AND (p.valid_until IS NULL OR p.valid_until >= ?)"
-            arguments += [day.text, day.text]
-        }
-        return (sql, arguments)
+        return parts.isEmpty ? nil : parts.joined(separator: " AND ")
     }
 
     /// A page of hits, each with the cursor after it. Words of three characters or more go
-    /// to the trigram index (every word must match, best bm25 first, title weighing ten
-    /// times the body); a shorter word makes it a LIKE over title and body, newest first;
-    /// no words, newest first.
+    /// to the trigram index with the filters (every word must match, best bm25 first, title
+    /// weighing ten times the body); a shorter word makes it a LIKE over title and body, newest
+    /// first; no words, newest first.
     static func search(words: [String], filter: Filter, after: Cursor?, limit: Int, _ db: Database) throws -> [(hit: PolicyHit, cursor: Cursor)] {
-        let (condition, filterArguments) = conditions(filter)
-        if !words.isEmpty, words.allSatisfy({ $0.count >= 3 }) {
-            let match = words.map { "\"" + $0.replacingOccurrences(of: "\"", with: "\"\"") + "\"" }.joined(separator: " ")
-            var arguments: [(any DatabaseValueConvertible)?] = [match] + filterArguments
+        let indexed = words.filter { $0.count >= 3 }
+        let short = words.filter { $0.count < 3 }
+        var validity = ""
+        var validityArguments = [(any DatabaseValueConvertible)?]()
+        if let day = filter.validOn {
+            validity = " AND p.valid_from <= ? AND (p.valid_until IS NULL OR p.valid_until >= ?)"
+            validityArguments = [day.text, day.text]
+        }
+        let rows: [Row]
+        var ranks: [Int64: Double] = [:]
+        if !indexed.isEmpty, short.isEmpty, let match = try match(words: indexed, filter: filter) {
+            var arguments: [(any DatabaseValueConvertible)?] = indexed.map { $0 } + [match] + validityArguments
             var page = ""
             if let after, let score = after.score {
                 page = "WHERE score > ? OR (score = ? AND rid > ?)"
                 arguments += [score, score, after.rowid]
             }
-            // Rank every match, but draw snippets (which read the text again) for the page only.
-            let ranked = try Row.fetchAll(db, sql: """
+            // The policies row is read only to check validity; the page's rows after ranking.
+            // `msb_bm25` is bm25 as FTS5's own, given the words (see `PolicyRank`).
+            // Prepared once per shape (words, validity, paging) on each connection.
+            let ranked = try Row.fetchAll(db.cachedStatement(sql: """
                 SELECT rid, score FROM (
-                    SELECT p.rowid AS rid, bm25(policies_fts, 10.0, 1.0) AS score
-                    FROM policies_fts JOIN policies p ON p.rowid = policies_fts.rowid
-                    WHERE policies_fts MATCH ? AND \(condition)
-                ) \(page) ORDER BY score, rid LIMIT \(limit)
-                """, arguments: StatementArguments(arguments.map { $0?.databaseValue ?? .null }))
-            guard !ranked.isEmpty else { return [] }
-            let ids = ranked.map { $0["rid"] as Int64 }
-            let marks = Array(repeating: "?", count: ids.count).joined(separator: ", ")
-            var pageArguments: [(any DatabaseValueConvertible)?] = [match]
-            pageArguments += ids.map { $0 }
-            let rows = try Row.fetchAll(db, sql: """
-                SELECT p.*, p.rowid AS rid, snippet(policies_fts, -1, '<mark>', '</mark>', '…', 24) AS snip
-                FROM policies_fts JOIN policies p ON p.rowid = policies_fts.rowid WHERE policies_fts MATCH ? AND policies_fts.rowid IN (\(marks))
-                """, arguments: StatementArguments(pageArguments.map { $0?.databaseValue ?? .null }))
-            let byRowid = Dictionary(rows.map { ($0["rid"] as Int64, $0) }, uniquingKeysWith: { first, _ in first })
-            return ranked.compactMap { hit in
-                byRowid[hit["rid"]].map { (PolicyHit(policy: policy($0), snippet: $0["snip"]), Cursor(score: hit["score"], rowid: hit["rid"])) }
+                    SELECT policies_fts.rowid AS rid, msb_bm25(policies_fts\(String(repeating: ", ?", count: indexed.count))) AS score
+                    FROM policies_fts
+                    \(validity.isEmpty ? "" : "JOIN policies p ON p.rowid = policies_fts.rowid")
+                    WHERE policies_fts MATCH ?\(validity)
+                ) \(page) ORDER BY score, rid LIMIT ?
+                """), arguments: StatementArguments((arguments + [limit]).map { $0?.databaseValue ?? .null }))
+            let one = try db.cachedStatement(sql: "SELECT p.*, p.rowid AS rid FROM policies p WHERE p.rowid = ?")
+            rows = try ranked.compactMap { hit in
+                ranks[hit["rid"]] = hit["score"]
+                return try Row.fetchOne(one, arguments: [hit["rid"] as Int64])
             }
-        }
-        var sql = "SELECT p.*, p.rowid AS rid FROM policies p WHERE \(condition)"
-        var arguments = filterArguments
-        for word in words {
-            let pattern = "%" + word.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
-                .replacingOccurrences(of: "_", with: "\\_") + "%"
-            sql += " AND (p.title LIKE ? ESCAPE '\\' OR p.body LIKE ? ESCAPE '\\')"
-            arguments += [pattern, pattern]
-        }
-        if let after {
-            sql += " AND p.rowid < ?"
-            arguments.append(after.rowid)
-        }
-        let rows = try Row.fetchAll(db, sql: sql + " ORDER BY p.rowid DESC LIMIT \(limit)",
+        } else {
+            var arguments = [(any DatabaseValueConvertible)?]()
+            var sql: String
+            let match = try match(words: indexed, filter: filter)
+            if let match {
+                sql = "SELECT p.*, p.rowid AS rid FROM policies_fts JOIN policies p ON p.rowid = policies_fts.rowid WHERE policies_fts MATCH ?"
+                arguments.append(match)
+            } else {
+                sql = "SELECT p.*, p.rowid AS rid FROM policies p WHERE p.withdrawn_at IS NULL"
+            }
+            sql += validity
+            arguments += validityArguments
+            for word in short {
+                let pattern = "%" + word.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
+                    .replacingOccurrences(of: "_", with: "\\_") + "%"
+                sql += " AND (p.title LIKE ? ESCAPE '\\' OR p.body LIKE ? ESCAPE '\\')"
+                arguments += [pattern, pattern]
+            }
+            // Order and page by the driving table's rowid (the index's, when it drives), so
+            // that the walk stops at the page's end instead of sorting every match.
+            let order = match == nil ? "p.rowid" : "policies_fts.rowid"
+            if let after {
+                sql += " AND \(order) < ?"
+                arguments.append(after.rowid)
+            }
+            rows = try Row.fetchAll(db, sql: sql + " ORDER BY \(order) DESC LIMIT \(limit)",
                                     arguments: StatementArguments(arguments.map { $0?.databaseValue ?? .null }))
+        }
         return rows.map { row in
             let found = policy(row)
-            return (PolicyHit(policy: found, snippet: words.first.flatMap { snippet(found.body, around: $0) }), Cursor(score: nil, rowid: row["rid"]))
+            let rowid: Int64 = row["rid"]
+            return (PolicyHit(policy: found, snippet: snippet(title: found.title, body: found.body, words: words)),
+                    Cursor(score: ranks[rowid], rowid: rowid))
         }
     }
 
-    /// The LIKE path's snippet: up to 24 characters either side of the first hit, marked.
-    static func snippet(_ text: String, around word: String) -> String? {
-        guard let range = text.range(of: word) else { return nil }
-        let start = text.index(range.lowerBound, offsetBy: -24, limitedBy: text.startIndex) ?? text.startIndex
-        let end = text.index(range.upperBound, offsetBy: 24, limitedBy: text.endIndex) ?? text.endIndex
-        return (start > text.startIndex ? "…" : "") + text[start..<range.lowerBound] + "<mark>" + text[range] + "</mark>"
-            + text[range.upperBound..<end] + (end < text.endIndex ? "…" : "")
+    /// A hit's snippet: the body around the first of the words found in it (up to 24
+    /// characters either side), or else the title, with every word marked; nil without words.
+    static func snippet(title: String, body: String, words: [String]) -> String? {
+        func first(in text: String) -> Range<String.Index>? {
+            words.compactMap { text.range(of: $0, options: .caseInsensitive) }.min { $0.lowerBound < $1.lowerBound }
+        }
+        func marked(_ text: Substring) -> String {
+            var (out, rest) = ("", text)
+            while let hit = words.compactMap({ rest.range(of: $0, options: .caseInsensitive) }).min(by: { $0.lowerBound < $1.lowerBound }) {
+                out += rest[..<hit.lowerBound] + "<mark>" + rest[hit] + "</mark>"
+                rest = rest[hit.upperBound...]
+            }
+            return out + rest
+        }
+        guard !words.isEmpty else { return nil }
+        guard let hit = first(in: body) else { return first(in: title) == nil ? nil : marked(title[...]) }
+        let start = body.index(hit.lowerBound, offsetBy: -24, limitedBy: body.startIndex) ?? body.startIndex
+        let end = body.index(hit.upperBound, offsetBy: 24, limitedBy: body.endIndex) ?? body.endIndex
+        return (start > body.startIndex ? "…" : "") + marked(body[start..<end]) + (end < body.endIndex ? "…" : "")
     }
 
     private static func policy(_ row: Row) -> Policy {
