@@ -73,12 +73,11 @@ enum PolicyStore {
 
     /// Migration 0019: every live policy's `tags`, and the index (made anew) over them.
     static func indexAfresh(_ db: Database) throws {
-        let rows = try Row.fetchAll(db, sql: "SELECT rowid, title, body, industries, regions, scales FROM policies WHERE withdrawn_at IS NULL")
-        for row in rows {
-            let list = { (column: String) in try JSONDecoder().decode([String].self, from: Data((row[column] as String).utf8)) }
-            let tags = try Tag.column(industries: list("industries"), regions: list("regions"), scales: list("scales"))
-            try db.execute(sql: "UPDATE policies SET tags = ? WHERE rowid = ?", arguments: [tags, row["rowid"] as Int64])
-            try index(rowid: row["rowid"], title: row["title"], body: row["body"], tags: tags, db)
+        for row in try Row.fetchAll(db, sql: "SELECT p.*, p.rowid AS rid FROM policies p WHERE p.withdrawn_at IS NULL") {
+            let stored = policy(row)
+            let tags = try Tag.column(industries: stored.industries, regions: stored.regions, scales: stored.scales)
+            try db.execute(sql: "UPDATE policies SET tags = ? WHERE rowid = ?", arguments: [tags, row["rid"] as Int64])
+            try index(rowid: row["rid"], title: stored.title, body: stored.body, tags: tags, db)
         }
         try optimize(db)
     }
@@ -96,13 +95,11 @@ enum PolicyStore {
         static let span: UInt64 = 65_534  // U+F0000…U+FFFFD
 
         func token(_ value: String) throws -> String {
-            var number: UInt64 = 0
-            for character in value.lowercased() {
-                guard value.count <= 6, let digit = Self.alphabet.firstIndex(of: character) else {
-                    throw InternalError("a policy filter value is not up to six of 0-9, a-z or *")
-                }
-                number = number * 37 + UInt64(digit + 1)
+            let digits = value.lowercased().compactMap { Self.alphabet.firstIndex(of: $0) }
+            guard value.count <= 6, digits.count == value.count else {
+                throw InternalError("a policy filter value is not up to six of 0-9, a-z or *")
             }
+            let number = digits.reduce(UInt64(0)) { $0 * 37 + UInt64($1 + 1) }
             let scalars = [UInt32(rawValue), UInt32(number / Self.span), UInt32(number % Self.span)]
                 .compactMap { Unicode.Scalar(Self.base + $0) }
             return String(String.UnicodeScalarView(scalars))
@@ -234,19 +231,19 @@ enum PolicyStore {
     /// A hit's snippet: the body around the first of the words found in it (up to 24
     /// characters either side), or else the title, with every word marked; nil without words.
     static func snippet(title: String, body: String, words: [String]) -> String? {
-        func first(in text: String) -> Range<String.Index>? {
+        func first(in text: Substring) -> Range<String.Index>? {
             words.compactMap { text.range(of: $0, options: .caseInsensitive) }.min { $0.lowerBound < $1.lowerBound }
         }
         func marked(_ text: Substring) -> String {
             var (out, rest) = ("", text)
-            while let hit = words.compactMap({ rest.range(of: $0, options: .caseInsensitive) }).min(by: { $0.lowerBound < $1.lowerBound }) {
+            while let hit = first(in: rest) {
                 out += rest[..<hit.lowerBound] + "<mark>" + rest[hit] + "</mark>"
                 rest = rest[hit.upperBound...]
             }
             return out + rest
         }
         guard !words.isEmpty else { return nil }
-        guard let hit = first(in: body) else { return first(in: title) == nil ? nil : marked(title[...]) }
+        guard let hit = first(in: body[...]) else { return first(in: title[...]) == nil ? nil : marked(title[...]) }
         let start = body.index(hit.lowerBound, offsetBy: -24, limitedBy: body.startIndex) ?? body.startIndex
         let end = body.index(hit.upperBound, offsetBy: 24, limitedBy: body.endIndex) ?? body.endIndex
         return (start > body.startIndex ? "…" : "") + marked(body[start..<end]) + (end < body.endIndex ? "…" : "")
