@@ -70,7 +70,8 @@ enum Migrations {
                                           ("0014_code_tokens_hashed", codeTokensHashed0014),
                                           ("0015_visits", visits0015), ("0016_calendar", calendar0016),
                                           ("0017_questions", questions0017), ("0018_policies", policies0018),
-                                          ("0019_policy_filters_in_the_index", policyFiltersInTheIndex0019)]
+                                          ("0019_policy_filters_in_the_index", policyFiltersInTheIndex0019),
+                                          ("0020_policy_index_generation", policyIndexGeneration0020)]
 
     /// Steps in Swift that follow a migration's SQL, by its name.
     static let afterwards: [String: @Sendable (Database) throws -> Void] = [
@@ -691,6 +692,24 @@ enum Migrations {
     DROP TABLE policy_tags;
     DROP TABLE policies_fts;
     CREATE VIRTUAL TABLE policies_fts USING fts5(title, body, tags, content = 'policies', content_rowid = 'rowid', tokenize = 'trigram');
+    """
+
+    /// A number that changes whenever 码上查's index does (every policy stored, replaced or
+    /// withdrawn goes through a row of `policies`, and so through these triggers): what
+    /// `msb_bm25` remembers of the index (rows per word, each row's length) holds for one
+    /// generation only.
+    static let policyIndexGeneration0020 = """
+    CREATE TABLE policy_index_generation (
+        only       INTEGER PRIMARY KEY CHECK (only = 1),
+        generation INTEGER NOT NULL
+    ) STRICT;
+    INSERT INTO policy_index_generation (only, generation) VALUES (1, 0);
+    CREATE TRIGGER policies_insert_changes_the_index AFTER INSERT ON policies
+    BEGIN UPDATE policy_index_generation SET generation = generation + 1; END;
+    CREATE TRIGGER policies_update_changes_the_index AFTER UPDATE OF title, body, tags, withdrawn_at ON policies
+    BEGIN UPDATE policy_index_generation SET generation = generation + 1; END;
+    CREATE TRIGGER policies_delete_changes_the_index AFTER DELETE ON policies
+    BEGIN UPDATE policy_index_generation SET generation = generation + 1; END;
     """
 }
 

@@ -259,6 +259,12 @@ CREATE TABLE 'policies_fts_docsize'(id INTEGER PRIMARY KEY, sz BLOB);
 -- table policies_fts_idx
 CREATE TABLE 'policies_fts_idx'(segid, term, pgno, PRIMARY KEY(segid, term)) WITHOUT ROWID;
 
+-- table policy_index_generation
+CREATE TABLE policy_index_generation (
+    only       INTEGER PRIMARY KEY CHECK (only = 1),
+    generation INTEGER NOT NULL
+) STRICT;
+
 -- table presentations
 CREATE TABLE "presentations" (
     id         TEXT PRIMARY KEY NOT NULL,
@@ -555,3 +561,15 @@ CREATE TRIGGER audit_records_no_delete BEFORE DELETE ON audit_records
 -- trigger audit_records_no_update
 CREATE TRIGGER audit_records_no_update BEFORE UPDATE ON audit_records
     BEGIN SELECT RAISE(ABORT, 'audit records are append-only'); END;
+
+-- trigger policies_delete_changes_the_index
+CREATE TRIGGER policies_delete_changes_the_index AFTER DELETE ON policies
+BEGIN UPDATE policy_index_generation SET generation = generation + 1; END;
+
+-- trigger policies_insert_changes_the_index
+CREATE TRIGGER policies_insert_changes_the_index AFTER INSERT ON policies
+BEGIN UPDATE policy_index_generation SET generation = generation + 1; END;
+
+-- trigger policies_update_changes_the_index
+CREATE TRIGGER policies_update_changes_the_index AFTER UPDATE OF title, body, tags, withdrawn_at ON policies
+BEGIN UPDATE policy_index_generation SET generation = generation + 1; END;

@@ -30,10 +30,13 @@ struct PolicyIndexTests {
     @Test func theQueryAsksForTheWordsInTextAndEachFilterOrEvery() throws {
         let filter = PolicyStore.Filter(industries: ["C", "C1"], regions: [], scale: "small", validOn: nil)
         let match = try PolicyStore.match(words: ["技术改造", #"a"b"#], filter: filter)
-        #expect(match == #"{title body} : "技术改造" AND {title body} : "a""b" AND "#
+        #expect(match == #""技术改造" AND "a""b" AND "#
                 + "(tags : \"\(try Tag.industry.token("C"))\" OR tags : \"\(try Tag.industry.token("C1"))\" OR tags : \"\(try Tag.industry.token("*"))\")"
                 + " AND (tags : \"\(try Tag.scale.token("small"))\" OR tags : \"\(try Tag.scale.token("*"))\")")
         #expect(try PolicyStore.match(words: [], filter: .init(industries: [], regions: [], scale: nil, validOn: CalendarDate("2026-01-01"))) == nil)
+        let lookalike = try Tag.region.token("430405")
+        #expect(try PolicyStore.match(words: [lookalike], filter: filter)?.hasPrefix("{title body} : \"\(lookalike)\" AND ") == true,
+                "a word that could be a tag is sought in title and body only")
     }
 
     @Test func theSnippetMarksEveryWordAroundTheFirstInTheBody() {
@@ -44,7 +47,9 @@ struct PolicyIndexTests {
                 "only the title has it")
         #expect(PolicyStore.snippet(title: "SaaS 上云补贴", body: "企业购买saas服务", words: ["SAAS"]) == "企业购买<mark>saas</mark>服务",
                 "letters match as the trigram index matches them, whatever their case")
+        #expect(PolicyStore.snippet(title: "École", body: "ÉCOLE et école", words: ["écOLE"]) == "<mark>ÉCOLE</mark> et <mark>école</mark>")
         #expect(PolicyStore.snippet(title: "t", body: "b", words: []) == nil)
+        #expect(PolicyStore.snippet(title: "t", body: "b", words: ["x"]) == nil)
     }
 
     /// Policies stored under migration 18 (with `policy_tags`) are found through the new index
@@ -73,23 +78,26 @@ struct PolicyIndexTests {
         #expect(try find(["技术改造"], ["I"], []).isEmpty)
         #expect(try find([], [], ["430000", "430500", "430511"]).isEmpty)
         #expect(try find(["改造"], ["C"], []) == ["p-mfg"], "the short-word path with a filter")
+        #expect(try find([try Tag.region.token("430400")], [], []).isEmpty, "a filter's token is no word of a policy")
         #expect(try queue.read { try String.fetchAll($0, sql: "SELECT name FROM sqlite_schema WHERE name = 'policy_tags'") }.isEmpty)
     }
 
     /// `msb_bm25` scores every row as FTS5's own `bm25()` with the same weights, on the first
-    /// query (counting rows) and the next (remembered counts), and again after a policy
-    /// changes the index (counting anew).
+    /// query (counting rows, reading lengths) and the next (remembered), and again after
+    /// policies change the index: added, and replaced so that the index keeps its number of
+    /// rows and tokens while words and lengths move between rows.
     @Test func theRankIsFTS5sBM25() throws {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("rank-\(UUID().uuidString).sqlite")
         defer { try? FileManager.default.removeItem(at: file) }
         let queue = try DatabaseQueue(path: file.path, configuration: Storage.configuration())
         try Storage.migrator.migrate(queue)
         let phrases = ["技术改造", "设备投资", "中小企业", "贷款贴息", "人才引进", "SaaS"]
-        func publish(_ range: Range<Int>) throws {
+        func publish(_ range: Range<Int>, shift: Int = 0, extra: (Int) -> Int = { _ in 0 }) throws {
             try queue.write { db in
                 for i in range {
-                    let pick = { (k: Int) in phrases[(i * 7 + k * 3) % phrases.count] }
-                    let policy = Policy(id: "p-\(i)", title: pick(0) + "政策第\(i)号", body: (0..<(i % 5 + 1)).map { pick($0 + 1) }.joined(separator: "，"),
+                    let pick = { (k: Int) in phrases[(i * 7 + k * 3 + shift) % phrases.count] }
+                    let policy = Policy(id: "p-\(i)", title: pick(0) + "政策第\(i)号",
+                                        body: (0..<(i % 5 + 1 + extra(i))).map { pick($0 + 1) }.joined(separator: "，"),
                                         unit: nil, industries: i % 2 == 0 ? ["C"] : [], regions: [], scales: [], validFrom: CalendarDate("2026-01-01")!,
                                         validUntil: nil, benefit: "见正文", createdAt: Timestamp(Date()))
                     _ = try PolicyStore.upsert(policy, db)
@@ -99,10 +107,11 @@ struct PolicyIndexTests {
         func compare(_ words: [String], filter: String = "") throws {
             let match = try PolicyStore.match(words: words, filter: .init(industries: filter.isEmpty ? [] : [filter], regions: [], scale: nil, validOn: nil))
             let rows = try queue.read { db in
-                try Row.fetchAll(db, sql: """
-                    SELECT bm25(policies_fts, 10.0, 1.0, 0.0) AS theirs, msb_bm25(policies_fts\(String(repeating: ", ?", count: words.count))) AS ours
+                let generation = try Int64.fetchOne(db, sql: "SELECT generation FROM policy_index_generation") ?? -1
+                return try Row.fetchAll(db, sql: """
+                    SELECT bm25(policies_fts, 10.0, 1.0, 0.0) AS theirs, msb_bm25(policies_fts, ?\(String(repeating: ", ?", count: words.count))) AS ours
                     FROM policies_fts WHERE policies_fts MATCH ?
-                    """, arguments: StatementArguments(words + [match]))
+                    """, arguments: StatementArguments([generation] + words + [match]))
             }
             #expect(!rows.isEmpty, "\(words) \(filter) matches")
             for row in rows {
@@ -117,6 +126,12 @@ struct PolicyIndexTests {
             try compare(["saas"], filter: "C")
         }
         try publish(40..<45)
+        try compare(["技术改造"])
+        try compare(["技术改造", "贷款贴息"])
+        let size = { try queue.read { db in try Row.fetchOne(db, sql: "SELECT count(*) AS n, sum(length(title) + length(body)) AS chars FROM policies") } }
+        let before = try size()
+        try publish(1..<3, shift: 1, extra: { $0 == 1 ? -1 : 1 })
+        #expect(try size() == before, "the index holds as many rows and tokens as before")
         try compare(["技术改造"])
         try compare(["技术改造", "贷款贴息"])
     }

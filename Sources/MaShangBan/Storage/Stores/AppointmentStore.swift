@@ -6,12 +6,12 @@ enum AppointmentStore {
     static func insert(_ a: Appointment, _ db: Database) throws {
         try db.execute(sql: """
             INSERT INTO appointments (id, enterprise, unit, topic, preferred_days, status, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)
-            """, arguments: [a.id, a.enterprise, a.unit, a.topic, DayListColumn.text(a.preferredDays), a.status.rawValue, a.createdAt.text])
+            """, arguments: [a.id, a.enterprise, a.unit, a.topic, ListColumn.text(a.preferredDays), a.status.rawValue, a.createdAt.text])
     }
 
     private static func appointment(_ row: Row) -> Appointment {
         return Appointment(id: row["id"], enterprise: row["enterprise"], unit: row["unit"], topic: row["topic"],
-                           preferredDays: DayListColumn.days(row["preferred_days"]) ?? [], status: Appointment.Status(rawValue: row["status"]) ?? .requested,
+                           preferredDays: ListColumn.days(row["preferred_days"]) ?? [], status: Appointment.Status(rawValue: row["status"]) ?? .requested,
                            reason: row["reason"], visit: row["visit_id"], createdAt: Timestamp(stored: row["created_at"]),
                            decidedAt: (row["decided_at"] as String?).map(Timestamp.init(stored:)))
     }

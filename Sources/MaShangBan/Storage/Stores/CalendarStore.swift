@@ -9,12 +9,12 @@ enum CalendarStore {
         try db.execute(sql: """
             INSERT INTO calendar_years (year, holidays, workdays, updated_at) VALUES (?, ?, ?, ?)
             ON CONFLICT (year) DO UPDATE SET holidays = excluded.holidays, workdays = excluded.workdays, updated_at = excluded.updated_at
-            """, arguments: [year.year, DayListColumn.text(year.holidays.sorted()), DayListColumn.text(year.workdays.sorted()), stamp.text])
+            """, arguments: [year.year, ListColumn.text(year.holidays.sorted()), ListColumn.text(year.workdays.sorted()), stamp.text])
         return !existed
     }
 
     private static func year(_ row: Row) -> (year: WorkingCalendar.Year, updatedAt: Timestamp) {
-        let days = { (column: String) in Set(DayListColumn.days(row[column]) ?? []) }
+        let days = { (column: String) in Set(ListColumn.days(row[column]) ?? []) }
         return (WorkingCalendar.Year(year: row["year"], holidays: days("holidays"), workdays: days("workdays")),
                 Timestamp(stored: row["updated_at"]))
     }

@@ -5,7 +5,7 @@ import GRDB
 enum ClientStore {
     static func insert(id: String, role: ClientRole, name: String, hall: String?, window: String?, issuerCode: String?,
                        licenceTypes: [String]?, party: String?, tokenHash: [UInt8], createdAt: String, _ db: Database) throws {
-        let types = licenceTypes.map { JSONValue.array($0.map(JSONValue.string)).canonicalString }
+        let types = licenceTypes.map(ListColumn.text)
         try db.execute(
             sql: """
                 INSERT INTO clients (id, role, name, hall, window, issuer_code, licence_types, party, token_hash, created_at)
@@ -17,7 +17,10 @@ enum ClientStore {
     private static func client(_ row: Row) throws -> Client {
         let roleName: String = row["role"]
         guard let role = ClientRole(rawValue: roleName) else { throw InternalError("unknown role in the database") }
-        let types = try (row["licence_types"] as String?).map { try JSONDecoder().decode([String].self, from: Data($0.utf8)) }
+        let types = try (row["licence_types"] as String?).map { text in
+            guard let types = ListColumn.strings(text) else { throw InternalError("a client's licence types are not a list") }
+            return types
+        }
         return Client(id: row["id"], role: role, name: row["name"], hall: row["hall"], window: row["window"],
                       issuerCode: row["issuer_code"], licenceTypes: types, party: row["party"], createdAt: Timestamp(stored: row["created_at"]))
     }

@@ -126,7 +126,7 @@ enum LicenceStore {
             WHERE issuer_code IS NULL AND (issuer_client = ? OR (? IS NULL AND issuer_client IS NULL))
               AND type IN (SELECT value FROM json_each(?))
             """).execute(arguments: [code, client, name, Timestamp.string(instant), previous, previous,
-                                     JSONValue.array(types.sorted().map(JSONValue.string)).canonicalString])
+                                     ListColumn.text(types.sorted())])
         return db.changesCount
     }
 }

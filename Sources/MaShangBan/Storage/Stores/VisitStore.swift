@@ -8,7 +8,7 @@ enum VisitStore {
             INSERT INTO visits (id, unit, enterprise, type, matter, legal_basis, purpose, from_day, until_day, proposed_days, booked_day,
                 decision, decided_at, appointment, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """, arguments: [v.id, v.unit, v.enterprise, v.type.rawValue, v.matter, v.legalBasis, v.purpose, v.from.text, v.until.text,
-                             DayListColumn.text(v.proposedDays), v.bookedDay?.text, v.decision?.rawValue, v.decidedAt?.text, v.appointment,
+                             ListColumn.text(v.proposedDays), v.bookedDay?.text, v.decision?.rawValue, v.decidedAt?.text, v.appointment,
                              v.createdAt.text])
         for official in officials {
             try db.execute(sql: "INSERT INTO visit_officials (visit_id, unit, official) VALUES (?, ?, ?)", arguments: [v.id, v.unit, official])
@@ -22,7 +22,7 @@ enum VisitStore {
         let stamp = { (column: String) in (row[column] as String?).map(Timestamp.init(stored:)) }
         return Visit(id: row["id"], unit: row["unit"], enterprise: row["enterprise"], type: type, matter: row["matter"],
                      legalBasis: row["legal_basis"], purpose: row["purpose"], from: from, until: until,
-                     proposedDays: DayListColumn.days(row["proposed_days"]) ?? [], counterDays: DayListColumn.days(row["counter_days"]),
+                     proposedDays: ListColumn.days(row["proposed_days"]) ?? [], counterDays: ListColumn.days(row["counter_days"]),
                      bookedDay: (row["booked_day"] as String?).flatMap(CalendarDate.init), unannounced: row["unannounced"],
                      approvedAt: stamp("approved_at"), approvalOrder: row["approval_order"],
                      decision: (row["decision"] as String?).flatMap(EnterpriseDecision.init(rawValue:)),
@@ -135,7 +135,7 @@ enum VisitStore {
     /// The unit's proposal (the enterprise's counter-proposal is cleared), or the enterprise's.
     static func propose(_ id: String, days list: [CalendarDate], byUnit: Bool, _ db: Database) throws {
         let sql = byUnit ? "UPDATE visits SET proposed_days = ?, counter_days = NULL WHERE id = ?" : "UPDATE visits SET counter_days = ? WHERE id = ?"
-        try db.execute(sql: sql, arguments: [DayListColumn.text(list), id])
+        try db.execute(sql: sql, arguments: [ListColumn.text(list), id])
     }
 
     static func book(_ id: String, day: CalendarDate, _ db: Database) throws {
@@ -164,7 +164,7 @@ enum VisitStore {
         try db.cachedStatement(sql: """
             INSERT INTO visit_events (visit_id, enterprise, event, day, at, client_id, reasons) VALUES (?, ?, ?, ?, ?, ?, ?)
             """).execute(arguments: [visit, enterprise, event.kind.rawValue, event.day.text, event.at.text, clientID,
-                                     JSONValue.array(event.reasons.map(JSONValue.string)).canonicalString])
+                                     ListColumn.text(event.reasons)])
     }
 
     static func events(of visit: String, _ db: Database) throws -> [VisitEvent] {
@@ -173,7 +173,7 @@ enum VisitStore {
             WHERE e.visit_id = ? ORDER BY e.id
             """), arguments: [visit]).compactMap { row in
             guard let kind = VisitEvent.Kind(rawValue: row[0]), let day = CalendarDate(row[1]) else { return nil }
-            let reasons = (try? JSONDecoder().decode([String].self, from: Data((row[3] as String).utf8))) ?? []
+            let reasons = ListColumn.strings(row[3]) ?? []
             return VisitEvent(kind: kind, day: day, at: Timestamp(stored: row[2]), reasons: reasons, door: row[4])
         }
     }
