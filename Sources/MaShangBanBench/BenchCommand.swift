@@ -101,6 +101,8 @@ struct BenchCommand: AsyncParsableCommand {
         print(Self.row("  policy search (2 words + region, \(results.policies))", figures(results.policySearches)
                        + String(format: "  %.0f hits/page", results.hitsPerSearch)))
         print(Self.row("  the same, one connection per core", figures(results.policySearchesPerCore)))
+        print(Self.row("  audit inclusion proofs (log of \(results.auditSize))", figures(results.inclusionProofs)))
+        print(Self.row("  audit consistency proofs (to \(results.auditSize))", figures(results.consistencyProofs)))
         print("    (whole flows are sent by AsyncHTTPClient from this process, which signs each face-check attestation)")
         // One thread runs every write: its CPU per unit bounds the rate whatever the cores do.
         // Meanwhile the delivery worker tries to send the new submissions, on the same cores

@@ -55,6 +55,12 @@ struct FlowBench {
         let policySearchesPerCore: Figures
         let policies: Int
         let hitsPerSearch: Double
+        /// 跨域通办: RFC 9162 proofs from the audit log's Merkle tree at its latest checkpoint
+        /// (of `auditSize` records): inclusion of records spread over it, and consistency from
+        /// sizes spread over it.
+        let inclusionProofs: Figures
+        let consistencyProofs: Figures
+        let auditSize: Int
         /// The group commit's work during the codes and during the scans.
         let codeWrites: GroupCommits
         let scanWrites: GroupCommits
@@ -99,7 +105,7 @@ struct FlowBench {
         let claimConsents = try await grantConsents(flows, from: 0, http, s)
         let codeConsents = try await grantConsents(flows, from: flows, http, s)
         // Each phase: method, path, client token, one body per request, expected status, and
-        // the answer member the next phase needs.
+        // the answer member the next phase needs. A GET to path "*" sends each body as its path.
         func phase(_ method: String, _ path: String, token: String?, tokens: [String]? = nil, bodies: [String], expect: UInt,
                    keep member: String? = nil) async throws -> (Figures, [String]) {
             if let load {
@@ -108,7 +114,8 @@ struct FlowBench {
             }
             let kept = Answers(bodies.count)
             let figures = try await measure(bodies.count, server) { i in
-                let answer = try await http.call(method, path, token: tokens?[i] ?? token, body: bodies[i].isEmpty ? nil : bodies[i])
+                let answer = path == "*" ? try await http.call(method, bodies[i], token: tokens?[i] ?? token, body: nil)
+                    : try await http.call(method, path, token: tokens?[i] ?? token, body: bodies[i].isEmpty ? nil : bodies[i])
                 guard answer.status == expect else { return false }
                 guard let member else { return true }
                 guard let value = answer.json?[member] as? String else { return false }
@@ -142,6 +149,13 @@ struct FlowBench {
         let queries = PolicyCorpus.paths
         let searchPaths = (0..<flows).map { queries[$0 % queries.count] }
         let (policySearches, policySearchesPerCore, hits) = try await searchPhase(http, paths: searchPaths, token: s.appToken, load: load, server: server)
+        let checkpoint = try await http.call("GET", "/v1/audit/checkpoints/latest", token: s.adminToken, body: nil)
+        guard let auditSize = checkpoint.json?["size"] as? Int, auditSize > 0 else { throw ValidationError("the server wrote no audit checkpoint") }
+        let spread = (0..<flows).map { 1 + ($0 * 7_919) % auditSize }
+        let (inclusionProofs, _) = try await phase("GET", "*", token: s.adminToken,
+                                                   bodies: spread.map { "/v1/audit/proofs/inclusion?seq=\($0)&size=\(auditSize)" }, expect: 200)
+        let (consistencyProofs, _) = try await phase("GET", "*", token: s.adminToken,
+                                                     bodies: spread.map { "/v1/audit/proofs/consistency?from=\($0)&to=\(auditSize)" }, expect: 200)
         let memory = server.process.residentMegabytes
 
         // The whole 一码出示 flow, as the app and the window do it: challenge → (face check,
@@ -155,6 +169,7 @@ struct FlowBench {
         return Results(floor: floor, codes: codes, scans: scans, windowOpens: opens, claims: claims, fullFlows: full,
                        visitScans: visitScans, visitRed: visitRed, visitWrites: afterVisits - beforeVisits,
                        policySearches: policySearches, policySearchesPerCore: policySearchesPerCore, policies: s.policies, hitsPerSearch: hits,
+                       inclusionProofs: inclusionProofs, consistencyProofs: consistencyProofs, auditSize: auditSize,
                        codeWrites: afterCodes - beforeCodes, scanWrites: afterScans - afterCodes,
                        serverMemory: memory, serverStartup: server.startup)
     }
@@ -172,6 +187,8 @@ struct FlowBench {
         /// 赋码入企: each approved visit's code with the token of the door that scans it.
         let visitCodes: [(door: String, code: String)]
         let supervisorToken: String
+        /// The admin's token (the audit endpoints).
+        let adminToken: String
         /// 码上查: how many policies were published.
         let policies: Int
     }
@@ -214,8 +231,9 @@ struct FlowBench {
         let holders = try await overConnections(people.count) { try await wallet(people[$0]) }
         let (visitCodes, supervisor) = try await visits(provider: provider)
         try await PolicyCorpus.publish(policyCount, backend: backend)
+        let (_, adminToken) = try await backend.services.clients.create(.init(role: "admin", name: "bench admin"), by: .system)
         return SetUp(appToken: appToken, terminalToken: terminalToken, holders: holders, fullFlowHolder: fullFlowHolder, provider: provider,
-                     visitCodes: visitCodes, supervisorToken: supervisor, policies: policyCount)
+                     visitCodes: visitCodes, supervisorToken: supervisor, adminToken: adminToken, policies: policyCount)
     }
 
     /// 赋码入企: 10 units with two credentialed officials each, 100 protected enterprises (each

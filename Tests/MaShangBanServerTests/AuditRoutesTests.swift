@@ -67,4 +67,59 @@ struct AuditRoutesTests {
             #expect(verify["reason"] is String)
         }
     }
+
+    /// RFC 9162 proofs over HTTP: each checks against the checkpoints' roots as any RFC
+    /// 9162 verifier would; bad ranges are 400 `bad_request`, no checkpoint yet 404, and
+    /// only the admin asks.
+    @Test func proofsCheckAgainstTheCheckpoints() async throws {
+        let server = try TestServer()
+        try await server.test { client in
+            try await client.call(.get, "/v1/audit/proofs/inclusion?seq=1").expectProblem(404, "not_found")
+            for i in 0..<5 { _ = try await client.createClient(role: "app", name: "app \(i)") }
+            let audit = server.backend.audit
+            _ = try await server.backend.transactions.pool.write { db in try audit.checkpointIfNeeded(db) }
+            let first = try await client.call(.get, "/v1/audit/checkpoints/latest").json()
+            let firstSize = try #require(first["size"] as? Int)
+            for i in 5..<9 { _ = try await client.createClient(role: "app", name: "app \(i)") }
+            _ = try await server.backend.transactions.pool.write { db in try audit.checkpointIfNeeded(db) }
+            let second = try await client.call(.get, "/v1/audit/checkpoints/latest").json()
+            let secondSize = try #require(second["size"] as? Int)
+            #expect(firstSize < secondSize)
+            let hasher = MerkleHasher(server.backend.suite.hashing)
+            let hex = { (value: Any?) throws -> [UInt8] in try #require((value as? String).flatMap(Encoding.fromHex)) }
+            let path = { (json: [String: Any]) throws -> [[UInt8]] in try #require(json["path"] as? [String]).map { try hex($0) } }
+            #expect((second["note"] as? String)?.hasPrefix("mashangban/430400\n\(secondSize)\n") == true)
+
+            let record = try #require(try await client.call(.get, "/v1/audit/entries?after=2&limit=1").json()["entries"] as? [[String: Any]]).first
+            let inclusion = try await client.call(.get, "/v1/audit/proofs/inclusion?seq=3").json()
+            #expect(inclusion["seq"] as? Int == 3 && inclusion["size"] as? Int == secondSize, "at the latest checkpoint by default")
+            #expect(try hex(inclusion["leaf"]) == hasher.leaf(try hex(record?["hash"])))
+            #expect(Merkle.verifyInclusion(hasher, index: 2, size: Int64(secondSize), leaf: try hex(inclusion["leaf"]), path: try path(inclusion),
+                                           root: try hex(second["root"])))
+            let earlier = try await client.call(.get, "/v1/audit/proofs/inclusion?seq=3&size=\(firstSize)").json()
+            #expect(Merkle.verifyInclusion(hasher, index: 2, size: Int64(firstSize), leaf: try hex(earlier["leaf"]), path: try path(earlier),
+                                           root: try hex(first["root"])))
+            #expect(!Merkle.verifyInclusion(hasher, index: 2, size: Int64(secondSize), leaf: try hex(earlier["leaf"]), path: try path(earlier),
+                                            root: try hex(second["root"])))
+
+            let consistency = try await client.call(.get, "/v1/audit/proofs/consistency?from=\(firstSize)").json()
+            #expect(consistency["from"] as? Int == firstSize && consistency["to"] as? Int == secondSize)
+            #expect(Merkle.verifyConsistency(hasher, from: Int64(firstSize), to: Int64(secondSize), first: try hex(first["root"]),
+                                             second: try hex(second["root"]), path: try path(consistency)))
+
+            try await client.call(.get, "/v1/audit/proofs/inclusion").expectProblem(400, "bad_request")
+            try await client.call(.get, "/v1/audit/proofs/inclusion?seq=0").expectProblem(400, "bad_request")
+            try await client.call(.get, "/v1/audit/proofs/inclusion?seq=x").expectProblem(400, "bad_request")
+            try await client.call(.get, "/v1/audit/proofs/inclusion?seq=\(secondSize + 1)").expectProblem(400, "bad_request")
+            try await client.call(.get, "/v1/audit/proofs/inclusion?seq=4&size=3").expectProblem(400, "bad_request")
+            try await client.call(.get, "/v1/audit/proofs/inclusion?seq=1&size=100000").expectProblem(400, "bad_request")
+            try await client.call(.get, "/v1/audit/proofs/consistency").expectProblem(400, "bad_request")
+            try await client.call(.get, "/v1/audit/proofs/consistency?from=5&to=4").expectProblem(400, "bad_request")
+            try await client.call(.get, "/v1/audit/proofs/consistency?from=1&to=100000").expectProblem(400, "bad_request")
+            let app = try await client.createClient(role: "app", name: "not the admin")
+            try await client.call(.get, "/v1/audit/proofs/inclusion?seq=1", token: app.token).expectProblem(403, "forbidden")
+            try await client.call(.get, "/v1/audit/proofs/consistency?from=1", token: app.token).expectProblem(403, "forbidden")
+            try await client.call(.get, "/v1/audit/proofs/consistency?from=1", token: nil).expectProblem(401, "unauthorized")
+        }
+    }
 }

@@ -82,6 +82,59 @@ struct CommandLineTests {
         #expect(try runCLI(["audit", "verify", "--data", data.path, "--trusted-keys", checkpoint]).status == 2)
     }
 
+    /// 跨域通办's proofs off the machine: an inclusion proof and two checkpoints saved with curl,
+    /// a consistency proof made offline from the data directory, each checked against the
+    /// saved keys by `audit verify-proof`; a proof at the wrong checkpoint, of another record,
+    /// or between checkpoints given the wrong way round does not hold.
+    @Test(.enabled(if: Tool.curl.isInstalled, "needs curl (Debian package curl; make test installs it)")) func auditProofsCheckOffline() throws {
+        let dir = try TemporaryDirectory()
+        let data = dir.url.appendingPathComponent("data")
+        let file = { (name: String) in dir.url.appendingPathComponent(name).path }
+        var server = try ServerProcess(data: data)
+        let admin = try adminTokenFile(in: data)
+        let addClients = { (server: ServerProcess, names: [String]) in
+            for name in names {
+                _ = try curl(["-X", "POST", "\(server.base)/v1/clients", "-H", "Authorization: Bearer \(admin)", "-d", #"{"role":"app","name":"\#(name)"}"#])
+            }
+        }
+        try addClients(server, ["a1", "a2", "a3"])
+        #expect(server.stop() == 0)  // a checkpoint at shutdown
+        server = try ServerProcess(data: data)
+        #expect(try curl(["-f", "-o", file("keys.json"), "\(server.base)/v1/keys"]).status == 0)
+        #expect(try curl(["-f", "-o", file("first.json"), "\(server.base)/v1/audit/checkpoints/latest", "-H", "Authorization: Bearer \(admin)"]).status == 0)
+        #expect(try curl(["-f", "-o", file("inclusion.json"), "\(server.base)/v1/audit/proofs/inclusion?seq=2", "-H", "Authorization: Bearer \(admin)"]).status == 0)
+        let entries = try curl(["-f", "\(server.base)/v1/audit/entries?after=1&limit=2", "-H", "Authorization: Bearer \(admin)"]).body
+        let hashes = try #require(JSONValue.parse(Array(entries.utf8))?["entries"]?.arrayValue?.compactMap { $0["hash"]?.stringValue })
+        try addClients(server, ["a4", "a5"])
+        #expect(server.stop() == 0)
+        server = try ServerProcess(data: data)
+        #expect(try curl(["-f", "-o", file("second.json"), "\(server.base)/v1/audit/checkpoints/latest", "-H", "Authorization: Bearer \(admin)"]).status == 0)
+        #expect(server.stop() == 0)
+        let first = try #require(JSONValue.parse(Array(try String(contentsOfFile: file("first.json"), encoding: .utf8).utf8)))
+        let firstSize = try #require(first["size"]?.intValue)
+
+        let offline = try runCLI(["audit", "prove", "--data", data.path, "--seq", "2", "--size", "\(firstSize)"])
+        #expect(offline.status == 0)
+        #expect(JSONValue.parse(Array(offline.out.utf8)) == JSONValue.parse(Array(try String(contentsOfFile: file("inclusion.json"), encoding: .utf8).utf8)),
+                "the server's proof, made offline")
+        let consistency = try runCLI(["audit", "prove", "--data", data.path, "--from", "\(firstSize)"])
+        #expect(consistency.status == 0)
+        try consistency.out.write(toFile: file("consistency.json"), atomically: true, encoding: .utf8)
+
+        let check = { (arguments: [String]) in try runCLI(["audit", "verify-proof", "--trusted-keys", file("keys.json")] + arguments) }
+        let holds = try check(["--proof", file("inclusion.json"), "--checkpoint", file("first.json"), "--record-hash", hashes[0]])
+        #expect(holds.status == 0 && holds.out.hasPrefix("proof holds: record 2 is in the log"), "\(holds.out) \(holds.err)")
+        #expect(try check(["--proof", file("inclusion.json"), "--checkpoint", file("first.json"), "--record-hash", hashes[1]]).status == 1,
+                "another record's hash")
+        #expect(try check(["--proof", file("inclusion.json"), "--checkpoint", file("second.json")]).status == 1, "another size")
+        let extends = try check(["--proof", file("consistency.json"), "--checkpoint", file("second.json"), "--first-checkpoint", file("first.json")])
+        #expect(extends.status == 0 && extends.out.contains("extends the log of \(firstSize) records"), "\(extends.out)")
+        #expect(try check(["--proof", file("consistency.json"), "--checkpoint", file("first.json"), "--first-checkpoint", file("second.json")]).status == 1)
+        #expect(try check(["--proof", file("consistency.json"), "--checkpoint", file("second.json")]).status == 1, "no first checkpoint")
+        #expect(try runCLI(["audit", "prove", "--data", data.path, "--seq", "2", "--from", "1"]).status == 2)
+        #expect(try runCLI(["audit", "prove", "--data", data.path, "--seq", "999"]).status == 2)
+    }
+
     @Test(.enabled(if: Tool.curl.isInstalled, "needs curl (Debian package curl; make test installs it)")) func theCryptoProfileCannotChangeAfterFirstStart() throws {
         let dir = try TemporaryDirectory()
         let data = dir.url.appendingPathComponent("data")
@@ -104,7 +157,7 @@ struct CommandLineTests {
             let run = try runProcess(benchBinary, ["--licences", "300", "--flows", "64", "--connections", "8", "--load", load, "--policies", "500"])
             #expect(run.status == 0, "\(run.err)")
             let rows = run.out.split(separator: "\n").filter { $0.contains(" /s  p50 ") }
-            #expect(rows.count == 9, "floor, codes, scans, window sessions, claims, full flows, visit scans, policy search twice: \(run.out)")
+            #expect(rows.count == 11, "floor, codes, scans, window sessions, claims, full flows, visit scans, two searches, two proofs: \(run.out)")
             #expect(run.out.contains("hits/page") && !run.out.contains(" 0 hits/page"), "the searches find policies: \(run.out)")
             #expect(rows.allSatisfy { $0.contains("errors 0") }, "\(run.out)")
             #expect(run.out.contains("red 0"), "every door entry of an approved visit is green: \(run.out)")

@@ -10,6 +10,8 @@ public struct AuditLog: Sendable {
     static let zeroHash = String(repeating: "0", count: 64)
 
     let suite: CryptoSuite
+    /// The log's name in its checkpoints' signed notes (`CheckpointNote.origin`).
+    let origin: String
     let directory: DataDirectory
     let checkpointFile: URL
     let now: Now
@@ -19,8 +21,10 @@ public struct AuditLog: Sendable {
     /// while the server runs (a retired key's later checkpoints would not verify).
     private let signing: Locked<SigningKey>
 
-    public init(suite: CryptoSuite, keyring: Keyring, directory: DataDirectory, now: @escaping Now, logger: Logger = Logger(label: "msb.audit")) {
+    public init(suite: CryptoSuite, keyring: Keyring, directory: DataDirectory, region: String, now: @escaping Now,
+                logger: Logger = Logger(label: "msb.audit")) {
         self.suite = suite
+        self.origin = CheckpointNote.origin(region: region)
         self.directory = directory
         self.checkpointFile = directory.checkpointFile
         self.signing = Locked(keyring.active)
@@ -59,13 +63,20 @@ public struct AuditLog: Sendable {
         return try checkpoint(db, size: head.seq, head: head.hash)
     }
 
-    /// Signs and stores a checkpoint. Once the transaction commits, every checkpoint the file
-    /// lacks is appended to it from the database (one write and fsync per transaction), so
-    /// a checkpoint rolled back with its savepoint never reaches the file.
+    /// Signs and stores a checkpoint, with the Merkle tree's root at its size (the tree's
+    /// stored subtrees brought up to it first) and that root's signed note. Once the
+    /// transaction commits, every checkpoint the file lacks is appended to it from the
+    /// database (one write and fsync per transaction), so a checkpoint rolled back with its
+    /// savepoint never reaches the file.
     @discardableResult
     func checkpoint(_ db: Database, size: Int64, head: String) throws -> AuditCheckpoint {
         let signing = try activeKey(db)
-        var checkpoint = AuditCheckpoint(size: size, head: head, ts: Timestamp.string(now()), kid: signing.kid, signature: "")
+        let tree = AuditTree(suite: suite, db)
+        try tree.extend(to: size)
+        let root = try tree.root(size: size)
+        var checkpoint = AuditCheckpoint(size: size, head: head, ts: Timestamp.string(now()), kid: signing.kid, signature: "",
+                                         root: Encoding.hex(root),
+                                         note: try CheckpointNote.signed(origin: origin, size: size, root: root, by: signing.signer))
         checkpoint.signature = Encoding.base64URL(try signing.signer.sign(checkpoint.signedBytes))
         try AuditStore.insert(checkpoint, db)
         exporter.schedule(db, file: checkpointFile, logger: logger)

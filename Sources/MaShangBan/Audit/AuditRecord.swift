@@ -82,23 +82,34 @@ public struct AuditRecord: Sendable, Equatable {
 }
 
 /// A signed statement that the log had `size` records ending in `head`.
-/// `signature` = base64url of the key's raw signature over JCS of the checkpoint without `signature`.
+/// `signature` = base64url of the key's raw signature over JCS of the checkpoint without
+/// `signature`, `root` and `note`. Since migration 0021 a checkpoint also carries the root of
+/// the log's Merkle tree at its size (`root`, hex) and the C2SP signed note of size and root
+/// (`note`, see `CheckpointNote`); older ones have neither.
 public struct AuditCheckpoint: Sendable, Equatable, Codable {
     public var size: Int64
     public var head: String
     public var ts: String
     public var kid: String
     public var signature: String
+    public var root: String?
+    public var note: String?
 
     public var signedBytes: [UInt8] {
         JSONValue.object(["size": .int(size), "head": .string(head), "ts": .string(ts), "kid": .string(kid)]).canonicalBytes
     }
 
-    public var jsonLine: String {
-        JSONValue.object([
+    /// Its JSON members (`GET /v1/audit/checkpoints/latest`, a line of the checkpoint file).
+    public var json: JSONValue {
+        var members: [String: JSONValue] = [
             "size": .int(size), "head": .string(head), "ts": .string(ts), "kid": .string(kid), "signature": .string(signature),
-        ]).canonicalString
+        ]
+        if let root { members["root"] = .string(root) }
+        if let note { members["note"] = .string(note) }
+        return .object(members)
     }
+
+    public var jsonLine: String { json.canonicalString }
 
     init(row: Row) {
         size = row["size"]
@@ -106,9 +117,11 @@ public struct AuditCheckpoint: Sendable, Equatable, Codable {
         ts = row["ts"]
         kid = row["kid"]
         signature = row["signature"]
+        root = row["root"]
+        note = row["note"]
     }
 
-    init(size: Int64, head: String, ts: String, kid: String, signature: String) {
-        (self.size, self.head, self.ts, self.kid, self.signature) = (size, head, ts, kid, signature)
+    init(size: Int64, head: String, ts: String, kid: String, signature: String, root: String? = nil, note: String? = nil) {
+        (self.size, self.head, self.ts, self.kid, self.signature, self.root, self.note) = (size, head, ts, kid, signature, root, note)
     }
 }

@@ -48,6 +48,20 @@ public final class AuditTrail: Sendable {
         try await transactions.read { db in try AuditStore.latestCheckpoint(db) }
     }
 
+    /// Record `seq`'s leaf hash, its record hash, and its audit path in the log's Merkle tree
+    /// at `size` (default: the latest checkpoint's), which `1 ≤ seq ≤ size ≤` the log's size.
+    public func inclusionProof(seq: Int64, size: Int64?) async throws -> AuditProofs.Inclusion {
+        let suite = self.suite
+        return try await transactions.read { db in try AuditProofs.inclusion(seq: seq, size: size, suite: suite, db) }
+    }
+
+    /// The proof that the log's tree at `from` is the start of its tree at `to` (default: the
+    /// latest checkpoint's size), with `1 ≤ from ≤ to ≤` the log's size.
+    public func consistencyProof(from: Int64, to: Int64?) async throws -> AuditProofs.Consistency {
+        let suite = self.suite
+        return try await transactions.read { db in try AuditProofs.consistency(from: from, to: to, suite: suite, db) }
+    }
+
     /// Checks the chain and its checkpoints with the keys the database lists; the same
     /// answer as `mashangban audit verify` on the same data.
     public func verify() async throws -> AuditVerification {

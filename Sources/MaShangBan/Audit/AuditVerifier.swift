@@ -165,15 +165,18 @@ public enum AuditVerifier {
     /// hash, and no sequence number is missing. Stops at the first that does not.
     struct ChainWalk {
         let suite: CryptoSuite
-        /// The sizes some checkpoint covers, whose heads `headAt` keeps.
+        /// The sizes some checkpoint covers, whose heads `headAt` and Merkle roots `rootAt` keep.
         let sizes: Set<Int64>
         var expected: Int64 = 1
         var prev = AuditLog.zeroHash
         var headAt: [Int64: String] = [:]
+        var rootAt: [Int64: String] = [:]
+        /// The log's Merkle tree, grown record by record.
+        var tree: MerkleFrontier
         var problem: (Int64, String)?
 
         init(suite: CryptoSuite, sizes: Set<Int64>) {
-            (self.suite, self.sizes) = (suite, sizes)
+            (self.suite, self.sizes, tree) = (suite, sizes, MerkleFrontier(MerkleHasher(suite.hashing)))
         }
 
         var size: Int64 { expected - 1 }
@@ -187,8 +190,12 @@ public enum AuditVerifier {
             } else if record.computedHash(suite: suite) != record.hash {
                 problem = (record.seq, "hash does not match the record's content")
             }
-            guard problem == nil else { return false }
-            if sizes.contains(record.seq) { headAt[record.seq] = record.hash }
+            guard problem == nil, let hash = Encoding.fromHex(record.hash) else {
+                problem = problem ?? (record.seq, "hash is not hex")
+                return false
+            }
+            tree.append(leaf: tree.hasher.leaf(hash))
+            if sizes.contains(record.seq) { (headAt[record.seq], rootAt[record.seq]) = (record.hash, Encoding.hex(tree.root)) }
             prev = record.hash
             expected += 1
             return true
@@ -226,16 +233,30 @@ public enum AuditVerifier {
                 if let head = walk.headAt[anchor.size], head != anchor.head {
                     return .broken(anchor.size, "forked", detail: "the log's record \(anchor.size) is not the one the saved checkpoint signed")
                 }
+                if let root = anchor.root, root != walk.rootAt[anchor.size] {
+                    return .broken(anchor.size, "forked", detail: "the log's Merkle root at \(anchor.size) is not the saved checkpoint's")
+                }
                 continue
             }
             if checkpoint.size > size {
                 problems.append((size + 1, "log truncated: a checkpoint covers \(checkpoint.size) records but the log has \(size)"))
             } else if let head = walk.headAt[checkpoint.size], head != checkpoint.head {
                 problems.append((checkpoint.size, "checkpoint head at size \(checkpoint.size) does not match the chain"))
+            } else if let root = checkpoint.root, root != walk.rootAt[checkpoint.size] {
+                problems.append((checkpoint.size, "checkpoint root at size \(checkpoint.size) is not the log's Merkle root"))
+            } else if let note = checkpoint.note, !Self.noteHolds(note, checkpoint, key.verifier) {
+                problems.append((checkpoint.size, "checkpoint note at size \(checkpoint.size) does not verify"))
             }
         }
         if let first = problems.min(by: { $0.0 < $1.0 }) { return .broken(first.0, first.1) }
         return .intact(size: size, head: size == 0 ? AuditLog.zeroHash : walk.prev)
+    }
+
+    /// Whether a checkpoint's signed note states its size and root and is signed by its key.
+    static func noteHolds(_ note: String, _ checkpoint: AuditCheckpoint, _ verifier: any SignatureVerifier) -> Bool {
+        guard let parsed = CheckpointNote.parse(note) else { return false }
+        return String(parsed.size) == String(checkpoint.size) && Encoding.hex(parsed.root) == checkpoint.root
+            && parsed.isSigned(by: parsed.origin, verifier)
     }
 
     private static func readCheckpointFile(_ file: URL) -> Result<[AuditCheckpoint], LineError> {
@@ -246,7 +267,8 @@ public enum AuditVerifier {
                   let size = value["size"]?.intValue, let head = value["head"]?.stringValue, let ts = value["ts"]?.stringValue,
                   let kid = value["kid"]?.stringValue, let signature = value["signature"]?.stringValue
             else { return .failure(LineError(line: index + 1)) }
-            out.append(AuditCheckpoint(size: size, head: head, ts: ts, kid: kid, signature: signature))
+            out.append(AuditCheckpoint(size: size, head: head, ts: ts, kid: kid, signature: signature,
+                                       root: value["root"]?.stringValue, note: value["note"]?.stringValue))
         }
         return .success(out)
     }

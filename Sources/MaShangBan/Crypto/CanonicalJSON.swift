@@ -51,6 +51,11 @@ public enum JSONValue: Sendable, Equatable, Codable {
         return nil
     }
 
+    public var arrayValue: [JSONValue]? {
+        if case .array(let values) = self { return values }
+        return nil
+    }
+
     /// Parses JSON text; nil if it is not JSON or uses a non-integer number.
     public static func parse(_ bytes: [UInt8]) -> JSONValue? {
         try? JSONDecoder().decode(JSONValue.self, from: Data(bytes))

@@ -71,11 +71,13 @@ enum Migrations {
                                           ("0015_visits", visits0015), ("0016_calendar", calendar0016),
                                           ("0017_questions", questions0017), ("0018_policies", policies0018),
                                           ("0019_policy_filters_in_the_index", policyFiltersInTheIndex0019),
-                                          ("0020_policy_index_generation", policyIndexGeneration0020)]
+                                          ("0020_policy_index_generation", policyIndexGeneration0020),
+                                          ("0021_audit_merkle_tree", auditMerkleTree0021)]
 
     /// Steps in Swift that follow a migration's SQL, by its name.
     static let afterwards: [String: @Sendable (Database) throws -> Void] = [
         "0019_policy_filters_in_the_index": PolicyStore.indexAfresh,
+        "0021_audit_merkle_tree": AuditTree.plantAfresh,
     ]
 
     static let init0001 = """
@@ -710,6 +712,21 @@ enum Migrations {
     BEGIN UPDATE policy_index_generation SET generation = generation + 1; END;
     CREATE TRIGGER policies_delete_changes_the_index AFTER DELETE ON policies
     BEGIN UPDATE policy_index_generation SET generation = generation + 1; END;
+    """
+
+    /// 跨域通办's checkable audit log: the log as an RFC 9162 Merkle tree, its subtrees of 256
+    /// records and more stored by level and index (`AuditTree`; a Swift step stores those of
+    /// the records already there), and each checkpoint's root (hex) and C2SP signed note.
+    /// Checkpoints from before have neither.
+    static let auditMerkleTree0021 = """
+    CREATE TABLE audit_tree (
+        level INTEGER NOT NULL CHECK (level >= 8),
+        idx   INTEGER NOT NULL CHECK (idx >= 0),
+        hash  BLOB NOT NULL,
+        PRIMARY KEY (level, idx)
+    ) WITHOUT ROWID, STRICT;
+    ALTER TABLE audit_checkpoints ADD COLUMN root TEXT;
+    ALTER TABLE audit_checkpoints ADD COLUMN note TEXT;
     """
 }
 

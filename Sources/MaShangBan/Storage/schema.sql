@@ -41,7 +41,7 @@ CREATE TABLE audit_checkpoints (
     ts        TEXT NOT NULL,
     kid       TEXT NOT NULL REFERENCES signing_keys(kid),
     signature TEXT NOT NULL
-) STRICT;
+, root TEXT, note TEXT) STRICT;
 
 -- table audit_records
 CREATE TABLE audit_records (
@@ -54,6 +54,14 @@ CREATE TABLE audit_records (
     prev   TEXT NOT NULL,
     hash   TEXT NOT NULL
 ) STRICT;
+
+-- table audit_tree
+CREATE TABLE audit_tree (
+    level INTEGER NOT NULL CHECK (level >= 8),
+    idx   INTEGER NOT NULL CHECK (idx >= 0),
+    hash  BLOB NOT NULL,
+    PRIMARY KEY (level, idx)
+) WITHOUT ROWID, STRICT;
 
 -- table calendar_years
 CREATE TABLE calendar_years (

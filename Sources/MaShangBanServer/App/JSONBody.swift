@@ -68,7 +68,12 @@ protocol FlatStringBody: Decodable {
 extension Request {
     /// A whole-number query parameter within `range` (400 `bad_request` otherwise), or `value` when absent.
     func integerParameter(_ name: String, default value: Int64, in range: ClosedRange<Int64>) throws -> Int64 {
-        guard let raw = uri.queryParameters[Substring(name)] else { return value }
+        try integerParameter(name, in: range) ?? value
+    }
+
+    /// A whole-number query parameter in `range`, or nil when it is absent.
+    func integerParameter(_ name: String, in range: ClosedRange<Int64>) throws -> Int64? {
+        guard let raw = uri.queryParameters[Substring(name)] else { return nil }
         guard let number = Int64(raw), range.contains(number) else {
             throw MSBError.badRequest("query parameter `\(name)` must be a whole number from \(range.lowerBound) to \(range.upperBound)")
         }

@@ -65,11 +65,12 @@ struct AuditPageBody: ResponseBody {
 /// A signed checkpoint, as the checkpoint file holds it.
 struct CheckpointBody: ResponseBody {
     let checkpoint: AuditCheckpoint
-    var json: JSONValue {
-        .object(["size": .int(checkpoint.size), "head": .string(checkpoint.head), "ts": .string(checkpoint.ts),
-                 "kid": .string(checkpoint.kid), "signature": .string(checkpoint.signature)])
-    }
+    var json: JSONValue { checkpoint.json }
 }
+
+/// `GET /v1/audit/proofs/inclusion` and `/consistency`.
+extension AuditProofs.Inclusion: ResponseBody {}
+extension AuditProofs.Consistency: ResponseBody {}
 
 /// `GET /v1/audit/verify`.
 struct VerificationBody: ResponseBody {

@@ -1,7 +1,8 @@
 import Hummingbird
 import MaShangBan
 
-/// `GET /v1/audit/entries`, `/checkpoints/latest`, `/verify` (admin).
+/// `GET /v1/audit/entries`, `/checkpoints/latest`, `/verify`, `/proofs/inclusion`,
+/// `/proofs/consistency` (admin).
 struct AuditRoutes {
     let auth: Authenticator
     let auditTrail: AuditTrail
@@ -20,6 +21,20 @@ struct AuditRoutes {
                 throw MSBError.notFound("no checkpoint has been written yet")
             }
             return JSONResponse.make(CheckpointBody(checkpoint: checkpoint))
+        }
+        group.get("proofs/inclusion") { request, _ in
+            guard let seq = try request.integerParameter("seq", in: 1...Int64.max) else {
+                throw MSBError.badRequest("query parameter `seq` is required")
+            }
+            let size = try request.integerParameter("size", in: 1...Int64.max)
+            return JSONResponse.make(try await auditTrail.inclusionProof(seq: seq, size: size))
+        }
+        group.get("proofs/consistency") { request, _ in
+            guard let from = try request.integerParameter("from", in: 1...Int64.max) else {
+                throw MSBError.badRequest("query parameter `from` is required")
+            }
+            let to = try request.integerParameter("to", in: 1...Int64.max)
+            return JSONResponse.make(try await auditTrail.consistencyProof(from: from, to: to))
         }
         group.get("verify") { _, _ in
             JSONResponse.make(VerificationBody(verification: try await auditTrail.verify()))

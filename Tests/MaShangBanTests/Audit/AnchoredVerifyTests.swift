@@ -124,7 +124,7 @@ struct AnchoredVerifyTests {
         late.signature = Encoding.base64URL(try old.signer.sign(late.signedBytes))
         try backend.transactions.pool.write { db in
             try db.execute(sql: "DELETE FROM audit_checkpoints WHERE size = ?", arguments: [head.seq])
-            try db.execute(sql: "INSERT INTO audit_checkpoints VALUES (?, ?, ?, ?, ?)",
+            try db.execute(sql: "INSERT INTO audit_checkpoints (size, head, ts, kid, signature) VALUES (?, ?, ?, ?, ?)",
                            arguments: [late.size, late.head, late.ts, late.kid, late.signature])
         }
         let result = try AuditVerifier.verify(reader: backend.transactions.pool, suite: backend.suite, checkpointFile: dir.url.appendingPathComponent("none.jsonl"))

@@ -144,7 +144,7 @@ struct AuditChainTests {
             try db.execute(sql: "DELETE FROM audit_checkpoints WHERE size = 150")
             try db.execute(sql: "INSERT INTO signing_keys VALUES ('forged', 'EdDSA', ?, 'retired', 'x', NULL)",
                            arguments: [try forger.verifier.publicKeyPEM()])
-            try db.execute(sql: "INSERT INTO audit_checkpoints VALUES (150, '00', ?, 'forged', ?)",
+            try db.execute(sql: "INSERT INTO audit_checkpoints (size, head, ts, kid, signature) VALUES (150, '00', ?, 'forged', ?)",
                            arguments: [checkpoint.ts, checkpoint.signature])
         }
         let result = try AuditVerifier.verify(dataDirectory: copy.dataDirectory)

@@ -65,7 +65,7 @@ struct BackendTests {
         }
         #expect(throws: DatabaseError.self) {
             try backend.transactions.pool.write { db in
-                try db.execute(sql: "INSERT INTO audit_checkpoints VALUES (1, 'h', 't', 'no-such-key', 's')")
+                try db.execute(sql: "INSERT INTO audit_checkpoints (size, head, ts, kid, signature) VALUES (1, 'h', 't', 'no-such-key', 's')")
             }
         }
     }

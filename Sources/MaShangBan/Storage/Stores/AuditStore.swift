@@ -36,8 +36,31 @@ enum AuditStore {
     }
 
     static func insert(_ checkpoint: AuditCheckpoint, _ db: Database) throws {
-        try db.cachedStatement(sql: "INSERT INTO audit_checkpoints (size, head, ts, kid, signature) VALUES (?, ?, ?, ?, ?)")
-            .execute(arguments: [checkpoint.size, checkpoint.head, checkpoint.ts, checkpoint.kid, checkpoint.signature])
+        try db.cachedStatement(sql: "INSERT INTO audit_checkpoints (size, head, ts, kid, signature, root, note) VALUES (?, ?, ?, ?, ?, ?, ?)")
+            .execute(arguments: [checkpoint.size, checkpoint.head, checkpoint.ts, checkpoint.kid, checkpoint.signature, checkpoint.root,
+                                 checkpoint.note])
+    }
+
+    /// The hashes (hex) of records after `after` through `through`, in order.
+    static func hashes(after: Int64, through: Int64, _ db: Database) throws -> [String] {
+        try String.fetchAll(db.cachedStatement(sql: "SELECT hash FROM audit_records WHERE seq > ? AND seq <= ? ORDER BY seq"),
+                            arguments: [after, through])
+    }
+
+    // MARK: The Merkle tree's stored subtrees (`AuditTree`)
+
+    static func treeNode(level: Int, index: Int64, _ db: Database) throws -> [UInt8]? {
+        try Data.fetchOne(db.cachedStatement(sql: "SELECT hash FROM audit_tree WHERE level = ? AND idx = ?"), arguments: [level, index])
+            .map { [UInt8]($0) }
+    }
+
+    static func insertTreeNode(level: Int, index: Int64, hash: [UInt8], _ db: Database) throws {
+        try db.cachedStatement(sql: "INSERT INTO audit_tree (level, idx, hash) VALUES (?, ?, ?)").execute(arguments: [level, index, Data(hash)])
+    }
+
+    /// How many nodes of `level` are stored (they are stored in order, from index 0).
+    static func treeNodeCount(level: Int, _ db: Database) throws -> Int64 {
+        try Int64.fetchOne(db.cachedStatement(sql: "SELECT max(idx) + 1 FROM audit_tree WHERE level = ?"), arguments: [level]) ?? 0
     }
 
     /// The largest size a checkpoint covers (0 before the first).
