@@ -49,6 +49,9 @@ struct OpsRoutesTests {
             let pem = try #require(keys.first?["public_key_pem"] as? String)
             let verifier = try SignatureKeys.loadVerifier(publicKeyPEM: pem)
             #expect(server.backend.suite.keyID(of: verifier) == server.backend.keyring.active.kid)
+            let fingerprint = try #require(keys.first?["fingerprint"] as? String)
+            #expect(fingerprint.hasPrefix("sha256:") && fingerprint.count == 7 + 64)
+            #expect(fingerprint == PublishedKey.fingerprint(publicKeyPEM: pem))
         }
     }
 

@@ -17,6 +17,17 @@ public struct PublishedKey: Sendable, Decodable, Equatable {
     /// When it was retired (null while active): checkpoints it signed later do not verify.
     public let retiredAt: Timestamp?
 
+    /// The key's fingerprint, as peer regions pin it: `sha256:` and the hex SHA-256 of its
+    /// SubjectPublicKeyInfo DER (the PEM's content); nil if the PEM is not one.
+    public var fingerprint: String? { Self.fingerprint(publicKeyPEM: publicKeyPEM) }
+
+    public static func fingerprint(publicKeyPEM pem: String) -> String? {
+        let lines = pem.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
+        guard lines.first == "-----BEGIN PUBLIC KEY-----", lines.last == "-----END PUBLIC KEY-----", lines.count > 2,
+              let der = Data(base64Encoded: lines.dropFirst().dropLast().joined()) else { return nil }
+        return "sha256:" + Encoding.hex(SHA256Hashing().hash([UInt8](der)))
+    }
+
     /// The saved answer's member names (the file format `--trusted-keys` reads).
     enum CodingKeys: String, CodingKey {
         case kid, alg, status

@@ -36,7 +36,8 @@ struct KeysBody: ResponseBody {
             "region": .string(region),
             "keys": .array(keys.map { key in
                 .object(["kid": .string(key.kid), "alg": .string(key.alg), "public_key_pem": .string(key.publicKeyPEM),
-                         "status": .string(key.status), "retired_at": .time(key.retiredAt)])
+                         "fingerprint": key.fingerprint.map(JSONValue.string) ?? .null, "status": .string(key.status),
+                         "retired_at": .time(key.retiredAt)])
             }),
         ])
     }
