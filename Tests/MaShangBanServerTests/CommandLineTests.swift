@@ -135,6 +135,47 @@ struct CommandLineTests {
         #expect(try runCLI(["audit", "prove", "--data", data.path, "--seq", "999"]).status == 2)
     }
 
+    /// 跨域通办 between two real processes: Hengyang pins Changsha's key by the fingerprint
+    /// Changsha's `GET /v1/keys` shows and takes it on refresh; a peer registered under the
+    /// wrong region, or one that is down, gives nothing; only the admin manages peers.
+    @Test(.enabled(if: Tool.curl.isInstalled, "needs curl (Debian package curl; make test installs it)")) func peersPinEachOthersKeys() throws {
+        let dir = try TemporaryDirectory()
+        let changsha = try ServerProcess(data: dir.url.appendingPathComponent("changsha"), extra: ["--region", "430100", "--crypto", "gm"])
+        let hengyang = try ServerProcess(data: dir.url.appendingPathComponent("hengyang"), extra: ["--peer-timeout", "2"])
+        let admin = try adminTokenFile(in: dir.url.appendingPathComponent("hengyang"))
+        let keys = try #require(JSONValue.parse(Array(try curl(["-f", "\(changsha.base)/v1/keys"]).body.utf8)))
+        let key = try #require(keys["keys"]?.arrayValue?.first)
+        let (kid, fingerprint) = (try #require(key["kid"]?.stringValue), try #require(key["fingerprint"]?.stringValue))
+        let post = { (body: String) in
+            try curl(["-w", "\n%{http_code}", "-X", "POST", "\(hengyang.base)/v1/peers", "-H", "Authorization: Bearer \(admin)", "-d", body]).body
+        }
+        #expect(try post(#"{"region":"430100","name":"长沙市","base_url":"\#(changsha.base)","key_fingerprints":["\#(fingerprint)"]}"#)
+            .hasSuffix("\n201"))
+        #expect(try post(#"{"region":"450300","name":"桂林市","base_url":"\#(changsha.base)","key_fingerprints":["\#(fingerprint)"]}"#)
+            .hasSuffix("\n201"))
+        #expect(try post(#"{"region":"222400","name":"延边州","base_url":"http://127.0.0.1:9","key_fingerprints":["\#(fingerprint)"]}"#)
+            .hasSuffix("\n201"))
+        let refreshed = try curl(["-f", "-X", "POST", "\(hengyang.base)/v1/peers/refresh", "-H", "Authorization: Bearer \(admin)"]).body
+        let outcomes = try #require(JSONValue.parse(Array(refreshed.utf8))?["peers"]?.arrayValue)
+        let byRegion = Dictionary(uniqueKeysWithValues: outcomes.compactMap { outcome in outcome["region"]?.stringValue.map { ($0, outcome) } })
+        #expect(byRegion["430100"]?["added"] == .array([.string(kid)]) && byRegion["430100"]?["error"] == .null, "\(refreshed)")
+        #expect(byRegion["450300"]?["error"]?.stringValue == "GET /v1/keys answered for region 430100, not 450300")
+        #expect(byRegion["222400"]?["error"]?.stringValue?.hasPrefix("no answer from") == true)
+        let listed = try curl(["-f", "\(hengyang.base)/v1/peers", "-H", "Authorization: Bearer \(admin)"]).body
+        let peers = try #require(JSONValue.parse(Array(listed.utf8))?["peers"]?.arrayValue)
+        #expect(peers.map { $0["region"]?.stringValue } == ["222400", "430100", "450300"])
+        #expect(peers.first { $0["region"] == .string("430100") }?["keys"] == .array([.object(["kid": .string(kid), "alg": .string("SM2"), "fingerprint": .string(fingerprint),
+                                                         "status": .string("active"), "retired_at": .null])]))
+        let app = try curl(["-X", "POST", "\(hengyang.base)/v1/clients", "-H", "Authorization: Bearer \(admin)", "-d", #"{"role":"app","name":"a"}"#]).body
+        let appToken = try #require(JSONValue.parse(Array(app.utf8))?["token"]?.stringValue)
+        #expect(try curl(["-w", "%{http_code}", "-o", "/dev/null", "\(hengyang.base)/v1/peers", "-H", "Authorization: Bearer \(appToken)"]).body == "403")
+        #expect(hengyang.stop() == 0)
+        let cli = try runCLI(["peers", "refresh", "--data", dir.url.appendingPathComponent("hengyang").path, "--timeout", "2"])
+        #expect(cli.status == 1, "two peers could not be read")
+        #expect(cli.out.contains("430100: added 0, retired 0, refused 0") && cli.out.contains("222400: NOT refreshed"), "\(cli.out)")
+        #expect(changsha.stop() == 0)
+    }
+
     @Test(.enabled(if: Tool.curl.isInstalled, "needs curl (Debian package curl; make test installs it)")) func theCryptoProfileCannotChangeAfterFirstStart() throws {
         let dir = try TemporaryDirectory()
         let data = dir.url.appendingPathComponent("data")

@@ -80,6 +80,8 @@ public struct Services: Sendable {
     public let questions: Questions
     /// 惠企政策 码上查.
     public let policies: Policies
+    /// 跨域通办: peer regions and their pinned keys.
+    public let peers: PeerRegistry
     public let stats: Stats
     /// Request rate limits: per client and per address at the edge, per holder inside the domain.
     public let limiter: RateLimiter
@@ -187,6 +189,7 @@ public struct Backend: Sendable, CustomStringConvertible, CustomDebugStringConve
             questions: Questions(transactions: transactions, vault: vault, holderReference: holderReference, audit: audit, calendars: calendars,
                                  notices: Notices(random: random, wake: deliveries.wake), random: random, now: now, settings: settings.questions),
             policies: Policies(transactions: transactions, audit: audit, now: now),
+            peers: PeerRegistry(transactions: transactions, audit: audit, now: now, region: settings.region),
             stats: Stats(transactions: transactions, now: now),
             limiter: limiter,
             authFailures: AuthFailures(transactions: transactions, audit: audit, holderReference: holderReference, now: now),

@@ -72,7 +72,7 @@ enum Migrations {
                                           ("0017_questions", questions0017), ("0018_policies", policies0018),
                                           ("0019_policy_filters_in_the_index", policyFiltersInTheIndex0019),
                                           ("0020_policy_index_generation", policyIndexGeneration0020),
-                                          ("0021_audit_merkle_tree", auditMerkleTree0021)]
+                                          ("0021_audit_merkle_tree", auditMerkleTree0021), ("0022_peers", peers0022)]
 
     /// Steps in Swift that follow a migration's SQL, by its name.
     static let afterwards: [String: @Sendable (Database) throws -> Void] = [
@@ -727,6 +727,31 @@ enum Migrations {
     ) WITHOUT ROWID, STRICT;
     ALTER TABLE audit_checkpoints ADD COLUMN root TEXT;
     ALTER TABLE audit_checkpoints ADD COLUMN note TEXT;
+    """
+
+    /// 跨域通办's peer regions, the key fingerprints pinned for each, and the keys their
+    /// `GET /v1/keys` published (`PeerRegistry`).
+    static let peers0022 = """
+    CREATE TABLE peers (
+        region        TEXT PRIMARY KEY NOT NULL,
+        name          TEXT NOT NULL,
+        base_url      TEXT NOT NULL,
+        pins          TEXT NOT NULL,
+        created_at    TEXT NOT NULL,
+        refreshed_at  TEXT,
+        refresh_error TEXT
+    ) STRICT;
+    CREATE TABLE peer_keys (
+        region         TEXT NOT NULL REFERENCES peers(region),
+        kid            TEXT NOT NULL,
+        alg            TEXT NOT NULL,
+        public_key_pem TEXT NOT NULL,
+        fingerprint    TEXT NOT NULL,
+        status         TEXT NOT NULL CHECK (status IN ('active', 'retired', 'refused')),
+        retired_at     TEXT,
+        added_at       TEXT NOT NULL,
+        PRIMARY KEY (region, kid)
+    ) STRICT;
     """
 }
 

@@ -235,6 +235,30 @@ CREATE TABLE outbox (
     created_at      TEXT NOT NULL
 ) STRICT;
 
+-- table peer_keys
+CREATE TABLE peer_keys (
+    region         TEXT NOT NULL REFERENCES peers(region),
+    kid            TEXT NOT NULL,
+    alg            TEXT NOT NULL,
+    public_key_pem TEXT NOT NULL,
+    fingerprint    TEXT NOT NULL,
+    status         TEXT NOT NULL CHECK (status IN ('active', 'retired', 'refused')),
+    retired_at     TEXT,
+    added_at       TEXT NOT NULL,
+    PRIMARY KEY (region, kid)
+) STRICT;
+
+-- table peers
+CREATE TABLE peers (
+    region        TEXT PRIMARY KEY NOT NULL,
+    name          TEXT NOT NULL,
+    base_url      TEXT NOT NULL,
+    pins          TEXT NOT NULL,
+    created_at    TEXT NOT NULL,
+    refreshed_at  TEXT,
+    refresh_error TEXT
+) STRICT;
+
 -- table policies
 CREATE TABLE policies (
     id           TEXT PRIMARY KEY NOT NULL,

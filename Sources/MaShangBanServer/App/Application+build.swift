@@ -42,7 +42,9 @@ func buildApplication(_ configuration: ServeConfiguration, backend: Backend, log
     app.addServices(CheckpointService(auditTrail: services.auditTrail, authFailures: services.authFailures,
                                       interval: .seconds(configuration.checkpointSeconds), logger: logger),
                     DeliveryService(deliveries: services.deliveries, logger: logger),
-                    QuestionSweepService(questions: services.questions, interval: .seconds(60), logger: logger))
+                    QuestionSweepService(questions: services.questions, interval: .seconds(60), logger: logger),
+                    PeerRefreshService(peers: services.peers, interval: .seconds(configuration.peerRefreshSeconds), timeout: configuration.peerTimeout,
+                                       logger: logger))
     return app
 }
 
@@ -75,6 +77,7 @@ func buildRouter(_ configuration: ServeConfiguration, backend: Backend) -> Route
     CalendarRoutes(auth: auth, calendars: s.calendars).register(on: router)
     QuestionRoutes(auth: auth, questions: s.questions).register(on: router)
     PolicyRoutes(auth: auth, policies: s.policies).register(on: router)
+    PeerRoutes(auth: auth, peers: s.peers, timeout: configuration.peerTimeout).register(on: router)
     return router
 }
 

@@ -5,8 +5,9 @@ import NIOCore
 import NIOHTTP1
 
 /// The delivery worker's transport over AsyncHTTPClient: one shared client, no redirects
-/// (a webhook URL is registered, not discovered).
-public final class AsyncHTTPClientTransport: WebhookTransport {
+/// (a webhook URL is registered, not discovered). Also what `peers refresh` reads peers' keys
+/// with.
+public final class AsyncHTTPClientTransport: WebhookTransport, PeerTransport {
     private let client: HTTPClient
 
     public init(connectTimeout: Duration) {
@@ -28,6 +29,16 @@ public final class AsyncHTTPClientTransport: WebhookTransport {
         let response = try await client.execute(request, timeout: .nanoseconds(nanoseconds))
         _ = try await response.body.collect(upTo: 64 * 1024)  // read (and drop) the answer so the connection is reused
         return Int(response.status.code)
+    }
+
+    /// A GET whose answer is at most 1 MiB.
+    public func get(url: String, timeout: Duration) async throws -> (status: Int, body: [UInt8]) {
+        var request = HTTPClientRequest(url: url)
+        request.method = .GET
+        let nanoseconds = timeout.components.seconds * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000
+        let response = try await client.execute(request, timeout: .nanoseconds(nanoseconds))
+        let body = try await response.body.collect(upTo: 1024 * 1024)
+        return (Int(response.status.code), Array(body.readableBytesView))
     }
 
     public func shutdown() async throws { try await client.shutdown() }

@@ -27,6 +27,11 @@ struct ServeConfiguration: Sendable, Equatable {
     var maxConnectionsPerAddress = 256
     var maxHeaderBytes = 16 * 1024
     var checkpointSeconds = 10
+    /// Seconds a peer region has to answer (`--peer-timeout`).
+    var peerTimeoutSeconds = 3
+    var peerTimeout: Duration { .seconds(peerTimeoutSeconds) }
+    /// Seconds between reads of the peers' keys (`--peer-refresh`).
+    var peerRefreshSeconds = 600
     var logLevel = "info"
     /// Load the demo data and serve the stand-in approval system (`--demo`, `MSB_DEMO=1`).
     var demo = false
@@ -101,6 +106,12 @@ struct ServeConfiguration: Sendable, Equatable {
         @Option(name: .customLong("max-connections"),
                 help: "Maximum open connections (env MSB_MAX_CONNECTIONS; default \(d.maxConnections)).")
         var maxConnections: Int?
+        @Option(name: .customLong("peer-timeout"),
+                help: "Seconds a peer region has to answer (env MSB_PEER_TIMEOUT; default \(d.peerTimeoutSeconds)).")
+        var peerTimeout: Int?
+        @Option(name: .customLong("peer-refresh"),
+                help: "Seconds between reads of the peer regions' keys (env MSB_PEER_REFRESH; default \(d.peerRefreshSeconds)).")
+        var peerRefresh: Int?
         @Option(name: .customLong("max-header-bytes"),
                 help: "Maximum size of request headers (env MSB_MAX_HEADER_BYTES; default \(d.maxHeaderBytes)).")
         var maxHeaderBytes: Int?
@@ -183,6 +194,8 @@ struct ServeConfiguration: Sendable, Equatable {
         for setting in source.list(flags.rateLimits, "MSB_RATE_LIMITS", separators: [";"]) {
             try Self.applyRateLimit(setting, to: &c.backend.rateLimits)
         }
+        if let v = try source.number(flags.peerRefresh, "peer-refresh", 10...86_400) { c.peerRefreshSeconds = v }
+        if let v = try source.number(flags.peerTimeout, "peer-timeout", 1...60) { c.peerTimeoutSeconds = v }
         if let v = try source.number(flags.idleTimeout, "idle-timeout", 1...3600) { c.idleTimeout = v }
         if let v = try source.number(flags.maxConnections, "max-connections", 1...1_000_000) { c.maxConnections = v }
         if let v = try source.number(flags.headerTimeout, "header-timeout", 1...600) { c.headerTimeout = v }

@@ -9,7 +9,8 @@ struct Root: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mashangban",
         abstract: "码上办 backend: e-licence wallet, 一码出示 / 一码获取 codes, delivery to approval systems, audit log.",
-        subcommands: [Serve.self, AuditCommand.self, KeysCommand.self, LicencesCommand.self, FaceAuthStubCommand.self, ApprovalStubCommand.self])
+        subcommands: [Serve.self, AuditCommand.self, KeysCommand.self, PeersCommand.self, LicencesCommand.self, FaceAuthStubCommand.self,
+                      ApprovalStubCommand.self])
 }
 
 extension Backend {

@@ -130,3 +130,29 @@ struct ReadyBody: ResponseBody {
     let warnings: [String]
     var json: JSONValue { .object(["status": .string("ready"), "warnings": .array(warnings.map(JSONValue.string))]) }
 }
+
+/// A peer region with its pins and keys (`/v1/peers`).
+struct PeerBody: ResponseBody {
+    let peer: Peer
+    var json: JSONValue {
+        .object([
+            "region": .string(peer.region), "name": .string(peer.name), "base_url": .string(peer.baseURL),
+            "key_fingerprints": .array(peer.pins.map(JSONValue.string)), "created_at": .time(peer.createdAt),
+            "refreshed_at": .time(peer.refreshedAt), "refresh_error": peer.refreshError.map(JSONValue.string) ?? .null,
+            "keys": .array(peer.keys.map { key in
+                .object(["kid": .string(key.kid), "alg": .string(key.alg), "fingerprint": .string(key.fingerprint), "status": .string(key.status),
+                         "retired_at": .time(key.retiredAt)])
+            }),
+        ])
+    }
+}
+
+/// What a refresh did to one peer's keys (`POST /v1/peers/refresh`).
+struct RefreshedBody: ResponseBody {
+    let refreshed: PeerRegistry.Refreshed
+    var json: JSONValue {
+        let list = { (kids: [String]) in JSONValue.array(kids.map(JSONValue.string)) }
+        return .object(["region": .string(refreshed.region), "added": list(refreshed.added), "retired": list(refreshed.retired),
+                        "refused": list(refreshed.refused), "error": refreshed.error.map(JSONValue.string) ?? .null])
+    }
+}
