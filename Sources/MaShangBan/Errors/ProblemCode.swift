@@ -64,6 +64,9 @@ public enum ProblemCode: String, CaseIterable, Sendable {
     case questionStateConflict = "question_state_conflict"
     case questionAlreadyRated = "question_already_rated"
     case profileMissing = "profile_missing"
+    // 跨域通办
+    case regionSignatureInvalid = "region_signature_invalid"
+    case regionRequestReplayed = "region_request_replayed"
 
     /// The HTTP status, the problem's `title`, and when the API answers with it.
     public var entry: (status: Int, title: String, meaning: String) {
@@ -120,6 +123,10 @@ public enum ProblemCode: String, CaseIterable, Sendable {
         case .visitAlreadyRated: (409, "Visit already rated", "The enterprise has rated this visit already (码上评 is once per visit).")
         case .questionStateConflict: (409, "Question state conflict", "The question is not in a state that allows this (accepted already, completed…).")
         case .profileMissing: (409, "Profile missing", "The enterprise has not set its profile (industry, region, scale) yet.")
+        case .regionSignatureInvalid: (401, "Region signature invalid",
+                                       "A region-to-region request without a valid RFC 9421 signature by a pinned key of a peer region.")
+        case .regionRequestReplayed: (401, "Region request replayed",
+                                      "A region-to-region request signed more than 5 minutes ago (or ahead), or whose nonce was seen before.")
         case .questionAlreadyRated: (409, "Question already rated", "The enterprise has rated this answer already (once per question).")
         case .visitEventOutOfOrder: (409, "Visit event out of order", "An entry when already inside today, or an exit without an entry.")
         }

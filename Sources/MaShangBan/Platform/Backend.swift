@@ -80,8 +80,9 @@ public struct Services: Sendable {
     public let questions: Questions
     /// 惠企政策 码上查.
     public let policies: Policies
-    /// 跨域通办: peer regions and their pinned keys.
+    /// 跨域通办: peer regions and their pinned keys; region-to-region requests signed and checked.
     public let peers: PeerRegistry
+    public let regionRequests: RegionRequests
     public let stats: Stats
     /// Request rate limits: per client and per address at the edge, per holder inside the domain.
     public let limiter: RateLimiter
@@ -190,6 +191,7 @@ public struct Backend: Sendable, CustomStringConvertible, CustomDebugStringConve
                                  notices: Notices(random: random, wake: deliveries.wake), random: random, now: now, settings: settings.questions),
             policies: Policies(transactions: transactions, audit: audit, now: now),
             peers: PeerRegistry(transactions: transactions, audit: audit, now: now, region: settings.region),
+            regionRequests: RegionRequests(transactions: transactions, signing: keyring.active, now: now, random: random),
             stats: Stats(transactions: transactions, now: now),
             limiter: limiter,
             authFailures: AuthFailures(transactions: transactions, audit: audit, holderReference: holderReference, now: now),

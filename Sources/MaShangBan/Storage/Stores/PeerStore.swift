@@ -43,6 +43,13 @@ enum PeerStore {
             """, arguments: [region, key.kid, key.alg, key.publicKeyPEM, key.fingerprint, key.status, key.retiredAt?.text, stamp.text])
     }
 
+    /// The peer region holding `kid` as an active key, with the key.
+    static func activeKey(kid: String, _ db: Database) throws -> (region: String, key: PeerKey)? {
+        let regions = try String.fetchAll(db.cachedStatement(sql: "SELECT region FROM peer_keys WHERE kid = ? AND status = 'active'"), arguments: [kid])
+        guard regions.count == 1, let region = regions.first, let key = try keys(of: region, db).first(where: { $0.kid == kid }) else { return nil }
+        return (region, key)
+    }
+
     /// Records a refresh: its time when the peer answered, else what went wrong.
     static func recordRefresh(_ region: String, error: String?, at stamp: Timestamp, _ db: Database) throws {
         if let error {
