@@ -10,11 +10,18 @@ public struct Item: Sendable, Codable, Equatable {
     public let required: [String]
     public let fields: FieldPolicies
     public let createdAt: Timestamp
+    /// 跨域通办: the national item code (全国统一事项编码) that names it to other regions, and the
+    /// region that decides it (nil: this one; items created before these were added have
+    /// neither).
+    public let nationalCode: String?
+    public let decidedBy: String?
 
     enum CodingKeys: String, CodingKey {
         case code, name, required, fields
         case approvalSystem = "approval_system"
         case createdAt = "created_at"
+        case nationalCode = "national_code"
+        case decidedBy = "decided_by"
     }
 }
 
@@ -22,6 +29,8 @@ public struct ItemRegistry: Sendable {
     let transactions: Transactions
     let audit: AuditLog
     let now: Now
+    /// This deployment's region: the one that decides an item unless it names another.
+    let region: String
 
     public struct Definition: Sendable, Decodable {
         public var code: String
@@ -29,10 +38,14 @@ public struct ItemRegistry: Sendable {
         public var approvalSystem: String
         public var required: [String]
         public var fields: [String: String]?
+        public var nationalCode: String?
+        public var decidedBy: String?
 
         enum CodingKeys: String, CodingKey {
             case code, name, required, fields
             case approvalSystem = "approval_system"
+            case nationalCode = "national_code"
+            case decidedBy = "decided_by"
         }
     }
 
@@ -46,6 +59,13 @@ public struct ItemRegistry: Sendable {
             throw MSBError.validationFailed("code must be 2 to 64 lower-case letters, digits, '_' or '-'")
         }
         let name = try MSBError.requireText(d.name, field: "name", maximum: 100)
+        if let national = d.nationalCode, national.wholeMatch(of: /[0-9A-Za-z][0-9A-Za-z._-]{0,63}/) == nil {
+            throw MSBError.validationFailed("national_code must be 1 to 64 letters, digits, '.', '_' or '-'")
+        }
+        if let decider = d.decidedBy {
+            guard decider.wholeMatch(of: /[1-9][0-9]{5}/) != nil else { throw MSBError.validationFailed("decided_by must be a 6-digit region code") }
+            guard d.nationalCode != nil else { throw MSBError.validationFailed("decided_by needs national_code: the other region knows the item by it") }
+        }
         guard !d.required.isEmpty, d.required.count <= 20, Set(d.required).count == d.required.count else {
             throw MSBError.validationFailed("required must list 1 to 20 different licence types")
         }
@@ -83,7 +103,8 @@ public struct ItemRegistry: Sendable {
                 throw MSBError(.itemExists, "item \(d.code) exists already")
             }
             let item = Item(code: d.code, name: name, approvalSystem: d.approvalSystem, required: d.required,
-                            fields: FieldPolicies(policies), createdAt: createdAt)
+                            fields: FieldPolicies(policies), createdAt: createdAt, nationalCode: d.nationalCode,
+                            decidedBy: d.decidedBy ?? (d.nationalCode == nil ? nil : region))
             try ItemStore.insert(code: item.code, approvalSystem: item.approvalSystem,
                                  definition: String(decoding: try JSONEncoder().encode(item), as: UTF8.self), at: instant, db)
             try audit.append(db, actor: actor, action: "item.created", object: "item:\(item.code)",
@@ -96,6 +117,12 @@ public struct ItemRegistry: Sendable {
         try await transactions.read { db in
             try ItemStore.definitions(db).map(Self.definitions.decode)
         }
+    }
+
+    /// 跨域通办's catalogue: the items this region decides that carry a national code, which
+    /// peer regions may take at their windows (`GET /v1/federation/items`).
+    public func crossRegion() async throws -> [Item] {
+        try await list().filter { $0.nationalCode != nil && ($0.decidedBy ?? region) == region }
     }
 
     /// The item, or 404 `not_found`.

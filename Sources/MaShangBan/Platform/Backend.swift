@@ -170,7 +170,7 @@ public struct Backend: Sendable, CustomStringConvertible, CustomDebugStringConve
             wallet: Wallet(transactions: transactions, library: library, holderReference: holderReference, audit: audit, now: now,
                            masks: settings.masks),
             approvalSystems: ApprovalSystemRegistry(transactions: transactions, vault: vault, audit: audit, random: random, now: now),
-            items: ItemRegistry(transactions: transactions, audit: audit, now: now),
+            items: ItemRegistry(transactions: transactions, audit: audit, now: now, region: settings.region),
             faceAuth: faceAuth,
             agents: EnterpriseAgents(transactions: transactions, library: library, faceAuth: faceAuth, holderReference: holderReference,
                                      audit: audit, now: now, maximumDays: settings.maxAgentDays),

@@ -13,10 +13,13 @@ struct AppRequestContext: RequestContext, RemoteAddressRequestContext {
     /// The address the request is counted under (`ClientAddress.key`: the peer's, or behind a
     /// trusted proxy the client's; IPv6 by /64), set by `AddressRateLimit`; nil if unknown.
     var clientAddress: String?
+    /// The peer region a region-to-region request came from (`RegionSignature`).
+    var peerRegion: String?
 
     init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
         client = nil
+        peerRegion = nil
         remoteAddress = source.channel.remoteAddress
     }
 

@@ -23,6 +23,7 @@ struct ItemBody: ResponseBody {
             "code": .string(item.code), "name": .string(item.name), "approval_system": .string(item.approvalSystem),
             "required": .array(item.required.map(JSONValue.string)), "created_at": .time(item.createdAt),
             "fields": .object(item.fields.policies.mapValues { .string($0.rawValue) }),
+            "national_code": item.nationalCode.map(JSONValue.string) ?? .null, "decided_by": item.decidedBy.map(JSONValue.string) ?? .null,
         ])
     }
 }
@@ -70,4 +71,16 @@ extension ListBody where Element == ApprovalSystemBody {
 
 extension ListBody where Element == ProviderBody {
     init(providers: [FaceAuthProvider]) { self.init(name: "providers", elements: providers.map(ProviderBody.init)) }
+}
+
+/// `GET /v1/federation/items`: what a peer region needs to take the item at its windows.
+struct FederationItemsBody: ResponseBody {
+    let region: String
+    let items: [Item]
+    var json: JSONValue {
+        .object(["region": .string(region), "items": .array(items.map { item in
+            .object(["national_code": item.nationalCode.map(JSONValue.string) ?? .null, "name": .string(item.name),
+                     "required": .array(item.required.map(JSONValue.string)), "decided_by": .string(item.decidedBy ?? region)])
+        })])
+    }
 }
