@@ -24,6 +24,7 @@ run() {  # run TOKEN TAG...: the operations of those tags, with that token
   echo "== schemathesis: $* operations"
   schemathesis run openapi.yaml --url "http://127.0.0.1:$PORT" -H "Authorization: Bearer $token" "${tags[@]}" \
     --exclude-path '/v1/licences:batch' --exclude-path '/v1/protected-enterprises/batch' --exclude-path '/v1/policies:batch' \
+    --exclude-path '/v1/peers/refresh' \
     --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
     --phases examples,fuzzing --max-examples "$EXAMPLES" --workers 1 --seed 20261125 --no-color
 }
@@ -34,6 +35,8 @@ run "$APP" app || status=1
 run "$TERMINAL" terminal || status=1
 run "$UNIT" unit || status=1
 run "$ENTERPRISE" enterprise || status=1
-run "$ADMIN" admin ops public || status=1
+# Not fuzzed: the NDJSON batches (schemathesis writes no NDJSON), and /v1/peers/refresh, which
+# calls every registered peer's address (under fuzzing, random hosts; its tests use real peers).
+run "$ADMIN" admin ops public federation || status=1
 if grep -q "http.status=5\|unhandled error" "$WORK/server.log"; then echo "the server logged errors:"; cat "$WORK/server.log"; status=1; fi
 exit $status

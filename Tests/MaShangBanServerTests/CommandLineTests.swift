@@ -143,9 +143,21 @@ struct CommandLineTests {
         let changsha = try ServerProcess(data: dir.url.appendingPathComponent("changsha"), extra: ["--region", "430100", "--crypto", "gm"])
         let hengyang = try ServerProcess(data: dir.url.appendingPathComponent("hengyang"), extra: ["--peer-timeout", "2"])
         let admin = try adminTokenFile(in: dir.url.appendingPathComponent("hengyang"))
+        let changshaAdmin = try adminTokenFile(in: dir.url.appendingPathComponent("changsha"))
         let keys = try #require(JSONValue.parse(Array(try curl(["-f", "\(changsha.base)/v1/keys"]).body.utf8)))
         let key = try #require(keys["keys"]?.arrayValue?.first)
         let (kid, fingerprint) = (try #require(key["kid"]?.stringValue), try #require(key["fingerprint"]?.stringValue))
+        // Changsha pins Hengyang too (its catalogue answers only signed requests), and offers an item.
+        let ours = try #require(JSONValue.parse(Array(try curl(["-f", "\(hengyang.base)/v1/keys"]).body.utf8))?["keys"]?.arrayValue?.first?["fingerprint"])
+        let toChangsha = { (path: String, body: String) in
+            try curl(["-f", "-X", "POST", "\(changsha.base)\(path)", "-H", "Authorization: Bearer \(changshaAdmin)", "-d", body]).status
+        }
+        #expect(try toChangsha("/v1/peers", #"{"region":"430400","name":"衡阳市","base_url":"\#(hengyang.base)","key_fingerprints":["\#(ours.stringValue ?? "")"]}"#) == 0)
+        #expect(try toChangsha("/v1/peers/refresh", "") == 0)
+        #expect(try toChangsha("/v1/approval-systems", #"{"code":"cs-hr","name":"长沙人社","webhook_url":"http://127.0.0.1:9/h"}"#) == 0)
+        #expect(try toChangsha("/v1/items", #"""
+            {"code":"cs-sb","name":"长沙社保事项","approval_system":"cs-hr","required":["resident_id_card"],"national_code":"11430100-SB"}
+            """#) == 0)
         let post = { (body: String) in
             try curl(["-w", "\n%{http_code}", "-X", "POST", "\(hengyang.base)/v1/peers", "-H", "Authorization: Bearer \(admin)", "-d", body]).body
         }
@@ -159,11 +171,14 @@ struct CommandLineTests {
         let outcomes = try #require(JSONValue.parse(Array(refreshed.utf8))?["peers"]?.arrayValue)
         let byRegion = Dictionary(uniqueKeysWithValues: outcomes.compactMap { outcome in outcome["region"]?.stringValue.map { ($0, outcome) } })
         #expect(byRegion["430100"]?["added"] == .array([.string(kid)]) && byRegion["430100"]?["error"] == .null, "\(refreshed)")
+        #expect(byRegion["430100"]?["items"] == .int(1), "Changsha's catalogue, over a request Hengyang signed")
         #expect(byRegion["450300"]?["error"]?.stringValue == "GET /v1/keys answered for region 430100, not 450300")
         #expect(byRegion["222400"]?["error"]?.stringValue?.hasPrefix("no answer from") == true)
         let listed = try curl(["-f", "\(hengyang.base)/v1/peers", "-H", "Authorization: Bearer \(admin)"]).body
         let peers = try #require(JSONValue.parse(Array(listed.utf8))?["peers"]?.arrayValue)
         #expect(peers.map { $0["region"]?.stringValue } == ["222400", "430100", "450300"])
+        #expect(peers.first { $0["region"] == .string("430100") }?["items"] == .array([.object([
+            "national_code": "11430100-SB", "name": "长沙社保事项", "required": .array(["resident_id_card"])])]))
         #expect(peers.first { $0["region"] == .string("430100") }?["keys"] == .array([.object(["kid": .string(kid), "alg": .string("SM2"), "fingerprint": .string(fingerprint),
                                                          "status": .string("active"), "retired_at": .null])]))
         let app = try curl(["-X", "POST", "\(hengyang.base)/v1/clients", "-H", "Authorization: Bearer \(admin)", "-d", #"{"role":"app","name":"a"}"#]).body
@@ -172,7 +187,7 @@ struct CommandLineTests {
         #expect(hengyang.stop() == 0)
         let cli = try runCLI(["peers", "refresh", "--data", dir.url.appendingPathComponent("hengyang").path, "--timeout", "2"])
         #expect(cli.status == 1, "two peers could not be read")
-        #expect(cli.out.contains("430100: added 0, retired 0, refused 0") && cli.out.contains("222400: NOT refreshed"), "\(cli.out)")
+        #expect(cli.out.contains("430100: added 0, retired 0, refused 0, items 1") && cli.out.contains("222400: NOT refreshed"), "\(cli.out)")
         #expect(changsha.stop() == 0)
     }
 

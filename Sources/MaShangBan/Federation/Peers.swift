@@ -15,6 +15,15 @@ public struct Peer: Sendable, Equatable {
     public let refreshedAt: Timestamp?
     public let refreshError: String?
     public let keys: [PeerKey]
+    /// The cross-region items it decides, as its `GET /v1/federation/items` last listed them.
+    public let items: [PeerItem]
+}
+
+/// A cross-region item a peer decides (synced by `peers refresh`).
+public struct PeerItem: Sendable, Equatable {
+    public let nationalCode: String
+    public let name: String
+    public let required: [String]
 }
 
 /// A key a peer publishes, as this region holds it: `active` or `retired` (both verify what
@@ -31,7 +40,7 @@ public struct PeerKey: Sendable, Equatable {
 
 /// GETs a URL for `peers refresh`; the status and body, or throws when no answer came.
 public protocol PeerTransport: Sendable {
-    func get(url: String, timeout: Duration) async throws -> (status: Int, body: [UInt8])
+    func get(url: String, headers: [(String, String)], timeout: Duration) async throws -> (status: Int, body: [UInt8])
 }
 
 /// The peers and their keys: `POST /v1/peers` (admin) registers or changes one; `refresh`
@@ -43,6 +52,8 @@ public struct PeerRegistry: Sendable {
     let now: Now
     /// This deployment's own region, which is no peer of itself.
     let region: String
+    /// Signs the catalogue requests to peers.
+    let regionRequests: RegionRequests
 
     public struct Registration: Sendable, Decodable {
         public var region: String
@@ -90,28 +101,42 @@ public struct PeerRegistry: Sendable {
 
     /// What one peer's refresh did.
     public struct Refreshed: Sendable, Equatable {
+        /// This refresh of keys followed by that of the catalogue.
+        func merging(_ catalogue: Refreshed) -> Refreshed {
+            var both = self
+            both.items = catalogue.items
+            both.error = catalogue.error
+            return both
+        }
+
         public let region: String
         public var added: [String] = []
         public var retired: [String] = []
         public var refused: [String] = []
-        /// Why the peer's keys could not be read (nothing changed then); nil when they were.
+        /// How many cross-region items its catalogue listed; nil when it was not read.
+        public var items: Int?
+        /// Why the peer's keys, or its catalogue, could not be read (what was not read did not
+        /// change); nil when both were.
         public var error: String?
     }
 
-    /// Reads every peer's keys (one at a time, each within `timeout`).
+    /// Reads every peer's keys and catalogue (the peers at once, each request within
+    /// `timeout`), in the order of their regions.
     public func refresh(over transport: any PeerTransport, timeout: Duration = .seconds(3)) async throws -> [Refreshed] {
-        var results: [Refreshed] = []
-        for peer in try await list() {
-            results.append(try await refresh(peer, over: transport, timeout: timeout))
+        let peers = try await list()
+        return try await withThrowingTaskGroup(of: Refreshed.self) { group in
+            for peer in peers { group.addTask { try await refresh(peer, over: transport, timeout: timeout) } }
+            var results: [Refreshed] = []
+            for try await result in group { results.append(result) }
+            return results.sorted { $0.region < $1.region }
         }
-        return results
     }
 
     private func refresh(_ peer: Peer, over transport: any PeerTransport, timeout: Duration) async throws -> Refreshed {
         var result = Refreshed(region: peer.region)
         let published: [PublishedKey]
         do {
-            let (status, body) = try await transport.get(url: peer.baseURL + "/v1/keys", timeout: timeout)
+            let (status, body) = try await transport.get(url: peer.baseURL + "/v1/keys", headers: [], timeout: timeout)
             guard status == 200 else { throw StartupError("GET /v1/keys answered \(status)") }
             published = try Self.keys(body, region: peer.region)
         } catch {
@@ -145,7 +170,54 @@ public struct PeerRegistry: Sendable {
             }
             try PeerStore.recordRefresh(peer.region, error: nil, at: stamp, db)
             return result
+        }.merging(try await syncItems(peer, over: transport, timeout: timeout))
+    }
+
+    /// Reads a peer's cross-region catalogue with a signed request, and keeps it (audited
+    /// `peer.items_synced` when it changed).
+    private func syncItems(_ peer: Peer, over transport: any PeerTransport, timeout: Duration) async throws -> Refreshed {
+        var result = Refreshed(region: peer.region)
+        let items: [PeerItem]
+        do {
+            guard let url = URLComponents(string: peer.baseURL + "/v1/federation/items"), let host = url.host else {
+                throw StartupError("base_url has no host")
+            }
+            let authority = url.port.map { "\(host):\($0)" } ?? host
+            let headers = try regionRequests.sign(method: "GET", authority: authority, path: url.path, query: nil, body: [])
+            let (status, body) = try await transport.get(url: peer.baseURL + "/v1/federation/items", headers: headers, timeout: timeout)
+            guard status == 200 else {
+                let code = JSONValue.parse(body)?["code"]?.stringValue.map { " (\($0))" } ?? ""
+                throw StartupError("GET /v1/federation/items answered \(status)\(code)")
+            }
+            items = try Self.items(body, region: peer.region)
+        } catch {
+            let reason = (error as? StartupError)?.description ?? "no answer from \(peer.baseURL)"
+            let (message, stamp) = ("catalogue: " + reason, Timestamp(now()))
+            result.error = message
+            try await transactions.write { db in try PeerStore.recordRefresh(peer.region, error: message, at: stamp, db) }
+            return result
         }
+        result.items = items.count
+        let (audit, stamp) = (self.audit, Timestamp(now()))
+        try await transactions.write { db in
+            guard try PeerStore.items(of: peer.region, db) != items else { return }
+            try PeerStore.replaceItems(of: peer.region, with: items, at: stamp, db)
+            try audit.append(db, actor: .system, action: "peer.items_synced", object: "peer:\(peer.region)", detail: ["items": .int(Int64(items.count))])
+        }
+        return result
+    }
+
+    /// The items of a peer's `GET /v1/federation/items` answer, of its region.
+    static func items(_ body: [UInt8], region: String) throws -> [PeerItem] {
+        guard let document = JSONValue.parse(body), let listed = document["items"]?.arrayValue else {
+            throw StartupError("GET /v1/federation/items did not answer an item list")
+        }
+        guard document["region"]?.stringValue == region else { throw StartupError("GET /v1/federation/items answered for another region") }
+        return listed.compactMap { item in
+            guard let code = item["national_code"]?.stringValue, let name = item["name"]?.stringValue,
+                  let required = item["required"]?.arrayValue?.compactMap(\.stringValue) else { return nil }
+            return PeerItem(nationalCode: code, name: name, required: required)
+        }.sorted { $0.nationalCode < $1.nationalCode }
     }
 
     /// The keys of a peer's `GET /v1/keys` answer: of its region, each `kid` its key's.

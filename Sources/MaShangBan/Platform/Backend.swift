@@ -161,6 +161,7 @@ public struct Backend: Sendable, CustomStringConvertible, CustomDebugStringConve
                                           recentConsents: recentConsents)
         let scans = Scans(transactions: transactions, library: library, vault: vault, audit: audit, random: random, now: now,
                           keyring: keyring, masks: settings.masks, region: settings.region, delivery: deliveries.wake)
+        let regionRequests = RegionRequests(transactions: transactions, signing: keyring.active, now: now, random: random)
         let services = Services(
             clients: ClientRegistry(transactions: transactions, suite: suite, audit: audit, random: random, now: now),
             signingKeys: SigningKeys(transactions: transactions, region: settings.region),
@@ -190,8 +191,8 @@ public struct Backend: Sendable, CustomStringConvertible, CustomDebugStringConve
             questions: Questions(transactions: transactions, vault: vault, holderReference: holderReference, audit: audit, calendars: calendars,
                                  notices: Notices(random: random, wake: deliveries.wake), random: random, now: now, settings: settings.questions),
             policies: Policies(transactions: transactions, audit: audit, now: now),
-            peers: PeerRegistry(transactions: transactions, audit: audit, now: now, region: settings.region),
-            regionRequests: RegionRequests(transactions: transactions, signing: keyring.active, now: now, random: random),
+            peers: PeerRegistry(transactions: transactions, audit: audit, now: now, region: settings.region, regionRequests: regionRequests),
+            regionRequests: regionRequests,
             stats: Stats(transactions: transactions, now: now),
             limiter: limiter,
             authFailures: AuthFailures(transactions: transactions, audit: audit, holderReference: holderReference, now: now),

@@ -72,7 +72,8 @@ enum Migrations {
                                           ("0017_questions", questions0017), ("0018_policies", policies0018),
                                           ("0019_policy_filters_in_the_index", policyFiltersInTheIndex0019),
                                           ("0020_policy_index_generation", policyIndexGeneration0020),
-                                          ("0021_audit_merkle_tree", auditMerkleTree0021), ("0022_peers", peers0022)]
+                                          ("0021_audit_merkle_tree", auditMerkleTree0021), ("0022_peers", peers0022),
+                                          ("0023_peer_items", peerItems0023)]
 
     /// Steps in Swift that follow a migration's SQL, by its name.
     static let afterwards: [String: @Sendable (Database) throws -> Void] = [
@@ -751,6 +752,18 @@ enum Migrations {
         retired_at     TEXT,
         added_at       TEXT NOT NULL,
         PRIMARY KEY (region, kid)
+    ) STRICT;
+    """
+
+    /// The cross-region items each peer decides, synced from its `GET /v1/federation/items`.
+    static let peerItems0023 = """
+    CREATE TABLE peer_items (
+        region        TEXT NOT NULL REFERENCES peers(region),
+        national_code TEXT NOT NULL,
+        name          TEXT NOT NULL,
+        required      TEXT NOT NULL,
+        synced_at     TEXT NOT NULL,
+        PRIMARY KEY (region, national_code)
     ) STRICT;
     """
 }

@@ -235,6 +235,16 @@ CREATE TABLE outbox (
     created_at      TEXT NOT NULL
 ) STRICT;
 
+-- table peer_items
+CREATE TABLE peer_items (
+    region        TEXT NOT NULL REFERENCES peers(region),
+    national_code TEXT NOT NULL,
+    name          TEXT NOT NULL,
+    required      TEXT NOT NULL,
+    synced_at     TEXT NOT NULL,
+    PRIMARY KEY (region, national_code)
+) STRICT;
+
 -- table peer_keys
 CREATE TABLE peer_keys (
     region         TEXT NOT NULL REFERENCES peers(region),

@@ -32,9 +32,10 @@ public final class AsyncHTTPClientTransport: WebhookTransport, PeerTransport {
     }
 
     /// A GET whose answer is at most 1 MiB.
-    public func get(url: String, timeout: Duration) async throws -> (status: Int, body: [UInt8]) {
+    public func get(url: String, headers: [(String, String)], timeout: Duration) async throws -> (status: Int, body: [UInt8]) {
         var request = HTTPClientRequest(url: url)
         request.method = .GET
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
         let nanoseconds = timeout.components.seconds * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000
         let response = try await client.execute(request, timeout: .nanoseconds(nanoseconds))
         let body = try await response.body.collect(upTo: 1024 * 1024)

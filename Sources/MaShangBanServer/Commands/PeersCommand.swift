@@ -26,7 +26,8 @@ struct PeersCommand: AsyncParsableCommand {
                 if let error = result.error {
                     print("\(result.region): NOT refreshed: \(error)")
                 } else {
-                    print("\(result.region): added \(result.added.count), retired \(result.retired.count), refused \(result.refused.count)")
+                    print("\(result.region): added \(result.added.count), retired \(result.retired.count), refused \(result.refused.count), "
+                          + "items \(result.items ?? 0)")
                 }
             }
             if results.isEmpty { print("no peers") }

@@ -143,6 +143,9 @@ struct PeerBody: ResponseBody {
                 .object(["kid": .string(key.kid), "alg": .string(key.alg), "fingerprint": .string(key.fingerprint), "status": .string(key.status),
                          "retired_at": .time(key.retiredAt)])
             }),
+            "items": .array(peer.items.map { item in
+                .object(["national_code": .string(item.nationalCode), "name": .string(item.name), "required": .array(item.required.map(JSONValue.string))])
+            }),
         ])
     }
 }
@@ -153,6 +156,7 @@ struct RefreshedBody: ResponseBody {
     var json: JSONValue {
         let list = { (kids: [String]) in JSONValue.array(kids.map(JSONValue.string)) }
         return .object(["region": .string(refreshed.region), "added": list(refreshed.added), "retired": list(refreshed.retired),
-                        "refused": list(refreshed.refused), "error": refreshed.error.map(JSONValue.string) ?? .null])
+                        "refused": list(refreshed.refused), "items": refreshed.items.map { JSONValue.int(Int64($0)) } ?? .null,
+                        "error": refreshed.error.map(JSONValue.string) ?? .null])
     }
 }

@@ -14,10 +14,17 @@ struct PeerRegistryTests {
         let lock = NSLock()
         var answer: Result<(Int, [UInt8]), any Error> = .failure(URLError(.cannotConnectToHost))
         var asked: [String] = []
+        /// The answer to `GET /v1/federation/items`, and the headers that asked.
+        var catalogue: (Int, [UInt8]) = (200, Array(#"{"items":[],"region":"430100"}"#.utf8))
+        var catalogueHeaders: [(String, String)] = []
 
-        func get(url: String, timeout: Duration) async throws -> (status: Int, body: [UInt8]) {
+        func get(url: String, headers: [(String, String)], timeout: Duration) async throws -> (status: Int, body: [UInt8]) {
             try lock.withLock {
                 asked.append(url)
+                if url.hasSuffix("/v1/federation/items") {
+                    catalogueHeaders = headers
+                    return catalogue
+                }
                 let (status, body) = try answer.get()
                 return (status, body)
             }
@@ -87,22 +94,22 @@ struct PeerRegistryTests {
         let first = try await peers.refresh(over: fake)
         let (pinnedKid, strangerKid, laterKid) = (CryptoSuite.keyID(of: pinned.verifier), CryptoSuite.keyID(of: stranger.verifier),
                                                    CryptoSuite.keyID(of: later.verifier))
-        #expect(first == [.init(region: "430100", added: [pinnedKid], refused: [strangerKid])])
+        #expect(first == [.init(region: "430100", added: [pinnedKid], refused: [strangerKid], items: 0)])
         let held = try #require(try await peers.list().first)
         #expect(held.refreshError == nil && held.refreshedAt != nil)
         #expect(Set(held.keys.map { "\($0.kid) \($0.status)" }) == ["\(pinnedKid) active", "\(strangerKid) refused"])
 
         // The same answer again changes nothing and audits nothing.
         let before = try await backend.services.auditTrail.entries(after: 0, limit: 1000).entries.count
-        #expect(try await peers.refresh(over: fake) == [.init(region: "430100")])
+        #expect(try await peers.refresh(over: fake) == [.init(region: "430100", items: 0)])
         #expect(try await backend.services.auditTrail.entries(after: 0, limit: 1000).entries.count == before)
 
         // Rotation at the peer: the old key retired (kept), the new one pinned and taken.
         try fake.publish(region: "430100", [(pinned, true), (later, false)])
-        #expect(try await peers.refresh(over: fake) == [.init(region: "430100", added: [laterKid], retired: [pinnedKid])])
+        #expect(try await peers.refresh(over: fake) == [.init(region: "430100", added: [laterKid], retired: [pinnedKid], items: 0)])
         // A key the peer stops listing is kept; a retired key never comes back to active.
         try fake.publish(region: "430100", [(pinned, false)])
-        #expect(try await peers.refresh(over: fake) == [.init(region: "430100")])
+        #expect(try await peers.refresh(over: fake) == [.init(region: "430100", items: 0)])
         let keys = try #require(try await peers.list().first?.keys)
         #expect(Set(keys.map { "\($0.kid) \($0.status)" }) == ["\(pinnedKid) retired", "\(laterKid) active", "\(strangerKid) refused"])
 
@@ -113,7 +120,20 @@ struct PeerRegistryTests {
         #expect(try await peers.refresh(over: fake).first?.error == "GET /v1/keys answered 500")
         #expect(try await peers.list().first?.keys.count == 3)
 
+        // The catalogue: signed by this region, kept, audited when it changes; a refusal is its error.
+        try fake.publish(region: "430100", [(later, false)])
+        fake.lock.withLock {
+            fake.catalogue = (200, Array(#"{"region":"430100","items":[{"national_code":"11430100-A","name":"长沙事项","required":["resident_id_card"],"decided_by":"430100"}]}"#.utf8))
+        }
+        #expect(try await peers.refresh(over: fake) == [.init(region: "430100", items: 1)])
+        #expect(try await peers.list().first?.items == [PeerItem(nationalCode: "11430100-A", name: "长沙事项", required: ["resident_id_card"])])
+        #expect(fake.lock.withLock { fake.catalogueHeaders.map(\.0) } == ["Content-Digest", "Signature-Input", "Signature"])
+        #expect(fake.lock.withLock { fake.catalogueHeaders.first { $0.0 == "Signature-Input" }?.1.contains(#"tag="mashangban-federation""#) } == true)
+        fake.lock.withLock { fake.catalogue = (401, Array(#"{"code":"region_signature_invalid"}"#.utf8)) }
+        #expect(try await peers.refresh(over: fake).first?.error == "catalogue: GET /v1/federation/items answered 401 (region_signature_invalid)")
+        #expect(try await peers.list().first?.items.count == 1, "kept from the last catalogue read")
+
         let actions = try await backend.services.auditTrail.entries(after: 0, limit: 1000).entries.map(\.action).filter { $0.hasPrefix("peer.") }
-        #expect(actions == ["peer.created", "peer.key_added", "peer.key_refused", "peer.key_retired", "peer.key_added"])
+        #expect(actions == ["peer.created", "peer.key_added", "peer.key_refused", "peer.key_retired", "peer.key_added", "peer.items_synced"])
     }
 }

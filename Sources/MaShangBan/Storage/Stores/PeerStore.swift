@@ -26,7 +26,7 @@ enum PeerStore {
         let region: String = row["region"]
         return Peer(region: region, name: row["name"], baseURL: row["base_url"], pins: ListColumn.strings(row["pins"]) ?? [],
                     createdAt: Timestamp(stored: row["created_at"]), refreshedAt: (row["refreshed_at"] as String?).map(Timestamp.init(stored:)),
-                    refreshError: row["refresh_error"], keys: try keys(of: region, db))
+                    refreshError: row["refresh_error"], keys: try keys(of: region, db), items: try items(of: region, db))
     }
 
     static func keys(of region: String, _ db: Database) throws -> [PeerKey] {
@@ -41,6 +41,21 @@ enum PeerStore {
             INSERT INTO peer_keys (region, kid, alg, public_key_pem, fingerprint, status, retired_at, added_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT (region, kid) DO UPDATE SET status = excluded.status, retired_at = excluded.retired_at
             """, arguments: [region, key.kid, key.alg, key.publicKeyPEM, key.fingerprint, key.status, key.retiredAt?.text, stamp.text])
+    }
+
+    /// A peer's cross-region items, by national code.
+    static func items(of region: String, _ db: Database) throws -> [PeerItem] {
+        try Row.fetchAll(db, sql: "SELECT * FROM peer_items WHERE region = ? ORDER BY national_code", arguments: [region]).map { row in
+            PeerItem(nationalCode: row["national_code"], name: row["name"], required: ListColumn.strings(row["required"]) ?? [])
+        }
+    }
+
+    static func replaceItems(of region: String, with items: [PeerItem], at stamp: Timestamp, _ db: Database) throws {
+        try db.execute(sql: "DELETE FROM peer_items WHERE region = ?", arguments: [region])
+        for item in items {
+            try db.execute(sql: "INSERT INTO peer_items (region, national_code, name, required, synced_at) VALUES (?, ?, ?, ?, ?)",
+                           arguments: [region, item.nationalCode, item.name, ListColumn.text(item.required), stamp.text])
+        }
     }
 
     /// The peer region holding `kid` as an active key, with the key.
