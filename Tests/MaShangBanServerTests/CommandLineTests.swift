@@ -333,6 +333,7 @@ struct CommandLineTests {
     static let crashDrill = walkthrough.deletingLastPathComponent().appendingPathComponent("crash-drill.sh")
     static let visitsWalkthrough = walkthrough.deletingLastPathComponent().appendingPathComponent("visits-walkthrough.sh")
     static let questionsWalkthrough = walkthrough.deletingLastPathComponent().appendingPathComponent("questions-walkthrough.sh")
+    static let federationWalkthrough = walkthrough.deletingLastPathComponent().appendingPathComponent("federation-walkthrough.sh")
 
     /// Issue 8, the crash drill's short version: five SIGKILLs under a load of codes, scans
     /// (each code scanned twice at once) and claims; after each restart nothing acknowledged
@@ -422,8 +423,24 @@ struct CommandLineTests {
         _ = stub.stop()
     }
 
+    /// README's 跨域通办 walkthrough against two regions' servers, as README starts them.
+    @Test(.enabled(if: Tool.curl.isInstalled, "needs curl (Debian package curl; make test installs it)")) func theFederationWalkthroughRuns() throws {
+        let dir = try TemporaryDirectory()
+        let (hyData, csData) = (dir.url.appendingPathComponent("data-hy"), dir.url.appendingPathComponent("data-cs"))
+        let hengyang = try ServerProcess(data: hyData)
+        let changsha = try ServerProcess(data: csData, extra: ["--region", "430100"])
+        let run = try runProcess(URL(fileURLWithPath: "/bin/bash"), [Self.federationWalkthrough.path], environment: [
+            "HY_URL": hengyang.base, "CS_URL": changsha.base, "HY_DATA": hyData.path, "CS_DATA": csData.path,
+        ])
+        #expect(run.status == 0, "\(run.out)\n\(run.err)")
+        #expect(run.out.contains("430100 ['active'] ['11430100-SB-001']"), "\(run.out)")
+        #expect(run.out.contains(#""error":"catalogue: GET /v1/federation/items answered 401 (region_signature_invalid)""#))
+        #expect(run.out.hasSuffix(#""type":"urn:mashangban:problem:region_signature_invalid"}"# + "\n"))
+        #expect(hengyang.stop() == 0 && changsha.stop() == 0)
+    }
+
     /// README shows both walkthrough scripts verbatim, so they cannot drift from what CI runs.
-    @Test(arguments: [walkthrough, visitsWalkthrough, questionsWalkthrough])
+    @Test(arguments: [walkthrough, visitsWalkthrough, questionsWalkthrough, federationWalkthrough])
     func theReadmeShowsTheWalkthroughVerbatim(script: URL) throws {
         let readme = try String(contentsOf: Self.walkthrough.deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("README.md"), encoding: .utf8)
