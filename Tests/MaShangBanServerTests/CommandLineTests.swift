@@ -183,7 +183,11 @@ struct CommandLineTests {
                                                          "status": .string("active"), "retired_at": .null])]))
         let app = try curl(["-X", "POST", "\(hengyang.base)/v1/clients", "-H", "Authorization: Bearer \(admin)", "-d", #"{"role":"app","name":"a"}"#]).body
         let appToken = try #require(JSONValue.parse(Array(app.utf8))?["token"]?.stringValue)
-        #expect(try curl(["-w", "%{http_code}", "-o", "/dev/null", "\(hengyang.base)/v1/peers", "-H", "Authorization: Bearer \(appToken)"]).body == "403")
+        for (method, path) in [("GET", "/v1/peers"), ("POST", "/v1/peers"), ("POST", "/v1/peers/refresh")] {
+            let refused = try curl(["-w", "%{http_code}", "-o", "/dev/null", "-X", method, "\(hengyang.base)\(path)",
+                                    "-H", "Authorization: Bearer \(appToken)", "-d", "{}"]).body
+            #expect(refused == "403", "\(method) \(path) as an app")
+        }
         #expect(hengyang.stop() == 0)
         let cli = try runCLI(["peers", "refresh", "--data", dir.url.appendingPathComponent("hengyang").path, "--timeout", "2"])
         #expect(cli.status == 1, "two peers could not be read")

@@ -255,7 +255,7 @@ public enum AuditVerifier {
     /// Whether a checkpoint's signed note states its size and root and is signed by its key.
     static func noteHolds(_ note: String, _ checkpoint: AuditCheckpoint, _ verifier: any SignatureVerifier) -> Bool {
         guard let parsed = CheckpointNote.parse(note) else { return false }
-        return String(parsed.size) == String(checkpoint.size) && Encoding.hex(parsed.root) == checkpoint.root
+        return parsed.size == checkpoint.size && Encoding.hex(parsed.root) == checkpoint.root
             && parsed.isSigned(by: parsed.origin, verifier)
     }
 

@@ -101,14 +101,6 @@ public struct PeerRegistry: Sendable {
 
     /// What one peer's refresh did.
     public struct Refreshed: Sendable, Equatable {
-        /// This refresh of keys followed by that of the catalogue.
-        func merging(_ catalogue: Refreshed) -> Refreshed {
-            var both = self
-            both.items = catalogue.items
-            both.error = catalogue.error
-            return both
-        }
-
         public let region: String
         public var added: [String] = []
         public var retired: [String] = []
@@ -118,6 +110,14 @@ public struct PeerRegistry: Sendable {
         /// Why the peer's keys, or its catalogue, could not be read (what was not read did not
         /// change); nil when both were.
         public var error: String?
+
+        /// This refresh of keys followed by that of the catalogue.
+        func merging(_ catalogue: Refreshed) -> Refreshed {
+            var both = self
+            both.items = catalogue.items
+            both.error = catalogue.error
+            return both
+        }
     }
 
     /// Reads every peer's keys and catalogue (the peers at once, each request within
@@ -133,7 +133,6 @@ public struct PeerRegistry: Sendable {
     }
 
     private func refresh(_ peer: Peer, over transport: any PeerTransport, timeout: Duration) async throws -> Refreshed {
-        var result = Refreshed(region: peer.region)
         let published: [PublishedKey]
         do {
             let (status, body) = try await transport.get(url: peer.baseURL + "/v1/keys", headers: [], timeout: timeout)
@@ -141,10 +140,9 @@ public struct PeerRegistry: Sendable {
             published = try Self.keys(body, region: peer.region)
         } catch {
             let reason = (error as? StartupError)?.description ?? "no answer from \(peer.baseURL)"
-            result.error = reason
             let stamp = Timestamp(now())
             try await transactions.write { db in try PeerStore.recordRefresh(peer.region, error: reason, at: stamp, db) }
-            return result
+            return Refreshed(region: peer.region, error: reason)
         }
         let (audit, stamp, pins) = (self.audit, Timestamp(now()), Set(peer.pins))
         return try await transactions.write { db in
@@ -176,7 +174,6 @@ public struct PeerRegistry: Sendable {
     /// Reads a peer's cross-region catalogue with a signed request, and keeps it (audited
     /// `peer.items_synced` when it changed).
     private func syncItems(_ peer: Peer, over transport: any PeerTransport, timeout: Duration) async throws -> Refreshed {
-        var result = Refreshed(region: peer.region)
         let items: [PeerItem]
         do {
             guard let url = URLComponents(string: peer.baseURL + "/v1/federation/items"), let host = url.host else {
@@ -193,18 +190,16 @@ public struct PeerRegistry: Sendable {
         } catch {
             let reason = (error as? StartupError)?.description ?? "no answer from \(peer.baseURL)"
             let (message, stamp) = ("catalogue: " + reason, Timestamp(now()))
-            result.error = message
             try await transactions.write { db in try PeerStore.recordRefresh(peer.region, error: message, at: stamp, db) }
-            return result
+            return Refreshed(region: peer.region, error: message)
         }
-        result.items = items.count
         let (audit, stamp) = (self.audit, Timestamp(now()))
         try await transactions.write { db in
             guard try PeerStore.items(of: peer.region, db) != items else { return }
             try PeerStore.replaceItems(of: peer.region, with: items, at: stamp, db)
             try audit.append(db, actor: .system, action: "peer.items_synced", object: "peer:\(peer.region)", detail: ["items": .int(Int64(items.count))])
         }
-        return result
+        return Refreshed(region: peer.region, items: items.count)
     }
 
     /// The items of a peer's `GET /v1/federation/items` answer, of its region.
