@@ -83,13 +83,9 @@ struct AuditCommand: AsyncParsableCommand {
                 FileHandle.standardError.write(Data(("warning: without --trusted-keys the keys in the data directory are believed; "
                     + "whoever can change the log can change them too\n").utf8))
             }
-            let result: AuditVerification
-            do {
-                result = try AuditVerifier.verify(dataDirectory: DataDirectory(path: data), trustedKeys: trustedKeys.map(URL.init(fileURLWithPath:)),
-                                                  anchor: checkpoint.map(URL.init(fileURLWithPath:)))
-            } catch {
-                FileHandle.standardError.write(Data("error: \(error)\n".utf8))
-                throw ExitCode(2)
+            let result = try AuditCommand.offline {
+                try AuditVerifier.verify(dataDirectory: DataDirectory(path: data), trustedKeys: trustedKeys.map(URL.init(fileURLWithPath:)),
+                                         anchor: checkpoint.map(URL.init(fileURLWithPath:)))
             }
             if result.ok {
                 print("audit log intact: size \(result.size ?? 0), head \(result.head ?? "")")
