@@ -42,9 +42,18 @@ struct FederationRoutesTests {
             #expect(try await client.call(.post, "/v1/items", json: #"""
                 {"code":"local-only","name":"本地事项","approval_system":"hr","required":["resident_id_card"]}
                 """#).status == .created)
-            #expect(try await client.call(.post, "/v1/items", json: #"""
+            // An item another region decides has no approval system here (its submissions go there), one decided here needs one.
+            try await client.call(.post, "/v1/items", json: #"""
                 {"code":"cs-decided","name":"长沙审批事项","approval_system":"hr","required":["resident_id_card"],"national_code":"11430100-X","decided_by":"430100"}
-                """#).status == .created)
+                """#).expectProblem(422, "validation_failed")
+            try await client.call(.post, "/v1/items", json: #"""
+                {"code":"no-system","name":"本地事项","required":["resident_id_card"]}
+                """#).expectProblem(422, "validation_failed")
+            let decidedThere = try await client.call(.post, "/v1/items", json: #"""
+                {"code":"cs-decided","name":"长沙审批事项","required":["resident_id_card"],"national_code":"11430100-X","decided_by":"430100"}
+                """#)
+            #expect(decidedThere.status == .created, "\(decidedThere.text)")
+            #expect(try decidedThere.json()["approval_system"] is NSNull)
             try await client.call(.post, "/v1/items", json: #"""
                 {"code":"bad","name":"x","approval_system":"hr","required":["resident_id_card"],"decided_by":"430100"}
                 """#).expectProblem(422, "validation_failed")

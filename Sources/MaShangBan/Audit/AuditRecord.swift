@@ -5,9 +5,12 @@ public enum AuditActor: Sendable, Equatable {
     case client(String)
     case holder(ref: String)
     case system
+    /// A peer region (跨域通办), for what its signed request did here.
+    case region(String)
 
     public var string: String {
         switch self {
+        case .region(let code): return "region:\(code)"
         case .client(let id): return "client:\(id)"
         case .holder(let ref): return "holder:\(ref)"
         case .system: return "system"

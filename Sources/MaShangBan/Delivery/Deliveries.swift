@@ -30,12 +30,31 @@ public struct DeliverySettings: Sendable, Equatable {
 public struct SubmissionStatus: Sendable, Equatable {
     public let id: String
     public let item: String
-    public let approvalSystem: String
+    /// Nil when another region decides the item: the submission went there (异地代收).
+    public let approvalSystem: String?
     public let status: SubmissionState
     public let attempts: Int
     public let lastError: String?
     public let deliveredAt: Timestamp?
     public let createdAt: Timestamp
+    /// 跨域通办: the submission's other sides (the peer whose code it was, the peer it went
+    /// to or came from), with the peer's delivery state for one it went to.
+    public var crossRegion: [CrossRegionSide] = []
+}
+
+/// One other side of a cross-region submission.
+public struct CrossRegionSide: Sendable, Equatable {
+    public let region: String
+    /// `code_from`, `forwarded_to` or `received_from`.
+    public let role: String
+    /// The exchange's Idempotency-Key, and the other region's id for it.
+    public let request: String
+    public let peerRequest: String?
+    /// For a forwarded one: its state at the peer, as last heard, and when.
+    public let peerStatus: String?
+    public let peerAttempts: Int?
+    public let peerDeliveredAt: Timestamp?
+    public let checkedAt: Timestamp?
 }
 
 /// Sends an HTTP POST; returns the status code, or throws when no answer came (refused,
@@ -59,6 +78,9 @@ public struct Deliveries: Sendable {
     let random: any RandomSource
     let now: Now
     public let settings: DeliverySettings
+    /// 跨域通办: this region, and its signed calls to the peers it forwards submissions to.
+    let region: String
+    let peerCalls: PeerCalls
     /// Fired when there is something new to send (a scan committed, a retry was asked for).
     public let wake = WakeSignal()
     /// Webhook attempts made, by `outcome` (`delivered` or `failed`), on `/metrics`.
@@ -67,14 +89,20 @@ public struct Deliveries: Sendable {
     // MARK: API
 
     /// A submission as its terminal (or an admin) sees it; 404 `not_found` for anyone else.
+    /// One forwarded to a peer and delivered there is refreshed from the peer first (at most
+    /// every few seconds, within the peer timeout; what was last heard otherwise).
     public func status(of id: String, for client: Client) async throws -> SubmissionStatus {
-        try await transactions.read { db in
-            let terminal = try Self.terminal(of: id, db)
-            guard let status = try Self.status(id, db), client.role == .admin || terminal == client.id else {
-                throw MSBError.notFound("no such submission")
+        let read = { [transactions] in
+            try await transactions.read { db in
+                let terminal = try Self.terminal(of: id, db)
+                guard let status = try Self.status(id, db), client.role == .admin || terminal == client.id else {
+                    throw MSBError.notFound("no such submission")
+                }
+                return status
             }
-            return status
         }
+        let status = try await read()
+        return try await refreshForwarded(status) ? read() : status
     }
 
     /// Re-queues a dead submission for a fresh round of attempts: 404 `not_found`,
@@ -96,7 +124,15 @@ public struct Deliveries: Sendable {
         return status
     }
 
-    static func status(_ id: String, _ db: Database) throws -> SubmissionStatus? { try SubmissionStore.status(id, db) }
+    static func status(_ id: String, _ db: Database) throws -> SubmissionStatus? {
+        guard var status = try SubmissionStore.status(id, db) else { return nil }
+        status.crossRegion = try FederationStore.links(of: id, db).map { link in
+            CrossRegionSide(region: link.region, role: link.role.rawValue, request: link.request, peerRequest: link.peerRequest,
+                            peerStatus: link.peerStatus, peerAttempts: link.peerAttempts,
+                            peerDeliveredAt: link.peerDeliveredAt.map(Timestamp.init(stored:)), checkedAt: link.peerCheckedAt.map(Timestamp.init(stored:)))
+        }
+        return status
+    }
 
     static func terminal(of id: String, _ db: Database) throws -> String? { try SubmissionStore.terminal(of: id, db) }
 
@@ -111,6 +147,8 @@ public struct Deliveries: Sendable {
         let url: String
         let attempts: Int
         let createdAt: String
+        /// The peer region a forwarded submission goes to (异地代收): signed as a region request.
+        var peer: String?
     }
 
     /// Delivers until cancelled. In-flight attempts finish (or are cancelled) before it returns;
@@ -184,21 +222,11 @@ public struct Deliveries: Sendable {
     func attempt(_ due: Due, transport: any WebhookTransport, logger: Logger) async {
         let outcome: Result<Int, any Error>
         do {
-            let (body, secret) = try await transactions.read { db -> (String?, String?) in
-                switch due.kind {
-                case .submission:
-                    return (try Submissions.body(of: due.id, vault: vault, db), try ApprovalSystemRegistry.secret(of: due.system, vault: vault, db))
-                case .notice:
-                    guard let notice = try NoticeStore.body(due.id, db) else { return (nil, nil) }
-                    return (notice.body, try Notices.secret(notice.destination, unit: notice.unit, vault: vault, db))
-                }
+            if let peer = due.peer {
+                outcome = .success(try await forward(due, to: peer))
+            } else {
+                outcome = .success(try await post(due, over: transport))
             }
-            guard let body, let secret else { throw InternalError("delivery \(due.id) has no body or its destination no secret") }
-            let bytes = Array(body.utf8)
-            let signature = WebhookSignature.sign(body: bytes, secret: secret, timestamp: Int64(now().timeIntervalSince1970), suite: suite)
-            let headers = [("Content-Type", "application/json"), ("Idempotency-Key", due.id), (WebhookSignature.header, signature)]
-            outcome = .success(try await transport.post(url: due.url, headers: headers, body: bytes,
-                                                        connectTimeout: settings.connectTimeout, timeout: settings.requestTimeout))
         } catch {
             outcome = .failure(error)
         }
@@ -208,6 +236,25 @@ public struct Deliveries: Sendable {
         } catch {
             logger.error("cannot record a delivery attempt", metadata: ["submission": "\(due.id)", "error": "\(error)"])
         }
+    }
+
+    /// POSTs a submission to its approval system, or a notice to its destination, signed with its secret.
+    private func post(_ due: Due, over transport: any WebhookTransport) async throws -> Int {
+        let (body, secret) = try await transactions.read { db -> (String?, String?) in
+            switch due.kind {
+            case .submission:
+                return (try Submissions.body(of: due.id, vault: vault, db), try ApprovalSystemRegistry.secret(of: due.system, vault: vault, db))
+            case .notice:
+                guard let notice = try NoticeStore.body(due.id, db) else { return (nil, nil) }
+                return (notice.body, try Notices.secret(notice.destination, unit: notice.unit, vault: vault, db))
+            }
+        }
+        guard let body, let secret else { throw InternalError("delivery \(due.id) has no body or its destination no secret") }
+        let bytes = Array(body.utf8)
+        let signature = WebhookSignature.sign(body: bytes, secret: secret, timestamp: Int64(now().timeIntervalSince1970), suite: suite)
+        let headers = [("Content-Type", "application/json"), ("Idempotency-Key", due.id), (WebhookSignature.header, signature)]
+        return try await transport.post(url: due.url, headers: headers, body: bytes, connectTimeout: settings.connectTimeout,
+                                        timeout: settings.requestTimeout)
     }
 
     /// Writes the outcome: delivered (the body leaves the outbox), retry later, or dead.
@@ -230,7 +277,13 @@ public struct Deliveries: Sendable {
             ? (SubmissionStore.self, "submission", "approval_system") : (NoticeStore.self, "notice", "destination")
         try await transactions.unit { db in
             guard try store.state(due.id, db) == .pending else { return }
-            let detail: [String: JSONValue] = ["attempts": .int(Int64(attempts)), destination: .string(due.system)]
+            var detail: [String: JSONValue] = ["attempts": .int(Int64(attempts)), destination: .string(due.system)]
+            if let peer = due.peer {  // 异地代收: the region it went to, and that region's id for it
+                detail = ["attempts": .int(Int64(attempts)), "region": .string(peer)]
+                if let id = try FederationStore.links(of: due.id, db).first(where: { $0.role == .forwardedTo })?.peerRequest {
+                    detail["peer_request"] = .string(id)
+                }
+            }
             if delivered {
                 try store.markDelivered(due.id, attempts: attempts, at: instant, db)
                 try audit.append(db, actor: .system, action: "\(noun).delivered", object: "\(noun):\(due.id)", detail: detail)

@@ -9,37 +9,55 @@ public enum Submissions {
     struct Draft {
         let id: String
         let item: Item
-        let consentID: String
+        /// Nil when the consent is another region's (its code was redeemed there) or the
+        /// submission came from another region.
+        let consentID: String?
         let presentationID: String?
         let windowSessionID: String?
-        let terminalID: String
-        let holder: HolderID
-        let agent: CitizenID?
-        let licences: [Licence]
+        /// Nil when another region forwarded it (异地代收).
+        let terminalID: String?
+        /// What the approval system receives of the holder: `DisclosureView.receiver`'s object.
+        let view: [String: JSONValue]
         let presentedAt: String
+        /// 跨域通办: the submission's other side, if it has one or two (a peer's code; a peer
+        /// deciding the item).
+        var links: [FederationStore.Link] = []
+        /// The audit record's action and what its detail adds (`scan.accepted` by default).
+        var action = "scan.accepted"
+        var detail: [String: JSONValue] = [:]
+        /// Members the webhook body adds (where a forwarded one came from, the code's region).
+        var bodyExtras: [String: JSONValue] = [:]
+
+        /// Where it goes: the item's approval system here, or nil when a peer decides the item.
+        var approvalSystem: String? { links.contains { $0.role == .forwardedTo } ? nil : item.approvalSystem }
     }
 
-    /// Stores the submission and its outbox row and appends `scan.accepted`; the body
-    /// carries that record's `seq` and `hash`, so the receiver can have it checked
-    /// against the audit log.
-    static func record(_ draft: Draft, vault: DataVault, masks: MaskTable, actor: AuditActor, chain: inout AuditChain,
-                       _ db: Database) throws {
-        try SubmissionStore.insert(id: draft.id, item: draft.item, consentID: draft.consentID, presentationID: draft.presentationID,
-                                   windowSessionID: draft.windowSessionID, terminalID: draft.terminalID, at: draft.presentedAt, db)
-        var detail: [String: JSONValue] = ["item": .string(draft.item.code), "consent": .string(draft.consentID)]
+    /// Stores the submission, its peer links and its outbox row and appends its audit record
+    /// (`scan.accepted`); the body carries that record's `seq` and `hash`, so the receiver
+    /// can have it checked against the audit log. Returns the record.
+    @discardableResult
+    static func record(_ draft: Draft, vault: DataVault, actor: AuditActor, chain: inout AuditChain, _ db: Database) throws -> AuditRecord {
+        try SubmissionStore.insert(id: draft.id, item: draft.item.code, approvalSystem: draft.approvalSystem, consentID: draft.consentID,
+                                   presentationID: draft.presentationID, windowSessionID: draft.windowSessionID, terminalID: draft.terminalID,
+                                   at: draft.presentedAt, db)
+        for link in draft.links { try FederationStore.insert(submission: draft.id, link, db) }
+        var detail: [String: JSONValue] = ["item": .string(draft.item.code)]
+        if let consent = draft.consentID { detail["consent"] = .string(consent) }
         if let presentation = draft.presentationID { detail["presentation"] = .string(presentation) }
         if let session = draft.windowSessionID { detail["window_session"] = .string(session) }
-        let record = try chain.append(actor: actor, action: "scan.accepted", object: "submission:\(draft.id)", detail: detail)
-        guard case .object(var body) = DisclosureView.receiver(policies: draft.item.fields, holder: draft.holder, agent: draft.agent,
-                                                                licences: draft.licences, masks: masks)
-        else { throw InternalError("the receiver view is not an object") }
+        detail.merge(draft.detail) { _, added in added }
+        let record = try chain.append(actor: actor, action: draft.action, object: "submission:\(draft.id)", detail: detail)
+        var body = draft.view
+        body.merge(draft.bodyExtras) { _, added in added }
         body["submission"] = .string(draft.id)
         body["item"] = .string(draft.item.code)
-        body["approval_system"] = .string(draft.item.approvalSystem)
+        body["approval_system"] = draft.approvalSystem.map(JSONValue.string) ?? .null
         body["presented_at"] = .string(draft.presentedAt)
         body["audit"] = .object(["seq": .int(record.seq), "hash": .string(record.hash)])
+        if let national = draft.item.nationalCode, draft.approvalSystem == nil { body["national_code"] = .string(national) }
         let sealed = try vault.seal(JSONValue.object(body).canonicalString, context: bodyContext(draft.id))
         try SubmissionStore.enqueue(draft.id, bodyBox: sealed, at: draft.presentedAt, db)
+        return record
     }
 
     static func bodyContext(_ id: String) -> String { "submission:\(id):body" }

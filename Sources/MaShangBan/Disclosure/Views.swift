@@ -18,7 +18,8 @@ public struct MaskedLicence: Sendable, Equatable {
 public struct WindowView: Sendable, Equatable {
     public let submission: String
     public let item: String
-    public let approvalSystem: String
+    /// Nil when another region decides the item (异地代收).
+    public let approvalSystem: String?
     public let holderKind: HolderKind
     /// A person's masked citizen ID, or an enterprise's credit code (public).
     public let holderID: String
@@ -68,7 +69,7 @@ extension WindowView {
     /// (a storage form; the API's is drawn by the server).
     var stored: JSONValue {
         .object([
-            "submission": .string(submission), "item": .string(item), "approval_system": .string(approvalSystem),
+            "submission": .string(submission), "item": .string(item), "approval_system": approvalSystem.map(JSONValue.string) ?? .null,
             "holder": .object(["kind": .string(holderKind.rawValue), "id": .string(holderID), "name": holderName.map(JSONValue.string) ?? .null]),
             "agent": agentID.map { .object(["id": .string($0)]) } ?? .null,
             "licences": .array(licences.map(\.stored)),
@@ -77,13 +78,13 @@ extension WindowView {
 
     init?(stored value: JSONValue) {
         guard let submission = value["submission"]?.stringValue, let item = value["item"]?.stringValue,
-              let system = value["approval_system"]?.stringValue, let holder = value["holder"],
+              let holder = value["holder"],
               let kind = holder["kind"]?.stringValue.flatMap(HolderKind.init(rawValue:)), let holderID = holder["id"]?.stringValue,
               case .array(let licences)? = value["licences"]
         else { return nil }
         let parsed = licences.compactMap(MaskedLicence.init(stored:))
         guard parsed.count == licences.count else { return nil }
-        self.init(submission: submission, item: item, approvalSystem: system, holderKind: kind, holderID: holderID,
+        self.init(submission: submission, item: item, approvalSystem: value["approval_system"]?.stringValue, holderKind: kind, holderID: holderID,
                   holderName: holder["name"]?.stringValue, agentID: value["agent"]?["id"]?.stringValue, licences: parsed)
     }
 }

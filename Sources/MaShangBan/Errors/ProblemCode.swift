@@ -67,6 +67,8 @@ public enum ProblemCode: String, CaseIterable, Sendable {
     // 跨域通办
     case regionSignatureInvalid = "region_signature_invalid"
     case regionRequestReplayed = "region_request_replayed"
+    case peerUnavailable = "peer_unavailable"
+    case idempotencyKeyReused = "idempotency_key_reused"
 
     /// The HTTP status, the problem's `title`, and when the API answers with it.
     public var entry: (status: Int, title: String, meaning: String) {
@@ -127,6 +129,9 @@ public enum ProblemCode: String, CaseIterable, Sendable {
                                        "A region-to-region request without a valid RFC 9421 signature by a pinned key of a peer region.")
         case .regionRequestReplayed: (401, "Region request replayed",
                                       "A region-to-region request signed more than 5 minutes ago (or ahead), or whose nonce was seen before.")
+        case .peerUnavailable: (503, "Peer unavailable",
+                                "A peer region did not answer in time (or refused this region's request); nothing was consumed, try again.")
+        case .idempotencyKeyReused: (422, "Idempotency key reused", "The Idempotency-Key came before with a different request.")
         case .questionAlreadyRated: (409, "Question already rated", "The enterprise has rated this answer already (once per question).")
         case .visitEventOutOfOrder: (409, "Visit event out of order", "An entry when already inside today, or an exit without an entry.")
         }

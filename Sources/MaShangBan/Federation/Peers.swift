@@ -38,9 +38,21 @@ public struct PeerKey: Sendable, Equatable {
     public let retiredAt: Timestamp?
 }
 
-/// GETs a URL for `peers refresh`; the status and body, or throws when no answer came.
+/// Calls a peer region: the status and body, or throws when no answer came (refused, reset,
+/// timed out).
 public protocol PeerTransport: Sendable {
     func get(url: String, headers: [(String, String)], timeout: Duration) async throws -> (status: Int, body: [UInt8])
+    func post(url: String, headers: [(String, String)], body: [UInt8], timeout: Duration) async throws -> (status: Int, body: [UInt8])
+}
+
+/// No peer is ever reached (a backend opened without a transport: the CLI, most tests).
+public struct NoPeerTransport: PeerTransport {
+    struct Unreachable: Error {}
+    public init() {}
+    public func get(url: String, headers: [(String, String)], timeout: Duration) async throws -> (status: Int, body: [UInt8]) { throw Unreachable() }
+    public func post(url: String, headers: [(String, String)], body: [UInt8], timeout: Duration) async throws -> (status: Int, body: [UInt8]) {
+        throw Unreachable()
+    }
 }
 
 /// The peers and their keys: `POST /v1/peers` (admin) registers or changes one; `refresh`

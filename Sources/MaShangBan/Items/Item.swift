@@ -2,11 +2,12 @@ import Foundation
 import GRDB
 
 /// An item (事项) handled at a window: the licence types it needs (一件事一次办: one scan
-/// carries them all), the approval system that receives it, and its field policies.
+/// carries them all), the approval system that receives it (none for an item another region
+/// decides: 异地代收 sends its submissions to that region), and its field policies.
 public struct Item: Sendable, Codable, Equatable {
     public let code: String
     public let name: String
-    public let approvalSystem: String
+    public let approvalSystem: String?
     public let required: [String]
     public let fields: FieldPolicies
     public let createdAt: Timestamp
@@ -35,7 +36,7 @@ public struct ItemRegistry: Sendable {
     public struct Definition: Sendable, Decodable {
         public var code: String
         public var name: String
-        public var approvalSystem: String
+        public var approvalSystem: String?
         public var required: [String]
         public var fields: [String: String]?
         public var nationalCode: String?
@@ -52,8 +53,9 @@ public struct ItemRegistry: Sendable {
     static var codePattern: Regex<Substring> { /[a-z0-9][a-z0-9_-]{1,63}/ }
 
     /// Adds an item. 422: `unknown_licence_type`, `unknown_approval_system`, `item_exists`,
-    /// or `validation_failed` for a bad code, name, policy value or a policy key naming a
-    /// field the type lacks.
+    /// or `validation_failed` for a bad code, name, policy value, a policy key naming a
+    /// field the type lacks, or an approval system missing (or, for an item another region
+    /// decides, named).
     public func create(_ d: Definition, by actor: AuditActor) async throws -> Item {
         guard d.code.wholeMatch(of: Self.codePattern) != nil else {
             throw MSBError.validationFailed("code must be 2 to 64 lower-case letters, digits, '_' or '-'")
@@ -66,6 +68,11 @@ public struct ItemRegistry: Sendable {
             guard decider.wholeMatch(of: /[1-9][0-9]{5}/) != nil else { throw MSBError.validationFailed("decided_by must be a 6-digit region code") }
             guard d.nationalCode != nil else { throw MSBError.validationFailed("decided_by needs national_code: the other region knows the item by it") }
         }
+        let decidedElsewhere = d.decidedBy.map { $0 != region } ?? false
+        if decidedElsewhere, d.approvalSystem != nil {
+            throw MSBError.validationFailed("an item another region decides has no approval system here: its submissions go to that region")
+        }
+        if !decidedElsewhere, d.approvalSystem == nil { throw MSBError.validationFailed("approval_system is required") }
         guard !d.required.isEmpty, d.required.count <= 20, Set(d.required).count == d.required.count else {
             throw MSBError.validationFailed("required must list 1 to 20 different licence types")
         }
@@ -96,7 +103,7 @@ public struct ItemRegistry: Sendable {
                 }
                 policies[key] = policy
             }
-            guard try ApprovalSystemStore.exists(d.approvalSystem, db) else {
+            if let system = d.approvalSystem, try !ApprovalSystemStore.exists(system, db) {
                 throw MSBError(.unknownApprovalSystem, "approval_system names no registered approval system")
             }
             if try ItemStore.exists(d.code, db) {
@@ -107,8 +114,10 @@ public struct ItemRegistry: Sendable {
                             decidedBy: d.decidedBy ?? (d.nationalCode == nil ? nil : region))
             try ItemStore.insert(code: item.code, approvalSystem: item.approvalSystem,
                                  definition: String(decoding: try JSONEncoder().encode(item), as: UTF8.self), at: instant, db)
-            try audit.append(db, actor: actor, action: "item.created", object: "item:\(item.code)",
-                             detail: ["approval_system": .string(item.approvalSystem), "required": .int(Int64(item.required.count))])
+            var detail: [String: JSONValue] = ["required": .int(Int64(item.required.count))]
+            if let system = item.approvalSystem { detail["approval_system"] = .string(system) }
+            if let decider = item.decidedBy, decider != region { detail["decided_by"] = .string(decider) }
+            try audit.append(db, actor: actor, action: "item.created", object: "item:\(item.code)", detail: detail)
             return item
         }
     }
@@ -128,6 +137,12 @@ public struct ItemRegistry: Sendable {
     /// The item, or 404 `not_found`.
     public func find(_ code: String) async throws -> Item {
         try await transactions.read { db in try Self.find(db, code) }
+    }
+
+    /// This region's item with a national code: the one it decides, else any (the oldest); nil if none.
+    static func find(_ db: Database, nationalCode: String, region: String) throws -> Item? {
+        let matching = try ItemStore.definitions(db).map(definitions.decode).filter { $0.nationalCode == nationalCode }
+        return matching.first { ($0.decidedBy ?? region) == region } ?? matching.first
     }
 
     static func find(_ db: Database, _ code: String) throws -> Item {

@@ -23,6 +23,8 @@ public struct BackendSettings: Sendable, Equatable {
     public var visits = VisitRuleSettings()
     /// 码上问: the default time limit and when units are reminded.
     public var questions = QuestionSettings()
+    /// 跨域通办: how long a peer region has to answer (`--peer-timeout`).
+    public var peerTimeout: Duration = .seconds(3)
 
     public init() {}
 }
@@ -38,10 +40,14 @@ public struct BackendOptions: Sendable {
     public var random: any RandomSource
     public var logger: Logger
     public var settings: BackendSettings
+    /// How peer regions are called (跨域通办); by default none is ever reached.
+    public var peerTransport: any PeerTransport
 
     public init(dataDirectory: DataDirectory, crypto: CryptoProfile? = nil, adminToken: String? = nil,
                 settings: BackendSettings = BackendSettings(), now: @escaping Now = { Date() },
-                random: any RandomSource = SystemRandom(), logger: Logger = Logger(label: "mashangban")) {
+                random: any RandomSource = SystemRandom(), logger: Logger = Logger(label: "mashangban"),
+                peerTransport: any PeerTransport = NoPeerTransport()) {
+        self.peerTransport = peerTransport
         self.dataDirectory = dataDirectory
         self.crypto = crypto
         self.adminToken = adminToken
@@ -152,16 +158,17 @@ public struct Backend: Sendable, CustomStringConvertible, CustomDebugStringConve
         let adminToken = try bootstrapAdmin(transactions, directory: directory, suite: suite, audit: audit, options: options)
         let faceAuth = FaceAuth(transactions: transactions, holderReference: holderReference, audit: audit, random: random,
                                 now: now, threshold: settings.faceThreshold, limiter: limiter)
+        let regionRequests = RegionRequests(transactions: transactions, signing: keyring.active, now: now, random: random)
+        let peerCalls = PeerCalls(regionRequests: regionRequests, transport: options.peerTransport, timeout: settings.peerTimeout)
         let deliveries = Deliveries(transactions: transactions, vault: vault, suite: suite, audit: audit,
-                                    random: random, now: now, settings: settings.delivery)
+                                    random: random, now: now, settings: settings.delivery, region: settings.region, peerCalls: peerCalls)
         let recentConsents = RecentConsents()
         let calendars = WorkingCalendars(transactions: transactions, audit: audit, now: now)
         let presentations = Presentations(transactions: transactions, keyring: keyring, audit: audit, random: random, now: now,
                                           region: settings.region, tokenLifetime: settings.tokenLifetime, limiter: limiter,
                                           recentConsents: recentConsents)
         let scans = Scans(transactions: transactions, library: library, vault: vault, audit: audit, random: random, now: now,
-                          keyring: keyring, masks: settings.masks, region: settings.region, delivery: deliveries.wake)
-        let regionRequests = RegionRequests(transactions: transactions, signing: keyring.active, now: now, random: random)
+                          keyring: keyring, masks: settings.masks, region: settings.region, delivery: deliveries.wake, peerCalls: peerCalls)
         let services = Services(
             clients: ClientRegistry(transactions: transactions, suite: suite, audit: audit, random: random, now: now),
             signingKeys: SigningKeys(transactions: transactions, region: settings.region),

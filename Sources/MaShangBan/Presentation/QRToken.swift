@@ -52,11 +52,16 @@ public struct QRToken: Sendable, Equatable, Codable {
     /// unknown `kid`, `alg` not the key's, wrong `typ` or `iss`), 410 `token_expired` once
     /// `exp` + 5 s has passed (unless `now` is nil: a visit code's expiry is a rule of its own).
     public static func verify(_ token: String, kind: Kind, region: String, keyring: Keyring, now: Date?) throws -> QRToken {
+        try verify(token, kind: kind, region: region, now: now) { keyring.verifier(kid: $0) }
+    }
+
+    /// The same, with the keys of `region` (a peer's, for 跨域通办) given by `keyFor`.
+    static func verify(_ token: String, kind: Kind, region: String, now: Date?, keyFor: (String) -> (any SignatureVerifier)?) throws -> QRToken {
         let invalid = { (why: String) in MSBError(.tokenInvalid, "the token \(why)") }
         guard token.utf8.count <= maximumLength else { throw invalid("is longer than \(maximumLength) bytes") }
         let claims: QRToken
         do {
-            let parsed = try JWS.verify(token) { keyring.verifier(kid: $0) }
+            let parsed = try JWS.verify(token, keyFor: keyFor)
             if let canonical = canonicalClaims(parsed.payloadBytes) { claims = canonical } else { claims = try parsed.claims(QRToken.self) }
         } catch {
             throw invalid("is not valid: \(error.reason)")

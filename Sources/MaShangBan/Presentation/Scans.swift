@@ -17,6 +17,8 @@ public struct Scans: Sendable {
     let region: String
     /// Told of each new submission, so the delivery worker sends it at once.
     let delivery: WakeSignal
+    /// 跨域通办: a peer's code is redeemed by the peer that issued it.
+    let peerCalls: PeerCalls
 
     /// `POST /v1/scans`. Errors (docs/API.md "Terminal"): 422 `token_invalid`, 410
     /// `token_expired`, 409 `token_used`, 410 `token_revoked`, 403 `wrong_hall`, 403
@@ -28,7 +30,21 @@ public struct Scans: Sendable {
         let instant = now()
         var jti: String?
         do {
-            let claims = try QRToken.verify(token, kind: .present, region: region, keyring: keyring, now: instant)
+            // A `kid` none of our keys has may be a peer's: its codes are redeemed there.
+            var unknownKID: String?
+            let claims: QRToken
+            do {
+                claims = try QRToken.verify(token, kind: .present, region: region, now: instant) { kid in
+                    keyring.verifier(kid: kid) ?? { unknownKID = kid; return nil }()
+                }
+            } catch let error as MSBError {
+                guard let kid = unknownKID, let (peerRegion, verifier) = try await peerKey(kid) else { throw error }
+                let foreign = try QRToken.verify(token, kind: .present, region: peerRegion, now: instant) { $0 == kid ? verifier : nil }
+                jti = foreign.jti
+                let view = try await redeemElsewhere(foreign, token: token, item: code, terminal: terminal, at: instant)
+                delivery.fire()
+                return view
+            }
             jti = claims.jti
             let handedOver = try await accept(claims, item: code, terminal: terminal, at: instant)
             delivery.fire()
@@ -46,27 +62,38 @@ public struct Scans: Sendable {
         // one more thread hop), and the two cores limit scans as much as the writer does: a
         // fifth to a quarter more scans/s without it (docs/PERFORMANCE.md).
         return try await transactions.unit { db in
-            // The token is consumed first; a later refusal rolls this unit's savepoint back, so
-            // the code stays usable unless it was the problem.
-            guard let (rowid, presentationID, consentID, state) = try PresentationStore.byJTI(claims.jti, db) else {
-                throw MSBError(.tokenInvalid, "the token was not issued here")
-            }
-            switch state {
-            case .active: break
-            case .revoked: throw MSBError(.tokenRevoked, "the token has been revoked")
-            case .used: throw MSBError.tokenUsed
-            }
-            try PresentationStore.markUsed(rowid: rowid, at: instant, db)
+            let consumed = try Self.consume(claims, at: instant, db)
             let item: Item
             do { item = try ItemRegistry.find(db, code) } catch { throw MSBError.itemUnknown }
             if let hall = claims.aud, hall != terminal.hall {
                 throw MSBError(.wrongHall, "the code is for another service hall")
             }
-            guard let consent = try ConsentStore.consent(consentID, db) else { throw InternalError("a presentation without its consent") }
-            guard !consent.withdrawn else { throw MSBError(.tokenRevoked, "the consent has been withdrawn") }
-            return try handOver(consent, item: item, terminal: terminal, source: .presentation(presentationID),
+            return try handOver(try Self.consent(of: consumed, db), item: item, terminal: terminal, source: .presentation(consumed.presentation),
                                 submissionID: submissionID, at: instant, db)
         }
+    }
+
+    /// Consumes the code a verified token names, first thing in the caller's unit (a later
+    /// refusal rolls the unit's savepoint back, so the code stays usable unless it was the
+    /// problem); its presentation and consent.
+    static func consume(_ claims: QRToken, at instant: Date, _ db: Database) throws -> (presentation: String, consent: String) {
+        guard let (rowid, presentationID, consentID, state) = try PresentationStore.byJTI(claims.jti, db) else {
+            throw MSBError(.tokenInvalid, "the token was not issued here")
+        }
+        switch state {
+        case .active: break
+        case .revoked: throw MSBError(.tokenRevoked, "the token has been revoked")
+        case .used: throw MSBError.tokenUsed
+        }
+        try PresentationStore.markUsed(rowid: rowid, at: instant, db)
+        return (presentationID, consentID)
+    }
+
+    /// A consumed code's consent, unless withdrawn (410 `token_revoked`).
+    static func consent(of consumed: (presentation: String, consent: String), _ db: Database) throws -> Consent {
+        guard let consent = try ConsentStore.consent(consumed.consent, db) else { throw InternalError("a presentation without its consent") }
+        guard !consent.withdrawn else { throw MSBError(.tokenRevoked, "the consent has been withdrawn") }
+        return consent
     }
 
     /// What a hand-over produced, for the window's view, which callers draw outside the
@@ -92,13 +119,19 @@ public struct Scans: Sendable {
         case windowSession(String)
     }
 
-    /// The checks a scan and a claim share, then the submission, its outbox row and its audit
-    /// record, all in the caller's transaction: the consent is live and covers the item (一件事
-    /// 一次办: every licence type it needs), each licence is valid, an agent is still
-    /// authorised. Returns what the window's view is drawn from.
-    func handOver(_ consent: Consent, item: Item, terminal: Client, source: Source, submissionID: String, at instant: Date,
-                  _ db: Database) throws -> HandedOver {
-        let stamp = Timestamp.string(instant)
+    /// What a consent discloses for an item once checked: the holder, an agent, and the
+    /// licences the item needs.
+    struct Disclosed {
+        let holder: HolderID
+        let agent: CitizenID?
+        let licences: [Licence]
+        let today: CalendarDate
+    }
+
+    /// The checks a scan, a claim and a peer's redemption share, in the caller's transaction:
+    /// the consent is live and covers the item (一件事一次办: every licence type it needs), each
+    /// licence is valid, an agent is still authorised.
+    func disclose(_ consent: Consent, item: Item, at instant: Date, _ db: Database) throws -> Disclosed {
         let today = CalendarDate(instant)
         guard !consent.withdrawn, consent.isLive(at: instant) else { throw MSBError.consentExpired }
         if let scope = consent.item, scope != item.code {
@@ -125,19 +158,46 @@ public struct Scans: Sendable {
             }
         }
         guard let holder = needed.first?.holder else { throw InternalError("a consent without licences") }
+        return Disclosed(holder: holder, agent: agent, licences: needed, today: today)
+    }
+
+    /// The checks a scan and a claim share (`disclose`), then the submission, its outbox row
+    /// and its audit record, all in the caller's transaction. An item another region decides
+    /// goes to that region (异地代收). Returns what the window's view is drawn from.
+    func handOver(_ consent: Consent, item: Item, terminal: Client, source: Source, submissionID: String, at instant: Date,
+                  _ db: Database) throws -> HandedOver {
+        let disclosed = try disclose(consent, item: item, at: instant, db)
         var presentationID: String?
         var windowSessionID: String?
         switch source {
         case .presentation(let id): presentationID = id
         case .windowSession(let id): windowSessionID = id
         }
+        var draft = Submissions.Draft(id: submissionID, item: item, consentID: consent.id, presentationID: presentationID,
+                                      windowSessionID: windowSessionID, terminalID: terminal.id,
+                                      view: try Self.receiverView(item, disclosed, masks: masks), presentedAt: Timestamp.string(instant))
+        try forward(&draft, db)
         var chain = try audit.chain(db)
-        try Submissions.record(
-            Submissions.Draft(id: submissionID, item: item, consentID: consent.id, presentationID: presentationID,
-                              windowSessionID: windowSessionID, terminalID: terminal.id, holder: holder, agent: agent,
-                              licences: needed, presentedAt: stamp),
-            vault: vault, masks: masks, actor: .client(terminal.id), chain: &chain, db)
-        return HandedOver(submission: submissionID, item: item, holder: holder, agent: agent, licences: needed, today: today)
+        try Submissions.record(draft, vault: vault, actor: .client(terminal.id), chain: &chain, db)
+        return HandedOver(submission: submissionID, item: item, holder: disclosed.holder, agent: disclosed.agent,
+                          licences: disclosed.licences, today: disclosed.today)
+    }
+
+    /// What the item's approval system receives of a disclosure, by the item's field policies.
+    static func receiverView(_ item: Item, _ disclosed: Disclosed, masks: MaskTable) throws -> [String: JSONValue] {
+        guard case .object(let view) = DisclosureView.receiver(policies: item.fields, holder: disclosed.holder, agent: disclosed.agent,
+                                                                licences: disclosed.licences, masks: masks)
+        else { throw InternalError("the receiver view is not an object") }
+        return view
+    }
+
+    /// 异地代收: a submission for an item another region decides goes to that region, which
+    /// must be a peer (else 503 `peer_unavailable`, and the scan changes nothing).
+    func forward(_ draft: inout Submissions.Draft, _ db: Database) throws {
+        guard let decider = draft.item.decidedBy, decider != region else { return }
+        guard try PeerStore.peer(decider, db) != nil else { throw MSBError.peerUnavailable(decider, "is not a peer of this region") }
+        draft.links.append(FederationStore.Link(region: decider, role: .forwardedTo, request: draft.id))
+        draft.detail["decided_by"] = .string(decider)
     }
 
     /// Audits a refused scan or claim and counts it; the item is named only when it looks like an item code.

@@ -73,7 +73,8 @@ enum Migrations {
                                           ("0019_policy_filters_in_the_index", policyFiltersInTheIndex0019),
                                           ("0020_policy_index_generation", policyIndexGeneration0020),
                                           ("0021_audit_merkle_tree", auditMerkleTree0021), ("0022_peers", peers0022),
-                                          ("0023_peer_items", peerItems0023)]
+                                          ("0023_peer_items", peerItems0023),
+                                          ("0024_cross_region_submissions", crossRegionSubmissions0024)]
 
     /// Steps in Swift that follow a migration's SQL, by its name.
     static let afterwards: [String: @Sendable (Database) throws -> Void] = [
@@ -764,6 +765,77 @@ enum Migrations {
         required      TEXT NOT NULL,
         synced_at     TEXT NOT NULL,
         PRIMARY KEY (region, national_code)
+    ) STRICT;
+    """
+
+    /// 跨域通办's submissions. An item another region decides has no approval system here (its
+    /// submissions go to that region). A submission may come without a consent here (the code was a
+    /// peer's, redeemed there) or a terminal here (a peer forwarded it, 异地代收), and may go to
+    /// a peer instead of an approval system here, so those columns are rebuilt nullable (rows,
+    /// rowids and the index kept, as in 0009). `submission_peers` holds a cross-region
+    /// submission's other side: the peer, which way it went, both regions' ids for the
+    /// exchange, the peer's code it used (redeemed once here), and the peer's delivery state.
+    /// `redemptions`: this region's codes redeemed for a peer, by the peer's Idempotency-Key,
+    /// with the sealed answer a retry gets again.
+    static let crossRegionSubmissions0024 = """
+    CREATE TABLE items_0024 (
+        code            TEXT PRIMARY KEY NOT NULL,
+        approval_system TEXT REFERENCES approval_systems(code),
+        definition      TEXT NOT NULL CHECK (json_valid(definition)),
+        created_at      TEXT NOT NULL
+    ) STRICT;
+    INSERT INTO items_0024 (rowid, code, approval_system, definition, created_at)
+        SELECT rowid, code, approval_system, definition, created_at FROM items;
+    DROP TABLE items;
+    ALTER TABLE items_0024 RENAME TO items;
+
+    CREATE TABLE submissions_0024 (
+        id                TEXT PRIMARY KEY NOT NULL,
+        item              TEXT NOT NULL REFERENCES items(code),
+        approval_system   TEXT REFERENCES approval_systems(code),
+        consent_id        TEXT REFERENCES consents(id),
+        presentation_id   TEXT REFERENCES presentations(id),
+        terminal_id       TEXT REFERENCES clients(id),
+        status            TEXT NOT NULL CHECK (status = 'pending' OR status = 'delivered' OR status = 'dead'),
+        attempts          INTEGER NOT NULL DEFAULT 0,
+        last_error        TEXT,
+        delivered_at      TEXT,
+        created_at        TEXT NOT NULL,
+        window_session_id TEXT REFERENCES window_sessions(id)
+    ) STRICT;
+    INSERT INTO submissions_0024 (rowid, id, item, approval_system, consent_id, presentation_id, terminal_id, status, attempts,
+                                  last_error, delivered_at, created_at, window_session_id)
+        SELECT rowid, id, item, approval_system, consent_id, presentation_id, terminal_id, status, attempts,
+               last_error, delivered_at, created_at, window_session_id FROM submissions;
+    DROP TABLE submissions;
+    ALTER TABLE submissions_0024 RENAME TO submissions;
+    CREATE INDEX submissions_by_status ON submissions(status, item);
+
+    CREATE TABLE submission_peers (
+        submission_id     TEXT NOT NULL REFERENCES submissions(id),
+        region            TEXT NOT NULL REFERENCES peers(region),
+        role              TEXT NOT NULL CHECK (role = 'code_from' OR role = 'forwarded_to' OR role = 'received_from'),
+        request           TEXT NOT NULL,
+        peer_request      TEXT,
+        code_jti          TEXT,
+        peer_status       TEXT,
+        peer_attempts     INTEGER,
+        peer_delivered_at TEXT,
+        peer_checked_at   TEXT,
+        PRIMARY KEY (submission_id, role)
+    ) STRICT;
+    CREATE UNIQUE INDEX submission_peers_by_request ON submission_peers(region, role, request);
+    CREATE UNIQUE INDEX submission_peers_by_code ON submission_peers(region, code_jti) WHERE code_jti IS NOT NULL;
+
+    CREATE TABLE redemptions (
+        id              TEXT PRIMARY KEY NOT NULL,
+        region          TEXT NOT NULL REFERENCES peers(region),
+        request         TEXT NOT NULL,
+        request_hash    TEXT NOT NULL,
+        presentation_id TEXT NOT NULL REFERENCES presentations(id),
+        answer_box      BLOB NOT NULL,
+        created_at      TEXT NOT NULL,
+        UNIQUE (region, request)
     ) STRICT;
     """
 }

@@ -164,9 +164,9 @@ CREATE TABLE holder_sessions (
 ) STRICT;
 
 -- table items
-CREATE TABLE items (
+CREATE TABLE "items" (
     code            TEXT PRIMARY KEY NOT NULL,
-    approval_system TEXT NOT NULL REFERENCES approval_systems(code),
+    approval_system TEXT REFERENCES approval_systems(code),
     definition      TEXT NOT NULL CHECK (json_valid(definition)),
     created_at      TEXT NOT NULL
 ) STRICT;
@@ -389,6 +389,18 @@ CREATE TABLE questions (
     created_at       TEXT NOT NULL
 ) STRICT;
 
+-- table redemptions
+CREATE TABLE redemptions (
+    id              TEXT PRIMARY KEY NOT NULL,
+    region          TEXT NOT NULL REFERENCES peers(region),
+    request         TEXT NOT NULL,
+    request_hash    TEXT NOT NULL,
+    presentation_id TEXT NOT NULL REFERENCES presentations(id),
+    answer_box      BLOB NOT NULL,
+    created_at      TEXT NOT NULL,
+    UNIQUE (region, request)
+) STRICT;
+
 -- table scans
 CREATE TABLE scans (
     id          INTEGER PRIMARY KEY,
@@ -409,19 +421,34 @@ CREATE TABLE signing_keys (
     retired_at     TEXT
 ) STRICT;
 
+-- table submission_peers
+CREATE TABLE submission_peers (
+    submission_id     TEXT NOT NULL REFERENCES submissions(id),
+    region            TEXT NOT NULL REFERENCES peers(region),
+    role              TEXT NOT NULL CHECK (role = 'code_from' OR role = 'forwarded_to' OR role = 'received_from'),
+    request           TEXT NOT NULL,
+    peer_request      TEXT,
+    code_jti          TEXT,
+    peer_status       TEXT,
+    peer_attempts     INTEGER,
+    peer_delivered_at TEXT,
+    peer_checked_at   TEXT,
+    PRIMARY KEY (submission_id, role)
+) STRICT;
+
 -- table submissions
 CREATE TABLE "submissions" (
-    id              TEXT PRIMARY KEY NOT NULL,
-    item            TEXT NOT NULL REFERENCES items(code),
-    approval_system TEXT NOT NULL REFERENCES approval_systems(code),
-    consent_id      TEXT NOT NULL REFERENCES consents(id),
-    presentation_id TEXT REFERENCES presentations(id),
-    terminal_id     TEXT NOT NULL REFERENCES clients(id),
-    status          TEXT NOT NULL CHECK (status = 'pending' OR status = 'delivered' OR status = 'dead'),
-    attempts        INTEGER NOT NULL DEFAULT 0,
-    last_error      TEXT,
-    delivered_at    TEXT,
-    created_at      TEXT NOT NULL,
+    id                TEXT PRIMARY KEY NOT NULL,
+    item              TEXT NOT NULL REFERENCES items(code),
+    approval_system   TEXT REFERENCES approval_systems(code),
+    consent_id        TEXT REFERENCES consents(id),
+    presentation_id   TEXT REFERENCES presentations(id),
+    terminal_id       TEXT REFERENCES clients(id),
+    status            TEXT NOT NULL CHECK (status = 'pending' OR status = 'delivered' OR status = 'dead'),
+    attempts          INTEGER NOT NULL DEFAULT 0,
+    last_error        TEXT,
+    delivered_at      TEXT,
+    created_at        TEXT NOT NULL,
     window_session_id TEXT REFERENCES window_sessions(id)
 ) STRICT;
 
@@ -567,6 +594,12 @@ CREATE INDEX scans_by_item ON scans(item, outcome);
 
 -- index signing_keys_one_active
 CREATE UNIQUE INDEX signing_keys_one_active ON signing_keys(status) WHERE status = 'active';
+
+-- index submission_peers_by_code
+CREATE UNIQUE INDEX submission_peers_by_code ON submission_peers(region, code_jti) WHERE code_jti IS NOT NULL;
+
+-- index submission_peers_by_request
+CREATE UNIQUE INDEX submission_peers_by_request ON submission_peers(region, role, request);
 
 -- index submissions_by_status
 CREATE INDEX submissions_by_status ON submissions(status, item);

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
 import MaShangBan
 import NIOCore
@@ -29,5 +30,16 @@ struct AppRequestContext: RequestContext, RemoteAddressRequestContext {
         return client
     }
 
+    /// The peer region `RegionSignature` verified; the federation routes rely on it.
+    func requirePeerRegion() throws -> String {
+        guard let peerRegion else { throw MSBError(.regionSignatureInvalid, "a region-to-region request must be signed") }
+        return peerRegion
+    }
+
     var actor: AuditActor { client.map { .client($0.id) } ?? .system }
+}
+
+extension HTTPField.Name {
+    /// Retries of region-to-region requests, and webhooks, carry it.
+    static let idempotencyKey = Self("Idempotency-Key")!
 }

@@ -78,7 +78,8 @@ func buildRouter(_ configuration: ServeConfiguration, backend: Backend) -> Route
     QuestionRoutes(auth: auth, questions: s.questions).register(on: router)
     PolicyRoutes(auth: auth, policies: s.policies).register(on: router)
     PeerRoutes(auth: auth, peers: s.peers, timeout: configuration.peerTimeout).register(on: router)
-    FederationRoutes(regionRequests: s.regionRequests, items: s.items, region: configuration.backend.region).register(on: router)
+    FederationRoutes(regionRequests: s.regionRequests, items: s.items, scans: s.scans, deliveries: s.deliveries, region: configuration.backend.region)
+        .register(on: router)
     return router
 }
 

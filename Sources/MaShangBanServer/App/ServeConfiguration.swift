@@ -219,8 +219,10 @@ struct ServeConfiguration: Sendable, Equatable {
 extension ServeConfiguration {
     /// How the backend is opened for these settings (the server and the tests both use it).
     func backendOptions(logger: Logger, now: @escaping Now = { Date() }) -> BackendOptions {
-        BackendOptions(dataDirectory: DataDirectory(path: dataDirectory), crypto: crypto, adminToken: adminToken,
-                       settings: backend, now: now, logger: logger)
+        var settings = backend
+        settings.peerTimeout = peerTimeout
+        return BackendOptions(dataDirectory: DataDirectory(path: dataDirectory), crypto: crypto, adminToken: adminToken,
+                              settings: settings, now: now, logger: logger, peerTransport: AsyncHTTPClientTransport.peers)
     }
 
     static let rateScopes = ["admin", "issuer", "app", "terminal", "address", "challenges", "consents", "codes", "all"]

@@ -82,6 +82,25 @@ struct SubmissionBody: ResponseBody {
             "status": .string(submission.status.rawValue), "attempts": .int(Int64(submission.attempts)),
             "last_error": .string(submission.lastError), "delivered_at": .time(submission.deliveredAt),
             "created_at": .time(submission.createdAt),
+            "cross_region": .array(submission.crossRegion.map { side in
+                .object([
+                    "region": .string(side.region), "role": .string(side.role), "request": .string(side.request),
+                    "peer_request": .string(side.peerRequest), "peer_status": .string(side.peerStatus),
+                    "peer_attempts": side.peerAttempts.map { .int(Int64($0)) } ?? .null, "peer_delivered_at": .time(side.peerDeliveredAt),
+                    "checked_at": .time(side.checkedAt),
+                ])
+            }),
+        ])
+    }
+}
+
+/// A forwarded submission as the deciding region answers its sender (异地代收).
+struct ReceivedSubmissionBody: ResponseBody {
+    let submission: SubmissionStatus
+    var json: JSONValue {
+        .object([
+            "submission": .string(submission.id), "status": .string(submission.status.rawValue), "attempts": .int(Int64(submission.attempts)),
+            "delivered_at": .time(submission.deliveredAt),
         ])
     }
 }

@@ -30,6 +30,10 @@ struct PeerRegistryTests {
             }
         }
 
+        func post(url: String, headers: [(String, String)], body: [UInt8], timeout: Duration) async throws -> (status: Int, body: [UInt8]) {
+            throw URLError(.cannotConnectToHost)
+        }
+
         func publish(region: String, _ keys: [(any SignatureSigner, retired: Bool)]) throws {
             let entries = try keys.map { signer, retired -> JSONValue in
                 .object(["kid": .string(CryptoSuite.keyID(of: signer.verifier)), "alg": .string(signer.verifier.algorithm.rawValue),

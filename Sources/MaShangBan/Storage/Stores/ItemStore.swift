@@ -7,7 +7,7 @@ enum ItemStore {
         try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM items WHERE code = ?"), arguments: [code]) == true
     }
 
-    static func insert(code: String, approvalSystem: String, definition: String, at instant: Date, _ db: Database) throws {
+    static func insert(code: String, approvalSystem: String?, definition: String, at instant: Date, _ db: Database) throws {
         try db.cachedStatement(sql: "INSERT INTO items (code, approval_system, definition, created_at) VALUES (?, ?, ?, ?)")
             .execute(arguments: [code, approvalSystem, definition, Timestamp.string(instant)])
     }

@@ -65,6 +65,16 @@ enum PeerStore {
         return (region, key)
     }
 
+    /// The peer key that verifies a peer's QR token: active or retired (a retired key keeps
+    /// verifying what it signed), of exactly one peer.
+    static func verifyingKey(kid: String, _ db: Database) throws -> (region: String, publicKeyPEM: String)? {
+        let rows = try Row.fetchAll(db.cachedStatement(sql: """
+            SELECT region, public_key_pem FROM peer_keys WHERE kid = ? AND (status = 'active' OR status = 'retired')
+            """), arguments: [kid])
+        guard rows.count == 1, let row = rows.first else { return nil }
+        return (row["region"], row["public_key_pem"])
+    }
+
     /// Records a refresh: its time when the peer answered, else what went wrong.
     static func recordRefresh(_ region: String, error: String?, at stamp: Timestamp, _ db: Database) throws {
         if let error {

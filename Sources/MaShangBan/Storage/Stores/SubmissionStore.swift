@@ -22,12 +22,12 @@ enum SubmissionStore: DeliveryQueue {
     /// never step over the dead. A retry sets a real time again.
     static let parked = "9999-12-31T23:59:59Z"
 
-    static func insert(id: String, item: Item, consentID: String, presentationID: String?, windowSessionID: String?, terminalID: String,
-                       at stamp: String, _ db: Database) throws {
+    static func insert(id: String, item: String, approvalSystem: String?, consentID: String?, presentationID: String?, windowSessionID: String?,
+                       terminalID: String?, at stamp: String, _ db: Database) throws {
         try db.cachedStatement(sql: """
             INSERT INTO submissions (id, item, approval_system, consent_id, presentation_id, window_session_id, terminal_id, status,
                 created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?)
-            """).execute(arguments: [id, item.code, item.approvalSystem, consentID, presentationID, windowSessionID, terminalID, stamp])
+            """).execute(arguments: [id, item, approvalSystem, consentID, presentationID, windowSessionID, terminalID, stamp])
     }
 
     /// Queues a submission's sealed body, due at once.
@@ -42,7 +42,7 @@ enum SubmissionStore: DeliveryQueue {
 
     static func status(_ id: String, _ db: Database) throws -> SubmissionStatus? {
         try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM submissions WHERE id = ?"), arguments: [id]).map {
-            SubmissionStatus(id: $0["id"], item: $0["item"], approvalSystem: $0["approval_system"],
+            SubmissionStatus(id: $0["id"], item: $0["item"], approvalSystem: $0["approval_system"] as String?,
                              status: SubmissionState(rawValue: $0["status"]) ?? .pending, attempts: $0["attempts"],
                              lastError: $0["last_error"], deliveredAt: ($0["delivered_at"] as String?).map(Timestamp.init(stored:)),
                              createdAt: Timestamp(stored: $0["created_at"]))
@@ -89,15 +89,22 @@ enum SubmissionStore: DeliveryQueue {
         try db.cachedStatement(sql: "UPDATE outbox SET next_attempt_at = ? WHERE submission_id = ?").execute(arguments: [stamp, id])
     }
 
-    /// Pending submissions due at `instant`, soonest first, with their system's webhook.
+    /// Pending submissions due at `instant`, soonest first, with their system's webhook, or
+    /// (异地代收) the peer region they go to and its federation endpoint.
     static func due(limit: Int, at instant: Date, _ db: Database) throws -> [Deliveries.Due] {
         try Row.fetchAll(db.cachedStatement(sql: """
-            SELECT s.id, s.approval_system, s.attempts, s.created_at, a.webhook_url FROM outbox o
-            CROSS JOIN submissions s ON s.id = o.submission_id JOIN approval_systems a ON a.code = s.approval_system
+            SELECT s.id, s.approval_system, s.attempts, s.created_at, a.webhook_url, p.region AS peer, r.base_url FROM outbox o
+            CROSS JOIN submissions s ON s.id = o.submission_id LEFT JOIN approval_systems a ON a.code = s.approval_system
+            LEFT JOIN submission_peers p ON s.approval_system IS NULL AND p.submission_id = s.id AND p.role = 'forwarded_to'
+            LEFT JOIN peers r ON r.region = p.region
             WHERE o.next_attempt_at <= ? AND s.status = 'pending' ORDER BY o.next_attempt_at LIMIT ?
-            """), arguments: [Timestamp.string(instant), limit]).map {
-            Deliveries.Due(id: $0["id"], system: $0["approval_system"], url: $0["webhook_url"], attempts: $0["attempts"],
-                           createdAt: $0["created_at"])
+            """), arguments: [Timestamp.string(instant), limit]).compactMap { row -> Deliveries.Due? in
+            if let peer: String = row["peer"], let base: String = row["base_url"] {
+                return Deliveries.Due(id: row["id"], system: "region:\(peer)", url: base + Deliveries.forwardPath, attempts: row["attempts"],
+                                      createdAt: row["created_at"], peer: peer)
+            }
+            guard let system: String = row["approval_system"], let url: String = row["webhook_url"] else { return nil }
+            return Deliveries.Due(id: row["id"], system: system, url: url, attempts: row["attempts"], createdAt: row["created_at"])
         }
     }
 

@@ -1,0 +1,261 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+@testable import MaShangBan
+import MaShangBanTestSupport
+import NIOCore
+import Testing
+@testable import MaShangBanServer
+
+/// 跨域通办 between two servers on loopback, each with its own data directory, keys and
+/// approval system: 衡阳市 (430400) and 长沙市 (430100) pin each other's keys, and a code
+/// issued in one region is scanned in the other (redeemed by its issuer once), and a matter
+/// one region decides is taken at the other's window (异地代收).
+@Suite("跨域通办 between two regions")
+struct CrossRegionTests {
+    /// Both regions' national item codes: one 衡阳市 decides (its people may come with 长沙市
+    /// codes), one 长沙市 decides (衡阳市 takes it at its windows).
+    static let decidedInHengyang = "11430400-SB-010"
+    static let decidedInChangsha = "11430100-SB-020"
+
+    /// An approval system's webhook on its own socket: answers 204 and keeps each body.
+    final class Receiver: Sendable {
+        let bodies = Locked<[JSONValue]>([])
+
+        func run<T: Sendable>(_ body: @Sendable (String) async throws -> T) async throws -> T {
+            let router = Router()
+            router.post("webhook") { [bodies] request, _ -> HTTPResponse.Status in
+                let bytes = try await request.body.collect(upTo: 1 << 20)
+                if let json = JSONValue.parse(Array(bytes.readableBytesView)) { bodies.withLock { $0.append(json) } }
+                return .noContent
+            }
+            let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
+            return try await app.test(.live) { client in try await body("http://127.0.0.1:\(try #require(client.port))/webhook") }
+        }
+    }
+
+    /// One region in a test: its server, its live client, its hall and its address.
+    struct Region: Sendable {
+        let server: TestServer
+        let client: any TestClientProtocol
+        let hall: Hall
+        let base: String
+
+        var code: String { server.configuration.backend.region }
+
+        func fingerprint() async throws -> String {
+            let keys = try #require(try await client.call(.get, "/v1/keys", token: nil).json()["keys"] as? [[String: Any]])
+            return try #require(keys.first?["fingerprint"] as? String)
+        }
+
+        func pin(_ other: Region, fingerprint: String? = nil, base: String? = nil) async throws {
+            let name = other.code == "430100" ? "长沙市" : "衡阳市"
+            var pinned = fingerprint ?? ""
+            if fingerprint == nil { pinned = try await other.fingerprint() }
+            let response = try await client.call(.post, "/v1/peers", json: #"""
+                {"region":"\#(other.code)","name":"\#(name)","base_url":"\#(base ?? other.base)","key_fingerprints":["\#(pinned)"]}
+                """#)
+            #expect(response.status == .created || response.status == .ok, "\(response.text)")
+        }
+
+        func refresh() async throws -> TestResponse { try await client.call(.post, "/v1/peers/refresh") }
+
+        func audit(_ action: String) async throws -> [[String: Any]] {
+            let page = try await client.call(.get, "/v1/audit/entries?limit=1000").json()
+            return (page["entries"] as? [[String: Any]] ?? []).filter { $0["action"] as? String == action }
+        }
+    }
+
+    /// Starts both regions (and an approval system for each), pins them both ways (unless
+    /// `pinned` is false), and adds the two cross-region items; then runs `body`.
+    static func twoRegions(pinned: Bool = true, _ body: @Sendable (_ hengyang: Region, _ changsha: Region, _ receiver: Receiver) async throws -> Void)
+        async throws
+    {
+        let receiver = Receiver()
+        let hengyang = try TestServer()
+        let changsha = try TestServer { $0.backend.region = "430100" }
+        try await receiver.run { webhook in
+            try await hengyang.test(.live) { hy in
+                try await changsha.test(.live) { cs in
+                    let hyRegion = Region(server: hengyang, client: hy, hall: try await Hall.open(hy, webhookURL: webhook),
+                                          base: "http://127.0.0.1:\(try #require(hy.port))")
+                    let csRegion = Region(server: changsha, client: cs, hall: try await Hall.open(cs, webhookURL: webhook),
+                                          base: "http://127.0.0.1:\(try #require(cs.port))")
+                    for (region, decided, there) in [(hyRegion, decidedInHengyang, decidedInChangsha), (csRegion, decidedInChangsha, decidedInHengyang)] {
+                        let own = try await region.client.call(.post, "/v1/items", json: #"""
+                            {"code":"decided-here","name":"跨域事项","approval_system":"hr-social-security",
+                             "required":["resident_id_card"],"fields":{"resident_id_card.name":"masked","holder.id":"full"},"national_code":"\#(decided)"}
+                            """#)
+                        #expect(own.status == .created, "\(own.text)")
+                        let other = region.code == "430400" ? "430100" : "430400"
+                        let theirs = try await region.client.call(.post, "/v1/items", json: #"""
+                            {"code":"decided-there","name":"异地事项","required":["resident_id_card"],
+                             "fields":{"resident_id_card.name":"full","holder.id":"masked"},"national_code":"\#(there)","decided_by":"\#(other)"}
+                            """#)
+                        #expect(theirs.status == .created, "\(theirs.text)")
+                    }
+                    if pinned {
+                        try await hyRegion.pin(csRegion)
+                        try await csRegion.pin(hyRegion)
+                        #expect(try await hyRegion.refresh().status == .ok)
+                        #expect(try await csRegion.refresh().status == .ok)
+                    }
+                    try await body(hyRegion, csRegion, receiver)
+                }
+            }
+        }
+    }
+
+    /// A code of `region`'s person, for any item and hall (a code meant for other regions names no hall).
+    static func code(_ region: Region) async throws -> String {
+        try await region.hall.present(try await region.hall.consent(item: nil, hall: nil)).token
+    }
+
+    @Test func aCodeFromAPeerIsRedeemedThereOnceAndSubmittedHere() async throws {
+        try await Self.twoRegions { hengyang, changsha, receiver in
+            let token = try await Self.code(changsha)
+            let scanned = try await hengyang.hall.scan(token, item: "decided-here")
+            #expect(scanned.status == .created, "\(scanned.text)")
+            let view = try scanned.json()
+            let submission = try #require(view["submission"] as? String)
+            #expect(view["approval_system"] as? String == "hr-social-security" && view["item"] as? String == "decided-here")
+            let holder = try #require(view["holder"] as? [String: Any])
+            #expect(holder["id"] as? String != Sample.person, "the window sees the ID display-masked by the issuing region: \(holder)")
+
+            // Once only: here (the code is known) and there (consumed).
+            try await hengyang.hall.scan(token, item: "decided-here").expectProblem(409, "token_used")
+            try await changsha.hall.scan(token, item: "sb-transfer").expectProblem(409, "token_used")
+
+            // Both audit logs name the other region's request.
+            let accepted = try #require(try await hengyang.audit("scan.accepted").last?["detail"] as? [String: Any])
+            let redeemed = try #require(try await changsha.audit("federation.redeemed").last)
+            let redeemedDetail = try #require(redeemed["detail"] as? [String: Any])
+            #expect(redeemed["actor"] as? String == "region:430400")
+            #expect(accepted["region"] as? String == "430100" && accepted["peer_request"] as? String == redeemedDetail["redemption"] as? String)
+            #expect(redeemedDetail["peer_request"] as? String == accepted["request"] as? String && redeemedDetail["region"] as? String == "430400")
+            #expect(redeemedDetail["item"] as? String == Self.decidedInHengyang)
+
+            // The submission goes to 衡阳市's approval system with 长沙市's disclosure rules for the item (长沙市's own item
+            // with that national code: the name in full, the ID masked).
+            let delivered = try await Self.eventually { receiver.bodies.withLock { $0 }.first { $0["submission"]?.stringValue == submission } }
+            #expect(delivered["holder"]?["id"]?.stringValue?.contains("*") == true, "\(delivered)")
+            #expect(delivered["licences"]?.arrayValue?.first?["fields"]?["name"]?.stringValue == "王一静", "\(delivered)")
+            #expect(delivered["issued_by"]?["region"]?.stringValue == "430100")
+            let status = try await hengyang.client.call(.get, "/v1/submissions/\(submission)", token: hengyang.hall.terminal).json()
+            let side = try #require((status["cross_region"] as? [[String: Any]])?.first)
+            #expect(side["role"] as? String == "code_from" && side["region"] as? String == "430100")
+        }
+    }
+
+    @Test func aPeerThatIsDownConsumesNothingAndARetryRedeemsOnce() async throws {
+        try await Self.twoRegions { hengyang, changsha, _ in
+            let token = try await Self.code(changsha)
+            try await hengyang.pin(changsha, base: "http://127.0.0.1:9")  // 长沙市 moved: nobody answers there
+            try await hengyang.hall.scan(token, item: "decided-here").expectProblem(503, "peer_unavailable")
+            #expect(try await changsha.audit("federation.redeemed").isEmpty)
+            try await hengyang.pin(changsha)
+            #expect(try await hengyang.hall.scan(token, item: "decided-here").status == .created, "nothing was consumed on either side")
+        }
+    }
+
+    @Test func aRedemptionRetriedWithItsKeyGetsTheSameAnswer() async throws {
+        try await Self.twoRegions { hengyang, changsha, _ in
+            let token = try await Self.code(changsha)
+            let requests = hengyang.server.backend.services.regionRequests
+            func redeem(_ body: String, key: String?) async throws -> TestResponse {
+                var headers = HTTPFields()
+                // The live test client sends `Host: localhost`.
+                for (name, value) in try requests.sign(method: "POST", authority: "localhost", path: "/v1/federation/redemptions",
+                                                       query: nil, body: Array(body.utf8)) {
+                    headers[try #require(HTTPField.Name(name))] = value
+                }
+                if let key { headers[.idempotencyKey] = key }
+                return try await changsha.client.call(.post, "/v1/federation/redemptions", token: nil, json: body, headers: headers)
+            }
+            let body = #"{"token":"\#(token)","item":"\#(Self.decidedInHengyang)","receiving_region":"430400"}"#
+            try await redeem(body, key: nil).expectProblem(422, "validation_failed")
+            try await redeem(#"{"token":"\#(token)","item":"\#(Self.decidedInHengyang)","receiving_region":"450300"}"#, key: "k1")
+                .expectProblem(403, "forbidden")
+            let first = try await redeem(body, key: "k1")
+            #expect(first.status == .ok, "\(first.text)")
+            let again = try await redeem(body, key: "k1")
+            #expect(again.status == .ok && again.text == first.text, "a lost answer asked again is the same answer")
+            try await redeem(#"{"token":"\#(token)","item":"other","receiving_region":"430400"}"#, key: "k1")
+                .expectProblem(422, "idempotency_key_reused")
+            try await redeem(body, key: "k2").expectProblem(409, "token_used")
+            #expect(try await changsha.audit("federation.redeemed").count == 1, "consumed exactly once")
+            let refused = try await changsha.audit("federation.redemption_refused").compactMap { ($0["detail"] as? [String: Any])?["code"] as? String }
+            #expect(refused.contains("token_used") && refused.contains("forbidden"))
+            try await changsha.client.call(.post, "/v1/federation/redemptions", token: nil, json: body).expectProblem(401, "region_signature_invalid")
+        }
+    }
+
+    @Test func aCodeSignedByAnUnpinnedKeyIsInvalid() async throws {
+        try await Self.twoRegions(pinned: false) { hengyang, changsha, _ in
+            try await hengyang.pin(changsha, fingerprint: "sha256:" + String(repeating: "ab", count: 32))
+            try await changsha.pin(hengyang)
+            let refreshed = try await hengyang.refresh().json()
+            #expect(((refreshed["peers"] as? [[String: Any]])?.first?["refused"] as? [String])?.count == 1)
+            try await hengyang.hall.scan(try await Self.code(changsha), item: "decided-here").expectProblem(422, "token_invalid")
+        }
+    }
+
+    @Test func aMatterDecidedElsewhereIsForwardedAndItsStateComesBack() async throws {
+        try await Self.twoRegions { hengyang, changsha, receiver in
+            let scanned = try await hengyang.hall.scan(try await Self.code(hengyang), item: "decided-there")
+            #expect(scanned.status == .created, "\(scanned.text)")
+            #expect(try scanned.json()["approval_system"] is NSNull)
+            let submission = try #require(try scanned.json()["submission"] as? String)
+            // 长沙市 takes it and delivers it to its approval system; 衡阳市's terminal sees that.
+            let side = try await Self.eventually { () async throws -> [String: Any]? in
+                let status = try await hengyang.client.call(.get, "/v1/submissions/\(submission)", token: hengyang.hall.terminal).json()
+                guard status["status"] as? String == "delivered", let side = (status["cross_region"] as? [[String: Any]])?.first,
+                      side["peer_status"] as? String == "delivered" else { return nil }
+                return side
+            }
+            #expect(side["role"] as? String == "forwarded_to" && side["region"] as? String == "430100")
+            let theirs = try #require(side["peer_request"] as? String)
+            let delivered = try #require(receiver.bodies.withLock { $0 }.first { $0["submission"]?.stringValue == theirs })
+            #expect(delivered["item"]?.stringValue == "decided-here" && delivered["forwarded_by"]?["submission"]?.stringValue == submission)
+            #expect(delivered["holder"]?["id"]?.stringValue != Sample.person, "衡阳市's rules for the item mask the ID: \(delivered)")
+            // Each audit log names the other's id for it.
+            let sent = try #require(try await hengyang.audit("submission.delivered").compactMap { $0["detail"] as? [String: Any] }
+                .first { $0["region"] as? String == "430100" })
+            #expect(sent["peer_request"] as? String == theirs)
+            let received = try #require(try await changsha.audit("federation.submission_received").last)
+            #expect(received["object"] as? String == "submission:\(theirs)" && received["actor"] as? String == "region:430400")
+            #expect((received["detail"] as? [String: Any])?["peer_request"] as? String == submission)
+            // Sent again (a lost answer), it is the same submission there.
+            let body = #"{"holder":{"kind":"person"},"licences":[],"national_code":"\#(Self.decidedInChangsha)","presented_at":"x","submission":"\#(submission)"}"#
+            var headers = HTTPFields()
+            for (name, value) in try hengyang.server.backend.services.regionRequests.sign(method: "POST", authority: "localhost",
+                                                                                          path: "/v1/federation/submissions", query: nil,
+                                                                                          body: Array(body.utf8)) {
+                headers[try #require(HTTPField.Name(name))] = value
+            }
+            headers[.idempotencyKey] = submission
+            let resent = try await changsha.client.call(.post, "/v1/federation/submissions", token: nil, json: body, headers: headers)
+            #expect(resent.status == .ok, "\(resent.text)")
+            #expect(try resent.json()["submission"] as? String == theirs)
+        }
+    }
+
+    @Test func aMatterForARegionThatIsNoPeerChangesNothing() async throws {
+        try await Self.twoRegions(pinned: false) { hengyang, _, _ in
+            let token = try await Self.code(hengyang)
+            try await hengyang.hall.scan(token, item: "decided-there").expectProblem(503, "peer_unavailable")
+            #expect(try await hengyang.hall.scan(token, item: "decided-here").status == .created, "the code stayed usable")
+        }
+    }
+
+    /// Polls `probe` (every 100 ms, for up to 20 s) until it gives a value.
+    static func eventually<T>(_ probe: () async throws -> T?) async throws -> T {
+        for _ in 0..<200 {
+            if let value = try await probe() { return value }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        Issue.record("timed out waiting")
+        throw CancellationError()
+    }
+}
