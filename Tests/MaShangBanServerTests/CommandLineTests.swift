@@ -431,14 +431,21 @@ struct CommandLineTests {
     @Test(.enabled(if: Tool.curl.isInstalled, "needs curl (Debian package curl; make test installs it)")) func theFederationWalkthroughRuns() throws {
         let dir = try TemporaryDirectory()
         let (hyData, csData) = (dir.url.appendingPathComponent("data-hy"), dir.url.appendingPathComponent("data-cs"))
-        let hengyang = try ServerProcess(data: hyData)
-        let changsha = try ServerProcess(data: csData, extra: ["--region", "430100"])
+        let (hyPort, csPort) = (try freePort(), try freePort())
+        let hengyang = try ServerProcess(arguments: ["serve", "--demo", "--data", hyData.path, "--port", "\(hyPort)", "--log-level", "warning",
+                                                     "--peer", "430100=http://127.0.0.1:\(csPort)"])
+        let changsha = try ServerProcess(arguments: ["serve", "--demo", "--data", csData.path, "--port", "\(csPort)", "--log-level", "warning",
+                                                     "--region", "430100", "--peer", "430400=http://127.0.0.1:\(hyPort)"])
         let run = try runProcess(URL(fileURLWithPath: "/bin/bash"), [Self.federationWalkthrough.path], environment: [
             "HY_URL": hengyang.base, "CS_URL": changsha.base, "HY_DATA": hyData.path, "CS_DATA": csData.path,
+            "MSB_BIN": mashangbanBinary.path,
         ])
         #expect(run.status == 0, "\(run.out)\n\(run.err)")
-        #expect(run.out.contains("430100 ['active'] ['11430100-SB-001']"), "\(run.out)")
-        #expect(run.out.contains(#""error":"catalogue: GET /v1/federation/items answered 401 (region_signature_invalid)""#))
+        #expect(run.out.contains("衡阳市 holds 430100 长沙市") && run.out.contains("长沙市 holds 430400 衡阳市"), "\(run.out)")
+        #expect(run.out.contains("delivered [{") && run.out.contains("'role': 'code_from'") && run.out.contains("'peer_status': 'delivered'"))
+        #expect(run.out.components(separatedBy: #""code":"token_used""#).count == 3, "the code is used in both regions")
+        #expect(run.out.contains("xr-430100 forwarded by 430400"), "\(run.out)")
+        #expect(run.out.contains("federation.redeemed") && run.out.contains("federation.submission_received"))
         #expect(run.out.hasSuffix(#""type":"urn:mashangban:problem:region_signature_invalid"}"# + "\n"))
         #expect(hengyang.stop() == 0 && changsha.stop() == 0)
     }

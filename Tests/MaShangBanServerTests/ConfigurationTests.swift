@@ -1,5 +1,6 @@
 @testable import MaShangBan
 import Testing
+import MaShangBanDemo
 @testable import MaShangBanServer
 import MaShangBanTestSupport
 
@@ -35,6 +36,19 @@ struct ConfigurationTests {
         let name = try #require(env.keys.first)
         let error = #expect(throws: ServeConfiguration.Invalid.self) { try ServeConfiguration.resolve(flags: flags, environment: env) }
         #expect(error?.description.contains(name) == true, "\(String(describing: error))")
+    }
+
+    /// `--peer` is the demo's: REGION=URL pairs, only with `--demo`.
+    @Test func demoPeersAreParsedAndOnlyForTheDemo() throws {
+        let demo = try ServeConfiguration.resolve(flags: Flags.parse(["--demo", "--peer", "430100=http://127.0.0.1:8081/"]), environment: [:])
+        #expect(demo.demoPeers == [Demo.Peer(region: "430100", url: "http://127.0.0.1:8081")])
+        let fromEnv = try ServeConfiguration.resolve(flags: Flags.parse([]), environment: ["MSB_DEMO": "1", "MSB_PEERS": "430100=http://a:1, 450300=https://b"])
+        #expect(fromEnv.demoPeers.map(\.region) == ["430100", "450300"])
+        for bad in [["--peer", "430100=http://127.0.0.1:8081"], ["--demo", "--peer", "430400=http://x"], ["--demo", "--peer", "4301=http://x"],
+                    ["--demo", "--peer", "430100=ftp://x"], ["--demo", "--peer", "430100"]] {
+            let error = #expect(throws: ServeConfiguration.Invalid.self) { try ServeConfiguration.resolve(flags: Flags.parse(bad), environment: [:]) }
+            #expect(error?.description.contains("--peer") == true, "\(bad)")
+        }
     }
 
     /// Every flag's help names its environment variable, and numbers show their default.

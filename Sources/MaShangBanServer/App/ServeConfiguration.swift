@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import MaShangBan
+import MaShangBanDemo
 
 /// Settings of `mashangban serve`, in one place: each is declared once as a flag (`Flags`,
 /// whose help shows the default from here), read once from the flag or its `MSB_*`
@@ -35,6 +36,9 @@ struct ServeConfiguration: Sendable, Equatable {
     var logLevel = "info"
     /// Load the demo data and serve the stand-in approval system (`--demo`, `MSB_DEMO=1`).
     var demo = false
+    /// With `demo`: peer regions to pin on first sight and offer cross-region items to
+    /// (`--peer REGION=URL`, `MSB_PEERS`): a two-region demo on one machine.
+    var demoPeers: [Demo.Peer] = []
     /// `MSB_ADMIN_TOKEN`: the admin token to create on first start (environment only, so it
     /// does not show in `ps`).
     var adminToken: String?
@@ -117,6 +121,9 @@ struct ServeConfiguration: Sendable, Equatable {
         var maxHeaderBytes: Int?
         @Flag(help: "Load demo data (once) and serve a stand-in approval system; prints a walkthrough (env MSB_DEMO=1).")
         var demo = false
+        @Option(name: .customLong("peer"),
+                help: "With --demo: a peer region, REGION=URL, whose key the demo pins on first sight (repeatable; env MSB_PEERS, comma-separated).")
+        var peers: [String] = []
         @Option(name: .customLong("log-level"),
                 help: "trace, debug, info, notice, warning, error or critical (env MSB_LOG_LEVEL; default \(d.logLevel)).")
         var logLevel: String?
@@ -211,6 +218,19 @@ struct ServeConfiguration: Sendable, Equatable {
             c.logLevel = v
         }
         c.demo = flags.demo || ["1", "true", "yes"].contains(environment["MSB_DEMO"]?.lowercased() ?? "")
+        for peer in source.list(flags.peers, "MSB_PEERS", separators: [","]) {
+            let parts = peer.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2, parts[0].count == 6, parts[0].allSatisfy(\.isASCIIDigit), parts[0] != c.backend.region,
+                  let url = URLComponents(string: parts[1]), url.scheme == "http" || url.scheme == "https", url.host?.isEmpty == false
+            else {
+                throw Invalid(description: "--peer / MSB_PEERS takes REGION=URL, a 6-digit region other than this one and an http(s) URL (got '\(peer)')")
+            }
+            c.demoPeers.append(Demo.Peer(region: parts[0], url: parts[1].hasSuffix("/") ? String(parts[1].dropLast()) : parts[1]))
+        }
+        if !c.demoPeers.isEmpty, !c.demo {
+            throw Invalid(description: "--peer is for --demo, which pins a peer's key on first sight; a real deployment pins the fingerprints "
+                + "it checked with POST /v1/peers")
+        }
         c.adminToken = environment["MSB_ADMIN_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
         return c
     }

@@ -42,6 +42,9 @@ struct Serve: AsyncParsableCommand {
         var inboxes: [String: ApprovalStubInbox] = [:]
         if configuration.demo {
             let setup = try await Demo.load(backend, webhookBase: "http://\(address):\(configuration.port)")
+            if !configuration.demoPeers.isEmpty {
+                try await Demo.loadCrossRegionItems(backend, region: configuration.backend.region, peers: configuration.demoPeers)
+            }
             let folder = Demo.directory(backend.dataDirectory)
             inboxes["approval-system"] = try ApprovalStubInbox(secret: setup.approvalSecret, suite: backend.suite,
                                                                file: folder.appendingPathComponent("received.jsonl"))
@@ -61,6 +64,11 @@ struct Serve: AsyncParsableCommand {
                     log.error("cannot point the demo approval system at this server", metadata: ["error": "\(error)"])
                 }
                 print(Self.demoWalkthrough(demo, base: base, data: backend.dataDirectory.url.path))
+                if !configuration.demoPeers.isEmpty {
+                    print(Self.federationNote(configuration))
+                    // The demo's peers may start after this one: pinning waits for them, off the start path.
+                    Task { await Demo.pinOnFirstSight(backend, peers: configuration.demoPeers, transport: AsyncHTTPClientTransport.peers, logger: log) }
+                }
             }
             print("mashangban listening on \(base) (data \(backend.dataDirectory.url.path))")
             fflush(nil)
@@ -85,5 +93,16 @@ struct Serve: AsyncParsableCommand {
           MSB_URL=\(base) MSB_DATA=\(data) scripts/walkthrough.sh
           MSB_URL=\(base) MSB_DATA=\(data) scripts/visits-walkthrough.sh
         """
+    }
+
+    static func federationNote(_ configuration: ServeConfiguration) -> String {
+        let region = configuration.backend.region
+        let peers = configuration.demoPeers.map { "\($0.region) at \($0.url)" }.joined(separator: ", ")
+        let taken = configuration.demoPeers.map { Demo.crossRegionItem($0.region).code }.joined(separator: ", ")
+        return """
+            跨域通办 demo: region \(region) with peer \(peers). Each peer's key is pinned as first seen (the demo's shortcut; a
+            real deployment pins fingerprints it checked, with POST /v1/peers). Item \(Demo.crossRegionItem(region).code) is decided here;
+            \(taken) there. scripts/federation-walkthrough.sh walks through both ways.
+            """
     }
 }
