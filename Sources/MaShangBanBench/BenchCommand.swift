@@ -94,6 +94,8 @@ struct BenchCommand: AsyncParsableCommand {
         print("tokens each; single requests sent by " + (wrk.map { "\($0) (cpu = server + wrk)" } ?? "AsyncHTTPClient from this process (cpu = server)"))
         print(Self.row("  codes issued (POST /v1/presentations)", figures(results.codes)))
         print(Self.row("  scans (POST /v1/scans)", figures(results.scans)))
+        print(Self.row("  cross-region scans (peer redeems)", figures(results.crossRegionScans)
+            + String(format: "  peer CPU %.2f ms", results.peerCPUPerScan * 1000)))
         print(Self.row("  window sessions (POST /v1/window-sessions)", figures(results.windowOpens)))
         print(Self.row("  claims (POST /v1/window-sessions/claim)", figures(results.claims)))
         print(Self.row("  full flows (challenge→consent→code→scan)", figures(results.fullFlows)))
@@ -114,6 +116,7 @@ struct BenchCommand: AsyncParsableCommand {
         }
         print("ratios")
         print(Self.row("  scans ÷ HTTP floor", String(format: "%.2f", results.scans.rate / results.floor.rate)))
+        print(Self.row("  cross-region scans ÷ scans", String(format: "%.2f", results.crossRegionScans.rate / results.scans.rate)))
         print(Self.row("  scans ÷ verify limit", String(format: "%.2f", results.scans.rate / signatures.verify)))
         print(Self.row("  codes ÷ sign limit", String(format: "%.2f", results.codes.rate / signatures.sign)))
         print(Self.row("  visit scans ÷ scans (target: same order)", String(format: "%.2f", results.visitScans.rate / results.scans.rate)))

@@ -61,6 +61,10 @@ struct FlowBench {
         let inclusionProofs: Figures
         let consistencyProofs: Figures
         let auditSize: Int
+        /// 跨域通办: scans of codes a peer region issued (redeemed by the peer, a second server
+        /// process on loopback), and the peer's CPU seconds per such scan.
+        let crossRegionScans: Figures
+        let peerCPUPerScan: Double
         /// The group commit's work during the codes and during the scans.
         let codeWrites: GroupCommits
         let scanWrites: GroupCommits
@@ -71,8 +75,8 @@ struct FlowBench {
         let serverStartup: Double
     }
 
-    private static let hall = "HY-ZX-01"
-    private static let item = "sb-transfer"
+    static let hall = "HY-ZX-01"
+    static let item = "sb-transfer"
 
     func run() async throws -> Results {
         let setUp = try await self.setUp()
@@ -157,6 +161,19 @@ struct FlowBench {
         let (consistencyProofs, _) = try await phase("GET", "*", token: s.adminToken,
                                                      bodies: spread.map { "/v1/audit/proofs/consistency?from=\($0)&to=\(auditSize)" }, expect: 200)
         let memory = server.process.residentMegabytes
+        // 跨域通办: codes a peer region issued, scanned here (each redeemed by the peer on loopback).
+        let peer = try await startPeerRegion(count: min(flows, 5_000), main: http, mainAdmin: s.adminToken)
+        let peerCPU = peer.server.cpuSeconds
+        let crossScans: Figures
+        do {
+            (crossScans, _) = try await phase("POST", "/v1/scans", token: terminal,
+                                              bodies: peer.codes.map { #"{"token":"\#($0)","item":"\#(Self.item)"}"# }, expect: 201)
+        } catch {
+            await peer.stop()
+            throw error
+        }
+        let peerCPUPerScan = (peer.server.cpuSeconds - peerCPU) / Double(max(1, peer.codes.count))
+        await peer.stop()
 
         // The whole 一码出示 flow, as the app and the window do it: challenge → (face check,
         // signed here by the bench's stand-in provider) → consent → code → scan.
@@ -170,13 +187,14 @@ struct FlowBench {
                        visitScans: visitScans, visitRed: visitRed, visitWrites: afterVisits - beforeVisits,
                        policySearches: policySearches, policySearchesPerCore: policySearchesPerCore, policies: s.policies, hitsPerSearch: hits,
                        inclusionProofs: inclusionProofs, consistencyProofs: consistencyProofs, auditSize: auditSize,
+                       crossRegionScans: crossScans, peerCPUPerScan: peerCPUPerScan,
                        codeWrites: afterCodes - beforeCodes, scanWrites: afterScans - afterCodes,
                        serverMemory: memory, serverStartup: server.startup)
     }
 
     // MARK: Set-up, in-process
 
-    private struct SetUp: Sendable {
+    struct SetUp: Sendable {
         let appToken: String
         let terminalToken: String
         /// The consents' holders, each with an ID card and a social-security card in the wallet.
@@ -193,7 +211,7 @@ struct FlowBench {
         let policies: Int
     }
 
-    private struct Holder: Sendable {
+    struct Holder: Sendable {
         let person: String
         let licences: [String]
     }
@@ -211,7 +229,8 @@ struct FlowBench {
             """#), by: .system)
         _ = try await backend.services.items.create(try Self.decode(#"""
             {"code":"sb-transfer","name":"社保转移接续","approval_system":"hr-social-security",
-             "required":["resident_id_card","social_security_card"],"fields":{"resident_id_card.name":"full","holder.id":"full"}}
+             "required":["resident_id_card","social_security_card"],"fields":{"resident_id_card.name":"full","holder.id":"full"},
+             "national_code":"\#(Self.nationalCode)"}
             """#), by: .system)
         let provider = try backend.suite.signatures.generate()
         _ = try await backend.services.faceAuth.registerProvider(name: "bench stub", publicKeyPEM: try provider.verifier.publicKeyPEM(), by: .system)
@@ -305,15 +324,16 @@ struct FlowBench {
     }
 
     /// One consent, as the app grants it: challenge → face check → consent. Nil if refused.
-    private func grantConsent(_ holder: Holder, _ http: HTTP, _ s: SetUp) async throws -> String? {
+    func grantConsent(_ holder: Holder, _ http: HTTP, _ s: SetUp, item: String? = Self.item, hall: String? = Self.hall) async throws -> String? {
         let challenge = try await http.call("POST", "/v1/face-auth/challenges", token: s.appToken, body: #"{"subject":"\#(holder.person)"}"#)
         guard challenge.status == 201, let nonce = challenge.json?["nonce"] as? String else { return nil }
         let attestation = try FaceAuth.attestation(
             FaceAuth.Claims(sub: holder.person, nonce: nonce, result: "pass", score: 0.95, iat: Int64(backend.services.now().timeIntervalSince1970)),
             signer: s.provider)
         let licences = holder.licences.map { #""\#($0)""# }.joined(separator: ",")
+        let scope = (item.map { #""item":"\#($0)","# } ?? "") + (hall.map { #""hall":"\#($0)","# } ?? "")
         let body = #"{"holder":"\#(holder.person)","attestation":"\#(attestation)","licences":[\#(licences)],"#
-            + #""item":"\#(Self.item)","hall":"\#(Self.hall)","ttl_seconds":1800}"#
+            + scope + #""ttl_seconds":1800}"#
         let consent = try await http.call("POST", "/v1/consents", token: s.appToken, body: body)
         guard consent.status == 201 else { return nil }
         return consent.json?["id"] as? String
@@ -347,7 +367,7 @@ struct FlowBench {
     /// `body` for indexes 0..<count over `connections` concurrent workers, each taking every
     /// `connections`-th index in turn (a keep-alive connection's worth of sequential calls);
     /// the results in index order.
-    private func overConnections<T: Sendable>(_ count: Int, connections: Int? = nil, _ body: @escaping @Sendable (Int) async throws -> T)
+    func overConnections<T: Sendable>(_ count: Int, connections: Int? = nil, _ body: @escaping @Sendable (Int) async throws -> T)
         async throws -> [T]
     {
         let connections = connections ?? self.connections
@@ -364,7 +384,7 @@ struct FlowBench {
     }
 
     /// A small HTTP helper over the bench's client.
-    private struct HTTP: Sendable {
+    struct HTTP: Sendable {
         let base: String
         let client: HTTPClient
 
@@ -491,7 +511,7 @@ struct ServerUnderTest: Sendable {
 
     var cpuSeconds: Double { process.cpuSeconds }
 
-    static func start(data: URL, crypto: CryptoProfile) async throws -> ServerUnderTest {
+    static func start(data: URL, crypto: CryptoProfile, extra: [String] = []) async throws -> ServerUnderTest {
         let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
             .deletingLastPathComponent().appendingPathComponent("mashangban").path
         guard FileManager.default.isExecutableFile(atPath: executable) else {
@@ -499,7 +519,7 @@ struct ServerUnderTest: Sendable {
         }
         let start = ContinuousClock.now
         let process = try BenchProcess(executable, ["serve", "--data", data.path, "--host", "127.0.0.1", "--port", "0",
-                                                    "--crypto", crypto.rawValue, "--rate-limit", "all=off"])
+                                                    "--crypto", crypto.rawValue, "--rate-limit", "all=off"] + extra)
         let printed = await process.printed(once: "mashangban listening on ")
         guard let match = printed.firstMatch(of: /listening on http:\/\/127\.0\.0\.1:(\d+)/), let port = Int(match.1) else {
             process.interrupt()
