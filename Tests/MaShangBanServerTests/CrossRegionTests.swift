@@ -249,6 +249,43 @@ struct CrossRegionTests {
         }
     }
 
+    @Test func eachRegionCosignsTheOthersCheckpoints() async throws {
+        try await Self.twoRegions { hengyang, changsha, _ in
+            for region in [hengyang, changsha] { try region.server.backend.services.auditTrail.checkpointIfNeeded() }
+            for region in [hengyang, changsha] {
+                let refreshed = try await region.refresh().json()
+                let witness = (refreshed["peers"] as? [[String: Any]])?.first?["witness"] as? [String: Any]
+                #expect(witness?["status"] as? String == "cosigned" && witness?["detail"] is NSNull, "\(refreshed)")
+            }
+            let cosigned = try await hengyang.client.call(.get, "/v1/audit/checkpoints/cosigned").json()
+            let size = try #require(cosigned["size"] as? Int)
+            #expect((cosigned["note"] as? String)?.contains("\n— mashangban/430100/witness ") == true, "\(cosigned)")
+            #expect((cosigned["cosignatures"] as? [[String: Any]])?.first?["region"] as? String == "430100")
+            // Offline (audit verify --witness): 长沙市's keys find its cosignature; 衡阳市's own keys are no witness.
+            let csKeys = Array(try await changsha.client.call(.get, "/v1/keys", token: nil).text.utf8)
+            let hyKeys = Array(try await hengyang.client.call(.get, "/v1/keys", token: nil).text.utf8)
+            let found = try AuditVerifier.witnessed(dataDirectory: hengyang.server.backend.dataDirectory, witnesses: [csKeys])
+            #expect(found?.region == "430100" && found?.size == Int64(size))
+            #expect(try AuditVerifier.witnessed(dataDirectory: hengyang.server.backend.dataDirectory, witnesses: [hyKeys]) == nil)
+            // What is not 长沙市's cosignature of a checkpoint here is refused.
+            func post(_ body: String, signed: Bool = true) async throws -> TestResponse {
+                var headers = HTTPFields()
+                if signed {
+                    for (name, value) in try changsha.server.backend.services.regionRequests.sign(method: "POST", authority: "localhost",
+                                                                                                  path: "/v1/audit/cosignatures", query: nil,
+                                                                                                  body: Array(body.utf8)) {
+                        headers[try #require(HTTPField.Name(name))] = value
+                    }
+                }
+                return try await hengyang.client.call(.post, "/v1/audit/cosignatures", token: nil, json: body, headers: headers)
+            }
+            try await post(#"{"size":\#(size),"cosignature":"— mashangban/430100/witness AAAAAAAAAAAAAAAAAAAA"}"#)
+                .expectProblem(422, "cosignature_invalid")
+            try await post(#"{"size":999999,"cosignature":"— mashangban/430100/witness AAAA"}"#).expectProblem(404, "not_found")
+            try await post(#"{"size":\#(size),"cosignature":"x"}"#, signed: false).expectProblem(401, "region_signature_invalid")
+        }
+    }
+
     /// Polls `probe` (every 100 ms, for up to 20 s) until it gives a value.
     static func eventually<T>(_ probe: () async throws -> T?) async throws -> T {
         for _ in 0..<200 {

@@ -89,6 +89,36 @@ public enum AuditVerifier {
         return try queue.read { db in try verify(db, suite: suite, keys: keys, checkpointFile: dataDirectory.checkpointFile, anchor: saved) }
     }
 
+    /// A checkpoint of the data directory cosigned by a trusted witness (`audit verify
+    /// --witness`): each of `witnesses` is a witness region's `GET /v1/keys` answer saved off
+    /// this machine; the newest checkpoint carrying a cosignature that one of those keys made
+    /// under the region's witness name, or nil.
+    public static func witnessed(dataDirectory: DataDirectory, witnesses: [[UInt8]]) throws -> (size: Int64, region: String, timestamp: Int64)? {
+        struct Keys: Decodable {
+            let region: String
+            let keys: [PublishedKey]
+        }
+        var trusted: [String: [any SignatureVerifier]] = [:]
+        for document in witnesses {
+            guard let parsed = try? JSONDecoder().decode(Keys.self, from: Data(document)) else {
+                throw StartupError("a --witness file is not a GET /v1/keys answer")
+            }
+            trusted[parsed.region, default: []] += parsed.keys.compactMap { try? SignatureKeys.loadVerifier(publicKeyPEM: $0.publicKeyPEM) }
+        }
+        let queue = try ReadOnlyDatabase(at: dataDirectory.database)
+        return try queue.read { db in
+            for (size, region, line, note) in try WitnessStore.cosignedNotes(db) {
+                guard let text = note.flatMap(CheckpointNote.parse)?.text else { continue }
+                for key in trusted[region] ?? [] {
+                    if let timestamp = Cosignature.verify(line: line, noteText: text, name: Cosignature.name(region: region), key) {
+                        return (size, region, Int64(timestamp))
+                    }
+                }
+            }
+            return nil
+        }
+    }
+
     /// Verifies with the keys the database lists, retired as it says: a running server's
     /// own check (`GET /v1/audit/verify`), which follows `keys rotate` while it runs.
     public static func verify(reader: any DatabaseReader, suite: CryptoSuite, checkpointFile: URL) throws -> AuditVerification {

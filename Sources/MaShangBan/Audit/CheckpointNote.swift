@@ -33,7 +33,12 @@ public enum CheckpointNote {
 
     /// The note key ID of `verifier` under key name `name`.
     public static func keyID(name: String, _ verifier: any SignatureVerifier) -> [UInt8] {
-        Array(SHA256Hashing().hash(Array(name.utf8) + [0x0A] + signatureType(verifier.algorithm) + verifier.rawPublicKey).prefix(4))
+        keyID(name: name, type: signatureType(verifier.algorithm), verifier)
+    }
+
+    /// `signed-note`'s key ID: SHA-256(name ‖ 0x0A ‖ signature type ‖ public key)[:4].
+    static func keyID(name: String, type: [UInt8], _ verifier: any SignatureVerifier) -> [UInt8] {
+        Array(SHA256Hashing().hash(Array(name.utf8) + [0x0A] + type + verifier.rawPublicKey).prefix(4))
     }
 
     /// The signed note of a checkpoint.

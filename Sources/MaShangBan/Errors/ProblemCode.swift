@@ -69,6 +69,7 @@ public enum ProblemCode: String, CaseIterable, Sendable {
     case regionRequestReplayed = "region_request_replayed"
     case peerUnavailable = "peer_unavailable"
     case idempotencyKeyReused = "idempotency_key_reused"
+    case cosignatureInvalid = "cosignature_invalid"
 
     /// The HTTP status, the problem's `title`, and when the API answers with it.
     public var entry: (status: Int, title: String, meaning: String) {
@@ -131,6 +132,8 @@ public enum ProblemCode: String, CaseIterable, Sendable {
                                       "A region-to-region request signed more than 5 minutes ago (or ahead), or whose nonce was seen before.")
         case .peerUnavailable: (503, "Peer unavailable",
                                 "A peer region did not answer in time (or refused this region's request); nothing was consumed, try again.")
+        case .cosignatureInvalid: (422, "Cosignature invalid",
+                                   "Not a C2SP cosignature of that checkpoint by the witness name and a pinned key of the signing region.")
         case .idempotencyKeyReused: (422, "Idempotency key reused", "The Idempotency-Key came before with a different request.")
         case .questionAlreadyRated: (409, "Question already rated", "The enterprise has rated this answer already (once per question).")
         case .visitEventOutOfOrder: (409, "Visit event out of order", "An entry when already inside today, or an exit without an entry.")

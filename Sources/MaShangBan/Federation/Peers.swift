@@ -122,6 +122,8 @@ public struct PeerRegistry: Sendable {
         /// Why the peer's keys, or its catalogue, could not be read (what was not read did not
         /// change); nil when both were.
         public var error: String?
+        /// What witnessing its audit log did; nil when its keys could not be read.
+        public var witness: Witnessed?
 
         /// This refresh of keys followed by that of the catalogue.
         func merging(_ catalogue: Refreshed) -> Refreshed {
@@ -132,8 +134,8 @@ public struct PeerRegistry: Sendable {
         }
     }
 
-    /// Reads every peer's keys and catalogue (the peers at once, each request within
-    /// `timeout`), in the order of their regions.
+    /// Reads every peer's keys and catalogue and witnesses its audit log (the peers at once,
+    /// each request within `timeout`), in the order of their regions.
     public func refresh(over transport: any PeerTransport, timeout: Duration = .seconds(3)) async throws -> [Refreshed] {
         let peers = try await list()
         return try await withThrowingTaskGroup(of: Refreshed.self) { group in
@@ -157,7 +159,7 @@ public struct PeerRegistry: Sendable {
             return Refreshed(region: peer.region, error: reason)
         }
         let (audit, stamp, pins) = (self.audit, Timestamp(now()), Set(peer.pins))
-        return try await transactions.write { db in
+        var refreshed = try await transactions.write { db in
             var result = Refreshed(region: peer.region)
             let held = Dictionary(uniqueKeysWithValues: try PeerStore.keys(of: peer.region, db).map { ($0.kid, $0) })
             for key in published {
@@ -181,6 +183,10 @@ public struct PeerRegistry: Sendable {
             try PeerStore.recordRefresh(peer.region, error: nil, at: stamp, db)
             return result
         }.merging(try await syncItems(peer, over: transport, timeout: timeout))
+        if let current = try await transactions.read({ db in try PeerStore.peer(peer.region, db) }) {
+            refreshed.witness = try await witness(current, over: transport, timeout: timeout)
+        }
+        return refreshed
     }
 
     /// Reads a peer's cross-region catalogue with a signed request, and keeps it (audited

@@ -89,6 +89,8 @@ public struct Services: Sendable {
     /// 跨域通办: peer regions and their pinned keys; region-to-region requests signed and checked.
     public let peers: PeerRegistry
     public let regionRequests: RegionRequests
+    /// Witnessing: the checkpoint peers' witnesses read, and their cosignatures.
+    public let witnessing: Witnessing
     public let stats: Stats
     /// Request rate limits: per client and per address at the edge, per holder inside the domain.
     public let limiter: RateLimiter
@@ -200,6 +202,7 @@ public struct Backend: Sendable, CustomStringConvertible, CustomDebugStringConve
             policies: Policies(transactions: transactions, audit: audit, now: now),
             peers: PeerRegistry(transactions: transactions, audit: audit, now: now, region: settings.region, regionRequests: regionRequests),
             regionRequests: regionRequests,
+            witnessing: Witnessing(transactions: transactions, suite: suite, now: now),
             stats: Stats(transactions: transactions, now: now),
             limiter: limiter,
             authFailures: AuthFailures(transactions: transactions, audit: audit, holderReference: holderReference, now: now),

@@ -74,7 +74,7 @@ enum Migrations {
                                           ("0020_policy_index_generation", policyIndexGeneration0020),
                                           ("0021_audit_merkle_tree", auditMerkleTree0021), ("0022_peers", peers0022),
                                           ("0023_peer_items", peerItems0023),
-                                          ("0024_cross_region_submissions", crossRegionSubmissions0024)]
+                                          ("0024_cross_region_submissions", crossRegionSubmissions0024), ("0025_witnesses", witnesses0025)]
 
     /// Steps in Swift that follow a migration's SQL, by its name.
     static let afterwards: [String: @Sendable (Database) throws -> Void] = [
@@ -836,6 +836,29 @@ enum Migrations {
         answer_box      BLOB NOT NULL,
         created_at      TEXT NOT NULL,
         UNIQUE (region, request)
+    ) STRICT;
+    """
+    /// Witnessing (跨域通办): `witnessed` holds, per peer, the last checkpoint of its log this
+    /// region cosigned (and a later one refused as inconsistent, as evidence);
+    /// `audit_cosignatures` the peers' cosignatures of this region's checkpoints.
+    static let witnesses0025 = """
+    CREATE TABLE witnessed (
+        region      TEXT PRIMARY KEY NOT NULL REFERENCES peers(region),
+        size        INTEGER NOT NULL,
+        root        TEXT NOT NULL,
+        note        TEXT NOT NULL,
+        cosignature TEXT NOT NULL,
+        cosigned_at TEXT NOT NULL,
+        fork_note   TEXT,
+        fork_at     TEXT
+    ) STRICT;
+    CREATE TABLE audit_cosignatures (
+        size        INTEGER NOT NULL REFERENCES audit_checkpoints(size),
+        region      TEXT NOT NULL REFERENCES peers(region),
+        line        TEXT NOT NULL,
+        timestamp   INTEGER NOT NULL,
+        received_at TEXT NOT NULL,
+        PRIMARY KEY (size, region)
     ) STRICT;
     """
 }

@@ -43,6 +43,16 @@ CREATE TABLE audit_checkpoints (
     signature TEXT NOT NULL
 , root TEXT, note TEXT) STRICT;
 
+-- table audit_cosignatures
+CREATE TABLE audit_cosignatures (
+    size        INTEGER NOT NULL REFERENCES audit_checkpoints(size),
+    region      TEXT NOT NULL REFERENCES peers(region),
+    line        TEXT NOT NULL,
+    timestamp   INTEGER NOT NULL,
+    received_at TEXT NOT NULL,
+    PRIMARY KEY (size, region)
+) STRICT;
+
 -- table audit_records
 CREATE TABLE audit_records (
     seq    INTEGER PRIMARY KEY NOT NULL CHECK (seq > 0),
@@ -542,6 +552,18 @@ CREATE TABLE window_sessions (
     claimed_at    TEXT,
     submission_id TEXT REFERENCES submissions(id),
     result_box    BLOB
+) STRICT;
+
+-- table witnessed
+CREATE TABLE witnessed (
+    region      TEXT PRIMARY KEY NOT NULL REFERENCES peers(region),
+    size        INTEGER NOT NULL,
+    root        TEXT NOT NULL,
+    note        TEXT NOT NULL,
+    cosignature TEXT NOT NULL,
+    cosigned_at TEXT NOT NULL,
+    fork_note   TEXT,
+    fork_at     TEXT
 ) STRICT;
 
 -- index appointments_by_enterprise

@@ -61,7 +61,7 @@ func buildRouter(_ configuration: ServeConfiguration, backend: Backend) -> Route
     OpsRoutes(health: s.health, calendars: s.calendars, registry: MetricsBootstrap.registry).register(on: router)
     KeyRoutes(signingKeys: s.signingKeys).register(on: router)
     ClientRoutes(auth: auth, clients: s.clients).register(on: router)
-    AuditRoutes(auth: auth, auditTrail: s.auditTrail).register(on: router)
+    AuditRoutes(auth: auth, auditTrail: s.auditTrail, witnessing: s.witnessing, regionRequests: s.regionRequests).register(on: router)
     LicenceTypeRoutes(auth: auth, licenceTypes: s.licenceTypes).register(on: router)
     LicenceRoutes(auth: auth, library: s.library).register(on: router)
     HolderRoutes(auth: auth, holderSessions: s.holderSessions, library: s.library, now: s.now, wallet: s.wallet)
@@ -78,7 +78,8 @@ func buildRouter(_ configuration: ServeConfiguration, backend: Backend) -> Route
     QuestionRoutes(auth: auth, questions: s.questions).register(on: router)
     PolicyRoutes(auth: auth, policies: s.policies).register(on: router)
     PeerRoutes(auth: auth, peers: s.peers, timeout: configuration.peerTimeout).register(on: router)
-    FederationRoutes(regionRequests: s.regionRequests, items: s.items, scans: s.scans, deliveries: s.deliveries, region: configuration.backend.region)
+    FederationRoutes(regionRequests: s.regionRequests, items: s.items, scans: s.scans, deliveries: s.deliveries, witnessing: s.witnessing,
+                     region: configuration.backend.region)
         .register(on: router)
     return router
 }

@@ -17,9 +17,14 @@ struct PeerRefreshService: Service, CustomStringConvertible {
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 do {
-                    for outcome in try await peers.refresh(over: transport, timeout: timeout) where outcome.error != nil {
-                        logger.warning("a peer region's keys could not be read", metadata: ["region": "\(outcome.region)",
-                                                                                           "error": "\(outcome.error ?? "")"])
+                    for outcome in try await peers.refresh(over: transport, timeout: timeout) {
+                        if let error = outcome.error {
+                            logger.warning("a peer region's keys could not be read", metadata: ["region": "\(outcome.region)", "error": "\(error)"])
+                        }
+                        if let witness = outcome.witness, witness.status == "forked" {
+                            logger.critical("a peer region's audit log forked: its checkpoint does not extend the one this region cosigned",
+                                            metadata: ["region": "\(outcome.region)", "why": "\(witness.detail ?? "")"])
+                        }
                     }
                 } catch {
                     if Task.isCancelled { break }

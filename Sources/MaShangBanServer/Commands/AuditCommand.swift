@@ -77,6 +77,9 @@ struct AuditCommand: AsyncParsableCommand {
         var trustedKeys: String?
         @Option(help: "A checkpoint saved earlier from GET /v1/audit/checkpoints/latest: the log must extend it (else 'truncated' or 'forked').")
         var checkpoint: String?
+        @Option(name: .customLong("witness"),
+                help: "A witness region's GET /v1/keys answer, saved off this machine (repeatable): a checkpoint must carry its cosignature.")
+        var witnesses: [String] = []
 
         func run() async throws {
             if trustedKeys == nil {
@@ -89,6 +92,15 @@ struct AuditCommand: AsyncParsableCommand {
             }
             if result.ok {
                 print("audit log intact: size \(result.size ?? 0), head \(result.head ?? "")")
+                guard !witnesses.isEmpty else { return }
+                let documents = try witnesses.map(AuditCommand.read)
+                let witnessed = try AuditCommand.offline { try AuditVerifier.witnessed(dataDirectory: DataDirectory(path: data), witnesses: documents) }
+                guard let witnessed else {
+                    print("NOT witnessed: no checkpoint carries a cosignature by a trusted witness")
+                    throw ExitCode(1)
+                }
+                print("witnessed: checkpoint \(witnessed.size) cosigned by region \(witnessed.region) at "
+                    + Timestamp.string(Date(timeIntervalSince1970: TimeInterval(witnessed.timestamp))))
             } else {
                 let detail = result.detail.map { " (\($0))" } ?? ""
                 print("audit log NOT intact: first bad sequence number \(result.firstBadSeq ?? 0): \(result.reason ?? "")\(detail)")

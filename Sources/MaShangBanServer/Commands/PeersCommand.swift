@@ -8,7 +8,8 @@ struct PeersCommand: AsyncParsableCommand {
 
     struct Refresh: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Read every peer region's GET /v1/keys and keep the keys whose fingerprints are pinned. Exit 1 when a peer could not be read.")
+            abstract: "Read every peer region's GET /v1/keys and keep the keys whose fingerprints are pinned, read its catalogue, "
+                + "and witness its audit log. Exit 1 when a peer could not be read or its log forked.")
 
         @Option(help: "Data directory.") var data: String = "./data"
         @Option(help: "Seconds a peer has to answer.") var timeout: Int = 3
@@ -29,9 +30,13 @@ struct PeersCommand: AsyncParsableCommand {
                     print("\(result.region): added \(result.added.count), retired \(result.retired.count), refused \(result.refused.count), "
                           + "items \(result.items ?? 0)")
                 }
+                if let witness = result.witness {
+                    print("\(result.region): audit log \(witness.status)" + (witness.size.map { " at size \($0)" } ?? "")
+                          + (witness.detail.map { ": \($0)" } ?? ""))
+                }
             }
             if results.isEmpty { print("no peers") }
-            if results.contains(where: { $0.error != nil }) { throw ExitCode(1) }
+            if results.contains(where: { $0.error != nil || $0.witness?.status == "forked" }) { throw ExitCode(1) }
         }
     }
 }

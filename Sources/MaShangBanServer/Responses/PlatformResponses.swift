@@ -157,6 +157,23 @@ struct RefreshedBody: ResponseBody {
         let list = { (kids: [String]) in JSONValue.array(kids.map(JSONValue.string)) }
         return .object(["region": .string(refreshed.region), "added": list(refreshed.added), "retired": list(refreshed.retired),
                         "refused": list(refreshed.refused), "items": refreshed.items.map { JSONValue.int(Int64($0)) } ?? .null,
-                        "error": refreshed.error.map(JSONValue.string) ?? .null])
+                        "error": refreshed.error.map(JSONValue.string) ?? .null,
+                        "witness": refreshed.witness.map { witness in
+                            .object(["status": .string(witness.status), "size": witness.size.map(JSONValue.int) ?? .null,
+                                     "detail": .string(witness.detail)])
+                        } ?? .null])
+    }
+}
+
+/// The newest checkpoint peers cosigned (`GET /v1/audit/checkpoints/cosigned`).
+struct CosignedCheckpointBody: ResponseBody {
+    let checkpoint: AuditCheckpoint
+    let note: String
+    let cosignatures: [(region: String, timestamp: Int64)]
+    var json: JSONValue {
+        guard case .object(var members) = checkpoint.json else { return checkpoint.json }
+        members["note"] = .string(note)
+        members["cosignatures"] = .array(cosignatures.map { .object(["region": .string($0.region), "timestamp": .int($0.timestamp)]) })
+        return .object(members)
     }
 }

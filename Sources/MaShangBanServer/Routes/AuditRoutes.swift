@@ -1,12 +1,20 @@
 import Hummingbird
 import MaShangBan
 
-/// `GET /v1/audit/entries`, `/checkpoints/latest`, `/verify`, `/proofs/inclusion`,
-/// `/proofs/consistency` (admin).
+/// `GET /v1/audit/entries`, `/checkpoints/latest`, `/checkpoints/cosigned`, `/verify`,
+/// `/proofs/inclusion`, `/proofs/consistency` (admin); `POST /v1/audit/cosignatures` (a
+/// peer region's signed request: its witness's cosignature of a checkpoint).
 struct AuditRoutes {
     let auth: Authenticator
     let auditTrail: AuditTrail
+    let witnessing: Witnessing
+    let regionRequests: RegionRequests
     static let maximumPage = 1000
+
+    struct CosignatureRequest: Decodable {
+        let size: Int64
+        let cosignature: String
+    }
 
     func register(on router: Router<AppRequestContext>) {
         let group = router.group("v1/audit").add(middleware: Authorize(.admin, auth: auth))
@@ -39,5 +47,22 @@ struct AuditRoutes {
         group.get("verify") { _, _ in
             JSONResponse.make(VerificationBody(verification: try await auditTrail.verify()))
         }
+        group.get("checkpoints/cosigned") { _, _ in
+            guard let cosigned = try await witnessing.latestCosigned() else { throw MSBError.notFound("no checkpoint has been cosigned yet") }
+            return JSONResponse.make(CosignedCheckpointBody(checkpoint: cosigned.checkpoint, note: cosigned.note, cosignatures: cosigned.cosignatures))
+        }
+        router.group("v1/audit/cosignatures").add(middleware: RegionSignature(regionRequests: regionRequests)).post { request, context in
+            let body = try await request.decodeJSON(CosignatureRequest.self)
+            let peer = try context.requirePeerRegion()
+            let created = try await witnessing.receive(size: body.size, line: body.cosignature, from: peer)
+            return JSONResponse.make(CosignatureBody(size: body.size, region: peer), status: created ? .created : .ok)
+        }
     }
+}
+
+/// A cosignature taken (`POST /v1/audit/cosignatures`).
+struct CosignatureBody: ResponseBody {
+    let size: Int64
+    let region: String
+    var json: JSONValue { .object(["size": .int(size), "region": .string(region)]) }
 }

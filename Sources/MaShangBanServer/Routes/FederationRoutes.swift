@@ -5,6 +5,7 @@ import NIOCore
 /// 跨域通办's region-to-region endpoints, each behind `RegionSignature` (no bearer token; the
 /// signing peer's region is `context.peerRegion`):
 /// `GET /v1/federation/items` — the cross-region items this region decides;
+/// `GET /v1/federation/checkpoint?from=N` — the latest checkpoint and its consistency proof, for a peer's witness;
 /// `POST /v1/federation/redemptions` — a peer redeems one of this region's codes scanned at its window;
 /// `POST /v1/federation/submissions`, `GET /v1/federation/submissions/{id}` — 异地代收: a peer
 /// forwards a submission for an item this region decides, and reads its delivery state.
@@ -13,10 +14,14 @@ struct FederationRoutes {
     let items: ItemRegistry
     let scans: Scans
     let deliveries: Deliveries
+    let witnessing: Witnessing
     let region: String
 
     func register(on router: Router<AppRequestContext>) {
         let group = router.group("v1/federation").add(middleware: RegionSignature(regionRequests: regionRequests))
+        group.get("checkpoint") { request, _ in
+            JSONResponse.make(RawJSONBody(json: try await witnessing.checkpoint(from: try request.integerParameter("from", in: 0...Int64.max))))
+        }
         group.get("items") { _, _ in
             JSONResponse.make(FederationItemsBody(region: region, items: try await items.crossRegion()))
         }
@@ -38,4 +43,9 @@ struct FederationRoutes {
                                                                                               from: try context.requirePeerRegion())))
         }
     }
+}
+
+/// A JSON value the domain drew already.
+struct RawJSONBody: ResponseBody {
+    let json: JSONValue
 }

@@ -18,8 +18,16 @@ struct PeerRegistryTests {
         var catalogue: (Int, [UInt8]) = (200, Array(#"{"items":[],"region":"430100"}"#.utf8))
         var catalogueHeaders: [(String, String)] = []
 
+        /// The answer to `GET /v1/federation/checkpoint` (a witness's read); none by default.
+        var checkpoint: Result<(Int, [UInt8]), any Error> = .failure(URLError(.cannotConnectToHost))
+        var cosignatures: [[UInt8]] = []
+
         func get(url: String, headers: [(String, String)], timeout: Duration) async throws -> (status: Int, body: [UInt8]) {
             try lock.withLock {
+                if url.contains("/v1/federation/checkpoint") {
+                    let (status, body) = try checkpoint.get()
+                    return (status, body)
+                }
                 asked.append(url)
                 if url.hasSuffix("/v1/federation/items") {
                     catalogueHeaders = headers
@@ -31,7 +39,8 @@ struct PeerRegistryTests {
         }
 
         func post(url: String, headers: [(String, String)], body: [UInt8], timeout: Duration) async throws -> (status: Int, body: [UInt8]) {
-            throw URLError(.cannotConnectToHost)
+            lock.withLock { cosignatures.append(body) }
+            return (201, [])
         }
 
         func publish(region: String, _ keys: [(any SignatureSigner, retired: Bool)]) throws {
@@ -87,6 +96,7 @@ struct PeerRegistryTests {
         _ = try await peers.register(.init(region: "430100", name: "长沙市", baseURL: "http://127.0.0.1:9",
                                            keyFingerprints: [try fingerprint(pinned), try fingerprint(later)]), by: .system)
         let fake = FakePeer()
+        let noLog = PeerRegistry.Witnessed(status: "unreachable", detail: "no answer from http://127.0.0.1:9")
 
         // Down: nothing taken, the reason kept.
         let down = try await peers.refresh(over: fake)
@@ -98,22 +108,22 @@ struct PeerRegistryTests {
         let first = try await peers.refresh(over: fake)
         let (pinnedKid, strangerKid, laterKid) = (CryptoSuite.keyID(of: pinned.verifier), CryptoSuite.keyID(of: stranger.verifier),
                                                    CryptoSuite.keyID(of: later.verifier))
-        #expect(first == [.init(region: "430100", added: [pinnedKid], refused: [strangerKid], items: 0)])
+        #expect(first == [.init(region: "430100", added: [pinnedKid], refused: [strangerKid], items: 0, witness: noLog)])
         let held = try #require(try await peers.list().first)
         #expect(held.refreshError == nil && held.refreshedAt != nil)
         #expect(Set(held.keys.map { "\($0.kid) \($0.status)" }) == ["\(pinnedKid) active", "\(strangerKid) refused"])
 
         // The same answer again changes nothing and audits nothing.
         let before = try await backend.services.auditTrail.entries(after: 0, limit: 1000).entries.count
-        #expect(try await peers.refresh(over: fake) == [.init(region: "430100", items: 0)])
+        #expect(try await peers.refresh(over: fake) == [.init(region: "430100", items: 0, witness: noLog)])
         #expect(try await backend.services.auditTrail.entries(after: 0, limit: 1000).entries.count == before)
 
         // Rotation at the peer: the old key retired (kept), the new one pinned and taken.
         try fake.publish(region: "430100", [(pinned, true), (later, false)])
-        #expect(try await peers.refresh(over: fake) == [.init(region: "430100", added: [laterKid], retired: [pinnedKid], items: 0)])
+        #expect(try await peers.refresh(over: fake) == [.init(region: "430100", added: [laterKid], retired: [pinnedKid], items: 0, witness: noLog)])
         // A key the peer stops listing is kept; a retired key never comes back to active.
         try fake.publish(region: "430100", [(pinned, false)])
-        #expect(try await peers.refresh(over: fake) == [.init(region: "430100", items: 0)])
+        #expect(try await peers.refresh(over: fake) == [.init(region: "430100", items: 0, witness: noLog)])
         let keys = try #require(try await peers.list().first?.keys)
         #expect(Set(keys.map { "\($0.kid) \($0.status)" }) == ["\(pinnedKid) retired", "\(laterKid) active", "\(strangerKid) refused"])
 
@@ -129,7 +139,7 @@ struct PeerRegistryTests {
         fake.lock.withLock {
             fake.catalogue = (200, Array(#"{"region":"430100","items":[{"national_code":"11430100-A","name":"长沙事项","required":["resident_id_card"],"decided_by":"430100"}]}"#.utf8))
         }
-        #expect(try await peers.refresh(over: fake) == [.init(region: "430100", items: 1)])
+        #expect(try await peers.refresh(over: fake) == [.init(region: "430100", items: 1, witness: noLog)])
         #expect(try await peers.list().first?.items == [PeerItem(nationalCode: "11430100-A", name: "长沙事项", required: ["resident_id_card"])])
         #expect(fake.lock.withLock { fake.catalogueHeaders.map(\.0) } == ["Content-Digest", "Signature-Input", "Signature"])
         #expect(fake.lock.withLock { fake.catalogueHeaders.first { $0.0 == "Signature-Input" }?.1.contains(#"tag="mashangban-federation""#) } == true)

@@ -78,6 +78,15 @@ enum AuditStore {
             .map(AuditCheckpoint.init(row:))
     }
 
+    static func checkpoint(size: Int64, _ db: Database) throws -> AuditCheckpoint? {
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM audit_checkpoints WHERE size = ?"), arguments: [size]).map(AuditCheckpoint.init(row:))
+    }
+
+    /// The note of the checkpoint of `size`, if there is one and it has a note.
+    static func checkpointNote(size: Int64, _ db: Database) throws -> String? {
+        try String.fetchOne(db.cachedStatement(sql: "SELECT note FROM audit_checkpoints WHERE size = ?"), arguments: [size])
+    }
+
     static func checkpointCount(_ db: Database) throws -> Int64 {
         try Int64.fetchOne(db, sql: "SELECT count(*) FROM audit_checkpoints") ?? 0
     }
