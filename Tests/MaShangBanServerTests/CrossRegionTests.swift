@@ -286,6 +286,50 @@ struct CrossRegionTests {
         }
     }
 
+    @Test func aHolderSeesWhoReceivedTheirDataWithProofs() async throws {
+        try await Self.twoRegions { hengyang, changsha, _ in
+            // 王一静 in 衡阳市: a local matter, one 长沙市 decides, and (in 长沙市) a 长沙市 code used at a 衡阳市 window.
+            let local = try await hengyang.hall.submit()
+            let forwarded = try await hengyang.hall.scan(try await Self.code(hengyang), item: "decided-there")
+            #expect(forwarded.status == .created)
+            #expect(try await hengyang.hall.scan(try await Self.code(changsha), item: "decided-here").status == .created)
+            for region in [hengyang, changsha] { try region.server.backend.services.auditTrail.checkpointIfNeeded() }
+            for region in [hengyang, changsha] { #expect(try await region.refresh().status == .ok) }
+
+            func disclosures(_ region: Region, holder: String = Sample.person, session: HTTPFields? = nil) async throws -> TestResponse {
+                try await region.client.call(.get, "/v1/holders/\(holder)/disclosures", token: region.hall.app, headers: session ?? region.hall.holder)
+            }
+            let listing = try await disclosures(hengyang).json()
+            let checkpoint = try #require(listing["checkpoint"] as? [String: Any])
+            #expect((checkpoint["note"] as? String)?.contains("— mashangban/430100/witness ") == true, "proved against a checkpoint 长沙市 cosigned")
+            let list = try #require(listing["disclosures"] as? [[String: Any]])
+            #expect(list.count == 2, "\(list)")
+            let recipients = list.map { ($0["recipient"] as? [String: Any]).map { "\($0["kind"] ?? "") \($0["id"] ?? "")" } ?? "" }
+            #expect(recipients == ["region 430100", "approval_system hr-social-security"], "newest first")
+            #expect(list.last?["id"] as? String == local && (list.last?["fields"] as? [String: String])?["resident_id_card.name"] == "full")
+            // Each proof holds: the record of its seq is in the tree of the cosigned checkpoint's size and root.
+            let entries = try #require(try await hengyang.client.call(.get, "/v1/audit/entries?limit=1000").json()["entries"] as? [[String: Any]])
+            let root = try #require((checkpoint["root"] as? String).flatMap(Encoding.fromHex))
+            for disclosure in list {
+                let proof = try #require(disclosure["proof"] as? [String: Any])
+                let (seq, size) = (try #require(proof["seq"] as? Int), try #require(proof["size"] as? Int))
+                let hash = try #require(entries.first { $0["seq"] as? Int == seq }?["hash"] as? String).flatMap(Encoding.fromHex)
+                let hasher = MerkleHasher(SHA256Hashing())
+                let path = (proof["path"] as? [String] ?? []).compactMap(Encoding.fromHex)
+                #expect(Merkle.verifyInclusion(hasher, index: Int64(seq - 1), size: Int64(size), leaf: hasher.leaf(try #require(hash)), path: path,
+                                               root: root))
+                #expect(entries.first { $0["seq"] as? Int == seq }?["object"] as? String == "submission:\(disclosure["id"] ?? "")")
+            }
+            // In 长沙市: its code, redeemed for 衡阳市's window, by 长沙市's rules for the item.
+            let theirs = try #require(try await disclosures(changsha).json()["disclosures"] as? [[String: Any]])
+            #expect(theirs.count == 1 && theirs.first?["kind"] as? String == "redemption")
+            #expect((theirs.first?["recipient"] as? [String: Any])?["id"] as? String == "430400" && theirs.first?["item"] as? String == "decided-there")
+            // Only the holder, present: another holder's disclosures, or none without a session, are refused.
+            try await disclosures(hengyang, holder: Sample.otherPerson).expectProblem(403, "holder_session_mismatch")
+            try await disclosures(hengyang, session: HTTPFields()).expectProblem(401, "holder_session_required")
+        }
+    }
+
     /// Polls `probe` (every 100 ms, for up to 20 s) until it gives a value.
     static func eventually<T>(_ probe: () async throws -> T?) async throws -> T {
         for _ in 0..<200 {

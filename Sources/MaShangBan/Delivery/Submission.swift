@@ -37,16 +37,16 @@ public enum Submissions {
     /// can have it checked against the audit log. Returns the record.
     @discardableResult
     static func record(_ draft: Draft, vault: DataVault, actor: AuditActor, chain: inout AuditChain, _ db: Database) throws -> AuditRecord {
-        try SubmissionStore.insert(id: draft.id, item: draft.item.code, approvalSystem: draft.approvalSystem, consentID: draft.consentID,
-                                   presentationID: draft.presentationID, windowSessionID: draft.windowSessionID, terminalID: draft.terminalID,
-                                   at: draft.presentedAt, db)
-        for link in draft.links { try FederationStore.insert(submission: draft.id, link, db) }
         var detail: [String: JSONValue] = ["item": .string(draft.item.code)]
         if let consent = draft.consentID { detail["consent"] = .string(consent) }
         if let presentation = draft.presentationID { detail["presentation"] = .string(presentation) }
         if let session = draft.windowSessionID { detail["window_session"] = .string(session) }
         detail.merge(draft.detail) { _, added in added }
         let record = try chain.append(actor: actor, action: draft.action, object: "submission:\(draft.id)", detail: detail)
+        try SubmissionStore.insert(id: draft.id, item: draft.item.code, approvalSystem: draft.approvalSystem, consentID: draft.consentID,
+                                   presentationID: draft.presentationID, windowSessionID: draft.windowSessionID, terminalID: draft.terminalID,
+                                   auditSeq: record.seq, at: draft.presentedAt, db)
+        for link in draft.links { try FederationStore.insert(submission: draft.id, link, db) }
         var body = draft.view
         body.merge(draft.bodyExtras) { _, added in added }
         body["submission"] = .string(draft.id)

@@ -133,7 +133,7 @@ extension Scans {
                     "audit": .object(["seq": .int(record.seq), "hash": .string(record.hash)]),
                 ]).canonicalBytes
                 try FederationStore.insertRedemption(id: id, region: peer, request: key, requestHash: requestHash, presentation: presentationID,
-                                                     answerBox: try vault.sealBytes(answer, context: "redemption:\(id)"),
+                                                     item: item.code, auditSeq: record.seq, answerBox: try vault.sealBytes(answer, context: "redemption:\(id)"),
                                                      at: Timestamp.string(instant), db)
                 return answer
             }

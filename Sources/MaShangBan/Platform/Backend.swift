@@ -91,6 +91,8 @@ public struct Services: Sendable {
     public let regionRequests: RegionRequests
     /// Witnessing: the checkpoint peers' witnesses read, and their cosignatures.
     public let witnessing: Witnessing
+    /// "Who saw my data": a holder's disclosures with their audit proofs.
+    public let disclosures: HolderDisclosures
     public let stats: Stats
     /// Request rate limits: per client and per address at the edge, per holder inside the domain.
     public let limiter: RateLimiter
@@ -203,6 +205,7 @@ public struct Backend: Sendable, CustomStringConvertible, CustomDebugStringConve
             peers: PeerRegistry(transactions: transactions, audit: audit, now: now, region: settings.region, regionRequests: regionRequests),
             regionRequests: regionRequests,
             witnessing: Witnessing(transactions: transactions, suite: suite, now: now),
+            disclosures: HolderDisclosures(transactions: transactions, holderReference: holderReference, suite: suite),
             stats: Stats(transactions: transactions, now: now),
             limiter: limiter,
             authFailures: AuthFailures(transactions: transactions, audit: audit, holderReference: holderReference, now: now),

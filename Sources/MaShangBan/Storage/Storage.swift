@@ -74,7 +74,8 @@ enum Migrations {
                                           ("0020_policy_index_generation", policyIndexGeneration0020),
                                           ("0021_audit_merkle_tree", auditMerkleTree0021), ("0022_peers", peers0022),
                                           ("0023_peer_items", peerItems0023),
-                                          ("0024_cross_region_submissions", crossRegionSubmissions0024), ("0025_witnesses", witnesses0025)]
+                                          ("0024_cross_region_submissions", crossRegionSubmissions0024), ("0025_witnesses", witnesses0025),
+                                          ("0026_disclosures_findable", disclosuresFindable0026)]
 
     /// Steps in Swift that follow a migration's SQL, by its name.
     static let afterwards: [String: @Sendable (Database) throws -> Void] = [
@@ -860,6 +861,18 @@ enum Migrations {
         received_at TEXT NOT NULL,
         PRIMARY KEY (size, region)
     ) STRICT;
+    """
+
+    /// A holder's disclosures (`GET /v1/holders/{holder}/disclosures`): each submission and
+    /// each redemption for a peer keeps the `seq` of its audit record (its inclusion proof's
+    /// record; older rows have none) and is found by its consent's holder; a redemption
+    /// keeps this region's item whose rules it applied.
+    static let disclosuresFindable0026 = """
+    ALTER TABLE submissions ADD COLUMN audit_seq INTEGER;
+    CREATE INDEX submissions_by_consent ON submissions(consent_id);
+    ALTER TABLE redemptions ADD COLUMN item TEXT;
+    ALTER TABLE redemptions ADD COLUMN audit_seq INTEGER;
+    CREATE INDEX redemptions_by_presentation ON redemptions(presentation_id);
     """
 }
 

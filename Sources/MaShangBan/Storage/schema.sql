@@ -407,7 +407,7 @@ CREATE TABLE redemptions (
     request_hash    TEXT NOT NULL,
     presentation_id TEXT NOT NULL REFERENCES presentations(id),
     answer_box      BLOB NOT NULL,
-    created_at      TEXT NOT NULL,
+    created_at      TEXT NOT NULL, item TEXT, audit_seq INTEGER,
     UNIQUE (region, request)
 ) STRICT;
 
@@ -460,7 +460,7 @@ CREATE TABLE "submissions" (
     delivered_at      TEXT,
     created_at        TEXT NOT NULL,
     window_session_id TEXT REFERENCES window_sessions(id)
-) STRICT;
+, audit_seq INTEGER) STRICT;
 
 -- table units
 CREATE TABLE units (
@@ -611,6 +611,9 @@ CREATE INDEX questions_open_complete ON questions(complete_by) WHERE completed_a
 -- index questions_open_reply
 CREATE INDEX questions_open_reply ON questions(reply_by) WHERE replied_at IS NULL;
 
+-- index redemptions_by_presentation
+CREATE INDEX redemptions_by_presentation ON redemptions(presentation_id);
+
 -- index scans_by_item
 CREATE INDEX scans_by_item ON scans(item, outcome);
 
@@ -622,6 +625,9 @@ CREATE UNIQUE INDEX submission_peers_by_code ON submission_peers(region, code_jt
 
 -- index submission_peers_by_request
 CREATE UNIQUE INDEX submission_peers_by_request ON submission_peers(region, role, request);
+
+-- index submissions_by_consent
+CREATE INDEX submissions_by_consent ON submissions(consent_id);
 
 -- index submissions_by_status
 CREATE INDEX submissions_by_status ON submissions(status, item);

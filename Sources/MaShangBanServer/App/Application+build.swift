@@ -64,7 +64,7 @@ func buildRouter(_ configuration: ServeConfiguration, backend: Backend) -> Route
     AuditRoutes(auth: auth, auditTrail: s.auditTrail, witnessing: s.witnessing, regionRequests: s.regionRequests).register(on: router)
     LicenceTypeRoutes(auth: auth, licenceTypes: s.licenceTypes).register(on: router)
     LicenceRoutes(auth: auth, library: s.library).register(on: router)
-    HolderRoutes(auth: auth, holderSessions: s.holderSessions, library: s.library, now: s.now, wallet: s.wallet)
+    HolderRoutes(auth: auth, holderSessions: s.holderSessions, library: s.library, now: s.now, wallet: s.wallet, disclosures: s.disclosures)
         .register(on: router)
     ItemRoutes(auth: auth, approvalSystems: s.approvalSystems, items: s.items).register(on: router)
     FaceAuthRoutes(auth: auth, faceAuth: s.faceAuth, now: s.now).register(on: router)

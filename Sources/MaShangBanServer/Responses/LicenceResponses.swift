@@ -55,3 +55,23 @@ struct WalletBody: ResponseBody {
         return .object(members)
     }
 }
+
+/// A holder's disclosures (`GET /v1/holders/{holder}/disclosures`).
+struct DisclosuresBody: ResponseBody {
+    let listing: HolderDisclosures.Listing
+    var json: JSONValue {
+        .object([
+            "checkpoint": listing.checkpoint.map { checkpoint in
+                .object(["size": .int(checkpoint.size), "root": .string(checkpoint.root), "note": .string(listing.cosignedNote)])
+            } ?? .null,
+            "disclosures": .array(listing.disclosures.map { d in
+                .object([
+                    "kind": .string(d.kind), "id": .string(d.id), "at": .time(d.at), "item": .string(d.item), "item_name": .string(d.itemName),
+                    "recipient": .object(["kind": .string(d.recipientKind), "id": .string(d.recipient)]),
+                    "fields": .object(d.fields.mapValues(JSONValue.string)), "seq": d.seq.map(JSONValue.int) ?? .null,
+                    "proof": d.proof?.json ?? .null,
+                ])
+            }),
+        ])
+    }
+}

@@ -2,13 +2,14 @@ import Hummingbird
 import MaShangBan
 
 /// App-backend routes acting for a holder who is present: holder sessions, the library
-/// (display-masked) and the wallet. Every holder route needs header `MSB-Holder-Session`.
+/// (display-masked), the wallet, and who saw the holder's data (disclosures). Every holder route needs header `MSB-Holder-Session`.
 struct HolderRoutes {
     let auth: Authenticator
     let holderSessions: HolderSessions
     let library: LicenceLibrary
     let now: Now
     let wallet: Wallet
+    let disclosures: HolderDisclosures
 
     struct SessionRequest: Decodable {
         let holder: String
@@ -47,6 +48,11 @@ struct HolderRoutes {
         group.get("wallet") { request, context in
             let wallet = try await wallet.list(try await present(request, context))
             return JSONResponse.make(WalletBody(wallet: wallet))
+        }
+        group.get("disclosures") { request, context in
+            let holder = try await present(request, context)
+            let limit = Int(try request.integerParameter("limit", default: 20, in: 1...100))
+            return JSONResponse.make(DisclosuresBody(listing: try await disclosures.list(holder, limit: limit)))
         }
         group.delete("wallet/{licence}") { request, context in
             let holder = try await present(request, context)

@@ -84,10 +84,11 @@ enum FederationStore {
         }
     }
 
-    static func insertRedemption(id: String, region: String, request: String, requestHash: String, presentation: String, answerBox: [UInt8],
-                                 at stamp: String, _ db: Database) throws {
+    static func insertRedemption(id: String, region: String, request: String, requestHash: String, presentation: String, item: String,
+                                 auditSeq: Int64, answerBox: [UInt8], at stamp: String, _ db: Database) throws {
         try db.cachedStatement(sql: """
-            INSERT INTO redemptions (id, region, request, request_hash, presentation_id, answer_box, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)
-            """).execute(arguments: [id, region, request, requestHash, presentation, Data(answerBox), stamp])
+            INSERT INTO redemptions (id, region, request, request_hash, presentation_id, item, audit_seq, answer_box, created_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """).execute(arguments: [id, region, request, requestHash, presentation, item, auditSeq, Data(answerBox), stamp])
     }
 }

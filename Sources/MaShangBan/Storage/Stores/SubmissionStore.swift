@@ -23,11 +23,11 @@ enum SubmissionStore: DeliveryQueue {
     static let parked = "9999-12-31T23:59:59Z"
 
     static func insert(id: String, item: String, approvalSystem: String?, consentID: String?, presentationID: String?, windowSessionID: String?,
-                       terminalID: String?, at stamp: String, _ db: Database) throws {
+                       terminalID: String?, auditSeq: Int64, at stamp: String, _ db: Database) throws {
         try db.cachedStatement(sql: """
             INSERT INTO submissions (id, item, approval_system, consent_id, presentation_id, window_session_id, terminal_id, status,
-                created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?)
-            """).execute(arguments: [id, item, approvalSystem, consentID, presentationID, windowSessionID, terminalID, stamp])
+                created_at, audit_seq) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)
+            """).execute(arguments: [id, item, approvalSystem, consentID, presentationID, windowSessionID, terminalID, stamp, auditSeq])
     }
 
     /// Queues a submission's sealed body, due at once.
