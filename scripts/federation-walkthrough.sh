@@ -22,22 +22,28 @@ api() {  # curl; a 4xx/5xx answer is shown and stops the walkthrough
 field() { sed -E "s/.*\"$1\":\"([^\"]+)\".*/\1/"; }         # one string field of a JSON answer
 json() { python3 -c "import json, sys; d = json.load(sys.stdin); $1"; }
 
+app_of() { (source "$1/demo/clients.env"; echo "$APP"); }  # the demo app's token of the region with data directory $1
+
+seen() {  # a face check of $PERSON's at the region at URL $1, data directory $2, for purpose $3 (the stand-in signs)
+  local nonce
+  nonce=$(api -X POST "$1/v1/face-auth/challenges" -H "Authorization: Bearer $(app_of "$2")" \
+    -d "{\"subject\":\"$PERSON\",\"purpose\":\"$3\"}" | field nonce)
+  "$BIN" face-auth-stub sign --key "$2/demo/face-auth-stub.pem" --sub "$PERSON" --nonce="$nonce"
+}
+
+session() {  # a holder session of $PERSON's at the region at URL $1 with data directory $2
+  api -X POST "$1/v1/holder-sessions" -H "Authorization: Bearer $(app_of "$2")" \
+    -d "{\"holder\":\"$PERSON\",\"attestation\":\"$(seen "$1" "$2" holder_session)\"}" | field token
+}
+
 code() {  # a code of $PERSON's, issued by the region at URL $1 with data directory $2, for any item and any hall
-  local url=$1 data=$2 app session licences consent
-  app=$(source "$data/demo/clients.env"; echo "$APP")
-  seen() {  # a face check for purpose $1: a challenge, then the stand-in provider's attestation
-    local nonce
-    nonce=$(api -X POST "$url/v1/face-auth/challenges" -H "Authorization: Bearer $app" \
-      -d "{\"subject\":\"$PERSON\",\"purpose\":\"$1\"}" | field nonce)
-    "$BIN" face-auth-stub sign --key "$data/demo/face-auth-stub.pem" --sub "$PERSON" --nonce="$nonce"
-  }
-  session=$(api -X POST "$url/v1/holder-sessions" -H "Authorization: Bearer $app" \
-    -d "{\"holder\":\"$PERSON\",\"attestation\":\"$(seen holder_session)\"}" | field token)
-  licences=$(api "$url/v1/holders/$PERSON/wallet" -H "Authorization: Bearer $app" -H "MSB-Holder-Session: $session" \
+  local app licences consent
+  app=$(app_of "$2")
+  licences=$(api "$1/v1/holders/$PERSON/wallet" -H "Authorization: Bearer $app" -H "MSB-Holder-Session: $(session "$1" "$2")" \
     | grep -o '"id":"lic_[^"]*"' | sed -E 's/"id":"([^"]+)"/"\1"/' | paste -sd, -)
-  consent=$(api -X POST "$url/v1/consents" -H "Authorization: Bearer $app" \
-    -d "{\"holder\":\"$PERSON\",\"attestation\":\"$(seen consent)\",\"licences\":[$licences]}" | field id)
-  api -X POST "$url/v1/presentations" -H "Authorization: Bearer $app" -d "{\"consent\":\"$consent\"}" | field token
+  consent=$(api -X POST "$1/v1/consents" -H "Authorization: Bearer $app" \
+    -d "{\"holder\":\"$PERSON\",\"attestation\":\"$(seen "$1" "$2" consent)\",\"licences\":[$licences]}" | field id)
+  api -X POST "$1/v1/presentations" -H "Authorization: Bearer $app" -d "{\"consent\":\"$consent\"}" | field token
 }
 
 follow() {  # the 衡阳市 window follows submission $1 until $2 holds (a Python test on `s`), at most 30 s
@@ -97,6 +103,23 @@ for e in d['entries']:
     if 'peer_request' in x and e['action'] != 'federation.redemption_refused':
         print('$1', e['seq'], e['actor'], e['action'], e['object'], 'peer', x.get('region'), x['peer_request'])"
 done
+
+echo "== each region witnesses the other's audit log: a refresh checks and cosigns its newest checkpoint"
+for pair in "$HY_URL $HY_DATA" "$CS_URL $CS_DATA"; do
+  set -- $pair
+  api -X POST "$1/v1/peers/refresh" -H "Authorization: Bearer $(cat "$2/admin-token")" \
+    | json 'p = d["peers"][0]; print(p["region"], "audit log", p["witness"]["status"], "at size", p["witness"]["size"])'
+done
+api "$HY_URL/v1/audit/checkpoints/cosigned" -H "Authorization: Bearer $(cat "$HY_DATA/admin-token")" \
+  | json 'print("衡阳市 checkpoint", d["size"], "cosigned by", [c["region"] for c in d["cosignatures"]]); print(d["note"], end="")'
+
+echo "== who saw 王一静's data in 衡阳市 (her app, with her holder session), each with its proof"
+api "$HY_URL/v1/holders/$PERSON/disclosures" -H "Authorization: Bearer $(app_of "$HY_DATA")" \
+  -H "MSB-Holder-Session: $(session "$HY_URL" "$HY_DATA")" | json '
+for x in d["disclosures"]:
+    proof = x["proof"]
+    print(x["at"], x["item"], "→", x["recipient"]["kind"], x["recipient"]["id"], sorted(x["fields"].items()),
+          "seq", x["seq"], "proof at size %d, %d hashes" % (proof["size"], len(proof["path"])) if proof else "(not yet under a cosigned checkpoint)")'
 
 echo "== the region-to-region endpoints answer only a peer's signed request"
 curl -s "$HY_URL/v1/federation/items"; echo

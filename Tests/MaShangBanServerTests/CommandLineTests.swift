@@ -447,6 +447,12 @@ struct CommandLineTests {
         #expect(run.out.components(separatedBy: #""code":"token_used""#).count == 3, "the code is used in both regions")
         #expect(run.out.contains("xr-430100 forwarded by 430400"), "\(run.out)")
         #expect(run.out.contains("federation.redeemed") && run.out.contains("federation.submission_received"))
+        // The demo's own first refresh may have cosigned the newest checkpoint already: then it is unchanged.
+        for region in ["430100", "430400"] {
+            #expect(run.out.contains("\(region) audit log cosigned at size") || run.out.contains("\(region) audit log unchanged at size"), "\(run.out)")
+        }
+        #expect(run.out.contains("cosigned by ['430100']") && run.out.contains("— mashangban/430100/witness "))
+        #expect(run.out.contains("xr-430100 → region 430100"), "王一静's disclosure to 长沙市 is listed: \(run.out)")
         #expect(run.out.hasSuffix(#""type":"urn:mashangban:problem:region_signature_invalid"}"# + "\n"))
         #expect(hengyang.stop() == 0 && changsha.stop() == 0)
     }
