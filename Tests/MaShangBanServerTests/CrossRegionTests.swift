@@ -238,6 +238,20 @@ struct CrossRegionTests {
             let resent = try await changsha.client.call(.post, "/v1/federation/submissions", token: nil, json: body, headers: headers)
             #expect(resent.status == .ok, "\(resent.text)")
             #expect(try resent.json()["submission"] as? String == theirs)
+            // 长沙市 tells the state of a forwarded submission to the region that forwarded it only.
+            func askAt(_ path: String, as requests: RegionRequests) async throws -> TestResponse {
+                var headers = HTTPFields()
+                for (name, value) in try requests.sign(method: "GET", authority: "localhost", path: path, query: nil, body: []) {
+                    headers[try #require(HTTPField.Name(name))] = value
+                }
+                return try await changsha.client.call(.get, path, token: nil, headers: headers)
+            }
+            let path = "/v1/federation/submissions/\(submission)"
+            #expect(try await askAt(path, as: hengyang.server.backend.services.regionRequests).status == .ok)
+            let guilin = try await Self.thirdRegion(pinnedBy: changsha)
+            try await askAt(path, as: guilin).expectProblem(404, "not_found")
+            try await changsha.client.call(.get, path, token: nil).expectProblem(401, "region_signature_invalid")
+            try await changsha.client.call(.post, "/v1/federation/submissions", token: nil, json: body).expectProblem(401, "region_signature_invalid")
         }
     }
 
@@ -283,6 +297,9 @@ struct CrossRegionTests {
                 .expectProblem(422, "cosignature_invalid")
             try await post(#"{"size":999999,"cosignature":"— mashangban/430100/witness AAAA"}"#).expectProblem(404, "not_found")
             try await post(#"{"size":\#(size),"cosignature":"x"}"#, signed: false).expectProblem(401, "region_signature_invalid")
+            // The witness's read needs a peer's signature; the cosigned checkpoint is the admin's.
+            try await hengyang.client.call(.get, "/v1/federation/checkpoint", token: nil).expectProblem(401, "region_signature_invalid")
+            try await hengyang.client.call(.get, "/v1/audit/checkpoints/cosigned", token: hengyang.hall.terminal).expectProblem(403, "forbidden")
         }
     }
 
@@ -328,6 +345,22 @@ struct CrossRegionTests {
             try await disclosures(hengyang, holder: Sample.otherPerson).expectProblem(403, "holder_session_mismatch")
             try await disclosures(hengyang, session: HTTPFields()).expectProblem(401, "holder_session_required")
         }
+    }
+
+    /// 桂林市 (450300), a third region `region` pins (its key put there directly): its signed requests.
+    static func thirdRegion(pinnedBy region: Region) async throws -> RegionRequests {
+        let signer = try CryptoSuite(profile: .intl).signatures.generate()
+        let pem = try signer.verifier.publicKeyPEM()
+        let fingerprint = try #require(PublishedKey.fingerprint(publicKeyPEM: pem))
+        let backend = region.server.backend
+        _ = try await backend.services.peers.register(.init(region: "450300", name: "桂林市", baseURL: "http://127.0.0.1:9",
+                                                            keyFingerprints: [fingerprint]), by: .system)
+        let kid = CryptoSuite.keyID(of: signer.verifier)
+        try await backend.transactions.pool.write { db in
+            try PeerStore.putKey(region: "450300", PeerKey(kid: kid, alg: signer.verifier.algorithm.rawValue, publicKeyPEM: pem,
+                                                           fingerprint: fingerprint, status: "active", retiredAt: nil), at: Timestamp(Date()), db)
+        }
+        return RegionRequests(transactions: backend.transactions, signing: SigningKey(kid: kid, signer: signer), now: { Date() }, random: SystemRandom())
     }
 
     /// Polls `probe` (every 100 ms, for up to 20 s) until it gives a value.
