@@ -95,6 +95,17 @@ struct CrossRegionProcessTests {
         var changsha = try Node.start(data: dir.url.appendingPathComponent("cs"), port: csPort, region: "430100", peer: ("430400", hyPort))
         let http = HTTP()
         defer { _ = hengyang.process.stop(); _ = changsha.process.stop() }
+        do {
+            try await refusals(hengyang, &changsha, http)
+        } catch {
+            try? await http.transport.shutdown()  // an HTTP client must be shut down before it goes, or it stops the test process
+            throw error
+        }
+        try await http.transport.shutdown()
+    }
+
+    private func refusals(_ hengyang: Node, _ changsha: inout Node, _ http: HTTP) async throws {
+        let csPort = changsha.port
         try await http.peered(hengyang)
         try await http.peered(changsha)
         let terminal = try hengyang.token("TERMINAL")
@@ -139,6 +150,5 @@ struct CrossRegionProcessTests {
         #expect(refreshed.json?["peers"]?.arrayValue?.first?["refused"]?.arrayValue?.count == 1, "\(refreshed.text)")
         let refused = try await scan(try await http.code(at: changsha))
         #expect(refused.status == 422 && refused.json?["code"]?.stringValue == "token_invalid", "\(refused.text)")
-        try await http.transport.shutdown()
     }
 }
