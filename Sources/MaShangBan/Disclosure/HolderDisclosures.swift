@@ -41,11 +41,8 @@ public struct HolderDisclosures: Sendable {
     public func list(_ holder: HolderID, limit: Int) async throws -> Listing {
         let (ref, suite) = (holderReference.ref(holder.value), self.suite)
         return try await transactions.read { db in
-            let size = try WitnessStore.latestCosignedSize(db)
-            let checkpoint = try size.flatMap { try AuditStore.checkpoint(size: $0, db) }
-            let note = try checkpoint.flatMap { checkpoint in
-                try checkpoint.note.map { $0 + (try WitnessStore.cosignatures(size: checkpoint.size, db)).map { $0.line + "\n" }.joined() }
-            }
+            let cosigned = try Witnessing.latestCosigned(db)
+            let size = cosigned?.checkpoint.size
             let disclosures = try DisclosureStore.entries(holderRef: ref, limit: limit, db).map { entry -> Disclosure in
                 let item = entry.item.flatMap { try? ItemRegistry.find(db, $0) }
                 let fields = (item?.fields.policies ?? [:]).filter { $0.value != .omitted }.mapValues(\.rawValue)
@@ -56,7 +53,7 @@ public struct HolderDisclosures: Sendable {
                 return Disclosure(kind: entry.kind, id: entry.id, at: Timestamp(stored: entry.at), item: entry.item, itemName: item?.name,
                                   recipientKind: recipientKind, recipient: recipient, fields: fields, seq: entry.auditSeq, proof: proof)
             }
-            return Listing(checkpoint: checkpoint, cosignedNote: note, disclosures: disclosures)
+            return Listing(checkpoint: cosigned?.checkpoint, cosignedNote: cosigned?.note, disclosures: disclosures)
         }
     }
 }

@@ -194,17 +194,12 @@ public struct PeerRegistry: Sendable {
     private func syncItems(_ peer: Peer, over transport: any PeerTransport, timeout: Duration) async throws -> Refreshed {
         let items: [PeerItem]
         do {
-            guard let url = URLComponents(string: peer.baseURL + "/v1/federation/items"), let host = url.host else {
-                throw StartupError("base_url has no host")
+            let calls = PeerCalls(regionRequests: regionRequests, transport: transport, timeout: timeout)
+            let answer = try await calls.call(peer, path: "/v1/federation/items", body: nil)
+            guard answer.status == 200 else {
+                throw StartupError("GET /v1/federation/items answered \(answer.status)" + (answer.problemCode.map { " (\($0))" } ?? ""))
             }
-            let authority = url.port.map { "\(host):\($0)" } ?? host
-            let headers = try regionRequests.sign(method: "GET", authority: authority, path: url.path, query: nil, body: [])
-            let (status, body) = try await transport.get(url: peer.baseURL + "/v1/federation/items", headers: headers, timeout: timeout)
-            guard status == 200 else {
-                let code = JSONValue.parse(body)?["code"]?.stringValue.map { " (\($0))" } ?? ""
-                throw StartupError("GET /v1/federation/items answered \(status)\(code)")
-            }
-            items = try Self.items(body, region: peer.region)
+            items = try Self.items(answer.body, region: peer.region)
         } catch {
             let reason = (error as? StartupError)?.description ?? "no answer from \(peer.baseURL)"
             let (message, stamp) = ("catalogue: " + reason, Timestamp(now()))

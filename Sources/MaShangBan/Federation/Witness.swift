@@ -131,11 +131,14 @@ public struct Witnessing: Sendable {
     /// `GET /v1/audit/checkpoints/cosigned`: the newest checkpoint peers cosigned, its note
     /// with their cosignature lines appended, and who cosigned it when; nil before the first.
     public func latestCosigned() async throws -> (checkpoint: AuditCheckpoint, note: String, cosignatures: [(region: String, timestamp: Int64)])? {
-        try await transactions.read { db in
-            guard let size = try WitnessStore.latestCosignedSize(db), let checkpoint = try AuditStore.checkpoint(size: size, db),
-                  let note = checkpoint.note else { return nil }
-            let lines = try WitnessStore.cosignatures(size: size, db)
-            return (checkpoint, note + lines.map { $0.line + "\n" }.joined(), lines.map { ($0.region, $0.timestamp) })
-        }
+        try await transactions.read { db in try Self.latestCosigned(db) }
+    }
+
+    /// The same, in the caller's read (a holder's disclosures are proved against it).
+    static func latestCosigned(_ db: Database) throws -> (checkpoint: AuditCheckpoint, note: String, cosignatures: [(region: String, timestamp: Int64)])? {
+        guard let size = try WitnessStore.latestCosignedSize(db), let checkpoint = try AuditStore.checkpoint(size: size, db),
+              let note = checkpoint.note else { return nil }
+        let lines = try WitnessStore.cosignatures(size: size, db)
+        return (checkpoint, note + lines.map { $0.line + "\n" }.joined(), lines.map { ($0.region, $0.timestamp) })
     }
 }
