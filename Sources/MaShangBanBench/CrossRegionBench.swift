@@ -57,7 +57,7 @@ extension FlowBench {
         do {
             try await Self.pin(main, admin: mainAdmin, to: http, region: "430100", name: "长沙市")
             try await Self.pin(http, admin: adminToken, to: main, region: "430400", name: "衡阳市")
-            let setUp = SetUp(appToken: appToken, terminalToken: "", holders: holders, fullFlowHolder: holders[0], provider: provider,
+            let setUp = SetUp(appToken: appToken, terminalToken: "", holders: holders, fullFlowHolder: holders[0], provider: provider, hotConsents: [],
                               visitCodes: [], supervisorToken: "", adminToken: adminToken, policies: 0)
             let codes = try await overConnections(count) { i -> String in
                 guard let consent = try await grantConsent(holders[i], http, setUp, item: nil, hall: nil) else {

@@ -22,6 +22,13 @@ struct FlowBench {
     let people: Int
     /// 码上查: policies published before the server starts.
     let policyCount: Int
+    /// Only the scan path's phases (floor, codes, scans, window sessions, claims, the hot
+    /// holder, whole flows): no door scans, searches, proofs or peer region.
+    var scanPathOnly = false
+    /// Consents of the one hot holder, whose codes are issued and scanned in a phase of their own.
+    var hotConsents = 30_000
+    /// `perf record` of the server during the scan path's phases, when set.
+    var profiler: Profiler?
 
     /// One measured phase: requests (or whole flows) per second and their latencies.
     struct Figures {
@@ -35,6 +42,9 @@ struct FlowBench {
         let cpuPerRequest: Double
         /// The CPU seconds per request of a load generator in its own process.
         var generatorCPUPerRequest: Double? = nil
+
+        /// A phase the run left out.
+        static let skipped = Figures(count: 0, rate: 0, p50: 0, p99: 0, p999: 0, errors: 0, cpuPerRequest: 0)
     }
 
     struct Results {
@@ -44,6 +54,9 @@ struct FlowBench {
         let windowOpens: Figures
         let claims: Figures
         let fullFlows: Figures
+        /// Codes issued for, and scans of, the one hot holder's consents (`hotConsents` of them).
+        let hotCodes: Figures
+        let hotScans: Figures
         /// 赋码入企: door scans (entries) of approved visit codes, and how many were red.
         let visitScans: Figures
         let visitRed: Int
@@ -68,6 +81,7 @@ struct FlowBench {
         /// The group commit's work during the codes and during the scans.
         let codeWrites: GroupCommits
         let scanWrites: GroupCommits
+        let claimWrites: GroupCommits
         /// The server process's RSS after the single-request phases, and its peak so far, in MB.
         let serverMemory: (now: Double, peak: Double)
         /// Seconds from starting the server process on the bench's data directory to its
@@ -130,65 +144,103 @@ struct FlowBench {
         }
 
         let (floor, _) = try await phase("GET", "/healthz", token: nil, bodies: Array(repeating: "", count: flows * 2), expect: 200)
+        // The scan path's phases, each under `perf record` when profiling (`Profiler`).
+        let pid = server.process.pid
+        func profiled<T>(_ name: String, _ body: () async throws -> T) async throws -> T {
+            guard let profiler else { return try await body() }
+            return try await profiler.record(name, pid: pid, body)
+        }
         let beforeCodes = try await http.groupCommits()
-        let (codes, tokens) = try await phase("POST", "/v1/presentations", token: app,
-                                              bodies: codeConsents.map { #"{"consent":"\#($0)"}"# }, expect: 201, keep: "token")
+        let (codes, tokens) = try await profiled("codes") {
+            try await phase("POST", "/v1/presentations", token: app, bodies: codeConsents.map { #"{"consent":"\#($0)"}"# }, expect: 201,
+                            keep: "token")
+        }
         let afterCodes = try await http.groupCommits()
-        let (scans, _) = try await phase("POST", "/v1/scans", token: terminal,
-                                         bodies: tokens.map { #"{"token":"\#($0)","item":"\#(Self.item)"}"# }, expect: 201)
+        let (scans, _) = try await profiled("scans") {
+            try await phase("POST", "/v1/scans", token: terminal, bodies: tokens.map { #"{"token":"\#($0)","item":"\#(Self.item)"}"# },
+                            expect: 201)
+        }
         let afterScans = try await http.groupCommits()
         let (opens, windows) = try await phase("POST", "/v1/window-sessions", token: terminal,
                                                bodies: Array(repeating: #"{"item":"\#(Self.item)"}"#, count: flows), expect: 201, keep: "token")
-        let (claims, _) = try await phase("POST", "/v1/window-sessions/claim", token: app,
-                                          bodies: zip(windows, claimConsents).map { #"{"token":"\#($0)","consent":"\#($1)"}"# },
-                                          expect: 200)
-        // 赋码入企: each door scans the codes of the visits to its enterprise (an entry each).
-        let beforeVisits = try await http.groupCommits()
-        let (visitScans, _) = try await phase("POST", "/v1/visit-scans", token: nil, tokens: s.visitCodes.map(\.door),
-                                              bodies: s.visitCodes.map { #"{"token":"\#($0.code)","event":"enter"}"# }, expect: 200)
-        let afterVisits = try await http.groupCommits()
-        let visitStats = try await http.call("GET", "/v1/visit-stats", token: s.supervisorToken, body: nil)
-        let visitRed = (visitStats.json?["units"] as? [[String: Any]])?.compactMap { $0["red_scans"] as? Int }.reduce(0, +) ?? -1
-        // 码上查: a two-word Chinese query (both words through the trigram index) and a region filter.
-        let queries = PolicyCorpus.paths
-        let searchPaths = (0..<flows).map { queries[$0 % queries.count] }
-        let (policySearches, policySearchesPerCore, hits) = try await searchPhase(http, paths: searchPaths, token: s.appToken, load: load, server: server)
-        let checkpoint = try await http.call("GET", "/v1/audit/checkpoints/latest", token: s.adminToken, body: nil)
-        guard let auditSize = checkpoint.json?["size"] as? Int, auditSize > 0 else { throw ValidationError("the server wrote no audit checkpoint") }
-        let spread = (0..<flows).map { 1 + ($0 * 7_919) % auditSize }
-        let (inclusionProofs, _) = try await phase("GET", "*", token: s.adminToken,
-                                                   bodies: spread.map { "/v1/audit/proofs/inclusion?seq=\($0)&size=\(auditSize)" }, expect: 200)
-        let (consistencyProofs, _) = try await phase("GET", "*", token: s.adminToken,
-                                                     bodies: spread.map { "/v1/audit/proofs/consistency?from=\($0)&to=\(auditSize)" }, expect: 200)
-        let memory = server.process.residentMegabytes
-        // 跨域通办: codes a peer region issued, scanned here (each redeemed by the peer on loopback).
-        let peer = try await startPeerRegion(count: min(flows, 5_000), main: http, mainAdmin: s.adminToken)
-        let peerCPU = peer.server.cpuSeconds
-        let crossScans: Figures
-        do {
-            (crossScans, _) = try await phase("POST", "/v1/scans", token: terminal,
-                                              bodies: peer.codes.map { #"{"token":"\#($0)","item":"\#(Self.item)"}"# }, expect: 201)
-        } catch {
-            await peer.stop()
-            throw error
+        let beforeClaims = try await http.groupCommits()
+        let (claims, _) = try await profiled("claims") {
+            try await phase("POST", "/v1/window-sessions/claim", token: app,
+                            bodies: zip(windows, claimConsents).map { #"{"token":"\#($0)","consent":"\#($1)"}"# }, expect: 200)
         }
-        let peerCPUPerScan = (peer.server.cpuSeconds - peerCPU) / Double(max(1, peer.codes.count))
-        await peer.stop()
+        let afterClaims = try await http.groupCommits()
+        // One holder with `hotConsents` consents (granted in-process before the server
+        // started): codes for `flows` of them, then their scans. No query may grow with one
+        // holder's history.
+        var (hotCodes, hotScans) = (Figures.skipped, Figures.skipped)
+        if !s.hotConsents.isEmpty {
+            let hotTokens: [String]
+            (hotCodes, hotTokens) = try await phase("POST", "/v1/presentations", token: app,
+                                                    bodies: s.hotConsents.suffix(flows).map { #"{"consent":"\#($0)"}"# }, expect: 201, keep: "token")
+            (hotScans, _) = try await phase("POST", "/v1/scans", token: terminal,
+                                            bodies: hotTokens.map { #"{"token":"\#($0)","item":"\#(Self.item)"}"# }, expect: 201)
+        }
+        var (visitScans, visitRed, visitWrites) = (Figures.skipped, 0, GroupCommits(units: 0, transactions: 0, cpuSeconds: 0, deliveryAttempts: 0))
+        var (policySearches, policySearchesPerCore, hits) = (Figures.skipped, Figures.skipped, 0.0)
+        var (inclusionProofs, consistencyProofs, auditSize) = (Figures.skipped, Figures.skipped, 0)
+        var (crossScans, peerCPUPerScan) = (Figures.skipped, 0.0)
+        let memory: (now: Double, peak: Double)
+        if scanPathOnly {
+            memory = server.process.residentMegabytes
+        } else {
+            // 赋码入企: each door scans the codes of the visits to its enterprise (an entry each).
+            let beforeVisits = try await http.groupCommits()
+            (visitScans, _) = try await phase("POST", "/v1/visit-scans", token: nil, tokens: s.visitCodes.map(\.door),
+                                              bodies: s.visitCodes.map { #"{"token":"\#($0.code)","event":"enter"}"# }, expect: 200)
+            visitWrites = try await http.groupCommits() - beforeVisits
+            let visitStats = try await http.call("GET", "/v1/visit-stats", token: s.supervisorToken, body: nil)
+            visitRed = (visitStats.json?["units"] as? [[String: Any]])?.compactMap { $0["red_scans"] as? Int }.reduce(0, +) ?? -1
+            // 码上查: a two-word Chinese query (both words through the trigram index) and a region filter.
+            let queries = PolicyCorpus.paths
+            let searchPaths = (0..<flows).map { queries[$0 % queries.count] }
+            (policySearches, policySearchesPerCore, hits) = try await searchPhase(http, paths: searchPaths, token: s.appToken, load: load,
+                                                                                 server: server)
+            let checkpoint = try await http.call("GET", "/v1/audit/checkpoints/latest", token: s.adminToken, body: nil)
+            guard let size = checkpoint.json?["size"] as? Int, size > 0 else { throw ValidationError("the server wrote no audit checkpoint") }
+            auditSize = size
+            let spread = (0..<flows).map { 1 + ($0 * 7_919) % size }
+            (inclusionProofs, _) = try await phase("GET", "*", token: s.adminToken,
+                                                   bodies: spread.map { "/v1/audit/proofs/inclusion?seq=\($0)&size=\(size)" }, expect: 200)
+            (consistencyProofs, _) = try await phase("GET", "*", token: s.adminToken,
+                                                     bodies: spread.map { "/v1/audit/proofs/consistency?from=\($0)&to=\(size)" }, expect: 200)
+            memory = server.process.residentMegabytes
+            // 跨域通办: codes a peer region issued, scanned here (each redeemed by the peer on loopback).
+            let peer = try await startPeerRegion(count: min(flows, 5_000), main: http, mainAdmin: s.adminToken)
+            let peerCPU = peer.server.cpuSeconds
+            do {
+                (crossScans, _) = try await phase("POST", "/v1/scans", token: terminal,
+                                                  bodies: peer.codes.map { #"{"token":"\#($0)","item":"\#(Self.item)"}"# }, expect: 201)
+            } catch {
+                await peer.stop()
+                throw error
+            }
+            peerCPUPerScan = (peer.server.cpuSeconds - peerCPU) / Double(max(1, peer.codes.count))
+            await peer.stop()
+        }
 
         // The whole 一码出示 flow, as the app and the window do it: challenge → (face check,
         // signed here by the bench's stand-in provider) → consent → code → scan.
-        let full = try await measure(flows, server) { _ in
-            guard let consentID = try await grantConsent(s.fullFlowHolder, http, s) else { return false }
-            let code = try await http.call("POST", "/v1/presentations", token: app, body: #"{"consent":"\#(consentID)"}"#)
-            guard code.status == 201, let token = code.json?["token"] as? String else { return false }
-            return try await http.call("POST", "/v1/scans", token: terminal, body: #"{"token":"\#(token)","item":"\#(Self.item)"}"#).status == 201
+        let full = try await profiled("full-flows") {
+            try await measure(flows, server) { _ in
+                guard let consentID = try await grantConsent(s.fullFlowHolder, http, s) else { return false }
+                let code = try await http.call("POST", "/v1/presentations", token: app, body: #"{"consent":"\#(consentID)"}"#)
+                guard code.status == 201, let token = code.json?["token"] as? String else { return false }
+                return try await http.call("POST", "/v1/scans", token: terminal, body: #"{"token":"\#(token)","item":"\#(Self.item)"}"#)
+                    .status == 201
+            }
         }
         return Results(floor: floor, codes: codes, scans: scans, windowOpens: opens, claims: claims, fullFlows: full,
-                       visitScans: visitScans, visitRed: visitRed, visitWrites: afterVisits - beforeVisits,
+                       hotCodes: hotCodes, hotScans: hotScans,
+                       visitScans: visitScans, visitRed: visitRed, visitWrites: visitWrites,
                        policySearches: policySearches, policySearchesPerCore: policySearchesPerCore, policies: s.policies, hitsPerSearch: hits,
                        inclusionProofs: inclusionProofs, consistencyProofs: consistencyProofs, auditSize: auditSize,
                        crossRegionScans: crossScans, peerCPUPerScan: peerCPUPerScan,
-                       codeWrites: afterCodes - beforeCodes, scanWrites: afterScans - afterCodes,
+                       codeWrites: afterCodes - beforeCodes, scanWrites: afterScans - afterCodes, claimWrites: afterClaims - beforeClaims,
                        serverMemory: memory, serverStartup: server.startup)
     }
 
@@ -202,6 +254,8 @@ struct FlowBench {
         /// The one holder of the whole flows.
         let fullFlowHolder: Holder
         let provider: any SignatureSigner
+        /// The hot holder's consents (`FlowBench.hotConsents`).
+        let hotConsents: [String]
         /// 赋码入企: each approved visit's code with the token of the door that scans it.
         let visitCodes: [(door: String, code: String)]
         let supervisorToken: String
@@ -222,7 +276,7 @@ struct FlowBench {
     /// imported social-security card, plus one more person for the whole flows. (The consents
     /// are granted through the server under test: `grantConsents`.)
     private func setUp() async throws -> SetUp {
-        let (_, appToken) = try await backend.services.clients.create(.init(role: "app", name: "bench app"), by: .system)
+        let (appClient, appToken) = try await backend.services.clients.create(.init(role: "app", name: "bench app"), by: .system)
         let (_, terminalToken) = try await backend.services.clients.create(.init(role: "terminal", name: "bench window", hall: Self.hall), by: .system)
         _ = try await backend.services.approvalSystems.create(try Self.decode(#"""
             {"code":"hr-social-security","name":"人社审批系统","webhook_url":"http://127.0.0.1:9/webhook"}
@@ -242,17 +296,46 @@ struct FlowBench {
             _ = try await backend.services.library.importLicence(try Self.decode(line), by: issuer)
         }
         let fullFlowHolder = try await wallet(person)
-        let people = (0..<min(2 * flows, self.people)).map(BenchCommand.personID)
+        // The consents' holders are spread over all the imported people (every fifth of 100,000
+        // for 2 × 10,000 flows), as a hall's visitors are over a city's.
+        let holderCount = min(2 * flows, self.people)
+        let people = (0..<holderCount).map { BenchCommand.personID($0 * self.people / holderCount) }
         let importer = BatchImport(library: backend.services.library, issuer: issuer)
         try await importer.feed(Array(people.map { BenchCommand.idCardLine($0) + "\n" }.joined().utf8))
         let imported = try await importer.finish()
         guard imported.accepted == people.count else { throw ValidationError("the bench could not import its holders' ID cards") }
         let holders = try await overConnections(people.count) { try await wallet(people[$0]) }
-        let (visitCodes, supervisor) = try await visits(provider: provider)
-        try await PolicyCorpus.publish(policyCount, backend: backend)
+        let hotConsents = try await hotHolder(issuer: issuer, app: appClient, provider: provider)
+        var (visitCodes, supervisor): ([(door: String, code: String)], String) = ([], "")
+        if !scanPathOnly {
+            (visitCodes, supervisor) = try await visits(provider: provider)
+            try await PolicyCorpus.publish(policyCount, backend: backend)
+        }
         let (_, adminToken) = try await backend.services.clients.create(.init(role: "admin", name: "bench admin"), by: .system)
         return SetUp(appToken: appToken, terminalToken: terminalToken, holders: holders, fullFlowHolder: fullFlowHolder, provider: provider,
-                     visitCodes: visitCodes, supervisorToken: supervisor, adminToken: adminToken, policies: policyCount)
+                     hotConsents: hotConsents, visitCodes: visitCodes, supervisorToken: supervisor, adminToken: adminToken,
+                     policies: scanPathOnly ? 0 : policyCount)
+    }
+
+    /// The hot holder: one more person, with an ID card and a social-security card, who
+    /// grants `hotConsents` consents for the bench's item (in-process, each after its own
+    /// face check). Their ids, oldest first.
+    private func hotHolder(issuer: LicenceIssuer, app: Client, provider: any SignatureSigner) async throws -> [String] {
+        guard hotConsents > 0 else { return [] }
+        let s = backend.services
+        let person = BenchCommand.personID(people + 1)
+        for line in [BenchCommand.idCardLine(person), BenchCommand.socialSecurityCardLine(people + 1, holder: person)] {
+            _ = try await s.library.importLicence(try Self.decode(line), by: issuer)
+        }
+        let holder = try await wallet(person)
+        let subject = try CitizenID(person, field: "holder", today: s.now())
+        return try await overConnections(hotConsents) { _ in
+            let (nonce, _) = try await s.faceAuth.challenge(subject: subject, client: app)
+            let claims = FaceAuth.Claims(sub: person, nonce: nonce, result: "pass", score: 0.95, iat: Int64(s.now().timeIntervalSince1970))
+            return try await s.consents.grant(.init(holder: person, attestation: try FaceAuth.attestation(claims, signer: provider),
+                                                    licences: holder.licences, item: Self.item, hall: Self.hall, ttlSeconds: 1800),
+                                              client: app).id
+        }
     }
 
     /// 赋码入企: 10 units with two credentialed officials each, 100 protected enterprises (each

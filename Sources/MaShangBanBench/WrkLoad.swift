@@ -26,10 +26,10 @@ struct WrkLoad {
         var keep: String?
     }
 
-    /// `wrk` on the PATH, if there is one.
-    static func find() -> String? {
+    /// `wrk` (or another program) on the PATH, if there is one.
+    static func find(named name: String = "wrk") -> String? {
         for directory in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":") {
-            let candidate = "\(directory)/wrk"
+            let candidate = "\(directory)/\(name)"
             if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
         }
         return nil
