@@ -114,7 +114,7 @@ def svg(stacks, title, subtitle):
     ]
     for name, count, x, depth in boxes:
         w = count * scale
-        if w < 0.3:
+        if w < 1.0:  # too narrow to see or hover: left out, which keeps the file small
             continue
         y = height - 10 - (depth + 1) * FRAME_HEIGHT
         share = 100.0 * count / total
