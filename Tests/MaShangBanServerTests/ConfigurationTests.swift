@@ -29,13 +29,22 @@ struct ConfigurationTests {
 
     @Test(arguments: [
         ["MSB_PORT": "70000"], ["MSB_PORT": "http"], ["MSB_CRYPTO": "rsa"], ["MSB_REGION": "43040"], ["MSB_TOKEN_TTL": "10"],
-        ["MSB_TOKEN_TTL": "601"], ["MSB_LOG_LEVEL": "loud"], ["MSB_IDLE_TIMEOUT": "0"],
+        ["MSB_TOKEN_TTL": "601"], ["MSB_LOG_LEVEL": "loud"], ["MSB_IDLE_TIMEOUT": "0"], ["MSB_WARM_SNAPSHOTS": "-1"],
+        ["MSB_WARM_SNAPSHOTS": "10001"],
     ])
     func invalidValuesAreRefusedWithTheirName(env: [String: String]) throws {
         let flags = try Flags.parse([])
         let name = try #require(env.keys.first)
         let error = #expect(throws: ServeConfiguration.Invalid.self) { try ServeConfiguration.resolve(flags: flags, environment: env) }
         #expect(error?.description.contains(name) == true, "\(String(describing: error))")
+    }
+
+    /// Warm snapshots (issue 26): a second by default, any other length, or off with 0.
+    @Test func warmSnapshotsAreSetOrTurnedOff() throws {
+        #expect(try ServeConfiguration.resolve(flags: Flags.parse([]), environment: [:]).backend.warmSnapshots == .milliseconds(1000))
+        #expect(try ServeConfiguration.resolve(flags: Flags.parse(["--warm-snapshots", "50"]), environment: [:]).backend.warmSnapshots
+            == .milliseconds(50))
+        #expect(try ServeConfiguration.resolve(flags: Flags.parse([]), environment: ["MSB_WARM_SNAPSHOTS": "0"]).backend.warmSnapshots == nil)
     }
 
     /// `--peer` is the demo's: REGION=URL pairs, only with `--demo`.

@@ -43,8 +43,10 @@ import MaShangBanTestSupport
         #expect(Self.fullScan("SEARCH licences USING INDEX sqlite_autoindex_licences_1 (id=?)") == nil)
     }
 
+    /// Warm snapshots off: scans and claims work out their disclosures on the writer, whose
+    /// statements are read back below (a snapshot runs the same ones, and is gone soon after).
     @Test func hotQueriesUseIndexes() async throws {
-        let server = try TestServer()
+        let server = try TestServer { $0.backend.warmSnapshots = nil }
         try await server.test { client in
             let hall = try await Hall.open(client)
             for _ in 0..<3 { _ = try await hall.submit() }
@@ -82,11 +84,28 @@ import MaShangBanTestSupport
         // The delivery worker's polls run on reader connections: run them on the writer as well,
         // so that they are among the statements read back.
         let pool = server.backend.transactions.pool
-        let statements = try await pool.writeWithoutTransaction { db -> [String] in
+        var statements = try await pool.writeWithoutTransaction { db -> [String] in
             _ = try SubmissionStore.due(limit: Deliveries.pollLimit, at: Date(), db)
             _ = try SubmissionStore.nextDue(excluding: [], db)
             return try String.fetchAll(db, sql: "SELECT sql FROM sqlite_stmt WHERE run > 0")
         }
+        // Every pool reader's statements too, each reader held until all are (so that each is visited once).
+        let readers = Storage.maximumReaders
+        let arrived = Locked(0)
+        statements += try await withThrowingTaskGroup(of: [String].self) { group in
+            for _ in 0..<readers {
+                group.addTask {
+                    try await pool.read { db in
+                        arrived.withLock { $0 += 1 }
+                        let deadline = Date().addingTimeInterval(5)
+                        while arrived.withLock({ $0 }) < readers, Date() < deadline { usleep(1000) }
+                        return try String.fetchAll(db, sql: "SELECT sql FROM sqlite_stmt WHERE run > 0")
+                    }
+                }
+            }
+            return try await group.reduce(into: []) { $0 += $1 }
+        }
+        #expect(statements.contains { $0.contains("FROM consent_licences JOIN licences") }, "a scan's reads are among them")
         var plans: [String: [String]] = [:]
         for sql in Set(statements) where !sql.contains("sqlite_stmt") {
             plans[sql] = try await pool.read { db in
@@ -104,9 +123,14 @@ import MaShangBanTestSupport
             #expect(scanned.isEmpty || boundedWalk, "full scan of \(scanned) by: \(sql) — plan: \(plan)")
             // Sorting what an index search found means reading all of it first (the delivery
             // worker's polls once did: every pending submission, for a LIMIT of 64).
-            // A consent's own licences (at most 20) may be sorted.
+            // A consent's own licences (at most 20) may be sorted, and a holder's wallet (a reader's
+            // wallet sync: a handful of licences).
             let oneConsent = plan.contains { $0.hasPrefix("SEARCH consent_licences") && $0.hasSuffix("(consent_id=?)") }
-            #expect(!plan.contains { $0.hasPrefix("USE TEMP B-TREE") } || oneConsent, "sorts rows of a growing table: \(sql) — plan: \(plan)")
+            let oneWallet = plan.contains {
+                $0.hasPrefix("SEARCH w USING INDEX sqlite_autoindex_wallet_entries_1") && $0.hasSuffix("(holder_ref=?)")
+            }
+            #expect(!plan.contains { $0.hasPrefix("USE TEMP B-TREE") } || oneConsent || oneWallet,
+                    "sorts rows of a growing table: \(sql) — plan: \(plan)")
         }
     }
 

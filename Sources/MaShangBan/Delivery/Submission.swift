@@ -6,7 +6,7 @@ import GRDB
 /// bytes — and queued in the outbox in the scan's transaction.
 public enum Submissions {
     /// Everything a submission is made of.
-    struct Draft {
+    struct Draft: Sendable {
         let id: String
         let item: Item
         /// Nil when the consent is another region's (its code was redeemed there) or the

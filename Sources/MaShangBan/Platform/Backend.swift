@@ -25,6 +25,9 @@ public struct BackendSettings: Sendable, Equatable {
     public var questions = QuestionSettings()
     /// 跨域通办: how long a peer region has to answer (`--peer-timeout`).
     public var peerTimeout: Duration = .seconds(3)
+    /// How long a warm read snapshot serves scans and claims before a fresh one is taken
+    /// (`WarmSnapshots`); nil: every scan works out its disclosure in its write unit.
+    public var warmSnapshots: Duration? = .milliseconds(1000)
 
     public init() {}
 }
@@ -142,7 +145,7 @@ public struct Backend: Sendable, CustomStringConvertible, CustomDebugStringConve
         // Files this process makes are its own only (the database, its WAL, keys, checkpoints).
         umask(0o077)
         try directory.create()
-        let transactions = try Transactions.open(at: directory.database)
+        let transactions = try Transactions.open(at: directory.database, warmSnapshots: settings.warmSnapshots)
         let widened = try directory.restrictPermissions()
         if !widened.isEmpty {
             options.logger.warning("the data directory was readable by others; set to owner only (0700 folders, 0600 files)",

@@ -57,19 +57,51 @@ public struct Scans: Sendable {
 
     private func accept(_ claims: QRToken, item code: String, terminal: Client, at instant: Date) async throws -> HandedOver {
         let submissionID = random.sortableIdentifier(prefix: "sub", at: instant)
-        // The licences' data boxes are opened in the writer's transaction. Opening them first
-        // on a reader took that work off the writer but cost more in all (a read transaction and
-        // one more thread hop), and the two cores limit scans as much as the writer does: a
-        // fifth to a quarter more scans/s without it (docs/PERFORMANCE.md).
+        // Everything a scan reads and works out (the code, the consent, the licences' data
+        // boxes opened, the approval system's view, the submission) is done first on a warm
+        // read snapshot, beside the writer; the unit then only consumes the code (if still
+        // active) and stores what was prepared, unless something the disclosure rests on
+        // changed since (`DisclosureStore.generation`). Then, or if the snapshot could not
+        // prepare it (a code issued after it was taken, or any refusal), the unit works it all
+        // out itself, as the authority on every answer.
+        let prepare = { @Sendable (db: Database) throws -> (rowid: Int64, prepared: Prepared) in
+            let found = try Self.find(claims, db)
+            let item = try Self.item(code, token: claims, terminal: terminal, db)
+            let consent = try Self.consent(of: (found.presentation, found.consent), db)
+            return (found.rowid, try prepareHandOver(consent, item: item, terminal: terminal, source: .presentation(found.presentation),
+                                                     submissionID: submissionID, at: instant, db))
+        }
+        let read = (try? await transactions.warmRead(prepare)) ?? nil
         return try await transactions.unit { db in
-            let consumed = try Self.consume(claims, at: instant, db)
-            let item: Item
-            do { item = try ItemRegistry.find(db, code) } catch { throw MSBError.itemUnknown }
-            if let hall = claims.aud, hall != terminal.hall {
-                throw MSBError(.wrongHall, "the code is for another service hall")
+            let (rowid, prepared) = if let read, try DisclosureStore.generation(db) == read.prepared.generation { read } else { try prepare(db) }
+            guard try PresentationStore.markUsedIfActive(rowid: rowid, at: instant, db) else {
+                _ = try Self.find(claims, db)  // its error: used or revoked since it was read
+                throw MSBError.tokenUsed
             }
-            return try handOver(try Self.consent(of: consumed, db), item: item, terminal: terminal, source: .presentation(consumed.presentation),
-                                submissionID: submissionID, at: instant, db)
+            return try record(prepared, terminal: terminal, db)
+        }
+    }
+
+    /// The item a scan names, for a code shown at this terminal's hall.
+    private static func item(_ code: String, token claims: QRToken, terminal: Client, _ db: Database) throws -> Item {
+        let item: Item
+        do { item = try ItemRegistry.find(db, code) } catch { throw MSBError.itemUnknown }
+        if let hall = claims.aud, hall != terminal.hall {
+            throw MSBError(.wrongHall, "the code is for another service hall")
+        }
+        return item
+    }
+
+    /// The code a verified token names, if it is still usable (else its error): its rowid,
+    /// presentation and consent.
+    static func find(_ claims: QRToken, _ db: Database) throws -> (rowid: Int64, presentation: String, consent: String) {
+        guard let (rowid, presentationID, consentID, state) = try PresentationStore.byJTI(claims.jti, db) else {
+            throw MSBError(.tokenInvalid, "the token was not issued here")
+        }
+        switch state {
+        case .active: return (rowid, presentationID, consentID)
+        case .revoked: throw MSBError(.tokenRevoked, "the token has been revoked")
+        case .used: throw MSBError.tokenUsed
         }
     }
 
@@ -77,16 +109,9 @@ public struct Scans: Sendable {
     /// refusal rolls the unit's savepoint back, so the code stays usable unless it was the
     /// problem); its presentation and consent.
     static func consume(_ claims: QRToken, at instant: Date, _ db: Database) throws -> (presentation: String, consent: String) {
-        guard let (rowid, presentationID, consentID, state) = try PresentationStore.byJTI(claims.jti, db) else {
-            throw MSBError(.tokenInvalid, "the token was not issued here")
-        }
-        switch state {
-        case .active: break
-        case .revoked: throw MSBError(.tokenRevoked, "the token has been revoked")
-        case .used: throw MSBError.tokenUsed
-        }
-        try PresentationStore.markUsed(rowid: rowid, at: instant, db)
-        return (presentationID, consentID)
+        let found = try find(claims, db)
+        try PresentationStore.markUsed(rowid: found.rowid, at: instant, db)
+        return (found.presentation, found.consent)
     }
 
     /// A consumed code's consent, unless withdrawn (410 `token_revoked`).
@@ -161,11 +186,20 @@ public struct Scans: Sendable {
         return Disclosed(holder: holder, agent: agent, licences: needed, today: today)
     }
 
-    /// The checks a scan and a claim share (`disclose`), then the submission, its outbox row
-    /// and its audit record, all in the caller's transaction. An item another region decides
-    /// goes to that region (异地代收). Returns what the window's view is drawn from.
-    func handOver(_ consent: Consent, item: Item, terminal: Client, source: Source, submissionID: String, at instant: Date,
-                  _ db: Database) throws -> HandedOver {
+    /// A hand-over worked out but not stored: the submission to record and what the window's
+    /// view is drawn from, as of the disclosure generation it was read at.
+    struct Prepared: Sendable {
+        let generation: Int64
+        let draft: Submissions.Draft
+        let handedOver: HandedOver
+    }
+
+    /// The checks a scan and a claim share (`disclose`) and the submission they make, read in
+    /// the caller's transaction (a reader's, or the writer's) and stored by `record`. An item
+    /// another region decides goes to that region (异地代收).
+    func prepareHandOver(_ consent: Consent, item: Item, terminal: Client, source: Source, submissionID: String, at instant: Date,
+                         _ db: Database) throws -> Prepared {
+        let generation = try DisclosureStore.generation(db)
         let disclosed = try disclose(consent, item: item, at: instant, db)
         var presentationID: String?
         var windowSessionID: String?
@@ -177,10 +211,24 @@ public struct Scans: Sendable {
                                       windowSessionID: windowSessionID, terminalID: terminal.id,
                                       view: try Self.receiverView(item, disclosed, masks: masks), presentedAt: Timestamp.string(instant))
         try forward(&draft, db)
+        return Prepared(generation: generation, draft: draft,
+                        handedOver: HandedOver(submission: submissionID, item: item, holder: disclosed.holder, agent: disclosed.agent,
+                                               licences: disclosed.licences, today: disclosed.today))
+    }
+
+    /// Stores a prepared hand-over in the writer's transaction: the submission, its outbox row
+    /// and its audit record.
+    func record(_ prepared: Prepared, terminal: Client, _ db: Database) throws -> HandedOver {
         var chain = try audit.chain(db)
-        try Submissions.record(draft, vault: vault, actor: .client(terminal.id), chain: &chain, db)
-        return HandedOver(submission: submissionID, item: item, holder: disclosed.holder, agent: disclosed.agent,
-                          licences: disclosed.licences, today: disclosed.today)
+        try Submissions.record(prepared.draft, vault: vault, actor: .client(terminal.id), chain: &chain, db)
+        return prepared.handedOver
+    }
+
+    /// `prepareHandOver` and `record` in the writer's one transaction.
+    func handOver(_ consent: Consent, item: Item, terminal: Client, source: Source, submissionID: String, at instant: Date,
+                  _ db: Database) throws -> HandedOver {
+        try record(try prepareHandOver(consent, item: item, terminal: terminal, source: source, submissionID: submissionID, at: instant, db),
+                   terminal: terminal, db)
     }
 
     /// What the item's approval system receives of a disclosure, by the item's field policies.

@@ -70,7 +70,10 @@ public struct WindowSessions: Sendable {
             jti = claims.jti
             let (scans, masks) = (self.scans, scans.masks)
             let submissionID = random.sortableIdentifier(prefix: "sub", at: instant)
-            let outcome = try await transactions.unit { db -> (String, String) in
+            let vault = self.vault
+            // As a scan: worked out on a warm snapshot, stored by the unit unless something the
+            // disclosure rests on changed since, or the snapshot could not (then worked out there).
+            let prepare = { @Sendable (db: Database) throws -> (session: String, window: Client, prepared: Scans.Prepared, box: [UInt8]) in
                 guard let session = try WindowSessionStore.session(jti: claims.jti, db) else {
                     throw MSBError(.tokenInvalid, "the token was not issued here")
                 }
@@ -86,13 +89,22 @@ public struct WindowSessions: Sendable {
                     throw MSBError(.wrongHall, "the consent is for another service hall")
                 }
                 let item = try ItemRegistry.find(db, session.item)
-                let view = try scans.handOver(consent, item: item, terminal: window, source: .windowSession(sessionID),
-                                              submissionID: submissionID, at: instant, db)
-                    .windowView(masks: masks)
-                let box = try vault.seal(view.stored.canonicalString, context: "window_session:\(sessionID):result")
-                try WindowSessionStore.markClaimed(sessionID, submission: submissionID, resultBox: box, at: instant, db)
+                let prepared = try scans.prepareHandOver(consent, item: item, terminal: window, source: .windowSession(sessionID),
+                                                         submissionID: submissionID, at: instant, db)
+                let view = prepared.handedOver.windowView(masks: masks)
+                return (sessionID, window, prepared, try vault.seal(view.stored.canonicalString, context: "window_session:\(sessionID):result"))
+            }
+            let read = (try? await transactions.warmRead(prepare)) ?? nil
+            let audit = self.audit
+            let outcome = try await transactions.unit { db -> (String, String) in
+                let (sessionID, window, prepared, box) = if let read, try DisclosureStore.generation(db) == read.prepared.generation { read }
+                    else { try prepare(db) }
+                _ = try scans.record(prepared, terminal: window, db)  // first: the session names the submission
+                guard try WindowSessionStore.markClaimed(sessionID, submission: submissionID, resultBox: box, at: instant, db) else {
+                    throw MSBError.tokenUsed  // claimed since it was read (the unit's savepoint drops the submission)
+                }
                 try audit.append(db, actor: .client(client.id), action: "window_session.claimed",
-                                         object: "window_session:\(sessionID)", detail: ["submission": .string(submissionID)])
+                                 object: "window_session:\(sessionID)", detail: ["submission": .string(submissionID)])
                 return (sessionID, submissionID)
             }
             claimed.fire(outcome.0)

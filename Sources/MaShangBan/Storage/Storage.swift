@@ -75,7 +75,8 @@ enum Migrations {
                                           ("0021_audit_merkle_tree", auditMerkleTree0021), ("0022_peers", peers0022),
                                           ("0023_peer_items", peerItems0023),
                                           ("0024_cross_region_submissions", crossRegionSubmissions0024), ("0025_witnesses", witnesses0025),
-                                          ("0026_disclosures_findable", disclosuresFindable0026)]
+                                          ("0026_disclosures_findable", disclosuresFindable0026),
+                                          ("0027_disclosure_generation", disclosureGeneration0027)]
 
     /// Steps in Swift that follow a migration's SQL, by its name.
     static let afterwards: [String: @Sendable (Database) throws -> Void] = [
@@ -874,6 +875,29 @@ enum Migrations {
     ALTER TABLE redemptions ADD COLUMN audit_seq INTEGER;
     CREATE INDEX redemptions_by_presentation ON redemptions(presentation_id);
     """
+
+    /// A scan or a claim works out what it discloses on a reader, before its write unit; the
+    /// unit uses that work only if nothing it rests on changed meanwhile. This number moves
+    /// with every such change (a consent withdrawn, a licence reissued or revoked, an agent's
+    /// authorisation, an item, a licence type, a client, a peer), so one read in the unit
+    /// tells. A code's or a window session's own state is checked by its conditional update.
+    static let disclosureGeneration0027 = """
+    CREATE TABLE disclosure_generation (
+        only       INTEGER PRIMARY KEY CHECK (only = 1),
+        generation INTEGER NOT NULL
+    ) STRICT;
+    INSERT INTO disclosure_generation (only, generation) VALUES (1, 0);
+    """ + [("consents", "UPDATE DELETE"), ("consent_licences", "UPDATE DELETE"), ("licences", "UPDATE DELETE"),
+           ("agent_authorisations", "UPDATE DELETE"), ("items", "UPDATE DELETE"), ("licence_types", "UPDATE DELETE"),
+           ("clients", "UPDATE DELETE"), ("peers", "UPDATE DELETE")].map { table, events in
+        events.split(separator: " ").map { event in
+            """
+            CREATE TRIGGER \(table)_\(event.lowercased())_moves_disclosures AFTER \(event) ON \(table)
+            BEGIN UPDATE disclosure_generation SET generation = generation + 1; END;
+
+            """
+        }.joined()
+    }.joined()
 }
 
 extension MSBError {

@@ -9,13 +9,19 @@ struct Transactions: Sendable {
     let pool: DatabasePool
     /// The one writer that batches concurrent units into a transaction.
     let writes: GroupCommit
+    /// Short-lived read snapshots with warm caches, for the hot path's reads ahead of its
+    /// unit; nil when turned off (`BackendSettings.warmSnapshots`).
+    let snapshots: WarmSnapshots?
 
     /// Opens (or creates and migrates) the database at `url`.
-    static func open(at url: URL) throws -> Transactions { Transactions(pool: try Storage.open(at: url)) }
+    static func open(at url: URL, warmSnapshots: Duration? = nil) throws -> Transactions {
+        Transactions(pool: try Storage.open(at: url), warmSnapshots: warmSnapshots)
+    }
 
-    init(pool: DatabasePool) {
+    init(pool: DatabasePool, warmSnapshots: Duration? = nil) {
         self.pool = pool
         writes = GroupCommit(pool: pool)
+        snapshots = warmSnapshots.map { WarmSnapshots(pool: pool, lifetime: $0) }
     }
 
     func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
@@ -24,6 +30,13 @@ struct Transactions: Sendable {
 
     func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         try await pool.write(body)
+    }
+
+    /// A read on a snapshot up to `WarmSnapshots.lifetime` old (see there): what it finds
+    /// must be checked again in the write unit it prepares. Nil when snapshots are off.
+    func warmRead<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T? {
+        guard let snapshots else { return nil }
+        return try await snapshots.read(body)
     }
 
     /// A unit of the next group transaction (see `GroupCommit`).

@@ -122,6 +122,12 @@ CREATE TABLE consents (
     CHECK ((agent_ref IS NULL) = (agent_box IS NULL))
 ) STRICT;
 
+-- table disclosure_generation
+CREATE TABLE disclosure_generation (
+    only       INTEGER PRIMARY KEY CHECK (only = 1),
+    generation INTEGER NOT NULL
+) STRICT;
+
 -- table enterprise_profiles
 CREATE TABLE enterprise_profiles (
     enterprise TEXT PRIMARY KEY NOT NULL,
@@ -657,6 +663,14 @@ CREATE INDEX visits_live_by_day ON visits(enterprise, coalesce(booked_day, from_
 -- index window_sessions_waiting
 CREATE INDEX window_sessions_waiting ON window_sessions(terminal_id) WHERE state = 'waiting';
 
+-- trigger agent_authorisations_delete_moves_disclosures
+CREATE TRIGGER agent_authorisations_delete_moves_disclosures AFTER DELETE ON agent_authorisations
+BEGIN UPDATE disclosure_generation SET generation = generation + 1; END;
+
+-- trigger agent_authorisations_update_moves_disclosures
+CREATE TRIGGER agent_authorisations_update_moves_disclosures AFTER UPDATE ON agent_authorisations
+BEGIN UPDATE disclosure_generation SET generation = generation + 1; END;
+
 -- trigger audit_records_no_delete
 CREATE TRIGGER audit_records_no_delete BEFORE DELETE ON audit_records
     BEGIN SELECT RAISE(ABORT, 'audit records are append-only'); END;
@@ -664,6 +678,62 @@ CREATE TRIGGER audit_records_no_delete BEFORE DELETE ON audit_records
 -- trigger audit_records_no_update
 CREATE TRIGGER audit_records_no_update BEFORE UPDATE ON audit_records
     BEGIN SELECT RAISE(ABORT, 'audit records are append-only'); END;
+
+-- trigger clients_delete_moves_disclosures
+CREATE TRIGGER clients_delete_moves_disclosures AFTER DELETE ON clients
+BEGIN UPDATE disclosure_generation SET generation = generation + 1; END;
+
+-- trigger clients_update_moves_disclosures
+CREATE TRIGGER clients_update_moves_disclosures AFTER UPDATE ON clients
+BEGIN UPDATE disclosure_generation SET generation = generation + 1; END;
+
+-- trigger consent_licences_delete_moves_disclosures
+CREATE TRIGGER consent_licences_delete_moves_disclosures AFTER DELETE ON consent_licences
+BEGIN UPDATE disclosure_generation SET generation = generation + 1; END;
+
+-- trigger consent_licences_update_moves_disclosures
+CREATE TRIGGER consent_licences_update_moves_disclosures AFTER UPDATE ON consent_licences
+BEGIN UPDATE disclosure_generation SET generation = generation + 1; END;
+
+-- trigger consents_delete_moves_disclosures
+CREATE TRIGGER consents_delete_moves_disclosures AFTER DELETE ON consents
+BEGIN UPDATE disclosure_generation SET generation = generation + 1; END;
+
+-- trigger consents_update_moves_disclosures
+CREATE TRIGGER consents_update_moves_disclosures AFTER UPDATE ON consents
+BEGIN UPDATE disclosure_generation SET generation = generation + 1; END;
+
+-- trigger items_delete_moves_disclosures
+CREATE TRIGGER items_delete_moves_disclosures AFTER DELETE ON items
+BEGIN UPDATE disclosure_generation SET generation = generation + 1; END;
+
+-- trigger items_update_moves_disclosures
+CREATE TRIGGER items_update_moves_disclosures AFTER UPDATE ON items
+BEGIN UPDATE disclosure_generation SET generation = generation + 1; END;
+
+-- trigger licence_types_delete_moves_disclosures
+CREATE TRIGGER licence_types_delete_moves_disclosures AFTER DELETE ON licence_types
+BEGIN UPDATE disclosure_generation SET generation = generation + 1; END;
+
+-- trigger licence_types_update_moves_disclosures
+CREATE TRIGGER licence_types_update_moves_disclosures AFTER UPDATE ON licence_types
+BEGIN UPDATE disclosure_generation SET generation = generation + 1; END;
+
+-- trigger licences_delete_moves_disclosures
+CREATE TRIGGER licences_delete_moves_disclosures AFTER DELETE ON licences
+BEGIN UPDATE disclosure_generation SET generation = generation + 1; END;
+
+-- trigger licences_update_moves_disclosures
+CREATE TRIGGER licences_update_moves_disclosures AFTER UPDATE ON licences
+BEGIN UPDATE disclosure_generation SET generation = generation + 1; END;
+
+-- trigger peers_delete_moves_disclosures
+CREATE TRIGGER peers_delete_moves_disclosures AFTER DELETE ON peers
+BEGIN UPDATE disclosure_generation SET generation = generation + 1; END;
+
+-- trigger peers_update_moves_disclosures
+CREATE TRIGGER peers_update_moves_disclosures AFTER UPDATE ON peers
+BEGIN UPDATE disclosure_generation SET generation = generation + 1; END;
 
 -- trigger policies_delete_changes_the_index
 CREATE TRIGGER policies_delete_changes_the_index AFTER DELETE ON policies

@@ -113,6 +113,9 @@ struct ServeConfiguration: Sendable, Equatable {
         @Option(name: .customLong("peer-timeout"),
                 help: "Seconds a peer region has to answer (env MSB_PEER_TIMEOUT; default \(d.peerTimeoutSeconds)).")
         var peerTimeout: Int?
+        @Option(name: .customLong("warm-snapshots"),
+                help: "Milliseconds a warm read snapshot serves scans and claims; 0: off (env MSB_WARM_SNAPSHOTS; default 1000).")
+        var warmSnapshots: Int?
         @Option(name: .customLong("peer-refresh"),
                 help: "Seconds between reads of the peer regions' keys (env MSB_PEER_REFRESH; default \(d.peerRefreshSeconds)).")
         var peerRefresh: Int?
@@ -203,6 +206,7 @@ struct ServeConfiguration: Sendable, Equatable {
         }
         if let v = try source.number(flags.peerRefresh, "peer-refresh", 10...86_400) { c.peerRefreshSeconds = v }
         if let v = try source.number(flags.peerTimeout, "peer-timeout", 1...60) { c.peerTimeoutSeconds = v }
+        if let v = try source.number(flags.warmSnapshots, "warm-snapshots", 0...10_000) { c.backend.warmSnapshots = v == 0 ? nil : .milliseconds(v) }
         if let v = try source.number(flags.idleTimeout, "idle-timeout", 1...3600) { c.idleTimeout = v }
         if let v = try source.number(flags.maxConnections, "max-connections", 1...1_000_000) { c.maxConnections = v }
         if let v = try source.number(flags.headerTimeout, "header-timeout", 1...600) { c.headerTimeout = v }

@@ -4,6 +4,11 @@ import GRDB
 /// A holder's disclosures: the submissions made from the holder's consents here, and the
 /// holder's codes this region redeemed for peer regions (跨域通办).
 enum DisclosureStore {
+    /// The number every change a disclosure rests on moves (migration 0027).
+    static func generation(_ db: Database) throws -> Int64 {
+        try db.cachedStatement(sql: "SELECT generation FROM disclosure_generation").firstRow([]) { try $0.value(0) } ?? 0
+    }
+
     struct Entry: Sendable {
         /// `submission` or `redemption`.
         let kind: String

@@ -41,6 +41,14 @@ enum PresentationStore {
             }
     }
 
+    /// Marks a code used, by rowid, if it is still active; false if it is not (used or
+    /// revoked since it was read).
+    static func markUsedIfActive(rowid: Int64, at instant: Date, _ db: Database) throws -> Bool {
+        try db.cachedStatement(sql: "UPDATE presentations SET state = 'used', ended_at = ? WHERE rowid = ? AND state = 'active'")
+            .execute(arguments: [Timestamp.string(instant), rowid])
+        return db.changesCount == 1
+    }
+
     /// Marks a code used, by rowid (a lookup and an update by rowid cost less than one
     /// `UPDATE … RETURNING`, which builds a temporary table for its rows).
     static func markUsed(rowid: Int64, at instant: Date, _ db: Database) throws {

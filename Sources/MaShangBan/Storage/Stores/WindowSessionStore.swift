@@ -56,10 +56,13 @@ enum WindowSessionStore {
                             arguments: [id, terminalID])
     }
 
-    static func markClaimed(_ id: String, submission: String, resultBox: [UInt8], at instant: Date, _ db: Database) throws {
+    /// Marks a waiting session claimed; false if it was not waiting (claimed since it was read).
+    @discardableResult
+    static func markClaimed(_ id: String, submission: String, resultBox: [UInt8], at instant: Date, _ db: Database) throws -> Bool {
         try db.cachedStatement(sql: """
-            UPDATE window_sessions SET state = 'claimed', claimed_at = ?, submission_id = ?, result_box = ? WHERE id = ?
+            UPDATE window_sessions SET state = 'claimed', claimed_at = ?, submission_id = ?, result_box = ? WHERE id = ? AND state = 'waiting'
             """).execute(arguments: [Timestamp.string(instant), submission, Data(resultBox), id])
+        return db.changesCount == 1
     }
 
     /// Expires a terminal's waiting sessions at `instant` (the terminal is being deleted).
