@@ -76,7 +76,8 @@ enum Migrations {
                                           ("0023_peer_items", peerItems0023),
                                           ("0024_cross_region_submissions", crossRegionSubmissions0024), ("0025_witnesses", witnesses0025),
                                           ("0026_disclosures_findable", disclosuresFindable0026),
-                                          ("0027_disclosure_generation", disclosureGeneration0027)]
+                                          ("0027_disclosure_generation", disclosureGeneration0027),
+                                          ("0028_presentations_by_consent_alone", presentationsByConsentAlone0028)]
 
     /// Steps in Swift that follow a migration's SQL, by its name.
     static let afterwards: [String: @Sendable (Database) throws -> Void] = [
@@ -876,7 +877,7 @@ enum Migrations {
     CREATE INDEX redemptions_by_presentation ON redemptions(presentation_id);
     """
 
-    /// A scan or a claim works out what it discloses on a reader, before its write unit; the
+    /// A scan or a claim works out what it discloses on a warm snapshot, before its write unit; the
     /// unit uses that work only if nothing it rests on changed meanwhile. This number moves
     /// with every such change (a consent withdrawn, a licence reissued or revoked, an agent's
     /// authorisation, an item, a licence type, a client, a peer), so one read in the unit
@@ -898,6 +899,14 @@ enum Migrations {
             """
         }.joined()
     }.joined()
+
+    /// A code's consumption changed its entry in `presentations_by_consent` (consent, state):
+    /// a leaf page of a random place in that index rewritten on every scan. A consent's codes
+    /// are few (each new one revokes the last), so the consent alone finds its active one.
+    static let presentationsByConsentAlone0028 = """
+    DROP INDEX presentations_by_consent;
+    CREATE INDEX presentations_by_consent ON presentations(consent_id);
+    """
 }
 
 extension MSBError {

@@ -597,7 +597,7 @@ CREATE INDEX notices_by_due ON notices(next_attempt_at) WHERE status = 'pending'
 CREATE INDEX outbox_by_due ON outbox(next_attempt_at);
 
 -- index presentations_by_consent
-CREATE INDEX presentations_by_consent ON presentations(consent_id, state);
+CREATE INDEX presentations_by_consent ON presentations(consent_id);
 
 -- index question_events_by_question
 CREATE INDEX question_events_by_question ON question_events(question_id);
