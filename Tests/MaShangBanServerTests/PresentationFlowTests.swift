@@ -39,6 +39,10 @@ struct PresentationFlowTests {
             try Submissions.body(of: submission, vault: server.backend.vault, db)
         }
         let text = try #require(body)
+        // Sealed without its audit record, which is added when it is read: RFC 8785 form, the same bytes every time.
+        #expect(JSONValue.parse(Array(text.utf8))?.canonicalString == text)
+        #expect(try await server.backend.transactions.pool.read { db in try Submissions.body(of: submission, vault: server.backend.vault, db) }
+            == text)
         let frozen = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
         #expect((frozen["holder"] as? [String: Any])?["id"] as? String == Sample.person, "holder.id: full")
         let sent = try #require(frozen["licences"] as? [[String: Any]])
@@ -54,6 +58,14 @@ struct PresentationFlowTests {
                 .map { [$0["action"] as String, $0["hash"] as String] }
         }
         #expect(record == ["scan.accepted", try #require(audit["hash"] as? String)])
+        // A body sealed with its audit member (before it was added on reading) is sent as it was sealed.
+        let older = #"{"audit":{"hash":"00","seq":1},"submission":"\#(submission)"}"#
+        let vault = server.backend.vault
+        try await server.backend.transactions.pool.write { db in
+            try db.execute(sql: "UPDATE outbox SET body_box = ? WHERE submission_id = ?",
+                           arguments: [Data(try vault.seal(older, context: Submissions.bodyContext(submission))), submission])
+        }
+        #expect(try await server.backend.transactions.pool.read { db in try Submissions.body(of: submission, vault: vault, db) } == older)
         let status = try await server.backend.transactions.pool.read { db in
             try String.fetchOne(db, sql: "SELECT status FROM submissions WHERE id = ?", arguments: [submission])
         }

@@ -27,14 +27,17 @@ public enum Submissions {
         var detail: [String: JSONValue] = [:]
         /// Members the webhook body adds (where a forwarded one came from, the code's region).
         var bodyExtras: [String: JSONValue] = [:]
+        /// The body, sealed ahead of the write unit (`sealBody`); nil: sealed in it.
+        var sealedBody: [UInt8]?
 
         /// Where it goes: the item's approval system here, or nil when a peer decides the item.
         var approvalSystem: String? { links.contains { $0.role == .forwardedTo } ? nil : item.approvalSystem }
     }
 
     /// Stores the submission, its peer links and its outbox row and appends its audit record
-    /// (`scan.accepted`); the body carries that record's `seq` and `hash`, so the receiver
-    /// can have it checked against the audit log. Returns the record.
+    /// (`scan.accepted`). The body is sealed without the record's `seq` and `hash`, so it can
+    /// be sealed before the unit; `body(of:)` adds them (the receiver can have it checked
+    /// against the audit log). Returns the record.
     @discardableResult
     static func record(_ draft: Draft, vault: DataVault, actor: AuditActor, chain: inout AuditChain, _ db: Database) throws -> AuditRecord {
         var detail: [String: JSONValue] = ["item": .string(draft.item.code)]
@@ -47,24 +50,34 @@ public enum Submissions {
                                    presentationID: draft.presentationID, windowSessionID: draft.windowSessionID, terminalID: draft.terminalID,
                                    auditSeq: record.seq, at: draft.presentedAt, db)
         for link in draft.links { try FederationStore.insert(submission: draft.id, link, db) }
+        try SubmissionStore.enqueue(draft.id, bodyBox: try draft.sealedBody ?? sealBody(draft, vault: vault), at: draft.presentedAt, db)
+        return record
+    }
+
+    /// The webhook body as sealed: everything but `audit`, which the unit that stores it decides.
+    static func sealBody(_ draft: Draft, vault: DataVault) throws -> [UInt8] {
         var body = draft.view
         body.merge(draft.bodyExtras) { _, added in added }
         body["submission"] = .string(draft.id)
         body["item"] = .string(draft.item.code)
         body["approval_system"] = draft.approvalSystem.map(JSONValue.string) ?? .null
         body["presented_at"] = .string(draft.presentedAt)
-        body["audit"] = .object(["seq": .int(record.seq), "hash": .string(record.hash)])
         if let national = draft.item.nationalCode, draft.approvalSystem == nil { body["national_code"] = .string(national) }
-        let sealed = try vault.seal(JSONValue.object(body).canonicalString, context: bodyContext(draft.id))
-        try SubmissionStore.enqueue(draft.id, bodyBox: sealed, at: draft.presentedAt, db)
-        return record
+        return try vault.seal(JSONValue.object(body).canonicalString, context: bodyContext(draft.id))
     }
 
     static func bodyContext(_ id: String) -> String { "submission:\(id):body" }
 
-    /// The webhook body of a submission, as frozen at scan time.
+    /// The webhook body of a submission, as frozen at scan time: its sealed members and its
+    /// audit record's `seq` and `hash` (sealed in the body itself before this build), in
+    /// RFC 8785 form, so every attempt sends the same bytes.
     static func body(of id: String, vault: DataVault, _ db: Database) throws -> String? {
         guard let box = try SubmissionStore.bodyBox(id, db) else { return nil }
-        return try vault.open(box, context: bodyContext(id))
+        let sealed = try vault.open(box, context: bodyContext(id))
+        guard case .object(var body)? = JSONValue.parse(Array(sealed.utf8)) else { throw InternalError("submission \(id) has a malformed body") }
+        if body["audit"] != nil { return sealed }
+        guard let record = try SubmissionStore.auditRecord(of: id, db) else { throw InternalError("submission \(id) has no audit record") }
+        body["audit"] = .object(["seq": .int(record.seq), "hash": .string(record.hash)])
+        return JSONValue.object(body).canonicalString
     }
 }

@@ -211,6 +211,7 @@ public struct Scans: Sendable {
                                       windowSessionID: windowSessionID, terminalID: terminal.id,
                                       view: try Self.receiverView(item, disclosed, masks: masks), presentedAt: Timestamp.string(instant))
         try forward(&draft, db)
+        draft.sealedBody = try Submissions.sealBody(draft, vault: vault)
         return Prepared(generation: generation, draft: draft,
                         handedOver: HandedOver(submission: submissionID, item: item, holder: disclosed.holder, agent: disclosed.agent,
                                                licences: disclosed.licences, today: disclosed.today))

@@ -40,6 +40,13 @@ enum SubmissionStore: DeliveryQueue {
         try Data.fetchOne(db.cachedStatement(sql: "SELECT body_box FROM outbox WHERE submission_id = ?"), arguments: [id]).map { [UInt8]($0) }
     }
 
+    /// The sequence number and hash of a submission's audit record (nil for one stored before
+    /// migration 0026, whose body carries them itself).
+    static func auditRecord(of id: String, _ db: Database) throws -> (seq: Int64, hash: String)? {
+        try db.cachedStatement(sql: "SELECT a.seq, a.hash FROM submissions s JOIN audit_records a ON a.seq = s.audit_seq WHERE s.id = ?")
+            .firstRow([id]) { row -> (Int64, String) in (try row.value(0), try row.value(1)) }
+    }
+
     static func status(_ id: String, _ db: Database) throws -> SubmissionStatus? {
         try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM submissions WHERE id = ?"), arguments: [id]).map {
             SubmissionStatus(id: $0["id"], item: $0["item"], approvalSystem: $0["approval_system"] as String?,
