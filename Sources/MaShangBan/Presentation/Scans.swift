@@ -57,13 +57,9 @@ public struct Scans: Sendable {
 
     private func accept(_ claims: QRToken, item code: String, terminal: Client, at instant: Date) async throws -> HandedOver {
         let submissionID = random.sortableIdentifier(prefix: "sub", at: instant)
-        // Everything a scan reads and works out (the code, the consent, the licences' data
-        // boxes opened, the approval system's view, the submission) is done first on a warm
-        // read snapshot, beside the writer; the unit then only consumes the code (if still
-        // active) and stores what was prepared, unless something the disclosure rests on
-        // changed since (`DisclosureStore.generation`). Then, or if the snapshot could not
-        // prepare it (a code issued after it was taken, or any refusal), the unit works it all
-        // out itself, as the authority on every answer.
+        // The code, the consent, the licences' data boxes opened, the approval system's view and
+        // the submission are worked out ahead (`preparedUnit`); the unit consumes the code if
+        // it is still active and stores them.
         let prepare = { @Sendable (db: Database) throws -> (rowid: Int64, prepared: Prepared) in
             let found = try Self.find(claims, db)
             let item = try Self.item(code, token: claims, terminal: terminal, db)
@@ -71,14 +67,29 @@ public struct Scans: Sendable {
             return (found.rowid, try prepareHandOver(consent, item: item, terminal: terminal, source: .presentation(found.presentation),
                                                      submissionID: submissionID, at: instant, db))
         }
-        let read = (try? await transactions.warmRead(prepare)) ?? nil
-        return try await transactions.unit { db in
-            let (rowid, prepared) = if let read, try DisclosureStore.generation(db) == read.prepared.generation { read } else { try prepare(db) }
+        return try await preparedUnit(prepare, generation: { $0.prepared.generation }) { read, db in
+            let (rowid, prepared) = read
             guard try PresentationStore.markUsedIfActive(rowid: rowid, at: instant, db) else {
                 _ = try Self.find(claims, db)  // its error: used or revoked since it was read
                 throw MSBError.tokenUsed
             }
             return try record(prepared, terminal: terminal, db)
+        }
+    }
+
+    /// A scan's or a claim's write unit, its work prepared ahead: `prepare` runs first on a warm
+    /// read snapshot, beside the writer, and `store` gets what it returned in the unit, unless
+    /// something a disclosure rests on changed since (`DisclosureStore.generation` is not the
+    /// `generation` it read). Then, or if the snapshot could not prepare it (a code issued after
+    /// it was taken, or any refusal), `prepare` runs again in the unit: the writer is the
+    /// authority on every answer.
+    func preparedUnit<P: Sendable, T: Sendable>(_ prepare: @escaping @Sendable (Database) throws -> P,
+                                                generation: @escaping @Sendable (P) -> Int64,
+                                                store: @escaping @Sendable (P, Database) throws -> T) async throws -> T {
+        let read = try? await transactions.warmRead(prepare)
+        return try await transactions.unit { db in
+            let prepared = if let read, try DisclosureStore.generation(db) == generation(read) { read } else { try prepare(db) }
+            return try store(prepared, db)
         }
     }
 

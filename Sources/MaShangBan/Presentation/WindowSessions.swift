@@ -71,8 +71,7 @@ public struct WindowSessions: Sendable {
             let (scans, masks) = (self.scans, scans.masks)
             let submissionID = random.sortableIdentifier(prefix: "sub", at: instant)
             let vault = self.vault
-            // As a scan: worked out on a warm snapshot, stored by the unit unless something the
-            // disclosure rests on changed since, or the snapshot could not (then worked out there).
+            // As a scan's: worked out ahead (`Scans.preparedUnit`), stored if the session still waits.
             let prepare = { @Sendable (db: Database) throws -> (session: String, window: Client, prepared: Scans.Prepared, box: [UInt8]) in
                 guard let session = try WindowSessionStore.session(jti: claims.jti, db) else {
                     throw MSBError(.tokenInvalid, "the token was not issued here")
@@ -94,11 +93,9 @@ public struct WindowSessions: Sendable {
                 let view = prepared.handedOver.windowView(masks: masks)
                 return (sessionID, window, prepared, try vault.seal(view.stored.canonicalString, context: "window_session:\(sessionID):result"))
             }
-            let read = (try? await transactions.warmRead(prepare)) ?? nil
             let audit = self.audit
-            let outcome = try await transactions.unit { db -> (String, String) in
-                let (sessionID, window, prepared, box) = if let read, try DisclosureStore.generation(db) == read.prepared.generation { read }
-                    else { try prepare(db) }
+            let outcome = try await scans.preparedUnit(prepare, generation: { $0.prepared.generation }) { read, db -> (String, String) in
+                let (sessionID, window, prepared, box) = read
                 _ = try scans.record(prepared, terminal: window, db)  // first: the session names the submission
                 guard try WindowSessionStore.markClaimed(sessionID, submission: submissionID, resultBox: box, at: instant, db) else {
                     throw MSBError.tokenUsed  // claimed since it was read (the unit's savepoint drops the submission)

@@ -57,7 +57,6 @@ enum WindowSessionStore {
     }
 
     /// Marks a waiting session claimed; false if it was not waiting (claimed since it was read).
-    @discardableResult
     static func markClaimed(_ id: String, submission: String, resultBox: [UInt8], at instant: Date, _ db: Database) throws -> Bool {
         try db.cachedStatement(sql: """
             UPDATE window_sessions SET state = 'claimed', claimed_at = ?, submission_id = ?, result_box = ? WHERE id = ? AND state = 'waiting'
