@@ -20,6 +20,11 @@ public struct AuditLog: Sendable {
     /// The key checkpoints are signed with: the active one, followed across `keys rotate`
     /// while the server runs (a retired key's later checkpoints would not verify).
     private let signing: Locked<SigningKey>
+    /// The Merkle tree's frontier at the head the chain last appended (its seq and hash), so
+    /// the next transaction's chain goes on from it without reading the tree back. A chain
+    /// that finds another head (a savepoint rolled back, a record appended elsewhere)
+    /// rebuilds it from the stored subtrees and the records after them.
+    private let frontier = Locked<(seq: Int64, head: String, frontier: MerkleFrontier)?>(nil)
 
     public init(suite: CryptoSuite, keyring: Keyring, directory: DataDirectory, region: String, now: @escaping Now,
                 logger: Logger = Logger(label: "msb.audit")) {
@@ -60,20 +65,43 @@ public struct AuditLog: Sendable {
     @discardableResult
     public func checkpointIfNeeded(_ db: Database) throws -> AuditCheckpoint? {
         guard let head = try AuditStore.head(db), head.seq > (try AuditStore.coveredSize(db)) else { return nil }
-        return try checkpoint(db, size: head.seq, head: head.hash)
+        return try checkpoint(db, size: head.seq, head: head.hash, root: rememberedFrontier(seq: head.seq, head: head.hash)?.root)
     }
 
-    /// Signs and stores a checkpoint, with the Merkle tree's root at its size (the tree's
-    /// stored subtrees brought up to it first) and that root's signed note. Once the
+    /// The frontier remembered at this head, if the last append left the chain there.
+    fileprivate func rememberedFrontier(seq: Int64, head: String) -> MerkleFrontier? {
+        frontier.withLock { remembered in
+            guard let remembered, remembered.seq == seq, remembered.head == head else { return nil }
+            return remembered.frontier
+        }
+    }
+
+    fileprivate func remember(_ tree: MerkleFrontier, seq: Int64, head: String) {
+        frontier.withLock { $0 = (seq, head, tree) }
+    }
+
+    /// The frontier of the first `size` records, from the stored subtrees (brought up to
+    /// `size` first) and the records after the last of them.
+    fileprivate func rebuiltFrontier(_ db: Database, size: Int64) throws -> MerkleFrontier {
+        let tree = AuditTree(suite: suite, db)
+        try tree.extend(to: size)
+        return try MerkleFrontier(tree.hasher, size: size, subtree: tree.subtree)
+    }
+
+    /// Signs and stores a checkpoint, with the Merkle tree's root at its size (the chain's
+    /// `root`, or else worked out from the tree's stored subtrees, brought up to the size
+    /// first, and the records after them) and that root's signed note. Once the
     /// transaction commits, every checkpoint the file lacks is appended to it from the
     /// database (one write and fsync per transaction), so a checkpoint rolled back with its
     /// savepoint never reaches the file.
     @discardableResult
-    func checkpoint(_ db: Database, size: Int64, head: String) throws -> AuditCheckpoint {
+    func checkpoint(_ db: Database, size: Int64, head: String, root known: [UInt8]? = nil) throws -> AuditCheckpoint {
         let signing = try activeKey(db)
-        let tree = AuditTree(suite: suite, db)
-        try tree.extend(to: size)
-        let root = try tree.root(size: size)
+        let root = try known ?? {
+            let tree = AuditTree(suite: suite, db)
+            try tree.extend(to: size)
+            return try tree.root(size: size)
+        }()
         var checkpoint = AuditCheckpoint(size: size, head: head, ts: Timestamp.string(now()), kid: signing.kid, signature: "",
                                          root: Encoding.hex(root),
                                          note: try CheckpointNote.signed(origin: origin, size: size, root: root, by: signing.signer))
@@ -87,6 +115,10 @@ public struct AuditLog: Sendable {
 /// The audit chain's head inside one write transaction. Appending through it reads the
 /// head once, however many records the transaction adds. Use it only within the
 /// transaction it was made in, and append only through it there.
+///
+/// It grows the Merkle tree with each record: the subtrees of 256 leaves and more are
+/// stored as a record completes them (in the record's transaction), and a checkpoint's
+/// root comes from the frontier, without reading records back.
 public struct AuditChain {
     let log: AuditLog
     let db: Database
@@ -94,10 +126,13 @@ public struct AuditChain {
     private(set) var seq: Int64
     private(set) var head: String
     private var headBytes: [UInt8]
+    /// The tree of the records up to `seq`: the log's remembered one, or built at the first append.
+    private var frontier: MerkleFrontier?
 
     init(log: AuditLog, db: Database, seq: Int64, head: String) throws {
         guard let bytes = Encoding.fromHex(head) else { throw InternalError("audit chain head is not hex") }
         (self.log, self.db, self.seq, self.head, self.headBytes) = (log, db, seq, head, bytes)
+        frontier = log.rememberedFrontier(seq: seq, head: head)
     }
 
     /// Appends one record. `detail` must hold no personal data: ids, codes, counts.
@@ -108,9 +143,14 @@ public struct AuditChain {
         let hashBytes = record.hash(prevBytes: headBytes, suite: log.suite)
         record.hash = Encoding.hex(hashBytes)
         try AuditStore.insert(record, db)
-        (seq, head, headBytes) = (record.seq, record.hash, hashBytes)
+        var tree = try frontier ?? log.rebuiltFrontier(db, size: seq)
+        try tree.append(leaf: tree.hasher.leaf(hashBytes)) { level, index, hash in
+            if level >= AuditTree.storedLevel { try AuditStore.insertTreeNode(level: level, index: index, hash: hash, db) }
+        }
+        (seq, head, headBytes, frontier) = (record.seq, record.hash, hashBytes, tree)
+        log.remember(tree, seq: seq, head: head)
         if seq % AuditLog.checkpointInterval == 0 {
-            try log.checkpoint(db, size: seq, head: head)
+            try log.checkpoint(db, size: seq, head: head, root: tree.root)
         }
         return record
     }

@@ -6,9 +6,10 @@ import GRDB
 /// its order, and proofs show a record in it, or one checkpoint extending another, with
 /// about log₂(size) hashes.
 ///
-/// Subtrees of 256 leaves and more are stored (`audit_tree`, by level and index) once a
-/// checkpoint has covered them, each computed once from the records or its two halves;
-/// anything smaller is hashed from the records when asked for. A root or a proof then reads
+/// Subtrees of 256 leaves and more are stored (`audit_tree`, by level and index) in the
+/// transaction of the record that completes them (`AuditChain` grows the tree as it
+/// appends; `extend` fills in what a log written before that lacks), each computed once
+/// from its two halves; anything smaller is hashed from the records when asked for. A root or a proof then reads
 /// O(log size) stored nodes and at most a few hundred record hashes, at any size.
 struct AuditTree {
     /// The smallest stored subtrees: 2⁸ leaves.

@@ -131,7 +131,8 @@ public enum Merkle {
 
 /// The right edge of a growing tree (a compact range from leaf 0): the roots of its perfect
 /// subtrees, largest first, enough to give MTH at the current size and take the next leaf.
-/// `audit verify` grows one while it walks the chain, to check each checkpoint's root.
+/// `audit verify` grows one while it walks the chain, to check each checkpoint's root; the
+/// audit chain keeps one at its head, so a checkpoint's root costs log₂(size) hashes.
 public struct MerkleFrontier: Sendable {
     let hasher: MerkleHasher
     private var peaks: [(level: Int, hash: [UInt8])] = []
@@ -139,11 +140,29 @@ public struct MerkleFrontier: Sendable {
 
     public init(_ hasher: MerkleHasher) { self.hasher = hasher }
 
-    public mutating func append(leaf: [UInt8]) {
+    /// The frontier of the first `size` leaves, from `subtree(lo, hi)` (MTH of leaves
+    /// lo..<hi, as for proofs): one perfect subtree per bit set in `size`.
+    public init(_ hasher: MerkleHasher, size: Int64, subtree: (Int64, Int64) throws -> [UInt8]) rethrows {
+        self.hasher = hasher
+        precondition(size >= 0, "a tree's size")
+        var lo: Int64 = 0
+        for level in stride(from: 62, through: 0, by: -1) where size & (Int64(1) << level) != 0 {
+            peaks.append((level, try subtree(lo, lo + (Int64(1) << level))))
+            lo += Int64(1) << level
+        }
+        self.size = size
+    }
+
+    public mutating func append(leaf: [UInt8]) { append(leaf: leaf) { _, _, _ in } }
+
+    /// Appends a leaf; `completed(level, index, hash)` is told every perfect subtree above
+    /// the leaf that it completes (the 2^level leaves from index · 2^level), lowest first.
+    public mutating func append(leaf: [UInt8], completed: (Int, Int64, [UInt8]) throws -> Void) rethrows {
         var (level, hash) = (0, leaf)
         while let last = peaks.last, last.level == level {
             peaks.removeLast()
             (level, hash) = (level + 1, hasher.node(last.hash, hash))
+            try completed(level, size >> level, hash)
         }
         peaks.append((level, hash))
         size += 1

@@ -98,6 +98,48 @@ struct AuditTreeTests {
         #expect(try backend.transactions.pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM audit_tree") } == 3)
     }
 
+    /// The chain grows the tree in memory from one transaction to the next; a savepoint
+    /// rolled back (its records, nodes and checkpoints gone) leaves the next chain to
+    /// rebuild it from what is stored, and every checkpoint and stored node stays the tree
+    /// computed from the records.
+    @Test func theChainsTreeSurvivesARolledBackSavepoint() throws {
+        let dir = try TemporaryDirectory()
+        let backend = try openBackend(dir)
+        let audit = backend.audit
+        let append = { (db: Database, from: Int, count: Int) in
+            var chain = try audit.chain(db)
+            for i in from..<(from + count) { try chain.append(actor: .system, action: "client.created", object: "client:cli_\(i)") }
+        }
+        try backend.transactions.pool.write { db in try append(db, 0, 150) }
+        try backend.transactions.pool.write { db in
+            try db.inSavepoint {
+                try append(db, 1_000, 160)  // past the checkpoint at 200 and the first subtree of 256
+                #expect(try Int.fetchOne(db, sql: "SELECT count(*) FROM audit_tree") == 1)
+                return .rollback
+            }
+            try append(db, 150, 200)
+        }
+        try backend.transactions.pool.write { db in try append(db, 350, 300) }
+        let leaves = try leaves(backend)
+        #expect(leaves.count == 651, "the bootstrap record and 650")
+        let hasher = MerkleHasher(backend.suite.hashing)
+        let checkpoints = try backend.transactions.pool.read { db in try AuditStore.checkpoints(db) }
+        #expect(checkpoints.map(\.size) == Array(stride(from: 100, through: 600, by: 100)))
+        for checkpoint in checkpoints {
+            #expect(checkpoint.root == Encoding.hex(hasher.root(leaves.prefix(Int(checkpoint.size)))), "size \(checkpoint.size)")
+        }
+        let nodes = try backend.transactions.pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT level, idx, hash FROM audit_tree ORDER BY level, idx").map { row -> [UInt8] in
+                let (level, index): (Int, Int) = (row["level"], row["idx"])
+                #expect(Data(hasher.root(leaves[(index << level)..<((index + 1) << level)])) == row["hash"] as Data, "\(level)/\(index)")
+                return [UInt8(level), UInt8(index)]
+            }
+        }
+        #expect(nodes == [[8, 0], [8, 1], [9, 0]], "two subtrees of 256 and their parent, each once")
+        #expect(try AuditVerifier.verify(reader: backend.transactions.pool, suite: backend.suite,
+                                         checkpointFile: dir.dataDirectory.checkpointFile).ok)
+    }
+
     /// A checkpoint whose root is not the log's, or whose note is not its key's, fails `audit verify`.
     @Test func aWrongRootOrNoteFailsTheCheck() throws {
         let dir = try TemporaryDirectory()

@@ -50,6 +50,28 @@ struct MerkleTests {
         }
     }
 
+    /// A frontier built from subtree hashes at any size is the one grown leaf by leaf, and
+    /// every subtree an append reports complete is that run's MTH.
+    @Test func aFrontierRebuiltOrGrownIsTheSameTree() throws {
+        let leaves = (0..<300).map { hasher.leaf(Array("leaf \($0)".utf8)) }
+        let subtree = { (lo: Int64, hi: Int64) in hasher.root(leaves[Int(lo)..<Int(hi)]) }
+        var grown = MerkleFrontier(hasher)
+        var completed = 0
+        for size in 0...leaves.count {
+            let rebuilt = MerkleFrontier(hasher, size: Int64(size), subtree: subtree)
+            #expect(rebuilt.size == Int64(size) && rebuilt.root == grown.root, "size \(size)")
+            #expect(grown.root == hasher.root(leaves.prefix(size)), "size \(size)")
+            guard size < leaves.count else { break }
+            grown.append(leaf: leaves[size]) { level, index, hash in
+                completed += 1
+                let lo = index << level
+                #expect(lo + (Int64(1) << level) == Int64(size) + 1, "a subtree ends at the leaf that completes it")
+                #expect(hash == subtree(lo, lo + (Int64(1) << level)), "level \(level) index \(index)")
+            }
+        }
+        #expect(completed == 300 - 300.nonzeroBitCount, "every inner node of the perfect subtrees, once")
+    }
+
     @Test func inclusionProbesVerifyExactlyWhenTheyShould() throws {
         let v = try vectors()
         #expect(v.inclusion.count > 90)
