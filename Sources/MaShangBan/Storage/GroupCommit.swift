@@ -28,8 +28,17 @@ public final class GroupCommit: Sendable {
         let finish: (Result<Void, any Error>) -> Void
     }
 
-    public init(pool: DatabasePool) {
+    /// Run on the writer's connection after each group transaction, outside it
+    /// (`WarmSnapshots.afterCommit`: the write-ahead log's length).
+    private let afterCommit: (@Sendable (Database) -> Void)?
+
+    public convenience init(pool: DatabasePool) {
+        self.init(pool: pool, afterCommit: nil)
+    }
+
+    init(pool: DatabasePool, afterCommit: (@Sendable (Database) -> Void)?) {
         self.pool = pool
+        self.afterCommit = afterCommit
     }
 
     /// Runs `body` in the next group transaction and returns its value once that has
@@ -86,6 +95,7 @@ public final class GroupCommit: Sendable {
                         }
                         return .commit
                     }
+                    afterCommit?(db)
                 }
             } catch {
                 outcomes = [Result](repeating: .failure(error), count: batch.count)

@@ -20,8 +20,10 @@ struct Transactions: Sendable {
 
     init(pool: DatabasePool, warmSnapshots: Duration? = nil) {
         self.pool = pool
-        writes = GroupCommit(pool: pool)
-        snapshots = warmSnapshots.map { WarmSnapshots(pool: pool, lifetime: $0) }
+        let snapshots = warmSnapshots.map { WarmSnapshots(pool: pool, lifetime: $0) }
+        let afterCommit: (@Sendable (Database) -> Void)? = snapshots.map { snapshots in { @Sendable db in snapshots.afterCommit(db) } }
+        writes = GroupCommit(pool: pool, afterCommit: afterCommit)
+        self.snapshots = snapshots
     }
 
     func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
@@ -33,7 +35,8 @@ struct Transactions: Sendable {
     }
 
     /// A read on a snapshot up to `WarmSnapshots.lifetime` old (see there): what it finds
-    /// must be checked again in the write unit it prepares. Nil when snapshots are off.
+    /// must be checked again in the write unit it prepares. Nil when snapshots are off or
+    /// pause (for the write-ahead log to start again).
     func warmRead<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T? {
         guard let snapshots else { return nil }
         return try await snapshots.read(body)

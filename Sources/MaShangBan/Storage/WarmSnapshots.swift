@@ -16,32 +16,50 @@ import GRDB
 /// snapshot older than `lifetime` is replaced by the next read that comes to it; one that no
 /// read comes to is closed by a sweeper task that runs while any is open, so an idle server
 /// holds no read transaction open, and the WAL can be checkpointed and restarted.
+///
+/// Under steady load the snapshots overlap, and while any is open SQLite can neither
+/// checkpoint the WAL to its end nor start it again from the beginning: it would grow as
+/// long as the load lasts. So the writer looks at the log after a commit (`afterCommit`),
+/// at most once a `lifetime`; past `restartFrames` frames the snapshots pause (reads get
+/// nil, and their callers work without them) until a checkpoint has reached the log's end
+/// and the next transaction has started it again, or for one `lifetime` at most.
 final class WarmSnapshots: Sendable {
     private let pool: DatabasePool
     let lifetime: Duration
     private let slots: Int
-    private let state: Locked<(snapshots: [Slot?], next: Int, sweeping: Bool)>
+    /// The log's length (in frames, a page each) past which the snapshots pause to let it
+    /// start again: 8,192 frames are 32 MiB of 4 KiB pages.
+    let restartFrames: Int
+    private let state: Locked<(snapshots: [Slot?], next: Int, sweeping: Bool, pausedSince: ContinuousClock.Instant?)>
+    /// When the writer last looked at the log (its thread only reads and writes it).
+    private let lastLook: Locked<ContinuousClock.Instant>
 
     private struct Slot {
         let snapshot: DatabaseSnapshot
         let opened: ContinuousClock.Instant
     }
 
-    init(pool: DatabasePool, lifetime: Duration = .seconds(1), slots: Int = max(1, ProcessInfo.processInfo.activeProcessorCount)) {
+    init(pool: DatabasePool, lifetime: Duration = .seconds(1), slots: Int = max(1, ProcessInfo.processInfo.activeProcessorCount),
+         restartFrames: Int = 8192) {
         self.pool = pool
         self.lifetime = lifetime
         self.slots = slots
-        state = Locked(([Slot?](repeating: nil, count: slots), 0, false))
+        self.restartFrames = restartFrames
+        state = Locked(([Slot?](repeating: nil, count: slots), 0, false, nil))
+        lastLook = Locked(.now)
     }
 
-    /// Runs `body` on a snapshot at most `lifetime` old (opening one if needed).
-    func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+    /// Runs `body` on a snapshot at most `lifetime` old (opening one if needed); nil while
+    /// the snapshots pause for the log to start again.
+    func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T? {
         let now = ContinuousClock.now
-        let (index, current) = state.withLock { state -> (Int, Slot?) in
+        let taken = state.withLock { state -> (Int, Slot?)? in
+            guard state.pausedSince == nil else { return nil }
             let index = state.next
             state.next = (index + 1) % slots
             return (index, state.snapshots[index])
         }
+        guard let (index, current) = taken else { return nil }
         let slot: Slot
         if let current, now - current.opened < lifetime {
             slot = current
@@ -55,6 +73,33 @@ final class WarmSnapshots: Sendable {
             if startSweeper { Task.detached { [self] in await sweepWhileOpen() } }
         }
         return try await slot.snapshot.read(body)
+    }
+
+    /// The writer's look at the log after a group commit, on its connection, outside any
+    /// transaction. Serving: once a `lifetime`, a passive checkpoint (one the automatic
+    /// checkpoint would soon make anyway) tells the log's length; past `restartFrames` the
+    /// snapshots pause and are let go (each closes once its last read ends). Paused: a
+    /// passive checkpoint after each commit, until the log is short again (it started over)
+    /// or a `lifetime` has passed.
+    func afterCommit(_ db: Database) {
+        let now = ContinuousClock.now
+        let pausedSince = state.withLock { $0.pausedSince }
+        if pausedSince == nil {
+            guard now - lastLook.withLock({ $0 }) >= lifetime else { return }
+            lastLook.withLock { $0 = now }
+        }
+        guard let frames = try? db.checkpoint(.passive).walFrameCount else { return }
+        let released = state.withLock { state -> [Slot?] in
+            if let pausedSince = state.pausedSince {
+                if frames < restartFrames / 2 || now - pausedSince >= lifetime { state.pausedSince = nil }
+                return []
+            }
+            guard frames > restartFrames else { return [] }
+            state.pausedSince = now
+            defer { state.snapshots = [Slot?](repeating: nil, count: slots) }
+            return state.snapshots
+        }
+        _ = released  // closed here, outside the lock, once their last reads have ended
     }
 
     /// Every `lifetime`, closes the snapshots older than that, until none is open.
