@@ -89,19 +89,14 @@ public struct AuditLog: Sendable {
     }
 
     /// Signs and stores a checkpoint, with the Merkle tree's root at its size (the chain's
-    /// `root`, or else worked out from the tree's stored subtrees, brought up to the size
-    /// first, and the records after them) and that root's signed note. Once the
+    /// `root`, or else the rebuilt frontier's) and that root's signed note. Once the
     /// transaction commits, every checkpoint the file lacks is appended to it from the
     /// database (one write and fsync per transaction), so a checkpoint rolled back with its
     /// savepoint never reaches the file.
     @discardableResult
     func checkpoint(_ db: Database, size: Int64, head: String, root known: [UInt8]? = nil) throws -> AuditCheckpoint {
         let signing = try activeKey(db)
-        let root = try known ?? {
-            let tree = AuditTree(suite: suite, db)
-            try tree.extend(to: size)
-            return try tree.root(size: size)
-        }()
+        let root = try known ?? rebuiltFrontier(db, size: size).root
         var checkpoint = AuditCheckpoint(size: size, head: head, ts: Timestamp.string(now()), kid: signing.kid, signature: "",
                                          root: Encoding.hex(root),
                                          note: try CheckpointNote.signed(origin: origin, size: size, root: root, by: signing.signer))

@@ -42,9 +42,6 @@ struct AuditTree {
         return hasher.node(try subtree(lo, lo + k), try subtree(lo + k, hi))
     }
 
-    /// The root of the tree of the first `size` records.
-    func root(size: Int64) throws -> [UInt8] { size == 0 ? hasher.emptyRoot : try subtree(0, size) }
-
     /// Stores every subtree of 256 leaves or more that the first `size` records complete and
     /// the table lacks (a checkpoint's transaction: about one node per 256 records).
     func extend(to size: Int64) throws {
