@@ -375,6 +375,50 @@ struct ScanRuleTests {
         }
     }
 
+    /// A scanned code equal to its record (the hash kept when it was issued) is taken as
+    /// signed; anything else is verified, and refused or taken as the signature says.
+    @Test(arguments: CryptoProfile.allCases)
+    func aCodeIsRecognisedByItsRecordAndAnythingElseIsVerified(crypto: CryptoProfile) async throws {
+        let server = try TestServer { $0.crypto = crypto }
+        try await server.test { client in
+            let hall = try await Hall.open(client, providerAlgorithm: crypto)
+            let consent = try await hall.consent(ttl: 1800)
+            let setHash = { (id: String, hash: String) in
+                try await server.backend.transactions.pool.write { db in
+                    try db.execute(sql: "UPDATE presentations SET token_hash = ? WHERE id = ?", arguments: [hash, id])
+                }
+            }
+            // Another signature on the same claims: refused as before, and the code stays usable.
+            let code = try await hall.present(consent)
+            let forged = Self.resigned(code.token)
+            try await hall.scan(forged).expectProblem(422, "token_invalid")
+            let refusal = try await server.backend.transactions.pool.read { db in
+                try AuditStore.records(after: 0, limit: 10_000, db).last { $0.action == "scan.rejected" }
+            }
+            #expect(refusal?.object == "token:unreadable")
+            #expect(try await hall.scan(code.token).status == .created)
+            // A code whose record has no hash (issued before it was kept) is verified, and taken.
+            let older = try await hall.present(consent)
+            try await setHash(older.id, "")
+            #expect(try await hall.scan(older.token).status == .created)
+            // The record stands for the signature: a token equal to it is taken unverified.
+            let recorded = try await hall.present(consent)
+            let unsigned = Self.resigned(recorded.token)
+            try await setHash(recorded.id, Presentations.tokenHash(unsigned, suite: server.backend.suite))
+            #expect(try await hall.scan(unsigned).status == .created)
+            try await hall.scan(recorded.token).expectProblem(409, "token_used")
+        }
+    }
+
+    /// `token` with its signature's first byte changed.
+    static func resigned(_ token: String) -> String {
+        var parts = token.split(separator: ".").map(String.init)
+        var signature = Encoding.fromBase64URL(parts[2]) ?? []
+        signature[0] ^= 0x55
+        parts[2] = Encoding.base64URL(signature)
+        return parts.joined(separator: ".")
+    }
+
     @Test func consentAndItemRefusals() async throws {
         let clock = ManualClock()
         let server = try TestServer(now: clock.now)

@@ -43,6 +43,24 @@ struct WindowSessionTests {
         }
     }
 
+    /// As a scan's: the session's own token is taken as signed, anything else is verified.
+    @Test func aSessionsTokenIsRecognisedAndAnythingElseIsVerified() async throws {
+        let server = try TestServer()
+        try await server.test { client in
+            let hall = try await Hall.open(client)
+            let session = try await hall.openSession()
+            try await hall.claim(ScanRuleTests.resigned(session.token), consent: try await hall.consent()).expectProblem(422, "token_invalid")
+            #expect(try await hall.claim(session.token, consent: try await hall.consent()).status == .ok)
+            // The stored token stands for the signature.
+            let recorded = try await hall.openSession()
+            let unsigned = ScanRuleTests.resigned(recorded.token)
+            try await server.backend.transactions.pool.write { db in
+                try db.execute(sql: "UPDATE window_sessions SET token = ? WHERE id = ?", arguments: [unsigned, recorded.id])
+            }
+            #expect(try await hall.claim(unsigned, consent: try await hall.consent()).status == .ok)
+        }
+    }
+
     @Test func claimRefusals() async throws {
         let clock = ManualClock()
         let server = try TestServer(now: clock.now)

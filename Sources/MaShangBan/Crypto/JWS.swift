@@ -91,11 +91,19 @@ public enum JWS {
     /// Parses and verifies with the key `keyFor(kid)` returns. The algorithm comes from the
     /// key; a header `alg` that differs is refused.
     public static func verify(_ token: String, keyFor: (String) -> (any SignatureVerifier)?) throws(JWSError) -> Parsed {
+        let (parsed, key) = try parse(token, keyFor: keyFor)
+        guard key.isValidSignature(parsed.signature, for: parsed.signingInput) else { throw .badSignature }
+        return parsed
+    }
+
+    /// Parses and finds the key as `verify` does, and leaves the signature unchecked: for the
+    /// issuer of a token, which compares it with its record of what it signed instead
+    /// (`QRToken.unverified`).
+    static func parse(_ token: String, keyFor: (String) -> (any SignatureVerifier)?) throws(JWSError) -> (Parsed, any SignatureVerifier) {
         let parsed = try parse(token)
         guard let key = keyFor(parsed.kid) else { throw .unknownKey }
         guard parsed.algorithm == key.algorithm.rawValue else { throw .algorithmMismatch }
-        guard key.isValidSignature(parsed.signature, for: parsed.signingInput) else { throw .badSignature }
-        return parsed
+        return (parsed, key)
     }
 }
 

@@ -76,7 +76,7 @@ public struct Presentations: Sendable {
             let presentation = Presentation(id: random.sortableIdentifier(prefix: "pre", at: instant), consentID: consentID, token: token,
                                             expiresAt: Timestamp(Date(timeIntervalSince1970: TimeInterval(claims.exp))))
             try PresentationStore.insert(id: presentation.id, consentID: consentID, clientID: client.id, jti: claims.jti,
-                                         tokenHash: audit.suite.hash(Array(token.utf8)), at: instant, expiresAt: presentation.expiresAt, db)
+                                         tokenHash: Self.tokenHash(token, suite: audit.suite), at: instant, expiresAt: presentation.expiresAt, db)
             try chain.append(actor: .client(client.id), action: "presentation.issued", object: "presentation:\(presentation.id)",
                              detail: ["consent": .string(consentID)])
             return (presentation, consent, signedEarly)
@@ -85,6 +85,10 @@ public struct Presentations: Sendable {
         liveTokens.remember(presentation, client: client.id, at: instant)
         return presentation
     }
+
+    /// What a code's record keeps of its token: the hex of its hash. A scan compares the
+    /// token it is shown with it (`QRToken.unverified`).
+    static func tokenHash(_ token: String, suite: CryptoSuite) -> String { Encoding.hex(suite.hash(Array(token.utf8))) }
 
     /// A code's claims: it lives `lifetime` seconds from `instant`, never past its consent's
     /// end, and names the consent's hall.

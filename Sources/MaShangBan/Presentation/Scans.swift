@@ -30,6 +30,15 @@ public struct Scans: Sendable {
         let instant = now()
         var jti: String?
         do {
+            // Most scans are of a code we issued, as we issued it: that is checked against its
+            // record instead of its signature (`QRToken.unverified`); anything else is verified.
+            let unverified = QRToken.unverified(token, kind: .present, region: region, keyring: keyring, now: instant)
+            jti = unverified?.jti
+            if let unverified, let handedOver = try await accept(unverified, recognising: token, item: code, terminal: terminal, at: instant) {
+                delivery.fire()
+                return handedOver.windowView(masks: masks)
+            }
+            jti = nil
             // A `kid` none of our keys has may be a peer's: its codes are redeemed there.
             var unknownKID: String?
             let claims: QRToken
@@ -55,13 +64,28 @@ public struct Scans: Sendable {
         }
     }
 
-    private func accept(_ claims: QRToken, item code: String, terminal: Client, at instant: Date) async throws -> HandedOver {
+    /// `accept` for a token `QRToken.unverified` read: nil when it is not the code whose record
+    /// its `jti` names (it must then be verified).
+    private func accept(_ claims: QRToken, recognising token: String, item code: String, terminal: Client,
+                        at instant: Date) async throws -> HandedOver? {
+        do {
+            return try await accept(claims, tokenHash: Presentations.tokenHash(token, suite: audit.suite), item: code, terminal: terminal,
+                                    at: instant)
+        } catch is TokenNotRecognised {
+            return nil
+        }
+    }
+
+    /// Consumes the code and hands its disclosure over. `tokenHash`, for a token read
+    /// without its signature, must be its record's.
+    private func accept(_ claims: QRToken, tokenHash: String? = nil, item code: String, terminal: Client,
+                        at instant: Date) async throws -> HandedOver {
         let submissionID = random.sortableIdentifier(prefix: "sub", at: instant)
         // The code, the consent, the licences' data boxes opened, the approval system's view and
         // the submission are worked out ahead (`preparedUnit`); the unit consumes the code if
         // it is still active and stores them.
         let prepare = { @Sendable (db: Database) throws -> (rowid: Int64, prepared: Prepared) in
-            let found = try Self.find(claims, db)
+            let found = try Self.find(claims, tokenHash: tokenHash, db)
             let item = try Self.item(code, token: claims, terminal: terminal, db)
             let consent = try Self.consent(of: (found.presentation, found.consent), db)
             return (found.rowid, try prepareHandOver(consent, item: item, terminal: terminal, source: .presentation(found.presentation),
@@ -104,11 +128,14 @@ public struct Scans: Sendable {
     }
 
     /// The code a verified token names, if it is still usable (else its error): its rowid,
-    /// presentation and consent.
-    static func find(_ claims: QRToken, _ db: Database) throws -> (rowid: Int64, presentation: String, consent: String) {
-        guard let (rowid, presentationID, consentID, state) = try PresentationStore.byJTI(claims.jti, db) else {
+    /// presentation and consent. With the `tokenHash` of a token read without its signature,
+    /// `TokenNotRecognised` unless that is the code's.
+    static func find(_ claims: QRToken, tokenHash: String? = nil, _ db: Database) throws -> (rowid: Int64, presentation: String, consent: String) {
+        guard let (rowid, presentationID, consentID, state, stored) = try PresentationStore.byJTI(claims.jti, db) else {
+            if tokenHash != nil { throw TokenNotRecognised() }
             throw MSBError(.tokenInvalid, "the token was not issued here")
         }
+        if let tokenHash, tokenHash != stored { throw TokenNotRecognised() }
         switch state {
         case .active: return (rowid, presentationID, consentID)
         case .revoked: throw MSBError(.tokenRevoked, "the token has been revoked")

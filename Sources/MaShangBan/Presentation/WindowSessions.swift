@@ -66,50 +66,77 @@ public struct WindowSessions: Sendable {
         let instant = now()
         var jti: String?
         do {
-            let claims = try QRToken.verify(token, kind: .window, region: presentations.region, keyring: presentations.keyring, now: instant)
-            jti = claims.jti
-            let (scans, masks) = (self.scans, scans.masks)
-            let submissionID = random.sortableIdentifier(prefix: "sub", at: instant)
-            let vault = self.vault
-            // As a scan's: worked out ahead (`Scans.preparedUnit`), stored if the session still waits.
-            let prepare = { @Sendable (db: Database) throws -> (session: String, window: Client, prepared: Scans.Prepared, box: [UInt8]) in
-                guard let session = try WindowSessionStore.session(jti: claims.jti, db) else {
-                    throw MSBError(.tokenInvalid, "the token was not issued here")
-                }
-                let sessionID = session.id
-                guard let window = try? ClientRegistry.fetch(db, id: session.terminalID) else {
-                    throw MSBError(.tokenRevoked, "the window that showed the code is no longer registered")
-                }
-                guard session.state == .waiting else { throw MSBError.tokenUsed }
-                guard let consent = try ConsentStore.consent(consentID, db), consent.clientID == client.id else {
-                    throw MSBError.notFound("no such consent")
-                }
-                if let hall = consent.hall, hall != claims.aud {
-                    throw MSBError(.wrongHall, "the consent is for another service hall")
-                }
-                let item = try ItemRegistry.find(db, session.item)
-                let prepared = try scans.prepareHandOver(consent, item: item, terminal: window, source: .windowSession(sessionID),
-                                                         submissionID: submissionID, at: instant, db)
-                let view = prepared.handedOver.windowView(masks: masks)
-                return (sessionID, window, prepared, try vault.seal(view.stored.canonicalString, context: "window_session:\(sessionID):result"))
+            // As a scan's: a session's own token, as signed, is compared with it instead of verified.
+            let (region, keyring) = (presentations.region, presentations.keyring)
+            let unverified = QRToken.unverified(token, kind: .window, region: region, keyring: keyring, now: instant)
+            jti = unverified?.jti
+            let outcome: (session: String, submission: String)
+            if let unverified, let recognised = try await claim(unverified, recognising: token, consent: consentID, client: client, at: instant) {
+                outcome = recognised
+            } else {
+                jti = nil
+                let claims = try QRToken.verify(token, kind: .window, region: region, keyring: keyring, now: instant)
+                jti = claims.jti
+                outcome = try await claim(claims, sessionToken: nil, consent: consentID, client: client, at: instant)
             }
-            let audit = self.audit
-            let outcome = try await scans.preparedUnit(prepare, generation: { $0.prepared.generation }) { read, db -> (String, String) in
-                let (sessionID, window, prepared, box) = read
-                _ = try scans.record(prepared, terminal: window, db)  // first: the session names the submission
-                guard try WindowSessionStore.markClaimed(sessionID, submission: submissionID, resultBox: box, at: instant, db) else {
-                    throw MSBError.tokenUsed  // claimed since it was read (the unit's savepoint drops the submission)
-                }
-                try audit.append(db, actor: .client(client.id), action: "window_session.claimed",
-                                 object: "window_session:\(sessionID)", detail: ["submission": .string(submissionID)])
-                return (sessionID, submissionID)
-            }
-            claimed.fire(outcome.0)
+            claimed.fire(outcome.session)
             scans.delivery.fire()
             return outcome
         } catch let error as MSBError {
             try await scans.recordRejection(error.code, jti: jti, item: nil, by: client, at: instant)
             throw error
+        }
+    }
+
+    /// `claim` for a token `QRToken.unverified` read: nil when it is not the token of the
+    /// session its `jti` names (it must then be verified).
+    private func claim(_ claims: QRToken, recognising token: String, consent consentID: String, client: Client,
+                       at instant: Date) async throws -> (session: String, submission: String)? {
+        do { return try await claim(claims, sessionToken: token, consent: consentID, client: client, at: instant) } catch is TokenNotRecognised {
+            return nil
+        }
+    }
+
+    /// A claim's hand-over and the session's end, in one unit. `token`, for a token read without
+    /// its signature, must be the session's (else `TokenNotRecognised`).
+    private func claim(_ claims: QRToken, sessionToken token: String?, consent consentID: String, client: Client,
+                       at instant: Date) async throws -> (session: String, submission: String) {
+        let (scans, masks) = (self.scans, scans.masks)
+        let submissionID = random.sortableIdentifier(prefix: "sub", at: instant)
+        let vault = self.vault
+        // As a scan's: worked out ahead (`Scans.preparedUnit`), stored if the session still waits.
+        let prepare = { @Sendable (db: Database) throws -> (session: String, window: Client, prepared: Scans.Prepared, box: [UInt8]) in
+            guard let session = try WindowSessionStore.session(jti: claims.jti, db), token == nil || token == session.token else {
+                if token != nil { throw TokenNotRecognised() }
+                throw MSBError(.tokenInvalid, "the token was not issued here")
+            }
+            let sessionID = session.id
+            guard let window = try? ClientRegistry.fetch(db, id: session.terminalID) else {
+                throw MSBError(.tokenRevoked, "the window that showed the code is no longer registered")
+            }
+            guard session.state == .waiting else { throw MSBError.tokenUsed }
+            guard let consent = try ConsentStore.consent(consentID, db), consent.clientID == client.id else {
+                throw MSBError.notFound("no such consent")
+            }
+            if let hall = consent.hall, hall != claims.aud {
+                throw MSBError(.wrongHall, "the consent is for another service hall")
+            }
+            let item = try ItemRegistry.find(db, session.item)
+            let prepared = try scans.prepareHandOver(consent, item: item, terminal: window, source: .windowSession(sessionID),
+                                                     submissionID: submissionID, at: instant, db)
+            let view = prepared.handedOver.windowView(masks: masks)
+            return (sessionID, window, prepared, try vault.seal(view.stored.canonicalString, context: "window_session:\(sessionID):result"))
+        }
+        let audit = self.audit
+        return try await scans.preparedUnit(prepare, generation: { $0.prepared.generation }) { read, db -> (String, String) in
+            let (sessionID, window, prepared, box) = read
+            _ = try scans.record(prepared, terminal: window, db)  // first: the session names the submission
+            guard try WindowSessionStore.markClaimed(sessionID, submission: submissionID, resultBox: box, at: instant, db) else {
+                throw MSBError.tokenUsed  // claimed since it was read (the unit's savepoint drops the submission)
+            }
+            try audit.append(db, actor: .client(client.id), action: "window_session.claimed",
+                             object: "window_session:\(sessionID)", detail: ["submission": .string(submissionID)])
+            return (sessionID, submissionID)
         }
     }
 

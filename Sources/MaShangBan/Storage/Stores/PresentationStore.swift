@@ -7,12 +7,12 @@ enum PresentationStore {
         case active, used, revoked
     }
 
-    static func insert(id: String, consentID: String, clientID: String, jti: String, tokenHash: [UInt8], at instant: Date,
+    static func insert(id: String, consentID: String, clientID: String, jti: String, tokenHash: String, at instant: Date,
                        expiresAt: Timestamp, _ db: Database) throws {
         try db.cachedStatement(sql: """
             INSERT INTO presentations (id, consent_id, client_id, jti, token_hash, state, created_at, expires_at)
             VALUES (?, ?, ?, ?, ?, 'active', ?, ?)
-            """).execute(arguments: [id, consentID, clientID, jti, Encoding.hex(tokenHash), Timestamp.string(instant), expiresAt.text])
+            """).execute(arguments: [id, consentID, clientID, jti, tokenHash, Timestamp.string(instant), expiresAt.text])
     }
 
     /// The active codes of a consent.
@@ -33,11 +33,13 @@ enum PresentationStore {
             .execute(arguments: [Timestamp.string(instant), id])
     }
 
-    /// The code a token's `jti` names, for consuming it: its rowid, id, consent and state.
-    static func byJTI(_ jti: String, _ db: Database) throws -> (rowid: Int64, id: String, consentID: String, state: State)? {
-        try db.cachedStatement(sql: "SELECT rowid, id, consent_id, state FROM presentations WHERE jti = ?")
-            .firstRow([jti]) { row -> (Int64, String, String, State) in
-                (try row.value(0), try row.value(1), try row.value(2), State(rawValue: try row.value(3)) ?? .used)
+    /// The code a token's `jti` names, for consuming it: its rowid, id, consent, state and
+    /// the hex hash of its token (empty for codes issued before it was kept).
+    static func byJTI(_ jti: String, _ db: Database) throws
+        -> (rowid: Int64, id: String, consentID: String, state: State, tokenHash: String)? {
+        try db.cachedStatement(sql: "SELECT rowid, id, consent_id, state, token_hash FROM presentations WHERE jti = ?")
+            .firstRow([jti]) { row -> (Int64, String, String, State, String) in
+                (try row.value(0), try row.value(1), try row.value(2), State(rawValue: try row.value(3)) ?? .used, try row.value(4))
             }
     }
 

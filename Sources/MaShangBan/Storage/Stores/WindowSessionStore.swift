@@ -13,6 +13,8 @@ enum WindowSessionStore {
         let id: String
         let terminalID: String
         let item: String
+        /// The token it was opened with, as signed.
+        let token: String
         let state: State
         let expiresAt: Date?
         let resultBox: [UInt8]?
@@ -26,10 +28,10 @@ enum WindowSessionStore {
             """).execute(arguments: [id, terminalID, item, jti, token, Timestamp.string(instant), expiresAt.text])
     }
 
-    private static let columns = "id, terminal_id, item, state, expires_at, result_box"
+    private static let columns = "id, terminal_id, item, token, state, expires_at, result_box"
 
     private static func row(_ row: GRDB.Row) -> Row {
-        Row(id: row["id"], terminalID: row["terminal_id"], item: row["item"], state: State(rawValue: row["state"]) ?? .claimed,
+        Row(id: row["id"], terminalID: row["terminal_id"], item: row["item"], token: row["token"], state: State(rawValue: row["state"]) ?? .claimed,
             expiresAt: (row["expires_at"] as String?).flatMap(Timestamp.date), resultBox: (row["result_box"] as Data?).map { [UInt8]($0) })
     }
 
