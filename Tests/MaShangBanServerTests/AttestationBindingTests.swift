@@ -50,4 +50,25 @@ struct AttestationBindingTests {
         }
         #expect(revoked == 1)
     }
+
+    /// A consent's signature is checked ahead of its write unit; the provider's liveness is
+    /// checked again inside it, where revocations commit.
+    @Test func anAttestationCheckedAheadIsRefusedIfItsProviderIsRevokedBeforeItsUnit() async throws {
+        let server = try TestServer()
+        try await server.test { client in
+            let hall = try await Hall.open(client)
+            let faceAuth = server.backend.services.faceAuth
+            let signed = await faceAuth.signed(try await hall.attest())
+            let subject = try CitizenID(Sample.person)
+            let unit = { try await server.backend.transactions.unit { db in
+                try faceAuth.verify(signed, subject: subject, purpose: .consent, clientID: "cli_none", db)
+            } }
+            // Live: the checks go on to the nonce (asked by another client than this one).
+            let live = await #expect(throws: MSBError.self) { try await unit() }
+            #expect(live?.code == "nonce_invalid")
+            #expect(try await client.call(.delete, "/v1/face-auth/providers/\(CryptoSuite.keyID(of: hall.provider.verifier))").status == .noContent)
+            let revoked = await #expect(throws: MSBError.self) { try await unit() }
+            #expect(revoked?.code == "attestation_invalid")
+        }
+    }
 }

@@ -100,11 +100,12 @@ public struct Consents: Sendable {
             createdAt: Timestamp(instant), expiresAt: Timestamp(instant.addingTimeInterval(TimeInterval(ttl))),
             withdrawn: false)
         let agentBox = try agent.map { try vault.seal($0.value, context: "consent:\(consent.id):agent") }
+        let attestation = await faceAuth.signed(request.attestation)
         try await transactions.unit { db in
             if let agentRef, !(try AgentStore.isAuthorised(enterpriseRef: holderRef, agentRef: agentRef, today: today, db)) {
                 throw MSBError(.agentNotAuthorized, "the agent holds no live authorisation for this enterprise")
             }
-            try faceAuth.verify(request.attestation, subject: subject, purpose: .consent, clientID: client.id, db)
+            try faceAuth.verify(attestation, subject: subject, purpose: .consent, clientID: client.id, db)
             if let item = request.item, try !ItemStore.exists(item, db) {
                 throw MSBError.itemUnknown
             }

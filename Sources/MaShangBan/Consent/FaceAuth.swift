@@ -97,8 +97,8 @@ public struct FaceAuth: Sendable {
             guard !revoked else { return }
             try FaceAuthStore.revoke(id, at: instant, db)
             try audit.append(db, actor: actor, action: "face_auth_provider.revoked", object: "face_auth_provider:\(id)")
-            // Inside the writer's transaction: every attestation is checked in one, so none can
-            // use the cached key between this commit and the cache forgetting it.
+            // Inside the writer's transaction: every attestation's provider is checked live in
+            // one (`verify`), so none can pass on the cached key once this commits.
             keys.forget(id)
         }
     }
@@ -148,21 +148,50 @@ public struct FaceAuth: Sendable {
                             signer: signer)
     }
 
-    /// Checks an attestation that `subject` was seen, for `purpose`, by the client
-    /// `clientID`, inside the caller's write transaction, and uses up its nonce. 422
-    /// `attestation_invalid` (malformed, unknown or revoked provider, bad signature, another
-    /// subject, `iat` off by more than 120 s), 422 `nonce_invalid` (unknown, issued for
-    /// someone else, to another app or for another purpose, used or expired), 403
-    /// `face_auth_failed` (result not `pass`, or score under the threshold).
-    func verify(_ attestation: String, subject: CitizenID, purpose: AttestationPurpose, clientID: String, _ db: Database) throws {
-        let invalid = { (why: String) in MSBError(.attestationInvalid, "the attestation \(why)") }
-        let claims: Claims
-        do {
-            let parsed = try JWS.verify(attestation) { kid in try? keys.verifier(kid, db) }
-            claims = try parsed.claims(Claims.self)
-        } catch let error {
-            throw invalid(error == .unknownKey ? "names no registered (or a revoked) face-auth provider" : "is not valid: \(error.reason)")
+    /// An attestation's signature and claims as checked by `signed`, for `verify` to finish.
+    struct Signed: Sendable {
+        fileprivate let checked: Result<(kid: String, claims: Claims), MSBError>
+    }
+
+    /// The signature check of `verify`, made ahead of the write unit: a signature verification
+    /// is the costliest step of a consent, and the single writer should not wait on it. The
+    /// provider's key comes from the cache, else from a snapshot (not cached from there: a
+    /// provider revoked meanwhile could stay cached), and `verify` checks again in the unit
+    /// that the provider is live.
+    func signed(_ attestation: String) async -> Signed {
+        let kid = (try? JWS.parse(attestation))?.kid
+        var key: (any SignatureVerifier)?
+        if let kid {
+            key = keys.cached(kid)
+            if key == nil { key = try? await transactions.read { db in try ProviderKeys.live(kid, db) } }
         }
+        return signed(attestation) { $0 == kid ? key : nil }
+    }
+
+    private func signed(_ attestation: String, keyFor: (String) -> (any SignatureVerifier)?) -> Signed {
+        do {
+            let parsed = try JWS.verify(attestation, keyFor: keyFor)
+            return Signed(checked: .success((parsed.kid, try parsed.claims(Claims.self))))
+        } catch let error {
+            return Signed(checked: .failure(error == .unknownKey ? Self.unknownProvider : Self.invalid("is not valid: \(error.reason)")))
+        }
+    }
+
+    private static func invalid(_ why: String) -> MSBError { MSBError(.attestationInvalid, "the attestation \(why)") }
+    private static let unknownProvider = invalid("names no registered (or a revoked) face-auth provider")
+
+    /// Checks an attestation that `subject` was seen, for `purpose`, by the client
+    /// `clientID`, inside the caller's write transaction, and uses up its nonce; its signature
+    /// was checked ahead by `signed`, and its provider must still be live (a revocation commits
+    /// in the writer, as this runs). 422 `attestation_invalid` (malformed, unknown or revoked
+    /// provider, bad signature, another subject, `iat` off by more than 120 s), 422
+    /// `nonce_invalid` (unknown, issued for someone else, to another app or for another
+    /// purpose, used or expired), 403 `face_auth_failed` (result not `pass`, or score under
+    /// the threshold).
+    func verify(_ signed: Signed, subject: CitizenID, purpose: AttestationPurpose, clientID: String, _ db: Database) throws {
+        let invalid = Self.invalid
+        let (kid, claims) = try signed.checked.get()
+        guard try keys.verifier(kid, db) != nil else { throw Self.unknownProvider }
         guard claims.sub == subject.value else { throw invalid("is for another person than the one expected") }
         let instant = now()
         guard abs(claims.iat - Int64(instant.timeIntervalSince1970)) <= Self.clockSkew else {
@@ -202,11 +231,18 @@ final class ProviderKeys: Sendable {
 
     func forget(_ kid: String) { cache.withLock { _ = $0.removeValue(forKey: kid) } }
 
+    /// The provider's key, cached once read; only the writer should ask (see `revokeProvider`).
     func verifier(_ kid: String, _ db: Database) throws -> (any SignatureVerifier)? {
-        if let known = cache.withLock({ $0[kid] }) { return known }
-        guard let pem = try FaceAuthStore.livePublicKey(kid, db) else { return nil }
-        let verifier = try SignatureKeys.loadVerifier(publicKeyPEM: pem)
+        if let known = cached(kid) { return known }
+        guard let verifier = try Self.live(kid, db) else { return nil }
         cache.withLock { $0[kid] = verifier }
         return verifier
+    }
+
+    func cached(_ kid: String) -> (any SignatureVerifier)? { cache.withLock { $0[kid] } }
+
+    /// A live provider's key as stored, not cached.
+    static func live(_ kid: String, _ db: Database) throws -> (any SignatureVerifier)? {
+        try FaceAuthStore.livePublicKey(kid, db).map { try SignatureKeys.loadVerifier(publicKeyPEM: $0) }
     }
 }

@@ -40,8 +40,9 @@ public struct HolderSessions: Sendable {
         let opened = Opened(token: token, expiresAt: Timestamp(instant.addingTimeInterval(TimeInterval(ttl))))
         let personRef = holderReference.ref(person.value)
         let (faceAuth, audit, tokenHash) = (self.faceAuth, audit, suite.hash(Array(token.utf8)))
+        let signed = await faceAuth.signed(attestation)
         try await transactions.unit { db in
-            try faceAuth.verify(attestation, subject: person, purpose: .holderSession, clientID: client.id, db)
+            try faceAuth.verify(signed, subject: person, purpose: .holderSession, clientID: client.id, db)
             try HolderSessionStore.insert(id: id, tokenHash: tokenHash, clientID: client.id, personRef: personRef, at: instant,
                                           expiresAt: opened.expiresAt, db)
             try audit.append(db, actor: .holder(ref: personRef), action: "holder_session.opened", object: "holder_session:\(id)",

@@ -43,12 +43,13 @@ public struct EnterpriseAgents: Sendable {
         let agentRef = holderReference.ref(agent.value)
         let instant = now()
         let (library, faceAuth) = (self.library, self.faceAuth)
+        let signed = await faceAuth.signed(attestation)
         try await transactions.write { db in
             guard let representative = try Self.legalRepresentative(of: enterpriseRef, library: library, today: today, db) else {
                 throw MSBError(.businessLicenceMissing,
                                "the library holds no valid business licence of this enterprise")
             }
-            try faceAuth.verify(attestation, subject: representative, purpose: .agentGrant, clientID: client.id, db)
+            try faceAuth.verify(signed, subject: representative, purpose: .agentGrant, clientID: client.id, db)
             try AgentStore.grant(enterpriseRef: enterpriseRef, agentRef: agentRef, until: until,
                                  grantedBy: holderReference.ref(representative.value), at: instant, db)
             try audit.append(db, actor: actor, action: "agent.authorised", object: "holder:\(enterpriseRef)",

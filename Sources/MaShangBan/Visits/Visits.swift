@@ -244,13 +244,14 @@ public struct Visits: Sendable {
     public func approve(_ id: String, attestation: String, unannounced: Bool, client: Client) async throws -> VisitView {
         let unit = try Self.unitCode(of: client)
         let (audit, faceAuth, vault, instant) = (self.audit, self.faceAuth, self.vault, now())
+        let signed = await faceAuth.signed(attestation)
         return try await transactions.write { db in
             let visit = try Self.visit(id, ownedBy: client, db)
             guard visit.withdrawnAt == nil, visit.approvedAt == nil else {
                 throw MSBError(.visitStateConflict, "the visit is \(visit.status.rawValue); only an applied visit can be approved")
             }
             if unannounced, visit.type != .inspection { throw MSBError.validationFailed("only an inspection can be unannounced") }
-            try faceAuth.verify(attestation, subject: try UnitRegistry.head(of: unit, vault: vault, db), purpose: .visitApproval,
+            try faceAuth.verify(signed, subject: try UnitRegistry.head(of: unit, vault: vault, db), purpose: .visitApproval,
                                 clientID: client.id, db)
             try VisitStore.approve(id, unannounced: unannounced, at: instant, db)
             try audit.append(db, actor: .client(client.id), action: "visit.approved", object: "visit:\(id)",
