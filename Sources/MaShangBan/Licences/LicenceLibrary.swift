@@ -51,14 +51,16 @@ public struct LicenceLibrary: Sendable {
         -> [(line: Int, error: MSBError)]
     {
         try await transactions.write { db in
-            var chain = try audit.chain(db)
-            var refused: [(line: Int, error: MSBError)] = []
-            for (line, licence) in licences {
-                do { _ = try store(db, licence, by: issuer, chain: &chain) } catch let error as MSBError {
-                    refused.append((line, error))
+            try Storage.withBulkCache(db) {
+                var chain = try audit.chain(db)
+                var refused: [(line: Int, error: MSBError)] = []
+                for (line, licence) in licences {
+                    do { _ = try store(db, licence, by: issuer, chain: &chain) } catch let error as MSBError {
+                        refused.append((line, error))
+                    }
                 }
+                return refused
             }
-            return refused
         }
     }
 
