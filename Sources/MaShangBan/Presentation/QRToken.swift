@@ -117,4 +117,3 @@ public struct QRToken: Sendable, Equatable, Codable {
 /// A token read by `QRToken.unverified` that is not the one the record of its `jti` holds, or
 /// whose `jti` has no record: it must be verified, and refused or accepted as `verify` says.
 struct TokenNotRecognised: Error {}
-

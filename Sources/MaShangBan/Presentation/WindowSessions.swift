@@ -92,7 +92,9 @@ public struct WindowSessions: Sendable {
     /// session its `jti` names (it must then be verified).
     private func claim(_ claims: QRToken, recognising token: String, consent consentID: String, client: Client,
                        at instant: Date) async throws -> (session: String, submission: String)? {
-        do { return try await claim(claims, sessionToken: token, consent: consentID, client: client, at: instant) } catch is TokenNotRecognised {
+        do {
+            return try await claim(claims, sessionToken: token, consent: consentID, client: client, at: instant)
+        } catch is TokenNotRecognised {
             return nil
         }
     }
