@@ -116,4 +116,9 @@ public struct QRToken: Sendable, Equatable, Codable {
 
 /// A token read by `QRToken.unverified` that is not the one the record of its `jti` holds, or
 /// whose `jti` has no record: it must be verified, and refused or accepted as `verify` says.
-struct TokenNotRecognised: Error {}
+struct TokenNotRecognised: Error {
+    /// What `body` returns, or nil when it threw this (the token must then be verified).
+    static func orNil<T>(_ body: () async throws -> T) async throws -> T? {
+        do { return try await body() } catch is TokenNotRecognised { return nil }
+    }
+}

@@ -34,7 +34,10 @@ public struct Scans: Sendable {
             // record instead of its signature (`QRToken.unverified`); anything else is verified.
             let unverified = QRToken.unverified(token, kind: .present, region: region, keyring: keyring, now: instant)
             jti = unverified?.jti
-            if let unverified, let handedOver = try await accept(unverified, recognising: token, item: code, terminal: terminal, at: instant) {
+            if let unverified, let handedOver = try await TokenNotRecognised.orNil({
+                try await accept(unverified, tokenHash: Presentations.tokenHash(token, suite: audit.suite), item: code, terminal: terminal,
+                                 at: instant)
+            }) {
                 delivery.fire()
                 return handedOver.windowView(masks: masks)
             }
@@ -64,20 +67,8 @@ public struct Scans: Sendable {
         }
     }
 
-    /// `accept` for a token `QRToken.unverified` read: nil when it is not the code whose record
-    /// its `jti` names (it must then be verified).
-    private func accept(_ claims: QRToken, recognising token: String, item code: String, terminal: Client,
-                        at instant: Date) async throws -> HandedOver? {
-        do {
-            return try await accept(claims, tokenHash: Presentations.tokenHash(token, suite: audit.suite), item: code, terminal: terminal,
-                                    at: instant)
-        } catch is TokenNotRecognised {
-            return nil
-        }
-    }
-
     /// Consumes the code and hands its disclosure over. `tokenHash`, for a token read
-    /// without its signature, must be its record's.
+    /// without its signature, must be its record's (else `TokenNotRecognised`).
     private func accept(_ claims: QRToken, tokenHash: String? = nil, item code: String, terminal: Client,
                         at instant: Date) async throws -> HandedOver {
         let submissionID = random.sortableIdentifier(prefix: "sub", at: instant)

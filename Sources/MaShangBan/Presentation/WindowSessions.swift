@@ -71,7 +71,9 @@ public struct WindowSessions: Sendable {
             let unverified = QRToken.unverified(token, kind: .window, region: region, keyring: keyring, now: instant)
             jti = unverified?.jti
             let outcome: (session: String, submission: String)
-            if let unverified, let recognised = try await claim(unverified, recognising: token, consent: consentID, client: client, at: instant) {
+            if let unverified, let recognised = try await TokenNotRecognised.orNil({
+                try await claim(unverified, sessionToken: token, consent: consentID, client: client, at: instant)
+            }) {
                 outcome = recognised
             } else {
                 jti = nil
@@ -85,17 +87,6 @@ public struct WindowSessions: Sendable {
         } catch let error as MSBError {
             try await scans.recordRejection(error.code, jti: jti, item: nil, by: client, at: instant)
             throw error
-        }
-    }
-
-    /// `claim` for a token `QRToken.unverified` read: nil when it is not the token of the
-    /// session its `jti` names (it must then be verified).
-    private func claim(_ claims: QRToken, recognising token: String, consent consentID: String, client: Client,
-                       at instant: Date) async throws -> (session: String, submission: String)? {
-        do {
-            return try await claim(claims, sessionToken: token, consent: consentID, client: client, at: instant)
-        } catch is TokenNotRecognised {
-            return nil
         }
     }
 
