@@ -92,7 +92,8 @@ enum Migrations {
                                           ("0024_cross_region_submissions", crossRegionSubmissions0024), ("0025_witnesses", witnesses0025),
                                           ("0026_disclosures_findable", disclosuresFindable0026),
                                           ("0027_disclosure_generation", disclosureGeneration0027),
-                                          ("0028_presentations_by_consent_alone", presentationsByConsentAlone0028)]
+                                          ("0028_presentations_by_consent_alone", presentationsByConsentAlone0028),
+                                          ("0029_consent_licences_in_order", consentLicencesInOrder0029)]
 
     /// Steps in Swift that follow a migration's SQL, by its name.
     static let afterwards: [String: @Sendable (Database) throws -> Void] = [
@@ -921,6 +922,12 @@ enum Migrations {
     static let presentationsByConsentAlone0028 = """
     DROP INDEX presentations_by_consent;
     CREATE INDEX presentations_by_consent ON presentations(consent_id);
+    """
+
+    /// A consent's licences in their order, from the index alone: every scan and claim reads
+    /// them, and without it each row was looked up in the table, then sorted.
+    static let consentLicencesInOrder0029 = """
+    CREATE INDEX consent_licences_in_order ON consent_licences(consent_id, position, licence_id);
     """
 }
 

@@ -578,6 +578,9 @@ CREATE INDEX appointments_by_enterprise ON appointments(enterprise, created_at);
 -- index appointments_by_unit
 CREATE INDEX appointments_by_unit ON appointments(unit, created_at);
 
+-- index consent_licences_in_order
+CREATE INDEX consent_licences_in_order ON consent_licences(consent_id, position, licence_id);
+
 -- index consents_by_agent
 CREATE INDEX consents_by_agent ON consents(holder_ref, agent_ref);
 
