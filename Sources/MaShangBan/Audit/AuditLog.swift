@@ -54,10 +54,14 @@ public struct AuditLog: Sendable {
     }
 
     /// The chain from its current head, for appending many records in one transaction
-    /// without reading the head back for each.
-    public func chain(_ db: Database) throws -> AuditChain {
-        guard let head = try AuditStore.head(db) else { return try AuditChain(log: self, db: db, seq: 0, head: Self.zeroHash) }
-        return try AuditChain(log: self, db: db, seq: head.seq, head: head.hash)
+    /// without reading the head back for each. With `signingAhead`, its checkpoints are
+    /// signed on other threads while it goes on, and stored by `AuditChain.settle`, which the
+    /// caller must call before its transaction ends (a batch import: the signatures were a
+    /// quarter of its writer's time under 国密).
+    public func chain(_ db: Database, signingAhead: Bool = false) throws -> AuditChain {
+        let ahead = signingAhead ? CheckpointsAhead() : nil
+        guard let head = try AuditStore.head(db) else { return try AuditChain(log: self, db: db, seq: 0, head: Self.zeroHash, ahead: ahead) }
+        return try AuditChain(log: self, db: db, seq: head.seq, head: head.hash, ahead: ahead)
     }
 
     /// Writes a checkpoint at the head if the head has moved since the last one.
@@ -95,15 +99,63 @@ public struct AuditLog: Sendable {
     /// savepoint never reaches the file.
     @discardableResult
     func checkpoint(_ db: Database, size: Int64, head: String, root known: [UInt8]? = nil) throws -> AuditCheckpoint {
-        let signing = try activeKey(db)
-        let root = try known ?? rebuiltFrontier(db, size: size).root
-        var checkpoint = AuditCheckpoint(size: size, head: head, ts: Timestamp.string(now()), kid: signing.kid, signature: "",
-                                         root: Encoding.hex(root),
-                                         note: try CheckpointNote.signed(origin: origin, size: size, root: root, by: signing.signer))
-        checkpoint.signature = Encoding.base64URL(try signing.signer.sign(checkpoint.signedBytes))
+        let checkpoint = try unsignedCheckpoint(db, size: size, head: head, root: known).signed()
+        try store(checkpoint, db)
+        return checkpoint
+    }
+
+    /// A checkpoint's members and the key to sign it with, read in the writer's transaction.
+    fileprivate func unsignedCheckpoint(_ db: Database, size: Int64, head: String, root known: [UInt8]?) throws -> UnsignedCheckpoint {
+        UnsignedCheckpoint(origin: origin, size: size, head: head, ts: Timestamp.string(now()), root: try known ?? rebuiltFrontier(db, size: size).root,
+                           key: try activeKey(db))
+    }
+
+    fileprivate func store(_ checkpoint: AuditCheckpoint, _ db: Database) throws {
         try AuditStore.insert(checkpoint, db)
         exporter.schedule(db, file: checkpointFile, logger: logger)
+    }
+}
+
+/// A checkpoint before its two signatures (the JSON one and the signed note's), which need
+/// no database.
+struct UnsignedCheckpoint: Sendable {
+    let origin: String
+    let size: Int64
+    let head: String
+    let ts: String
+    let root: [UInt8]
+    let key: SigningKey
+
+    func signed() throws -> AuditCheckpoint {
+        var checkpoint = AuditCheckpoint(size: size, head: head, ts: ts, kid: key.kid, signature: "", root: Encoding.hex(root),
+                                         note: try CheckpointNote.signed(origin: origin, size: size, root: root, by: key.signer))
+        checkpoint.signature = Encoding.base64URL(try key.signer.sign(checkpoint.signedBytes))
         return checkpoint
+    }
+}
+
+/// Checkpoints a chain signs ahead (`AuditLog.chain(_:signingAhead:)`), each on a thread of
+/// its own while the chain goes on appending.
+final class CheckpointsAhead: Sendable {
+    private let group = DispatchGroup()
+    private let signed = Locked<[(size: Int64, checkpoint: Result<AuditCheckpoint, any Error>)]>([])
+
+    func start(_ unsigned: UnsignedCheckpoint) {
+        DispatchQueue.global().async(group: group) { [signed] in
+            let checkpoint = Result { try unsigned.signed() }
+            signed.withLock { $0.append((unsigned.size, checkpoint)) }
+        }
+    }
+
+    /// Every checkpoint started so far, smallest first, once all are signed (and none is
+    /// returned twice); throws the first signing failure.
+    func finished() throws -> [AuditCheckpoint] {
+        group.wait()
+        let taken = signed.withLock { signed in
+            defer { signed.removeAll() }
+            return signed
+        }
+        return try taken.sorted { $0.size < $1.size }.map { try $0.checkpoint.get() }
     }
 }
 
@@ -123,11 +175,19 @@ public struct AuditChain {
     private var headBytes: [UInt8]
     /// The tree of the records up to `seq`: the log's remembered one, or built at the first append.
     private var frontier: MerkleFrontier?
+    /// Checkpoints being signed elsewhere, for `settle` to store (nil: each is signed and stored at once).
+    private let ahead: CheckpointsAhead?
 
-    init(log: AuditLog, db: Database, seq: Int64, head: String) throws {
+    init(log: AuditLog, db: Database, seq: Int64, head: String, ahead: CheckpointsAhead? = nil) throws {
         guard let bytes = Encoding.fromHex(head) else { throw InternalError("audit chain head is not hex") }
-        (self.log, self.db, self.seq, self.head, self.headBytes) = (log, db, seq, head, bytes)
+        (self.log, self.db, self.seq, self.head, self.headBytes, self.ahead) = (log, db, seq, head, bytes, ahead)
         frontier = log.rememberedFrontier(seq: seq, head: head)
+    }
+
+    /// Stores the checkpoints signed ahead so far, in order, once each is signed. A chain
+    /// made with `signingAhead` must be settled before its transaction ends.
+    public func settle() throws {
+        for checkpoint in try ahead?.finished() ?? [] { try log.store(checkpoint, db) }
     }
 
     /// Appends one record. `detail` must hold no personal data: ids, codes, counts.
@@ -145,7 +205,8 @@ public struct AuditChain {
         (seq, head, headBytes, frontier) = (record.seq, record.hash, hashBytes, tree)
         log.remember(tree, seq: seq, head: head)
         if seq % AuditLog.checkpointInterval == 0 {
-            try log.checkpoint(db, size: seq, head: head, root: tree.root)
+            let unsigned = try log.unsignedCheckpoint(db, size: seq, head: head, root: tree.root)
+            if let ahead { ahead.start(unsigned) } else { try log.store(try unsigned.signed(), db) }
         }
         return record
     }

@@ -52,13 +52,14 @@ public struct LicenceLibrary: Sendable {
     {
         try await transactions.write { db in
             try Storage.withBulkCache(db) {
-                var chain = try audit.chain(db)
+                var chain = try audit.chain(db, signingAhead: true)
                 var refused: [(line: Int, error: MSBError)] = []
                 for (line, licence) in licences {
                     do { _ = try store(db, licence, by: issuer, chain: &chain) } catch let error as MSBError {
                         refused.append((line, error))
                     }
                 }
+                try chain.settle()
                 return refused
             }
         }

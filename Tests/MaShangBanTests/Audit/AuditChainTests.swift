@@ -206,6 +206,29 @@ struct AuditChainTests {
         #expect(result.size == 251)
     }
 
+    /// A chain that signs its checkpoints ahead (a batch import's) stores none until it is
+    /// settled, then each at its hundred, in order, signed as a chain signing at once signs them.
+    @Test(arguments: CryptoProfile.allCases)
+    func aChainSigningAheadStoresItsCheckpointsWhenSettled(crypto: CryptoProfile) throws {
+        let dir = try TemporaryDirectory()
+        let backend = try openBackend(dir, crypto: crypto)
+        let audit = backend.audit
+        let (before, stored) = try backend.transactions.pool.write { db in
+            var chain = try audit.chain(db, signingAhead: true)
+            for i in 2...350 { try chain.append(actor: .system, action: "test.noop", object: "n:\(i)") }
+            let before = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM audit_checkpoints")
+            try chain.settle()
+            return (before, try Int64.fetchAll(db, sql: "SELECT size FROM audit_checkpoints ORDER BY rowid"))
+        }
+        #expect(before == 0)
+        #expect(stored == [100, 200, 300])
+        let lines = try String(contentsOf: dir.dataDirectory.checkpointFile, encoding: .utf8).split(separator: "\n")
+        #expect(try lines.map { try JSONDecoder().decode(AuditCheckpoint.self, from: Data($0.utf8)).size } == [100, 200, 300])
+        let result = try AuditVerifier.verify(reader: backend.transactions.pool, suite: backend.suite, checkpointFile: dir.dataDirectory.checkpointFile)
+        #expect(result.ok)
+        #expect(result.size == 350)
+    }
+
     @Test func aRolledBackChainLeavesNoRecordAndNoCheckpointLine() throws {
         let dir = try TemporaryDirectory()
         let backend = try openBackend(dir)
