@@ -25,6 +25,8 @@ public struct AuditLog: Sendable {
     /// that finds another head (a savepoint rolled back, a record appended elsewhere)
     /// rebuilds it from the stored subtrees and the records after them.
     private let frontier = Locked<(seq: Int64, head: String, frontier: MerkleFrontier)?>(nil)
+    /// The checkpoints of the group transaction under way (`signingAhead`), which its units' chains sign ahead.
+    private let groupAhead = Locked<CheckpointsAhead?>(nil)
 
     public init(suite: CryptoSuite, keyring: Keyring, directory: DataDirectory, region: String, now: @escaping Now,
                 logger: Logger = Logger(label: "msb.audit")) {
@@ -59,7 +61,7 @@ public struct AuditLog: Sendable {
     /// caller must call before its transaction ends (a batch import: the signatures were a
     /// quarter of its writer's time under 国密).
     public func chain(_ db: Database, signingAhead: Bool = false) throws -> AuditChain {
-        let ahead = signingAhead ? CheckpointsAhead() : nil
+        let ahead: CheckpointsAhead? = signingAhead ? CheckpointsAhead() : groupAhead.withLock { $0 }
         guard let head = try AuditStore.head(db) else { return try AuditChain(log: self, db: db, seq: 0, head: Self.zeroHash, ahead: ahead) }
         return try AuditChain(log: self, db: db, seq: head.seq, head: head.hash, ahead: ahead)
     }
@@ -113,6 +115,29 @@ public struct AuditLog: Sendable {
     fileprivate func store(_ checkpoint: AuditCheckpoint, _ db: Database) throws {
         try AuditStore.insert(checkpoint, db)
         exporter.schedule(db, file: checkpointFile, logger: logger)
+    }
+
+    /// A group transaction's units (`GroupCommit.wrapUnits`): the checkpoints their chains
+    /// reach are signed on other threads while the units go on, and stored once they are done,
+    /// before the commit. Under 国密 the two SM2 signatures of a checkpoint every 100 scans
+    /// were an eighth of the writer's time.
+    func signingAhead(_ db: Database, units: () throws -> Void) throws {
+        let ahead = CheckpointsAhead()
+        groupAhead.withLock { $0 = ahead }
+        defer { groupAhead.withLock { $0 = nil } }
+        try units()
+        try settle(ahead, db)
+    }
+
+    /// Stores the checkpoints signed ahead that still describe the log, in order: each whose
+    /// head is the record at its size (not that of a unit rolled back since, whose size a
+    /// later unit may have reached again) and whose size has no checkpoint yet.
+    fileprivate func settle(_ ahead: CheckpointsAhead, _ db: Database) throws {
+        for checkpoint in try ahead.finished()
+        where try AuditStore.hashes(after: checkpoint.size - 1, through: checkpoint.size, db) == [checkpoint.head]
+            && AuditStore.checkpoint(size: checkpoint.size, db) == nil {
+            try store(checkpoint, db)
+        }
     }
 }
 
@@ -187,7 +212,7 @@ public struct AuditChain {
     /// Stores the checkpoints signed ahead so far, in order, once each is signed. A chain
     /// made with `signingAhead` must be settled before its transaction ends.
     public func settle() throws {
-        for checkpoint in try ahead?.finished() ?? [] { try log.store(checkpoint, db) }
+        if let ahead { try log.settle(ahead, db) }
     }
 
     /// Appends one record. `detail` must hold no personal data: ids, codes, counts.

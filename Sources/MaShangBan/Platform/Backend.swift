@@ -156,6 +156,7 @@ public struct Backend: Sendable, CustomStringConvertible, CustomDebugStringConve
         let keyring = try Keyring.load(transactions, directory: directory, suite: suite, now: now)
         let vaults = try KeyFiles.vaults(directory, suite: suite, random: random)
         let audit = AuditLog(suite: suite, keyring: keyring, directory: directory, region: settings.region, now: now, logger: options.logger)
+        transactions.writes.wrapUnits { db, units in try audit.signingAhead(db, units: units) }
         let vault = vaults.current
         try KeySeparation.migrate(transactions, from: vaults.undivided, to: vault)
         let holderReference = try KeyFiles.holderReference(directory, suite: suite, random: random)

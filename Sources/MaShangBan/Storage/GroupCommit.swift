@@ -31,6 +31,15 @@ public final class GroupCommit: Sendable {
     /// Run on the writer's connection after each group transaction, outside it
     /// (`WarmSnapshots.afterCommit`: the write-ahead log's length).
     private let afterCommit: (@Sendable (Database) -> Void)?
+    /// Runs each group transaction's units, inside the transaction (`wrapUnits`).
+    typealias Wrap = @Sendable (Database, () throws -> Void) throws -> Void
+    /// Boxed: a closure read through `Locked`'s inout is wrapped in a reabstraction thunk and
+    /// written back, one more each time, so every transaction called through a longer chain.
+    private final class WrapBox: Sendable {
+        let wrap: Wrap
+        init(_ wrap: @escaping Wrap) { self.wrap = wrap }
+    }
+    private let wrap = Locked<WrapBox?>(nil)
 
     public convenience init(pool: DatabasePool) {
         self.init(pool: pool, afterCommit: nil)
@@ -65,6 +74,15 @@ public final class GroupCommit: Sendable {
         }
     }
 
+    /// From now on, each group transaction's units run inside `wrap`, which must run them
+    /// once (the audit log's: the checkpoints they reach are signed on other threads while
+    /// they go on, and stored before the commit).
+    func wrapUnits(_ wrap: @escaping Wrap) {
+        self.wrap.withLock { $0 = WrapBox(wrap) }
+    }
+
+    private static let unwrapped: Wrap = { _, units in try units() }
+
     /// Transactions committed and units run so far (for tests and the bench).
     public var statistics: (transactions: Int, units: Int) { counters.withLock { $0 } }
 
@@ -83,14 +101,17 @@ public final class GroupCommit: Sendable {
             if batch.isEmpty { return }
             let cpuBefore = Self.threadCPUSeconds()
             var outcomes = [Result<Void, any Error>](repeating: .success(()), count: batch.count)
+            let wrap = wrap.withLock { $0 }?.wrap ?? Self.unwrapped
             do {
                 try pool.writeWithoutTransaction { db in
                     try db.inTransaction(.immediate) {
-                        for (index, unit) in batch.enumerated() {
-                            do {
-                                try Self.inSavepoint(db) { try unit.work(db) }
-                            } catch let failure as UnitFailed {
-                                outcomes[index] = .failure(failure.error)
+                        try wrap(db) {
+                            for (index, unit) in batch.enumerated() {
+                                do {
+                                    try Self.inSavepoint(db) { try unit.work(db) }
+                                } catch let failure as UnitFailed {
+                                    outcomes[index] = .failure(failure.error)
+                                }
                             }
                         }
                         return .commit

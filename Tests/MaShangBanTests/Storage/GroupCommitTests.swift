@@ -8,14 +8,9 @@ import MaShangBanTestSupport
 struct GroupCommitTests {
     struct Refused: Error {}
 
-    /// While the writer is busy, units queue up and then share one transaction; a unit that
-    /// fails rolls back alone (its audit records too), and every caller gets its own answer.
-    @Test func waitingUnitsShareOneTransactionAndFailAlone() async throws {
-        let dir = try TemporaryDirectory()
-        let backend = try openBackend(dir)
-        let writes = GroupCommit(pool: backend.transactions.pool)
-        let audit = backend.audit
-        // A first unit holds the writer until the twenty below are queued.
+    /// A unit that holds the writer, once it runs, until the gate is signalled, so that the units
+    /// queued meanwhile share the next transaction.
+    static func holdWriter(_ writes: GroupCommit) async throws -> (gate: DispatchSemaphore, unit: Task<Void, any Error>) {
         let gate = DispatchSemaphore(value: 0)
         let running = Locked(false)
         let blocker = Task {
@@ -25,6 +20,18 @@ struct GroupCommitTests {
             }
         }
         while !running.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(5)) }
+        return (gate, blocker)
+    }
+
+    /// While the writer is busy, units queue up and then share one transaction; a unit that
+    /// fails rolls back alone (its audit records too), and every caller gets its own answer.
+    @Test func waitingUnitsShareOneTransactionAndFailAlone() async throws {
+        let dir = try TemporaryDirectory()
+        let backend = try openBackend(dir)
+        let writes = GroupCommit(pool: backend.transactions.pool)
+        let audit = backend.audit
+        // A first unit holds the writer until the twenty below are queued.
+        let (gate, blocker) = try await Self.holdWriter(writes)
         let outcomes = try await withThrowingTaskGroup(of: (Int, Int64?).self) { group in
             for i in 0..<20 {
                 group.addTask {
@@ -77,11 +84,14 @@ struct GroupCommitTests {
         #expect(try await pool.read { db in try Int.fetchOne(db, sql: "SELECT SUM(length(v)) FROM big") } == 400_000)
     }
 
-    @Test func aRolledBackCheckpointNeverReachesTheFile() async throws {
+    /// With and without the audit log's wrapping (checkpoints signed ahead, stored before the commit).
+    @Test(arguments: [false, true])
+    func aRolledBackCheckpointNeverReachesTheFile(signingAhead: Bool) async throws {
         let dir = try TemporaryDirectory()
         let backend = try openBackend(dir)
         let writes = GroupCommit(pool: backend.transactions.pool)
         let audit = backend.audit
+        if signingAhead { writes.wrapUnits { db, units in try audit.signingAhead(db, units: units) } }
         try await writes.write { db in
             var chain = try audit.chain(db)
             for i in 2...98 { try chain.append(actor: .system, action: "test.noop", object: "n:\(i)") }
@@ -103,6 +113,53 @@ struct GroupCommitTests {
         let checkpoint = try JSONDecoder().decode(AuditCheckpoint.self, from: Data(lines[0].utf8))
         let head = try await backend.transactions.pool.read { db in try String.fetchOne(db, sql: "SELECT hash FROM audit_records WHERE seq = 100") }
         #expect(checkpoint.size == 100 && checkpoint.head == head)
+        #expect(try AuditVerifier.verify(reader: backend.transactions.pool, suite: backend.suite, checkpointFile: dir.dataDirectory.checkpointFile).ok)
+    }
+
+    /// In one group transaction, a unit reaches a checkpoint and is rolled back, and the next
+    /// reaches the same size with other records: the checkpoint signed ahead for the first is
+    /// dropped, the second's stored, and only after the units (`AuditLog.signingAhead`).
+    @Test(arguments: CryptoProfile.allCases)
+    func checkpointsSignedAheadAreThoseOfTheUnitsThatStayed(crypto: CryptoProfile) async throws {
+        let dir = try TemporaryDirectory()
+        let backend = try openBackend(dir, crypto: crypto)
+        let writes = backend.transactions.writes
+        let audit = backend.audit
+        try await writes.write { db in
+            var chain = try audit.chain(db)
+            for i in 2...98 { try chain.append(actor: .system, action: "test.noop", object: "n:\(i)") }
+        }
+        let (gate, blocker) = try await Self.holdWriter(writes)
+        let before = writes.statistics.transactions
+        let refused = Task {
+            try await writes.write { db in
+                var chain = try audit.chain(db)
+                for i in 99...100 { try chain.append(actor: .system, action: "test.noop", object: "refused:\(i)") }
+                throw Refused()
+            }
+        }
+        while writes.waiting < 1 { try await Task.sleep(for: .milliseconds(5)) }
+        let stayed = Task {
+            try await writes.write { db -> Int in
+                var chain = try audit.chain(db)
+                for i in 99...201 { try chain.append(actor: .system, action: "test.noop", object: "stayed:\(i)") }
+                return try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM audit_checkpoints") ?? -1
+            }
+        }
+        while writes.waiting < 2 { try await Task.sleep(for: .milliseconds(5)) }
+        gate.signal()
+        try await blocker.value
+        await #expect(throws: Refused.self) { try await refused.value }
+        #expect(try await stayed.value == 0, "none is stored while the units run")
+        #expect(writes.statistics.transactions == before + 2, "the two units shared one transaction")
+        let stored = try await backend.transactions.pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT c.size, c.head = r.hash FROM audit_checkpoints c JOIN audit_records r ON r.seq = c.size")
+                .map { (size: $0[0] as Int64, matches: $0[1] as Bool) }
+        }
+        #expect(stored.map(\.size) == [100, 200])
+        #expect(stored.allSatisfy { $0.matches }, "each head is the record at its size")
+        let lines = try String(contentsOf: dir.dataDirectory.checkpointFile, encoding: .utf8).split(separator: "\n")
+        #expect(try lines.map { try JSONDecoder().decode(AuditCheckpoint.self, from: Data($0.utf8)).size } == [100, 200])
         #expect(try AuditVerifier.verify(reader: backend.transactions.pool, suite: backend.suite, checkpointFile: dir.dataDirectory.checkpointFile).ok)
     }
 }
