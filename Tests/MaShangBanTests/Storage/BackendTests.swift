@@ -59,6 +59,16 @@ struct BackendTests {
         #expect(backend.transactions.pool.configuration.maximumReaderCount == 4)
     }
 
+    /// The writer checkpoints the write-ahead log at 4,000 pages, short of the length at
+    /// which warm snapshots pause to let it start again.
+    @Test func theWriterCheckpointsTheLogAtItsOwnLength() throws {
+        let dir = try TemporaryDirectory()
+        let backend = try openBackend(dir)
+        let pages = try backend.transactions.pool.write { db in try Int.fetchOne(db, sql: "PRAGMA wal_autocheckpoint") }
+        #expect(pages == 4000)
+        #expect(Storage.walCheckpointPages < WarmSnapshots(pool: backend.transactions.pool).restartFrames)
+    }
+
     @Test func schemaEnforcesItsRules() throws {
         let dir = try TemporaryDirectory()
         let backend = try openBackend(dir)
