@@ -159,14 +159,20 @@ struct UnsignedCheckpoint: Sendable {
     }
 }
 
-/// Checkpoints a chain signs ahead (`AuditLog.chain(_:signingAhead:)`), each on a thread of
-/// its own while the chain goes on appending.
+/// Checkpoints a chain signs ahead (`AuditLog.chain(_:signingAhead:)`), on another thread
+/// while the chain goes on appending.
 final class CheckpointsAhead: Sendable {
     private let group = DispatchGroup()
     private let signed = Locked<[(size: Int64, checkpoint: Result<AuditCheckpoint, any Error>)]>([])
+    /// A serial queue of its own, not the global one: Swift's tasks run on that one's few
+    /// threads (one per core), and one of them blocked on the writer (a blocking write at
+    /// shutdown) while the writer waits for a signature queued behind it would never end. A
+    /// serial queue gets a thread of its own when none is free (libdispatch's overcommit);
+    /// one thread signs faster than the writer reaches checkpoints.
+    private static let signing = DispatchQueue(label: "msb.checkpoint-signing")
 
     func start(_ unsigned: UnsignedCheckpoint) {
-        DispatchQueue.global().async(group: group) { [signed] in
+        Self.signing.async(group: group) { [signed] in
             let checkpoint = Result { try unsigned.signed() }
             signed.withLock { $0.append((unsigned.size, checkpoint)) }
         }
