@@ -86,6 +86,9 @@ let package = Package(
                 "MaShangBan",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
         // libFuzzer targets (`make fuzz`); a replayer of saved inputs in normal builds.

@@ -25,8 +25,10 @@ struct BenchCommand: AsyncParsableCommand {
     var profileDirectory: String?
     @Option(help: "Scans ÷ HTTP floor of a 100,000-licence run, to judge this run's (at 10 million licences) against.")
     var referenceRatio: Double?
+    @Option(help: .hidden) var flowClient: String?
 
     func run() async throws {
+        if let flowClient { return try await FlowClient.main(specFile: flowClient) }  // the whole flows' load generator (a child)
         guard let profile = CryptoProfile(rawValue: crypto) else { throw ValidationError("--crypto must be intl or gm") }
         let wrk: String?
         switch load {
@@ -55,15 +57,18 @@ struct BenchCommand: AsyncParsableCommand {
         let bodyMegabytes = Double(chunks.reduce(0) { $0 + $1.count }) / 1_048_576
         let rssBefore = Self.residentMegabytes()
         let importer = BatchImport(library: backend.services.library, issuer: try await Self.issuer(backend))
+        let cpuBefore = Self.ownCPUSeconds()
         let start = ContinuousClock.now
         for chunk in chunks { try await importer.feed(chunk) }
         let result = try await importer.finish()
         let elapsed = ContinuousClock.now - start
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         let rate = Double(result.accepted) / seconds
+        let cpu = Self.ownCPUSeconds() - cpuBefore
         print(Self.row("batch import (NDJSON, sealed, audited)", String(format: "%.0f licences/s", rate)))
         print(Self.row("  licences accepted / rejected", "\(result.accepted) / \(result.rejectedCount)"))
         print(Self.row("  wall time", String(format: "%.2f s", seconds)))
+        print(Self.row("  CPU", String(format: "%.1f µs per licence, %.2f cores busy", cpu * 1e6 / Double(max(1, result.accepted)), cpu / seconds)))
         print(Self.row("  body", String(format: "%.1f MiB NDJSON", bodyMegabytes)))
         print(Self.row("  RSS before → after", String(format: "%.0f MB → %.0f MB (the bench holds the body)", rssBefore, Self.residentMegabytes())))
         print(Self.row("  target (issue 3)", "≥ 20000 licences/s"))
@@ -92,7 +97,7 @@ struct BenchCommand: AsyncParsableCommand {
         let results = try await bench.run()
         let figures = { (f: FlowBench.Figures) in
             f.count == 0 ? "skipped" : String(format: "%6.0f /s  p50 %5.1f  p99 %5.1f  p999 %5.1f ms  errors %d  ", f.rate, f.p50, f.p99, f.p999, f.errors)
-                + (f.generatorCPUPerRequest.map { String(format: "cpu %.3f + wrk %.3f ms", f.cpuPerRequest * 1000, $0 * 1000) }
+                + (f.generatorCPUPerRequest.map { String(format: "cpu %.3f + \(f.generator) %.3f ms", f.cpuPerRequest * 1000, $0 * 1000) }
                     ?? String(format: "cpu %.3f ms", f.cpuPerRequest * 1000))
         }
         print("limits on this machine")
@@ -118,7 +123,8 @@ struct BenchCommand: AsyncParsableCommand {
         print(Self.row("  the same, one connection per core", figures(results.policySearchesPerCore)))
         print(Self.row("  audit inclusion proofs (log of \(results.auditSize))", figures(results.inclusionProofs)))
         print(Self.row("  audit consistency proofs (to \(results.auditSize))", figures(results.consistencyProofs)))
-        print("    (whole flows are sent by AsyncHTTPClient from this process, which signs each face-check attestation)")
+        print(wrk == nil ? "    (whole flows are sent by AsyncHTTPClient from this process, which signs each face-check attestation)"
+              : "    (whole flows are sent by this bench's flow client, in its own process, which signs each face-check attestation)")
         // One thread runs every write: its CPU per unit bounds the rate whatever the cores do.
         // Meanwhile the delivery worker tries to send the new submissions, on the same cores
         // and writer (the bench's approval system is unreachable: few attempts end).
@@ -198,4 +204,11 @@ struct BenchCommand: AsyncParsableCommand {
     }
 
     static func residentMegabytes() -> Double { BenchProcess.memory(of: "self").now }
+
+    /// This process's CPU seconds so far (user and system, all threads).
+    static func ownCPUSeconds() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+    }
 }

@@ -42,6 +42,8 @@ struct FlowBench {
         let cpuPerRequest: Double
         /// The CPU seconds per request of a load generator in its own process.
         var generatorCPUPerRequest: Double? = nil
+        /// That generator: wrk, or this bench's own HTTP client (whole flows, searches, proofs).
+        var generator = "wrk"
 
         /// A phase the run left out.
         static let skipped = Figures(count: 0, rate: 0, p50: 0, p99: 0, p999: 0, errors: 0, cpuPerRequest: 0)
@@ -226,7 +228,13 @@ struct FlowBench {
         // The whole 一码出示 flow, as the app and the window do it: challenge → (face check,
         // signed here by the bench's stand-in provider) → consent → code → scan.
         let full = try await profiled("full-flows") {
-            try await measure(flows, server) { _ in
+            if let load {
+                return try await FlowClient.run(.init(port: server.port, appToken: app, terminalToken: terminal,
+                                                      providerPEM: try s.provider.privateKeyPEM(), holder: s.fullFlowHolder, item: Self.item,
+                                                      hall: Self.hall, count: flows, connections: connections),
+                                                server: server, directory: load.directory)
+            }
+            return try await measure(flows, server) { _ in
                 guard let consentID = try await grantConsent(s.fullFlowHolder, http, s) else { return false }
                 let code = try await http.call("POST", "/v1/presentations", token: app, body: #"{"consent":"\#(consentID)"}"#)
                 guard code.status == 201, let token = code.json?["token"] as? String else { return false }
@@ -265,7 +273,7 @@ struct FlowBench {
         let policies: Int
     }
 
-    struct Holder: Sendable {
+    struct Holder: Sendable, Codable {
         let person: String
         let licences: [String]
     }
@@ -415,13 +423,17 @@ struct FlowBench {
         let attestation = try FaceAuth.attestation(
             FaceAuth.Claims(sub: holder.person, nonce: nonce, result: "pass", score: 0.95, iat: Int64(backend.services.now().timeIntervalSince1970)),
             signer: s.provider)
-        let licences = holder.licences.map { #""\#($0)""# }.joined(separator: ",")
-        let scope = (item.map { #""item":"\#($0)","# } ?? "") + (hall.map { #""hall":"\#($0)","# } ?? "")
-        let body = #"{"holder":"\#(holder.person)","attestation":"\#(attestation)","licences":[\#(licences)],"#
-            + scope + #""ttl_seconds":1800}"#
+        let body = Self.consentBody(holder, attestation: attestation, item: item, hall: hall)
         let consent = try await http.call("POST", "/v1/consents", token: s.appToken, body: body)
         guard consent.status == 201 else { return nil }
         return consent.json?["id"] as? String
+    }
+
+    /// The body of `POST /v1/consents` for `holder`'s licences, scoped to `item` and `hall` when given.
+    static func consentBody(_ holder: Holder, attestation: String, item: String?, hall: String?) -> String {
+        let licences = holder.licences.map { #""\#($0)""# }.joined(separator: ",")
+        let scope = (item.map { #""item":"\#($0)","# } ?? "") + (hall.map { #""hall":"\#($0)","# } ?? "")
+        return #"{"holder":"\#(holder.person)","attestation":"\#(attestation)","licences":[\#(licences)],"# + scope + #""ttl_seconds":1800}"#
     }
 
     static func decode<T: Decodable>(_ json: String) throws -> T { try JSONDecoder().decode(T.self, from: Data(json.utf8)) }
@@ -433,6 +445,7 @@ struct FlowBench {
     private func measure(_ count: Int, _ server: ServerUnderTest, connections: Int? = nil,
                          _ operation: @escaping @Sendable (Int) async throws -> Bool) async throws -> Figures {
         let cpuBefore = server.cpuSeconds
+        let ownCPUBefore = BenchCommand.ownCPUSeconds()
         let start = ContinuousClock.now
         let results = try await overConnections(count, connections: connections ?? self.connections) { index in
             let sent = ContinuousClock.now
@@ -446,7 +459,8 @@ struct FlowBench {
             latencies.isEmpty ? 0 : latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))]
         }
         return Figures(count: results.count, rate: Double(results.count) / seconds, p50: percentile(0.50), p99: percentile(0.99),
-                       p999: percentile(0.999), errors: results.filter { !$0.1 }.count, cpuPerRequest: cpu / Double(max(1, count)))
+                       p999: percentile(0.999), errors: results.filter { !$0.1 }.count, cpuPerRequest: cpu / Double(max(1, count)),
+                       generatorCPUPerRequest: (BenchCommand.ownCPUSeconds() - ownCPUBefore) / Double(max(1, count)), generator: "bench")
     }
 
     /// `body` for indexes 0..<count over `connections` concurrent workers, each taking every

@@ -58,15 +58,25 @@ struct WrkLoad {
         guard status == 0,
               let line = text.split(separator: "\n").last(where: { $0.hasPrefix("MSB ") })
         else { throw WrkFailure(printed: text) }
-        let numbers = line.split(separator: " ").dropFirst().compactMap { Double($0) }
-        guard numbers.count == 6 else { throw WrkFailure(printed: text) }
+        guard let figures = Self.figures(summary: line, sent: phase.bodies.count, serverCPU: server.cpuSeconds - serverBefore,
+                                         generatorCPU: Self.finishedChildrenCPUSeconds() - before)
+        else { throw WrkFailure(printed: text) }
         let keptValues = phase.keep == nil ? [] : ((try? String(contentsOf: kept, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
-        let (answered, requests) = (Int(numbers[1]), Double(max(1, phase.bodies.count)))
-        let figures = FlowBench.Figures(
-            count: answered, rate: Double(answered) / max(numbers[0] / 1e6, 1e-6), p50: numbers[3] / 1000, p99: numbers[4] / 1000,
-            p999: numbers[5] / 1000, errors: Int(numbers[2]) + phase.bodies.count - answered,
-            cpuPerRequest: (server.cpuSeconds - serverBefore) / requests, generatorCPUPerRequest: (Self.finishedChildrenCPUSeconds() - before) / requests)
         return (figures, keptValues)
+    }
+
+    /// A phase's figures from its generator's summary line, `MSB <µs> <answered> <errors> <p50 µs>
+    /// <p99 µs> <p99.9 µs>`, of `sent` requests (those not answered count as errors), with the
+    /// CPU seconds the server and the generator spent on it; nil for another line.
+    static func figures(summary line: Substring, sent: Int, serverCPU: Double, generatorCPU: Double,
+                        generator: String = "wrk") -> FlowBench.Figures? {
+        let numbers = line.split(separator: " ").dropFirst().compactMap { Double($0) }
+        guard line.hasPrefix("MSB "), numbers.count == 6 else { return nil }
+        let (answered, requests) = (Int(numbers[1]), Double(max(1, sent)))
+        return FlowBench.Figures(
+            count: answered, rate: Double(answered) / max(numbers[0] / 1e6, 1e-6), p50: numbers[3] / 1000, p99: numbers[4] / 1000,
+            p999: numbers[5] / 1000, errors: Int(numbers[2]) + sent - answered,
+            cpuPerRequest: serverCPU / requests, generatorCPUPerRequest: generatorCPU / requests, generator: generator)
     }
 
     /// CPU seconds of this process's waited-for children: each wrk once it has ended (the
