@@ -22,7 +22,11 @@ enum FuzzTarget: String, CaseIterable {
                 _ = try? parsed.claims(FaceAuth.Claims.self)
             }
         case .ndjson:
-            guard let submission = try? LicenceSubmission.decode(line: Data(bytes), fallback: JSONDecoder()) else { return }
+            // What the compact reader accepts, the general parsers must read alike.
+            if let compact = LicenceSubmission.compact(bytes) {
+                precondition((try? LicenceSubmission.general(bytes, fallback: JSONDecoder())) == compact)
+            }
+            guard let submission = try? LicenceSubmission.decode(line: bytes, fallback: JSONDecoder()) else { return }
             for type in LicenceType.builtIns {
                 _ = try? ValidatedLicence(submission, type: type, today: Self.today)
             }

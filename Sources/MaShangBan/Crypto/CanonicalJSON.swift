@@ -185,6 +185,13 @@ struct CanonicalReader {
         return true
     }
 
+    /// Steps over `null` if it comes next.
+    mutating func null() -> Bool {
+        guard bytes[at...].starts(with: "null".utf8) else { return false }
+        at += 4
+        return true
+    }
+
     /// A string: the bytes between the quotes as they are, or unescaped when there are escapes.
     mutating func string() -> String? {
         guard take("\"") else { return nil }

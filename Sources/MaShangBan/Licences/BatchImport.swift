@@ -121,9 +121,9 @@ public final class BatchImport {
         let lines = pending
         pending.removeAll(keepingCapacity: true)
         if types == nil { types = try await library.typesByCode() }
+        while stages.count >= Self.batchesInFlight { try await collectOldest() }
         let stage = Self.start(lines, library: library, issuer: issuer, types: types ?? [:], after: stages.last)
         stages.append(stage)
-        while stages.count > Self.batchesInFlight { try await collectOldest() }
     }
 
     static func start(_ lines: [PendingLine], library: LicenceLibrary, issuer: LicenceIssuer, types: [String: LicenceType],
@@ -169,7 +169,7 @@ public final class BatchImport {
                     return (index, try chunk.map { pending -> Sealing in
                         let line = pending.line
                         do {
-                            let submission = try LicenceSubmission.decode(line: Data(pending.bytes), fallback: decoder)
+                            let submission = try LicenceSubmission.decode(line: pending.bytes, fallback: decoder)
                             let valid = try ValidatedLicence(submission, type: types[submission.type], today: today)
                             return .sealed(line, try library.seal(valid, by: issuer))
                         } catch let error as MSBError {

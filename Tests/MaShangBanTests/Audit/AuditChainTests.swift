@@ -311,19 +311,55 @@ struct FastPathTests {
         #expect(random.bytes(16) != random.bytes(16))
     }
 
+    /// A compact line is read without a general parser, and reads as the general parsers read
+    /// it; anything else is left to them.
+    @Test func compactLinesReadAsTheGeneralParsersDo() throws {
+        let decoder = JSONDecoder()
+        let line = #"{"type":"id_card","number":"N\"1\\","holder":{"kind":"person","id":"X"},"fields":{"name":"张三","note":"a\nb\u0041"},"#
+            + #""valid_from":"2020-01-01","valid_until":null,"issuer":"衡阳"}"#
+        let read = try #require(LicenceSubmission.compact(Array(line.utf8)))
+        #expect(read == (try LicenceSubmission.general(Array(line.utf8), fallback: decoder)))
+        #expect(read.number == #"N"1\"# && read.fields["note"] == "a\nbA" && read.validUntil == nil && read.issuer == "衡阳")
+        let accepted = [
+            line.replacingOccurrences(of: "null", with: #""2030-01-01""#),
+            line.replacingOccurrences(of: #","issuer":"衡阳""#, with: ""),
+            line.replacingOccurrences(of: #""issuer":"衡阳""#, with: #""issuer":null"#),
+            #"{"valid_from":"2020-01-01","fields":{},"holder":{"id":"X","kind":"person"},"number":"N","type":"t"}"#,
+        ]
+        for text in accepted {
+            let compact = try #require(LicenceSubmission.compact(Array(text.utf8)), "\(text)")
+            #expect(compact == (try LicenceSubmission.general(Array(text.utf8), fallback: decoder)), "\(text)")
+        }
+        let left = [
+            line.replacingOccurrences(of: ",", with: ", "),  // white space
+            line.replacingOccurrences(of: #""issuer""#, with: #""extra""#),  // another member
+            line.replacingOccurrences(of: #""issuer":"衡阳""#, with: #""type":"id_card""#),  // a repeated one
+            line.replacingOccurrences(of: #""name":"张三""#, with: #""name":"张三","name":"李四""#),
+            line.replacingOccurrences(of: #""id":"X""#, with: #""id":"X","extra":"Y""#),
+            line.replacingOccurrences(of: "\\u0041", with: "\\u4e2d"),  // an escape JSONValue never writes
+            line.replacingOccurrences(of: "null", with: "7"),
+            line + "\r",
+        ]
+        for text in left {
+            #expect(LicenceSubmission.compact(Array(text.utf8)) == nil, "\(text)")
+            let decoded = try? LicenceSubmission.decode(line: Array(text.utf8), fallback: decoder)
+            #expect(decoded == (try? LicenceSubmission.general(Array(text.utf8), fallback: decoder)), "\(text)")
+        }
+    }
+
     /// Batch lines are read with JSONSerialization; whatever it reads must be what
     /// JSONDecoder reads, and what it cannot map must fail with JSONDecoder's error.
     @Test func batchLinesDecodeAsTheSingleRouteDoes() throws {
         let decoder = JSONDecoder()
         let good = #"{"type":"id_card","number":"N1","holder":{"kind":"person","id":"X"},"fields":{"name":"张三"},"valid_from":"2020-01-01","valid_until":null,"issuer":"I","extra":1}"#
-        let fast = try LicenceSubmission.decode(line: Data(good.utf8), fallback: decoder)
+        let fast = try LicenceSubmission.decode(line: Array(good.utf8), fallback: decoder)
         let slow = try decoder.decode(LicenceSubmission.self, from: Data(good.utf8))
         #expect(fast.type == slow.type && fast.number == slow.number && fast.fields == slow.fields && fast.issuer == slow.issuer)
         #expect(fast.holder.kind == "person" && fast.holder.id == "X" && fast.validUntil == nil && fast.validFrom == "2020-01-01")
-        let until = try LicenceSubmission.decode(line: Data(good.replacingOccurrences(of: "null", with: #""2030-01-01""#).utf8), fallback: decoder)
+        let until = try LicenceSubmission.decode(line: Array(good.replacingOccurrences(of: "null", with: #""2030-01-01""#).utf8), fallback: decoder)
         #expect(until.validUntil == "2030-01-01")
         // `issuer` is optional (and ignored: the issuer client's name is what a licence carries).
-        let noIssuer = try LicenceSubmission.decode(line: Data(good.replacingOccurrences(of: #","issuer":"I""#, with: "").utf8), fallback: decoder)
+        let noIssuer = try LicenceSubmission.decode(line: Array(good.replacingOccurrences(of: #","issuer":"I""#, with: "").utf8), fallback: decoder)
         #expect(noIssuer.issuer == nil && noIssuer.number == "N1")
         let bad: [(String, String)] = [
             (good.replacingOccurrences(of: #""N1""#, with: "1"), "field `number` must be a string"),
@@ -335,7 +371,7 @@ struct FastPathTests {
         ]
         for (line, detail) in bad {
             do {
-                _ = try LicenceSubmission.decode(line: Data(line.utf8), fallback: decoder)
+                _ = try LicenceSubmission.decode(line: Array(line.utf8), fallback: decoder)
                 Issue.record("accepted \(line)")
             } catch let error as DecodingError {
                 #expect(DecodingFailure.describe(error) == detail, "\(line)")
