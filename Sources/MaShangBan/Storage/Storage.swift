@@ -16,11 +16,12 @@ public enum Storage {
     static let bulkWriterCacheKiB = 48 * 1024
     static let readerCacheKiB = 8 * 1024
     static let maximumReaders = 4
-    /// The write-ahead log's length (pages) at which a commit checkpoints it. SQLite's 1,000
-    /// made the group commit copy the same hot pages (the audit tree's edge, the indexes' last
-    /// leaves) back to the database about four times as often, each time with an fsync of the
-    /// database file on the writer thread: a twentieth of its time on scans, an eighth on
-    /// claims. 4,000 pages (16 MiB) stay under `WarmSnapshots.restartFrames`.
+    /// The write-ahead log's length (pages) at which it is checkpointed: by `WALCheckpointer`
+    /// beside the group commit's writer, or by a lone pool's commits (SQLite's automatic
+    /// checkpoint). SQLite's 1,000 made the group commit copy the same hot pages (the audit
+    /// tree's edge, the indexes' last leaves) back to the database about four times as often,
+    /// each time with an fsync of the database file: a twentieth of the writer's time on
+    /// scans, an eighth on claims. 4,000 pages (16 MiB) stay under `WarmSnapshots.restartFrames`.
     static let walCheckpointPages = 4000
 
     /// `body` with the writer's page cache at `bulkWriterCacheKiB`, and back after it.
@@ -59,7 +60,8 @@ public enum Storage {
             // for the rest of the transaction: a file created, written and unlinked for most
             // batches of scans, about five more writes a scan. The writer keeps it in memory
             // (it holds one unit's changed pages at most). Readers keep files for their sorts.
-            // The writer's automatic checkpoint runs at `walCheckpointPages` (see there).
+            // The writer's automatic checkpoint runs at `walCheckpointPages` (see there), until
+            // `Transactions` hands it to a `WALCheckpointer`.
             if !db.configuration.readonly {
                 try db.execute(sql: "PRAGMA temp_store = MEMORY; PRAGMA wal_autocheckpoint = \(walCheckpointPages)")
             }

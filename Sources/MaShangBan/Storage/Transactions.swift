@@ -12,6 +12,8 @@ struct Transactions: Sendable {
     /// Short-lived read snapshots with warm caches, for the hot path's reads ahead of its
     /// unit; nil when turned off (`BackendSettings.warmSnapshots`).
     let snapshots: WarmSnapshots?
+    /// Checkpoints the write-ahead log beside the writer, not in its commits.
+    let checkpointer: WALCheckpointer
 
     /// Opens (or creates and migrates) the database at `url`.
     static func open(at url: URL, warmSnapshots: Duration? = nil) throws -> Transactions {
@@ -20,10 +22,15 @@ struct Transactions: Sendable {
 
     init(pool: DatabasePool, warmSnapshots: Duration? = nil) {
         self.pool = pool
+        let checkpointer = WALCheckpointer(path: pool.path)
+        checkpointer.install(on: pool)
         let snapshots = warmSnapshots.map { WarmSnapshots(pool: pool, lifetime: $0) }
-        let afterCommit: (@Sendable (Database) -> Void)? = snapshots.map { snapshots in { @Sendable db in snapshots.afterCommit(db) } }
+        let afterCommit: (@Sendable (Database) -> Void)? = snapshots.map { snapshots in
+            { @Sendable _ in snapshots.afterCommit(frames: checkpointer.frames) }
+        }
         writes = GroupCommit(pool: pool, afterCommit: afterCommit)
         self.snapshots = snapshots
+        self.checkpointer = checkpointer
     }
 
     func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {

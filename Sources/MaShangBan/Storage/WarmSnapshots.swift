@@ -19,10 +19,11 @@ import GRDB
 ///
 /// Under steady load the snapshots overlap, and while any is open SQLite can neither
 /// checkpoint the WAL to its end nor start it again from the beginning: it would grow as
-/// long as the load lasts. So the writer looks at the log after a commit (`afterCommit`),
-/// at most once a `lifetime`; past `restartFrames` frames the snapshots pause (reads get
-/// nil, and their callers work without them) until a checkpoint has reached the log's end
-/// and the next transaction has started it again, or for one `lifetime` at most.
+/// long as the load lasts. So the writer looks at the log's length after each commit
+/// (`afterCommit`, from `WALCheckpointer`'s hook); past `restartFrames` frames the snapshots
+/// pause (reads get nil, and their callers work without them) until a checkpoint has
+/// reached the log's end and the next transaction has started it again, or for one
+/// `lifetime` at most.
 final class WarmSnapshots: Sendable {
     private let pool: DatabasePool
     let lifetime: Duration
@@ -31,8 +32,6 @@ final class WarmSnapshots: Sendable {
     /// start again: 8,192 frames are 32 MiB of 4 KiB pages.
     let restartFrames: Int
     private let state: Locked<(snapshots: [Slot?], next: Int, sweeping: Bool, pausedSince: ContinuousClock.Instant?)>
-    /// When the writer last looked at the log (its thread only reads and writes it).
-    private let lastLook: Locked<ContinuousClock.Instant>
 
     private struct Slot {
         let snapshot: DatabaseSnapshot
@@ -46,7 +45,6 @@ final class WarmSnapshots: Sendable {
         self.slots = slots
         self.restartFrames = restartFrames
         state = Locked(([Slot?](repeating: nil, count: slots), 0, false, nil))
-        lastLook = Locked(.now)
     }
 
     /// Runs `body` on a snapshot at most `lifetime` old (opening one if needed); nil while
@@ -75,20 +73,12 @@ final class WarmSnapshots: Sendable {
         return try await slot.snapshot.read(body)
     }
 
-    /// The writer's look at the log after a group commit, on its connection, outside any
-    /// transaction. Serving: once a `lifetime`, a passive checkpoint (one the automatic
-    /// checkpoint would soon make anyway) tells the log's length; past `restartFrames` the
-    /// snapshots pause and are let go (each closes once its last read ends). Paused: a
-    /// passive checkpoint after each commit, until the log is short again (it started over)
-    /// or a `lifetime` has passed.
-    func afterCommit(_ db: Database) {
+    /// The writer's look at the log after a group commit: its length, in `frames`. Serving:
+    /// past `restartFrames` the snapshots pause and are let go (each closes once its last
+    /// read ends). Paused: until the log is short again (the checkpointer reached its end and
+    /// it started over) or a `lifetime` has passed.
+    func afterCommit(frames: Int) {
         let now = ContinuousClock.now
-        let pausedSince = state.withLock { $0.pausedSince }
-        if pausedSince == nil {
-            guard now - lastLook.withLock({ $0 }) >= lifetime else { return }
-            lastLook.withLock { $0 = now }
-        }
-        guard let frames = try? db.checkpoint(.passive).walFrameCount else { return }
         let released = state.withLock { state -> [Slot?] in
             if let pausedSince = state.pausedSince {
                 if frames < restartFrames / 2 || now - pausedSince >= lifetime { state.pausedSince = nil }

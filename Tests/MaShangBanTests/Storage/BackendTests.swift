@@ -59,14 +59,18 @@ struct BackendTests {
         #expect(backend.transactions.pool.configuration.maximumReaderCount == 4)
     }
 
-    /// The writer checkpoints the write-ahead log at 4,000 pages, short of the length at
-    /// which warm snapshots pause to let it start again.
-    @Test func theWriterCheckpointsTheLogAtItsOwnLength() throws {
+    /// The write-ahead log is checkpointed at 4,000 pages, short of the length at which warm
+    /// snapshots pause to let it start again; a pool on its own checkpoints it in its
+    /// commits as SQLite does, one with `Transactions` beside the writer.
+    @Test func theLogIsCheckpointedAtItsOwnLength() throws {
         let dir = try TemporaryDirectory()
+        let pool = try Storage.open(at: dir.url.appendingPathComponent("alone.sqlite"))
+        #expect(try pool.write { db in try Int.fetchOne(db, sql: "PRAGMA wal_autocheckpoint") } == 4000)
+        #expect(Storage.walCheckpointPages < WarmSnapshots(pool: pool).restartFrames)
+        #expect(Storage.walCheckpointPages < WALCheckpointer.inlineFrames)
         let backend = try openBackend(dir)
-        let pages = try backend.transactions.pool.write { db in try Int.fetchOne(db, sql: "PRAGMA wal_autocheckpoint") }
-        #expect(pages == 4000)
-        #expect(Storage.walCheckpointPages < WarmSnapshots(pool: backend.transactions.pool).restartFrames)
+        // The hook replaced SQLite's automatic checkpoint (the pragma reads 0 then).
+        #expect(try backend.transactions.pool.write { db in try Int.fetchOne(db, sql: "PRAGMA wal_autocheckpoint") } == 0)
     }
 
     @Test func schemaEnforcesItsRules() throws {

@@ -49,4 +49,34 @@ struct WALRestartTests {
         let wal = try FileManager.default.attributesOfItem(atPath: url.path + "-wal")[.size] as? Int ?? 0
         #expect(wal < 48 << 20, "the log's file is \(wal >> 20) MiB")
     }
+
+    /// The group commit's units never wait for a checkpoint: the checkpointer copies the log
+    /// back on its own connection once it passes 4,000 frames, and the log starts again.
+    /// Without the checkpointer (gone), the writer checkpoints in its commits, as SQLite would.
+    @Test(arguments: [true, false]) func theLogIsCheckpointedBesideTheWriter(checkpointerKept: Bool) async throws {
+        let dir = try TemporaryDirectory()
+        let url = dir.url.appendingPathComponent("wal.sqlite")
+        let pool = try Storage.open(at: url)
+        var checkpointer: WALCheckpointer? = WALCheckpointer(path: url.path)
+        checkpointer?.install(on: pool)
+        if !checkpointerKept { checkpointer = nil }
+        let writes = GroupCommit(pool: pool)
+        try await writes.write { db in try db.execute(sql: "CREATE TABLE filler (x BLOB NOT NULL)") }
+        let blob = Data(repeating: 7, count: 64 * 1024)
+        // 16 pages a unit: without checkpoints these 2,000 units leave a log of about 130 MiB.
+        for _ in 0..<2_000 {
+            try await writes.write { db in
+                try db.execute(sql: "INSERT INTO filler (x) VALUES (?)", arguments: [blob])
+                try db.execute(sql: "DELETE FROM filler WHERE rowid <= (SELECT max(rowid) FROM filler) - 4")
+            }
+        }
+        let wal = try FileManager.default.attributesOfItem(atPath: url.path + "-wal")[.size] as? Int ?? 0
+        if let checkpointer {
+            #expect(checkpointer.checkpoints > 0)
+            // It started again long before the writer's own checkpoint at `inlineFrames`.
+            #expect(wal < WALCheckpointer.inlineFrames / 2 * 4120, "the log's file is \(wal >> 20) MiB")
+        } else {
+            #expect(wal < (Storage.walCheckpointPages + 32) * 4120, "the log's file is \(wal >> 20) MiB")
+        }
+    }
 }

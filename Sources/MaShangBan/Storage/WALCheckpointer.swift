@@ -1,0 +1,150 @@
+import Foundation
+import GRDB
+import GRDBSQLite
+
+/// Checkpoints the write-ahead log on a connection and a thread of its own, so that the
+/// group commit's writer never stops for it.
+///
+/// SQLite's automatic checkpoint runs inside the commit that takes the log past its length:
+/// the writer copies the log's pages back into the database and fsyncs the database file
+/// (4–13 ms of waiting on this machine) while every unit of that batch, and every unit
+/// queued behind it, waits. Those stalls were the scans' slowest hundredth. Here the
+/// writer's connection has a WAL hook instead, which only notes the log's length after each
+/// commit and, past `Storage.walCheckpointPages`, asks this checkpointer to run: passive
+/// checkpoints (they never block the writer, nor wait for it) until one has copied every
+/// frame committed so far, so that the writer's next transaction starts the log again.
+///
+/// If the checkpointer falls far behind (`inlineFrames`: readers hold old snapshots, or the
+/// disk is slow), the writer checkpoints in its commit as SQLite would, so the log stays
+/// bounded whatever happens here. Durability is unchanged: each commit's fsync of the log
+/// is the writer's, and a checkpoint fsyncs the database file (`synchronous=FULL` here too).
+final class WALCheckpointer: Sendable {
+    /// Past this many frames the writer checkpoints in its commit, as SQLite's automatic
+    /// checkpoint does: four times `Storage.walCheckpointPages`, and past
+    /// `WarmSnapshots.restartFrames`, where the snapshots pause to let the log start again.
+    static let inlineFrames = 4 * Storage.walCheckpointPages
+    /// Passive checkpoints one request runs at most, each copying what was committed while
+    /// the one before ran; a round that copies nothing new (readers still need the frames)
+    /// ends the run.
+    static let maximumRounds = 8
+    /// Frames the log must grow by before another run after one that readers kept from its
+    /// end, so that it is not repeated after every commit.
+    static let retryFrames = 512
+    /// The log starts over only when a transaction begins after a checkpoint has copied every
+    /// frame committed; under load one has always begun meanwhile. So once a run has copied
+    /// all but this many frames, the writer copies the rest in its commit: a few pages and a
+    /// short fsync, where the whole log's were 4–13 ms.
+    static let finishFrames = 256
+
+    private let path: String
+    private let queue = DispatchQueue(label: "msb.wal-checkpoint")
+    /// The checkpointer's connection, opened on its first checkpoint; the log's length after
+    /// the writer's last commit; whether a run is requested or under way; checkpoints made;
+    /// the log's length and the frames copied at the last checkpoint (either side's).
+    private let state = Locked<(connection: DatabaseQueue?, frames: Int, requested: Bool, running: Bool, checkpoints: Int,
+                                log: Int, copied: Int)>((nil, 0, false, false, 0, 0, 0))
+
+    init(path: String) {
+        self.path = path
+    }
+
+    /// The log's length, in frames, after the writer's last commit.
+    var frames: Int { state.withLock { $0.frames } }
+
+    /// Passive checkpoints made so far, on either side (for tests).
+    var checkpoints: Int { state.withLock { $0.checkpoints } }
+
+    /// Installs the WAL hook on the pool's writer connection (replacing SQLite's automatic
+    /// checkpoint). The hook holds this checkpointer weakly: once it is gone, the writer
+    /// checkpoints at `Storage.walCheckpointPages` in its commits, as before.
+    func install(on pool: DatabasePool) {
+        let hook = Unmanaged.passRetained(Hook(self)).toOpaque()  // one small box per pool, for the connection's life
+        pool.writeWithoutTransaction { db in
+            _ = sqlite3_wal_hook(db.sqliteConnection, { context, connection, name, frames in
+                guard let context else { return SQLITE_OK }
+                let checkpointer = Unmanaged<Hook>.fromOpaque(context).takeUnretainedValue().checkpointer
+                let frames = Int(frames)
+                guard checkpointer?.committed(frames: frames) ?? (frames >= Storage.walCheckpointPages) else { return SQLITE_OK }
+                var (log, copied): (Int32, Int32) = (-1, -1)
+                if sqlite3_wal_checkpoint_v2(connection, name, SQLITE_CHECKPOINT_PASSIVE, &log, &copied) == SQLITE_OK {
+                    checkpointer?.checkpointed(log: Int(log), copied: Int(copied))
+                }
+                return SQLITE_OK
+            }, hook)
+        }
+    }
+
+    /// The writer's hook after a commit: notes the log's length, asks for a run past
+    /// `Storage.walCheckpointPages`; true when the writer should checkpoint now (the run left
+    /// at most `finishFrames`, or the log reached `inlineFrames`).
+    private func committed(frames: Int) -> Bool {
+        let (due, finish) = state.withLock { state -> (Bool, Bool) in
+            state.frames = frames
+            if frames < state.log { (state.log, state.copied) = (0, 0) }  // the log started again
+            guard frames >= Storage.walCheckpointPages else { return (false, false) }
+            if frames >= Self.inlineFrames || (state.copied > 0 && frames - state.copied <= Self.finishFrames) { return (false, true) }
+            return (frames >= state.log + (state.copied >= state.log ? 1 : Self.retryFrames), false)
+        }
+        if due { request() }
+        return finish
+    }
+
+    /// A checkpoint's outcome: the log's length and the frames copied from it so far.
+    private func checkpointed(log: Int, copied: Int) {
+        state.withLock { state in
+            state.checkpoints += 1
+            (state.log, state.copied) = (log, copied)
+        }
+    }
+
+    /// Runs passive checkpoints on the checkpointer's thread soon (once, however often it is asked meanwhile).
+    func request() {
+        let start = state.withLock { state -> Bool in
+            state.requested = true
+            defer { state.running = true }
+            return !state.running
+        }
+        if start { queue.async { self.run() } }
+    }
+
+    private func run() {
+        while true {
+            let go = state.withLock { state -> Bool in
+                if !state.requested { state.running = false }
+                defer { state.requested = false }
+                return state.requested
+            }
+            guard go else { return }
+            do {
+                let connection = try self.connection()
+                var before = -1
+                for _ in 0..<Self.maximumRounds {
+                    let (log, copied) = try connection.writeWithoutTransaction { db in try db.checkpoint(.passive) }
+                    checkpointed(log: log, copied: copied)
+                    // All committed frames copied (the next transaction starts the log again), or no progress.
+                    if copied >= log || copied <= before { break }
+                    before = copied
+                }
+            } catch {
+                // A checkpoint that could not run leaves the log longer; the writer's own
+                // checkpoint at `inlineFrames` bounds it.
+            }
+        }
+    }
+
+    private func connection() throws -> DatabaseQueue {
+        if let open = state.withLock({ $0.connection }) { return open }
+        var configuration = Configuration()
+        configuration.label = "mashangban.wal-checkpoint"
+        let connection = try DatabaseQueue(path: path, configuration: configuration)
+        try connection.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
+        state.withLock { $0.connection = connection }
+        return connection
+    }
+
+    /// What the hook's context points at: the checkpointer, weakly.
+    private final class Hook: @unchecked Sendable {  // read on the writer thread only
+        weak var checkpointer: WALCheckpointer?
+        init(_ checkpointer: WALCheckpointer) { self.checkpointer = checkpointer }
+    }
+}
