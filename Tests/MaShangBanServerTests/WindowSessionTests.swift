@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import HummingbirdTesting
 @testable import MaShangBan
 import Testing
@@ -21,6 +22,13 @@ struct WindowSessionTests {
             let answer = try claimed.json()
             #expect(answer["session"] as? String == session.id && answer["status"] as? String == "claimed")
             let submission = try #require(answer["submission"] as? String)
+            // The claim's unit audits the hand-over, then the session's end, on one chain.
+            let audited = try await server.backend.transactions.pool.read { db in
+                try Row.fetchAll(db, sql: "SELECT action, object FROM audit_records ORDER BY seq DESC LIMIT 2")
+                    .map { "\($0["action"] as String) \($0["object"] as String)" }
+            }
+            #expect(audited == ["window_session.claimed window_session:\(session.id)", "scan.accepted submission:\(submission)"])
+            #expect(try await server.backend.services.auditTrail.verify().ok)
             let watchdog = Task {
                 try await Task.sleep(for: .seconds(20))
                 poll.cancel()

@@ -250,6 +250,11 @@ public struct Scans: Sendable {
     /// and its audit record.
     func record(_ prepared: Prepared, terminal: Client, _ db: Database) throws -> HandedOver {
         var chain = try audit.chain(db)
+        return try record(prepared, terminal: terminal, chain: &chain, db)
+    }
+
+    /// `record` on the caller's audit chain, for a unit that audits more after it (a claim).
+    func record(_ prepared: Prepared, terminal: Client, chain: inout AuditChain, _ db: Database) throws -> HandedOver {
         try Submissions.record(prepared.draft, vault: vault, actor: .client(terminal.id), chain: &chain, db)
         return prepared.handedOver
     }

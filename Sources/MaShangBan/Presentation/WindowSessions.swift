@@ -123,12 +123,13 @@ public struct WindowSessions: Sendable {
         let audit = self.audit
         return try await scans.preparedUnit(prepare, generation: { $0.prepared.generation }) { read, db -> (String, String) in
             let (sessionID, window, prepared, box) = read
-            _ = try scans.record(prepared, terminal: window, db)  // first: the session names the submission
+            var chain = try audit.chain(db)  // one chain for both records: the head is read once
+            _ = try scans.record(prepared, terminal: window, chain: &chain, db)  // first: the session names the submission
             guard try WindowSessionStore.markClaimed(sessionID, submission: submissionID, resultBox: box, at: instant, db) else {
                 throw MSBError.tokenUsed  // claimed since it was read (the unit's savepoint drops the submission)
             }
-            try audit.append(db, actor: .client(client.id), action: "window_session.claimed",
-                             object: "window_session:\(sessionID)", detail: ["submission": .string(submissionID)])
+            try chain.append(actor: .client(client.id), action: "window_session.claimed", object: "window_session:\(sessionID)",
+                             detail: ["submission": .string(submissionID)])
             return (sessionID, submissionID)
         }
     }
