@@ -128,11 +128,15 @@ struct BenchCommand: AsyncParsableCommand {
         // One thread runs every write: its CPU per unit bounds the rate whatever the cores do.
         // Meanwhile the delivery worker tries to send the new submissions, on the same cores
         // and writer (the bench's approval system is unreachable: few attempts end).
+        // And the write-ahead log's checkpoints: beside the writer, or in its commits (the last
+        // frames of a run; forced when the checkpointer fell 16,000 frames behind).
         for (name, writes) in [("codes", results.codeWrites), ("scans", results.scanWrites), ("claims", results.claimWrites),
-                               ("visit scans", results.visitWrites)] where writes.units > 0 {
-            print(Self.row("  writer, \(name)", String(format: "%.1f units per commit, %.3f ms CPU per unit (bound %.0f/s); %d webhook attempts",
+                               ("hot holder's scans", results.hotScanWrites), ("visit scans", results.visitWrites)] where writes.units > 0 {
+            print(Self.row("  writer, \(name)", String(format: "%.1f units per commit, %.3f ms CPU per unit (bound %.0f/s); %d webhook attempts; "
+                                                          + "WAL checkpoints %d beside, %d + %d forced in commits",
                                                           writes.unitsPerTransaction, writes.cpuPerUnit * 1000,
-                                                          1 / max(writes.cpuPerUnit, 1e-9), writes.deliveryAttempts)))
+                                                          1 / max(writes.cpuPerUnit, 1e-9), writes.deliveryAttempts,
+                                                          writes.checkpoints.beside, writes.checkpoints.finished, writes.checkpoints.forced)))
         }
         print("ratios")
         print(Self.row("  scans ÷ HTTP floor", String(format: "%.2f", results.scans.rate / results.floor.rate)))

@@ -84,6 +84,7 @@ struct FlowBench {
         let codeWrites: GroupCommits
         let scanWrites: GroupCommits
         let claimWrites: GroupCommits
+        let hotScanWrites: GroupCommits
         /// The server process's RSS after the single-request phases, and its peak so far, in MB.
         let serverMemory: (now: Double, peak: Double)
         /// Seconds from starting the server process on the bench's data directory to its
@@ -175,12 +176,15 @@ struct FlowBench {
         // started): codes for `flows` of them, then their scans. No query may grow with one
         // holder's history.
         var (hotCodes, hotScans) = (Figures.skipped, Figures.skipped)
+        var hotScanWrites = GroupCommits(units: 0, transactions: 0, cpuSeconds: 0, deliveryAttempts: 0)
         if !s.hotConsents.isEmpty {
             let hotTokens: [String]
             (hotCodes, hotTokens) = try await phase("POST", "/v1/presentations", token: app,
                                                     bodies: s.hotConsents.suffix(flows).map { #"{"consent":"\#($0)"}"# }, expect: 201, keep: "token")
+            let beforeHotScans = try await http.groupCommits()
             (hotScans, _) = try await phase("POST", "/v1/scans", token: terminal,
                                             bodies: hotTokens.map { #"{"token":"\#($0)","item":"\#(Self.item)"}"# }, expect: 201)
+            hotScanWrites = try await http.groupCommits() - beforeHotScans
         }
         var (visitScans, visitRed, visitWrites) = (Figures.skipped, 0, GroupCommits(units: 0, transactions: 0, cpuSeconds: 0, deliveryAttempts: 0))
         var (policySearches, policySearchesPerCore, hits) = (Figures.skipped, Figures.skipped, 0.0)
@@ -249,6 +253,7 @@ struct FlowBench {
                        inclusionProofs: inclusionProofs, consistencyProofs: consistencyProofs, auditSize: auditSize,
                        crossRegionScans: crossScans, peerCPUPerScan: peerCPUPerScan,
                        codeWrites: afterCodes - beforeCodes, scanWrites: afterScans - afterCodes, claimWrites: afterClaims - beforeClaims,
+                       hotScanWrites: hotScanWrites,
                        serverMemory: memory, serverStartup: server.startup)
     }
 
@@ -512,8 +517,13 @@ struct FlowBench {
             func sum(_ name: String) -> Double {
                 text.split(separator: "\n").filter { $0.hasPrefix(name + "{") }.compactMap { Double($0.split(separator: " ").last ?? "") }.reduce(0, +)
             }
+            func labelled(_ name: String, _ label: String) -> Int {
+                Int(text.split(separator: "\n").first { $0.hasPrefix(name + "{") && $0.contains(label) }.flatMap { Double($0.split(separator: " ").last ?? "") } ?? 0)
+            }
+            let checkpoints = ["checkpointer", "writer_finish", "writer_forced"].map { labelled(WALCheckpointer.checkpointsMetric, #"by="\#($0)""#) }
             return GroupCommits(units: Int(value(GroupCommit.unitsMetric)), transactions: Int(value(GroupCommit.transactionsMetric)),
-                                cpuSeconds: value(GroupCommit.cpuMetric), deliveryAttempts: Int(sum(Deliveries.attemptsMetric)))
+                                cpuSeconds: value(GroupCommit.cpuMetric), deliveryAttempts: Int(sum(Deliveries.attemptsMetric)),
+                                checkpoints: (checkpoints[0], checkpoints[1], checkpoints[2]))
         }
 
     }
@@ -526,10 +536,16 @@ struct FlowBench {
         /// The writer thread's CPU time running batches.
         let cpuSeconds: Double
         let deliveryAttempts: Int
+        /// Write-ahead log checkpoints (`WALCheckpointer.checkpointsMetric`): beside the writer,
+        /// finished in a commit, forced in a commit.
+        var checkpoints = (beside: 0, finished: 0, forced: 0)
 
         static func - (after: GroupCommits, before: GroupCommits) -> GroupCommits {
             GroupCommits(units: after.units - before.units, transactions: after.transactions - before.transactions,
-                         cpuSeconds: after.cpuSeconds - before.cpuSeconds, deliveryAttempts: after.deliveryAttempts - before.deliveryAttempts)
+                         cpuSeconds: after.cpuSeconds - before.cpuSeconds, deliveryAttempts: after.deliveryAttempts - before.deliveryAttempts,
+                         checkpoints: (after.checkpoints.beside - before.checkpoints.beside,
+                                       after.checkpoints.finished - before.checkpoints.finished,
+                                       after.checkpoints.forced - before.checkpoints.forced))
         }
 
         var unitsPerTransaction: Double { Double(units) / Double(max(1, transactions)) }

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import GRDBSQLite
+import Metrics
 
 /// Checkpoints the write-ahead log on a connection and a thread of its own, so that the
 /// group commit's writer never stops for it.
@@ -18,7 +19,11 @@ import GRDBSQLite
 /// disk is slow), the writer checkpoints in its commit as SQLite would, so the log stays
 /// bounded whatever happens here. Durability is unchanged: each commit's fsync of the log
 /// is the writer's, and a checkpoint fsyncs the database file (`synchronous=FULL` here too).
-final class WALCheckpointer: Sendable {
+public final class WALCheckpointer: Sendable {
+    /// Passive checkpoints by who ran them (`by`): `checkpointer` (beside the writer),
+    /// `writer_finish` (the last frames, in a commit), `writer_forced` (at `inlineFrames`).
+    public static let checkpointsMetric = "msb_wal_checkpoints_total"
+
     /// Past this many frames the writer checkpoints in its commit, as SQLite's automatic
     /// checkpoint does: four times `Storage.walCheckpointPages`, and past
     /// `WarmSnapshots.restartFrames`, where the snapshots pause to let the log start again.
@@ -64,10 +69,11 @@ final class WALCheckpointer: Sendable {
                 guard let context else { return SQLITE_OK }
                 let checkpointer = Unmanaged<Hook>.fromOpaque(context).takeUnretainedValue().checkpointer
                 let frames = Int(frames)
-                guard checkpointer?.committed(frames: frames) ?? (frames >= Storage.walCheckpointPages) else { return SQLITE_OK }
+                let by = checkpointer.map { $0.committed(frames: frames) } ?? (frames >= Storage.walCheckpointPages ? "writer_forced" : nil)
+                guard let by else { return SQLITE_OK }
                 var (log, copied): (Int32, Int32) = (-1, -1)
                 if sqlite3_wal_checkpoint_v2(connection, name, SQLITE_CHECKPOINT_PASSIVE, &log, &copied) == SQLITE_OK {
-                    checkpointer?.checkpointed(log: Int(log), copied: Int(copied))
+                    checkpointer?.checkpointed(log: Int(log), copied: Int(copied), by: by)
                 }
                 return SQLITE_OK
             }, hook)
@@ -75,26 +81,28 @@ final class WALCheckpointer: Sendable {
     }
 
     /// The writer's hook after a commit: notes the log's length, asks for a run past
-    /// `Storage.walCheckpointPages`; true when the writer should checkpoint now (the run left
-    /// at most `finishFrames`, or the log reached `inlineFrames`).
-    private func committed(frames: Int) -> Bool {
-        let (due, finish) = state.withLock { state -> (Bool, Bool) in
+    /// `Storage.walCheckpointPages`; whether the writer should checkpoint now, and why (the
+    /// run left at most `finishFrames`, or the log reached `inlineFrames`), or nil.
+    private func committed(frames: Int) -> String? {
+        let (due, inline) = state.withLock { state -> (Bool, String?) in
             state.frames = frames
             if frames < state.log { (state.log, state.copied) = (0, 0) }  // the log started again
-            guard frames >= Storage.walCheckpointPages else { return (false, false) }
-            if frames >= Self.inlineFrames || (state.copied > 0 && frames - state.copied <= Self.finishFrames) { return (false, true) }
-            return (frames >= state.log + (state.copied >= state.log ? 1 : Self.retryFrames), false)
+            guard frames >= Storage.walCheckpointPages else { return (false, nil) }
+            if frames >= Self.inlineFrames { return (false, "writer_forced") }
+            if state.copied > 0 && frames - state.copied <= Self.finishFrames { return (false, "writer_finish") }
+            return (frames >= state.log + (state.copied >= state.log ? 1 : Self.retryFrames), nil)
         }
         if due { request() }
-        return finish
+        return inline
     }
 
     /// A checkpoint's outcome: the log's length and the frames copied from it so far.
-    private func checkpointed(log: Int, copied: Int) {
+    private func checkpointed(log: Int, copied: Int, by: String) {
         state.withLock { state in
             state.checkpoints += 1
             (state.log, state.copied) = (log, copied)
         }
+        Counter(label: Self.checkpointsMetric, dimensions: [("by", by)]).increment()
     }
 
     /// Runs passive checkpoints on the checkpointer's thread soon (once, however often it is asked meanwhile).
@@ -120,7 +128,7 @@ final class WALCheckpointer: Sendable {
                 var before = -1
                 for _ in 0..<Self.maximumRounds {
                     let (log, copied) = try connection.writeWithoutTransaction { db in try db.checkpoint(.passive) }
-                    checkpointed(log: log, copied: copied)
+                    checkpointed(log: log, copied: copied, by: "checkpointer")
                     // All committed frames copied (the next transaction starts the log again), or no progress.
                     if copied >= log || copied <= before { break }
                     before = copied
