@@ -4,16 +4,17 @@ import GRDBSQLite
 import Metrics
 
 /// Checkpoints the write-ahead log on a connection and a thread of its own, so that the
-/// group commit's writer never stops for it.
+/// group commit's writer stops for it only briefly.
 ///
 /// SQLite's automatic checkpoint runs inside the commit that takes the log past its length:
 /// the writer copies the log's pages back into the database and fsyncs the database file
 /// (4–13 ms of waiting on this machine) while every unit of that batch, and every unit
 /// queued behind it, waits. Those stalls were the scans' slowest hundredth. Here the
-/// writer's connection has a WAL hook instead, which only notes the log's length after each
+/// writer's connection has a WAL hook instead, which notes the log's length after each
 /// commit and, past `Storage.walCheckpointPages`, asks this checkpointer to run: passive
-/// checkpoints (they never block the writer, nor wait for it) until one has copied every
-/// frame committed so far, so that the writer's next transaction starts the log again.
+/// checkpoints (they never block the writer, nor wait for it), each copying what was
+/// committed while the one before ran. The writer copies the last few frames itself
+/// (`finishFrames`), so that its next transaction starts the log again.
 ///
 /// If the checkpointer falls far behind (`inlineFrames`: readers hold old snapshots, or the
 /// disk is slow), the writer checkpoints in its commit as SQLite would, so the log stays
