@@ -210,9 +210,5 @@ struct BenchCommand: AsyncParsableCommand {
     static func residentMegabytes() -> Double { BenchProcess.memory(of: "self").now }
 
     /// This process's CPU seconds so far (user and system, all threads).
-    static func ownCPUSeconds() -> Double {
-        var usage = rusage()
-        getrusage(RUSAGE_SELF.rawValue, &usage)
-        return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
-    }
+    static func ownCPUSeconds() -> Double { WrkLoad.cpuSeconds(RUSAGE_SELF) }
 }

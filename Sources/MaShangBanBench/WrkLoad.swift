@@ -81,9 +81,12 @@ struct WrkLoad {
 
     /// CPU seconds of this process's waited-for children: each wrk once it has ended (the
     /// server under test is still running, so it is not among them).
-    static func finishedChildrenCPUSeconds() -> Double {
+    static func finishedChildrenCPUSeconds() -> Double { cpuSeconds(RUSAGE_CHILDREN) }
+
+    /// User and system CPU seconds of `who` (this process, or its waited-for children) so far.
+    static func cpuSeconds(_ who: __rusage_who) -> Double {
         var usage = rusage()
-        getrusage(RUSAGE_CHILDREN.rawValue, &usage)
+        getrusage(who.rawValue, &usage)
         return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
     }
 
