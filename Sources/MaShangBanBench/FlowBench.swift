@@ -518,7 +518,8 @@ struct FlowBench {
                 text.split(separator: "\n").filter { $0.hasPrefix(name + "{") }.compactMap { Double($0.split(separator: " ").last ?? "") }.reduce(0, +)
             }
             func labelled(_ name: String, _ label: String) -> Int {
-                Int(text.split(separator: "\n").first { $0.hasPrefix(name + "{") && $0.contains(label) }.flatMap { Double($0.split(separator: " ").last ?? "") } ?? 0)
+                let line = text.split(separator: "\n").first { $0.hasPrefix(name + "{") && $0.contains(label) }
+                return Int(line.flatMap { Double($0.split(separator: " ").last ?? "") } ?? 0)
             }
             let checkpoints = ["checkpointer", "writer_finish", "writer_forced"].map { labelled(WALCheckpointer.checkpointsMetric, #"by="\#($0)""#) }
             return GroupCommits(units: Int(value(GroupCommit.unitsMetric)), transactions: Int(value(GroupCommit.transactionsMetric)),
