@@ -28,9 +28,9 @@ public final class GroupCommit: Sendable {
         let finish: (Result<Void, any Error>) -> Void
     }
 
-    /// Run on the writer's connection after each group transaction, outside it
-    /// (`WarmSnapshots.afterCommit`: the write-ahead log's length).
-    private let afterCommit: (@Sendable (Database) -> Void)?
+    /// Run on the writer's thread after each group transaction, outside it
+    /// (`WarmSnapshots.afterCommit`: the write-ahead log's length, as `WALCheckpointer` noted it).
+    private let afterCommit: (@Sendable () -> Void)?
     /// Runs each group transaction's units, inside the transaction (`wrapUnits`).
     typealias Wrap = @Sendable (Database, () throws -> Void) throws -> Void
     /// Boxed: a closure read through `Locked`'s inout is wrapped in a reabstraction thunk and
@@ -45,7 +45,7 @@ public final class GroupCommit: Sendable {
         self.init(pool: pool, afterCommit: nil)
     }
 
-    init(pool: DatabasePool, afterCommit: (@Sendable (Database) -> Void)?) {
+    init(pool: DatabasePool, afterCommit: (@Sendable () -> Void)?) {
         self.pool = pool
         self.afterCommit = afterCommit
     }
@@ -116,7 +116,7 @@ public final class GroupCommit: Sendable {
                         }
                         return .commit
                     }
-                    afterCommit?(db)
+                    afterCommit?()
                 }
             } catch {
                 outcomes = [Result](repeating: .failure(error), count: batch.count)

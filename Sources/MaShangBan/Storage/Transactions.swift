@@ -25,9 +25,7 @@ struct Transactions: Sendable {
         let checkpointer = WALCheckpointer(path: pool.path)
         checkpointer.install(on: pool)
         let snapshots = warmSnapshots.map { WarmSnapshots(pool: pool, lifetime: $0) }
-        let afterCommit: (@Sendable (Database) -> Void)? = snapshots.map { snapshots in
-            { @Sendable _ in snapshots.afterCommit(frames: checkpointer.frames) }
-        }
+        let afterCommit: (@Sendable () -> Void)? = snapshots.map { snapshots in { @Sendable in snapshots.afterCommit(frames: checkpointer.frames) } }
         writes = GroupCommit(pool: pool, afterCommit: afterCommit)
         self.snapshots = snapshots
         self.checkpointer = checkpointer
