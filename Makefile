@@ -39,9 +39,11 @@ fuzz: deps-run
 	    -print_final_stats=1 .build/fuzz/corpus/$$target scripts/fuzz-seeds/$$target || exit 1; \
 	done
 
-# The test suite under the thread sanitizer (a separate build in .build/tsan).
+# The test suite under the thread sanitizer (a separate build in .build/tsan), with the
+# few known reports that are not races in our code suppressed (scripts/tsan-suppressions.txt).
 tsan: deps-test
-	swift test --sanitize=thread --scratch-path .build/tsan
+	TSAN_OPTIONS="suppressions=$(CURDIR)/scripts/tsan-suppressions.txt $$TSAN_OPTIONS" \
+	  swift test --sanitize=thread --scratch-path .build/tsan
 
 build: deps-run
 	swift build

@@ -31,6 +31,8 @@ final class RawConnection {
     }
 
     /// Sends `byte` every `interval` until the server closes the connection; how long that took.
+    /// Each byte resets the server's idle timeout (60 s), so a close before `limit` is a deadline's
+    /// doing; callers set no tighter upper bound, as a loaded machine (the thread sanitizer) answers late.
     func trickle(_ byte: String, every interval: Duration, giveUpAfter limit: Duration,
                  meanwhile: () async throws -> Void = {}) async throws -> Duration? {
         let start = ContinuousClock.now
@@ -56,12 +58,12 @@ final class RawConnection {
             let slow = try RawConnection(port: try #require(client.port))
             slow.send("GET /healthz HTTP/1.1\r\nHost: localhost\r\nX-Slow: ")
             // Each byte would reset the idle timeout (60 s); the head deadline is not reset.
-            let closedAfter = try await slow.trickle("a", every: .milliseconds(200), giveUpAfter: .seconds(10)) {
+            let closedAfter = try await slow.trickle("a", every: .milliseconds(200), giveUpAfter: .seconds(30)) {
                 let status = try await client.call(.get, "/healthz", token: nil).status
                 #expect(status == .ok)
             }
             let elapsed = try #require(closedAfter, "the slowloris connection was never closed")
-            #expect(elapsed >= .milliseconds(800) && elapsed < .seconds(5), "closed after \(elapsed)")
+            #expect(elapsed >= .milliseconds(800), "closed after \(elapsed)")
             #expect(try await client.call(.get, "/v1/clients").status == .ok)
         }
     }
@@ -72,12 +74,12 @@ final class RawConnection {
             let slow = try RawConnection(port: try #require(client.port))
             slow.send("POST /v1/clients HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer \(adminToken)\r\n"
                 + "Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{")
-            let closedAfter = try await slow.trickle(" ", every: .milliseconds(200), giveUpAfter: .seconds(10)) {
+            let closedAfter = try await slow.trickle(" ", every: .milliseconds(200), giveUpAfter: .seconds(30)) {
                 let status = try await client.call(.get, "/v1/clients").status
                 #expect(status == .ok)
             }
             let elapsed = try #require(closedAfter, "the trickled body's connection was never closed")
-            #expect(elapsed >= .milliseconds(800) && elapsed < .seconds(5), "closed after \(elapsed)")
+            #expect(elapsed >= .milliseconds(800), "closed after \(elapsed)")
             // Nothing was created from the half body.
             let clients = try #require(try await client.call(.get, "/v1/clients").json()["clients"] as? [[String: Any]])
             #expect(clients.count == 1)
