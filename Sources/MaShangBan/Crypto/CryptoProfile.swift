@@ -24,6 +24,25 @@ public protocol Hashing: Sendable {
 public protocol MessageAuthentication: Sendable {
     var name: String { get }
     func mac(key: [UInt8], data: [UInt8]) -> [UInt8]
+    /// The MAC under one key that MACs many short values (lookup digests, holder
+    /// references): a profile that can sets the key up once, not for every value.
+    func keyed(_ key: [UInt8]) -> any KeyedMAC
+}
+
+/// A MAC with its key fixed: `mac(data)` is `mac(key: key, data: data)`.
+public protocol KeyedMAC: Sendable {
+    func mac(_ data: [UInt8]) -> [UInt8]
+}
+
+extension MessageAuthentication {
+    public func keyed(_ key: [UInt8]) -> any KeyedMAC { PlainKeyedMAC(authentication: self, key: key) }
+}
+
+/// A keyed MAC that passes its key on every call.
+struct PlainKeyedMAC: KeyedMAC {
+    let authentication: any MessageAuthentication
+    let key: [UInt8]
+    func mac(_ data: [UInt8]) -> [UInt8] { authentication.mac(key: key, data: data) }
 }
 
 /// Authenticated encryption with associated data for data at rest

@@ -6,6 +6,7 @@ public struct DataVault: Sendable {
     let suite: CryptoSuite
     let key: [UInt8]
     let lookup: [UInt8]
+    private let lookupMAC: any KeyedMAC
 
     /// The derivation labels (RFC 5869 `info`).
     static let encryptionLabel = "mashangban/v1/data-at-rest"
@@ -13,9 +14,9 @@ public struct DataVault: Sendable {
 
     /// The vault of a data key: an encryption key and a lookup key derived from it.
     init(suite: CryptoSuite, dataKey: [UInt8]) {
-        self.suite = suite
-        key = KeyDerivation.hkdf(suite, secret: dataKey, salt: [], info: Array(Self.encryptionLabel.utf8), length: 32)
-        lookup = KeyDerivation.hkdf(suite, secret: dataKey, salt: [], info: Array(Self.lookupLabel.utf8), length: 32)
+        self.init(suite: suite,
+                  key: KeyDerivation.hkdf(suite, secret: dataKey, salt: [], info: Array(Self.encryptionLabel.utf8), length: 32),
+                  lookup: KeyDerivation.hkdf(suite, secret: dataKey, salt: [], info: Array(Self.lookupLabel.utf8), length: 32))
     }
 
     /// The vault as it was before `KeySeparation`: the data key itself for both purposes
@@ -23,7 +24,7 @@ public struct DataVault: Sendable {
     static func undivided(suite: CryptoSuite, dataKey: [UInt8]) -> DataVault { DataVault(suite: suite, key: dataKey, lookup: dataKey) }
 
     private init(suite: CryptoSuite, key: [UInt8], lookup: [UInt8]) {
-        (self.suite, self.key, self.lookup) = (suite, key, lookup)
+        (self.suite, self.key, self.lookup, lookupMAC) = (suite, key, lookup, suite.authentication.keyed(lookup))
     }
 
     public func seal(_ value: String, context: String) throws -> [UInt8] {
@@ -44,6 +45,6 @@ public struct DataVault: Sendable {
 
     /// A keyed digest for equality lookups of a sealed value (never reversible without the key).
     public func lookupKey(_ value: String, domain: String) -> [UInt8] {
-        suite.mac(key: lookup, data: Array("\(domain)\u{0}\(value)".utf8))
+        lookupMAC.mac(Array("\(domain)\u{0}\(value)".utf8))
     }
 }

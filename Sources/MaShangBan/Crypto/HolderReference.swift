@@ -1,16 +1,14 @@
 /// Keyed references to holder ids (HMAC under `keys/holder-ref.key`): the audit log and
 /// lookups use these, never the citizen ID or credit code itself.
 public struct HolderReference: Sendable {
-    let suite: CryptoSuite
-    let key: [UInt8]
+    private let mac: any KeyedMAC
 
     init(suite: CryptoSuite, key: [UInt8]) {
-        self.suite = suite
-        self.key = key
+        mac = suite.authentication.keyed(key)
     }
 
     /// 128 bits of the HMAC, base64url: stable for one deployment, meaningless without the key.
     public func ref(_ holderID: String) -> String {
-        Encoding.base64URL(suite.mac(key: key, data: Array(holderID.utf8)).prefix(16))
+        Encoding.base64URL(mac.mac(Array(holderID.utf8)).prefix(16))
     }
 }

@@ -15,6 +15,22 @@ public struct HMACSHA256: MessageAuthentication {
     public func mac(key: [UInt8], data: [UInt8]) -> [UInt8] {
         Array(HMAC<SHA256>.authenticationCode(for: data, using: SymmetricKey(data: key)))
     }
+
+    /// The key's inner and outer pads hashed once: a value then costs two SHA-256 blocks
+    /// fewer, and no key set-up.
+    public func keyed(_ key: [UInt8]) -> any KeyedMAC { PreparedHMACSHA256(start: HMAC<SHA256>(key: SymmetricKey(data: key))) }
+}
+
+/// HMAC-SHA256 from a keyed state. `start` is never changed: each value works on a copy, and
+/// swift-crypto copies the shared digest state before the copy's first update (copy on
+/// write), so threads only ever read it.
+struct PreparedHMACSHA256: KeyedMAC, @unchecked Sendable {
+    let start: HMAC<SHA256>
+    func mac(_ data: [UInt8]) -> [UInt8] {
+        var hmac = start
+        hmac.update(data: data)
+        return Array(hmac.finalize())
+    }
 }
 
 /// AES-256-GCM through swift-crypto; the box is nonce(12) ‖ ciphertext ‖ tag(16).
@@ -25,7 +41,10 @@ public struct AESGCMEncryption: AuthenticatedEncryption {
 
     public func seal(_ plaintext: [UInt8], key: [UInt8], associatedData: [UInt8]) throws -> [UInt8] {
         guard key.count == keyLength else { throw CryptoError("AES-256-GCM needs a 32-byte key") }
-        let box = try AES.GCM.seal(plaintext, using: SymmetricKey(data: key), authenticating: associatedData)
+        // A random 96-bit nonce, as swift-crypto would draw, but from the buffered CSPRNG
+        // (swift-crypto's own costs two system calls a box).
+        let nonce = try AES.GCM.Nonce(data: SystemRandom().bytes(12))
+        let box = try AES.GCM.seal(plaintext, using: SymmetricKey(data: key), nonce: nonce, authenticating: associatedData)
         guard let combined = box.combined else { throw CryptoError("AES-GCM produced no combined box") }
         return Array(combined)
     }

@@ -6,19 +6,55 @@ public protocol RandomSource: Sendable {
     func bytes(_ count: Int) -> [UInt8]
 }
 
-/// The operating system's CSPRNG: glibc's `arc4random_buf` (one `getrandom(2)` call per
-/// request) on Linux, `SystemRandomNumberGenerator` elsewhere.
+/// The operating system's CSPRNG. Small draws (ids, nonces: a few per request) come from a
+/// shared buffer of 4 KiB filled by one `arc4random_buf` (`getrandom(2)`) call, so they cost
+/// a copy, not a system call each; a byte is handed out once and then zeroed in the buffer.
+/// Draws of more than 256 bytes go to the kernel directly. (The process never forks without
+/// exec, so no child can share the buffer.)
 public struct SystemRandom: RandomSource {
     public init() {}
     public func bytes(_ count: Int) -> [UInt8] {
+        count > Self.largestBuffered ? Self.fresh(count) : Self.buffer.take(count)
+    }
+
+    static let largestBuffered = 256
+    private static let buffer = RandomBuffer(size: 4096)
+
+    static func fresh(_ count: Int) -> [UInt8] {
         var out = [UInt8](repeating: 0, count: count)
+        fill(&out)
+        return out
+    }
+
+    static func fill(_ bytes: inout [UInt8]) {
         #if canImport(Glibc)
-        out.withUnsafeMutableBytes { if let base = $0.baseAddress { arc4random_buf(base, $0.count) } }
+        bytes.withUnsafeMutableBytes { if let base = $0.baseAddress { arc4random_buf(base, $0.count) } }
         #else
         var generator = SystemRandomNumberGenerator()
-        for index in out.indices { out[index] = generator.next() }
+        for index in bytes.indices { bytes[index] = generator.next() }
         #endif
-        return out
+    }
+}
+
+/// Kernel random bytes drawn ahead, handed out once each.
+final class RandomBuffer: Sendable {
+    private let state: Locked<(bytes: [UInt8], next: Int)>
+
+    init(size: Int) { state = Locked(([UInt8](repeating: 0, count: size), size)) }
+
+    func take(_ count: Int) -> [UInt8] {
+        state.withLock { state in
+            if state.next + count > state.bytes.count {
+                SystemRandom.fill(&state.bytes)
+                state.next = 0
+            }
+            let range = state.next..<(state.next + count)
+            defer {
+                state.bytes.replaceSubrange(range, with: repeatElement(0, count: count))
+                state.next += count
+            }
+            return Array(state.bytes[range])
+        }
     }
 }
 

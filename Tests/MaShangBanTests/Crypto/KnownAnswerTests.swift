@@ -43,6 +43,51 @@ struct KnownAnswerTests {
         #expect(Encoding.hex(mac) == "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7")
     }
 
+    /// A MAC keyed once gives what the MAC gives with its key each time, for keys shorter
+    /// than, as long as and longer than a block, from many tasks at once (the keyed state is shared).
+    @Test(arguments: CryptoProfile.allCases)
+    func aKeyedMACIsTheMAC(profile: CryptoProfile) async {
+        let suite = CryptoSuite(profile: profile)
+        // RFC 4231 test case 1, keyed once.
+        if profile == .intl {
+            let mac = suite.authentication.keyed([UInt8](repeating: 0x0b, count: 20)).mac(Array("Hi There".utf8))
+            #expect(Encoding.hex(mac) == "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7")
+        }
+        for keyLength in [0, 20, 64, 65, 131] {
+            let key = (0..<keyLength).map { UInt8(truncatingIfNeeded: $0 * 7 + keyLength) }
+            let keyed = suite.authentication.keyed(key)
+            let agreed = await withTaskGroup(of: Bool.self) { group in
+                for task in 0..<8 {
+                    group.addTask {
+                        (0..<50).allSatisfy { value in
+                            let data = Array("holder-\(task)-\(value)".utf8) + [UInt8](repeating: 0x5c, count: value * 3)
+                            return keyed.mac(data) == suite.mac(key: key, data: data)
+                        }
+                    }
+                }
+                return await group.allSatisfy { $0 }
+            }
+            #expect(agreed, "key of \(keyLength) bytes")
+        }
+    }
+
+    /// The buffered CSPRNG hands each byte out once: draws from many tasks, across several
+    /// refills of its buffer, never repeat a 12-byte nonce or an id's 16 bytes, and large draws
+    /// (straight from the kernel) have what they ask for.
+    @Test func systemRandomNeverHandsOutABytesTwice() async {
+        let draws = await withTaskGroup(of: [[UInt8]].self) { group in
+            for task in 0..<4 {
+                group.addTask { (0..<1500).map { _ in SystemRandom().bytes(task % 2 == 0 ? 12 : 16) } }
+            }
+            return await group.reduce(into: [[UInt8]]()) { $0 += $1 }
+        }
+        #expect(draws.count == 6000 && Set(draws).count == 6000, "84 KiB of draws, about 20 refills of the buffer")
+        #expect(draws.allSatisfy { $0.count == 12 || $0.count == 16 })
+        #expect(Set(draws.flatMap { $0 }).count > 200, "bytes spread over their values")
+        let large = SystemRandom().bytes(SystemRandom.largestBuffered + 1)
+        #expect(large.count == 257 && large != [UInt8](repeating: 0, count: 257))
+    }
+
     @Test(arguments: CryptoProfile.allCases)
     func aeadRoundTripAndTamper(profile: CryptoProfile) throws {
         let suite = CryptoSuite(profile: profile)
