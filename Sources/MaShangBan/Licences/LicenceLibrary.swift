@@ -40,7 +40,7 @@ public struct LicenceLibrary: Sendable {
     public func importLicence(_ submission: LicenceSubmission, by issuer: LicenceIssuer) async throws -> Imported {
         try await transactions.write { db in
             var chain = try audit.chain(db)
-            return try store(db, try seal(try validate(submission, db), by: issuer), by: issuer, chain: &chain)
+            return try store(db, try seal(try validate(submission, db), by: issuer), by: issuer, chain: &chain, today: today)
         }
     }
 
@@ -54,8 +54,9 @@ public struct LicenceLibrary: Sendable {
             try Storage.withBulkCache(db) {
                 var chain = try audit.chain(db, signingAhead: true)
                 var refused: [(line: Int, error: MSBError)] = []
+                let today = today
                 for (line, licence) in licences {
-                    do { _ = try store(db, licence, by: issuer, chain: &chain) } catch let error as MSBError {
+                    do { _ = try store(db, licence, by: issuer, chain: &chain, today: today) } catch let error as MSBError {
                         refused.append((line, error))
                     }
                 }
@@ -118,7 +119,8 @@ public struct LicenceLibrary: Sendable {
     /// representative, the agent authorisations the old one granted end with it.
     /// (Insert-or-nothing, then update, is cheaper than an upsert when most licences of an
     /// import are new.)
-    func store(_ db: Database, _ licence: SealedLicence, by issuer: LicenceIssuer, chain: inout AuditChain) throws -> Imported {
+    func store(_ db: Database, _ licence: SealedLicence, by issuer: LicenceIssuer, chain: inout AuditChain,
+               today: CalendarDate) throws -> Imported {
         let instant = now()
         let created = try LicenceStore.insertIfNew(licence, issuerCode: issuer.code, issuerClient: issuer.clientID, at: instant, db)
         var id = licence.newID

@@ -23,7 +23,7 @@ enum SigningKeyStore {
 
     /// The active key's kid, if there is one.
     static func activeKID(_ db: Database) throws -> String? {
-        try String.fetchOne(db, sql: "SELECT kid FROM signing_keys WHERE status = 'active'")
+        try String.fetchOne(db.cachedStatement(sql: "SELECT kid FROM signing_keys WHERE status = 'active'"))  // at every audit checkpoint
     }
 
     static func retire(kid: String, at instant: Date, _ db: Database) throws {
