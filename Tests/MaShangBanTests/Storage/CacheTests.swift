@@ -145,4 +145,47 @@ import MaShangBanTestSupport
             #expect(try Int64.fetchAll(db, sql: "SELECT c FROM t ORDER BY c") == [7, 8])
         }
     }
+
+    /// Values bound one by one are stored as GRDB would bind them: empty text and an empty
+    /// blob are not NULL, a nil optional is; a wrong count of values is refused and changes
+    /// nothing; a statement bound so runs again with new values, and after GRDB's own arguments.
+    @Test func boundValuesAreStoredAsGRDBWouldBindThem() throws {
+        let queue = try DatabaseQueue()
+        try queue.write { db in
+            try db.execute(sql: "CREATE TABLE t (n INTEGER NOT NULL, a TEXT, b BLOB, c TEXT)")
+            let insert = "INSERT INTO t (n, a, b, c) VALUES (?, ?, ?, ?)"
+            try db.cachedStatement(sql: insert).execute { values in
+                values.bind(Int64(1))
+                values.bind("")
+                values.bind(Data())
+                values.bind(nil as String?)
+            }
+            try db.cachedStatement(sql: insert).execute { values in
+                values.bind(Int64(2))
+                values.bind("湖南 x")
+                values.bind([UInt8]([0, 1, 2]))
+                values.bind("c" as String?)
+            }
+            try db.cachedStatement(sql: insert).execute(arguments: [3, "g", Data([9]), nil])
+            try db.cachedStatement(sql: insert).execute { values in
+                values.bind(Int64(4))
+                values.bind("again")
+                values.bind(Data([4]))
+                values.bind(nil as String?)
+            }
+            #expect(throws: DatabaseError.self) {
+                try db.cachedStatement(sql: insert).execute { values in
+                    values.bind(Int64(5))
+                    values.bind("short")
+                }
+            }
+            let rows = try Row.fetchAll(db, sql: "SELECT n, a, typeof(a), b, typeof(b), c FROM t ORDER BY n")
+            #expect(rows.map { $0[0] as Int64 } == [1, 2, 3, 4])
+            #expect(rows.map { $0[1] as String? } == ["", "湖南 x", "g", "again"])
+            #expect(rows.map { $0[2] as String } == ["text", "text", "text", "text"])
+            #expect(rows.map { $0[3] as Data? } == [Data(), Data([0, 1, 2]), Data([9]), Data([4])])
+            #expect(rows.map { $0[4] as String } == ["blob", "blob", "blob", "blob"])
+            #expect(rows.map { $0[5] as String? } == [nil, "c", nil, nil])
+        }
+    }
 }

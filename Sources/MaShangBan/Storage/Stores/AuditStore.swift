@@ -14,8 +14,16 @@ enum AuditStore {
     static func insert(_ record: AuditRecord, _ db: Database) throws {
         try db.cachedStatement(sql: """
             INSERT INTO audit_records (seq, ts, actor, action, object, detail, prev, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-            """).execute(arguments: [record.seq, record.ts, record.actor, record.action, record.object, record.detailJSON,
-                                     record.prev, record.hash])
+            """).execute { values in
+            values.bind(record.seq)
+            values.bind(record.ts)
+            values.bind(record.actor)
+            values.bind(record.action)
+            values.bind(record.object)
+            values.bind(record.detailJSON)
+            values.bind(record.prev)
+            values.bind(record.hash)
+        }
     }
 
     /// Up to `limit` records after sequence number `after`, in order.

@@ -7,12 +7,24 @@ enum ConsentStore {
         try db.cachedStatement(sql: """
             INSERT INTO consents (id, client_id, holder_kind, holder_ref, agent_ref, agent_box, item, hall, created_at, expires_at)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """).execute(arguments: [consent.id, consent.clientID, consent.holderKind.rawValue, consent.holderRef, consent.agentRef,
-                                     agentBox.map { Data($0) }, consent.item, consent.hall, consent.createdAt.text,
-                                     consent.expiresAt.text])
+            """).execute { values in  // once a consent given, on the writer
+            values.bind(consent.id)
+            values.bind(consent.clientID)
+            values.bind(consent.holderKind.rawValue)
+            values.bind(consent.holderRef)
+            values.bind(consent.agentRef)
+            if let agentBox { values.bind(agentBox) } else { values.bindNull() }
+            values.bind(consent.item)
+            values.bind(consent.hall)
+            values.bind(consent.createdAt.text)
+            values.bind(consent.expiresAt.text)
+        }
         for (position, id) in consent.licenceIDs.enumerated() {
-            try db.cachedStatement(sql: "INSERT INTO consent_licences (consent_id, licence_id, position) VALUES (?, ?, ?)")
-                .execute(arguments: [consent.id, id, position])
+            try db.cachedStatement(sql: "INSERT INTO consent_licences (consent_id, licence_id, position) VALUES (?, ?, ?)").execute { values in
+                values.bind(consent.id)
+                values.bind(id)
+                values.bind(Int64(position))
+            }
         }
     }
 

@@ -50,7 +50,13 @@ enum FaceAuthStore {
                                 _ db: Database) throws {
         try db.cachedStatement(sql: """
             INSERT INTO face_auth_challenges (nonce, subject_ref, expires_at, client_id, purpose) VALUES (?, ?, ?, ?, ?)
-            """).execute(arguments: [nonce, subjectRef, expiresAt.text, clientID, purpose.rawValue])
+            """).execute { values in  // once a challenge, on the writer
+            values.bind(nonce)
+            values.bind(subjectRef)
+            values.bind(expiresAt.text)
+            values.bind(clientID)
+            values.bind(purpose.rawValue)
+        }
     }
 
     static func challenge(_ nonce: String, _ db: Database) throws -> Challenge? {

@@ -76,9 +76,21 @@ enum LicenceStore {
             INSERT INTO licences (id, type, number_key, holder_kind, holder_ref, data_box, valid_from, valid_until, issuer,
                 issuer_code, issuer_client, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT (type, number_key) DO NOTHING
-            """).execute(arguments: [licence.newID, licence.typeCode, licence.numberKey, licence.holderKind, licence.holderRef,
-                                     licence.dataBox, licence.validFrom, licence.validUntil?.text, licence.issuer, issuerCode,
-                                     issuerClient, stamp, stamp])
+            """).execute { values in
+            values.bind(licence.newID)
+            values.bind(licence.typeCode)
+            values.bind(licence.numberKey)
+            values.bind(licence.holderKind)
+            values.bind(licence.holderRef)
+            values.bind(licence.dataBox)
+            values.bind(licence.validFrom)
+            values.bind(licence.validUntil?.text)
+            values.bind(licence.issuer)
+            values.bind(issuerCode)
+            values.bind(issuerClient)
+            values.bind(stamp)
+            values.bind(stamp)
+        }
         return db.changesCount == 1
     }
 

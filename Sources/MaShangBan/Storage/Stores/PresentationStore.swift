@@ -12,7 +12,15 @@ enum PresentationStore {
         try db.cachedStatement(sql: """
             INSERT INTO presentations (id, consent_id, client_id, jti, token_hash, state, created_at, expires_at)
             VALUES (?, ?, ?, ?, ?, 'active', ?, ?)
-            """).execute(arguments: [id, consentID, clientID, jti, tokenHash, Timestamp.string(instant), expiresAt.text])
+            """).execute { values in  // once a code issued, on the writer
+            values.bind(id)
+            values.bind(consentID)
+            values.bind(clientID)
+            values.bind(jti)
+            values.bind(tokenHash)
+            values.bind(Timestamp.string(instant))
+            values.bind(expiresAt.text)
+        }
     }
 
     /// The active codes of a consent.

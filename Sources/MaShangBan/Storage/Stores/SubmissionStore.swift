@@ -27,13 +27,28 @@ enum SubmissionStore: DeliveryQueue {
         try db.cachedStatement(sql: """
             INSERT INTO submissions (id, item, approval_system, consent_id, presentation_id, window_session_id, terminal_id, status,
                 created_at, audit_seq) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)
-            """).execute(arguments: [id, item, approvalSystem, consentID, presentationID, windowSessionID, terminalID, stamp, auditSeq])
+            """).execute { values in  // once a scan or claim, on the writer
+            values.bind(id)
+            values.bind(item)
+            values.bind(approvalSystem)
+            values.bind(consentID)
+            values.bind(presentationID)
+            values.bind(windowSessionID)
+            values.bind(terminalID)
+            values.bind(stamp)
+            values.bind(auditSeq)
+        }
     }
 
     /// Queues a submission's sealed body, due at once.
     static func enqueue(_ id: String, bodyBox: [UInt8], at stamp: String, _ db: Database) throws {
         try db.cachedStatement(sql: "INSERT INTO outbox (submission_id, body_box, next_attempt_at, created_at) VALUES (?, ?, ?, ?)")
-            .execute(arguments: [id, Data(bodyBox), stamp, stamp])
+            .execute { values in
+                values.bind(id)
+                values.bind(bodyBox)
+                values.bind(stamp)
+                values.bind(stamp)
+            }
     }
 
     static func bodyBox(_ id: String, _ db: Database) throws -> [UInt8]? {
