@@ -28,7 +28,7 @@ public struct ApprovalSystemRegistry: Sendable {
         }
     }
 
-    static var codePattern: Regex<Substring> { /[a-z0-9][a-z0-9_-]{1,63}/ }
+    static let codeShape = CodeShape(first: "a-z0-9", "a-z0-9_-", lengths: 2...64)
 
     /// A webhook address: an http or https URL with a host and no credentials, at most 2048
     /// bytes; else 422 `validation_failed` naming `field`.
@@ -41,7 +41,7 @@ public struct ApprovalSystemRegistry: Sendable {
 
     /// Registers an approval system; returns it with its webhook secret (the only time it is shown).
     public func create(_ r: Registration, by actor: AuditActor) async throws -> (system: ApprovalSystem, secret: String) {
-        guard r.code.wholeMatch(of: Self.codePattern) != nil else {
+        guard Self.codeShape.matches(r.code) else {
             throw MSBError.validationFailed("code must be 2 to 64 lower-case letters, digits, '_' or '-'")
         }
         let name = try MSBError.requireText(r.name, field: "name", maximum: 100)

@@ -57,7 +57,7 @@ extension Deliveries {
     /// the same submission (`created` false). 422 `validation_failed` (no or a bad
     /// Idempotency-Key, or not a forwarded submission's body), 404 `item_unknown`.
     public func receive(_ body: [UInt8], idempotencyKey key: String?, from peer: String) async throws -> (status: SubmissionStatus, created: Bool) {
-        guard let key, key.wholeMatch(of: /[A-Za-z0-9._:-]{1,128}/) != nil else {
+        guard let key, CodeShape.peerRequestKey.matches(key) else {
             throw MSBError.validationFailed("Idempotency-Key is required: 1 to 128 letters, digits, '.', '_', ':' or '-'")
         }
         guard case .object(let members)? = JSONValue.parse(body), members["submission"]?.stringValue == key,

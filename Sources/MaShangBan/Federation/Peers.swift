@@ -84,17 +84,20 @@ public struct PeerRegistry: Sendable {
         }
     }
 
+    /// A pinned key's fingerprint: `sha256:` and 64 lowercase hex digits.
+    static let pinShape = CodeShape(prefix: "sha256:", "0-9a-f", lengths: 64...64)
+
     /// Registers a peer, or changes its name, address and pins; true when it is new.
     /// Audited `peer.created` or `peer.updated`. A key refused before and pinned now is taken
     /// at the next refresh; one pinned before and not now is refused then.
     public func register(_ r: Registration, by actor: AuditActor) async throws -> (peer: Peer, created: Bool) {
-        guard r.region.wholeMatch(of: /[1-9][0-9]{5}/) != nil else { throw MSBError.validationFailed("region must be a 6-digit region code") }
+        guard CodeShape.regionCode.matches(r.region) else { throw MSBError.validationFailed("region must be a 6-digit region code") }
         guard r.region != region else { throw MSBError.validationFailed("region \(region) is this deployment's own") }
         let name = try MSBError.requireText(r.name, field: "name", maximum: 100)
         var base = try ApprovalSystemRegistry.validateWebhook(r.baseURL, field: "base_url")
         while base.hasSuffix("/") { base.removeLast() }
         let pins = Array(Set(r.keyFingerprints.map { $0.lowercased() })).sorted()
-        guard !pins.isEmpty, pins.count <= 16, pins.allSatisfy({ $0.wholeMatch(of: /sha256:[0-9a-f]{64}/) != nil }) else {
+        guard !pins.isEmpty, pins.count <= 16, pins.allSatisfy(Self.pinShape.matches) else {
             throw MSBError.validationFailed("key_fingerprints must be 1 to 16 fingerprints, each sha256: and 64 hex digits")
         }
         let (audit, stamp, baseURL) = (self.audit, Timestamp(now()), base)

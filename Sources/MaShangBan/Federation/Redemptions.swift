@@ -93,7 +93,7 @@ extension Scans {
     public func redeem(_ request: RedemptionRequest, idempotencyKey key: String?, peer: String) async throws -> [UInt8] {
         var jti: String?
         do {
-            guard let key, key.wholeMatch(of: /[A-Za-z0-9._:-]{1,128}/) != nil else {
+            guard let key, CodeShape.peerRequestKey.matches(key) else {
                 throw MSBError.validationFailed("Idempotency-Key is required: 1 to 128 letters, digits, '.', '_', ':' or '-'")
             }
             guard request.receivingRegion == peer else { throw MSBError(.forbidden, "receiving_region must be the region that signed the request") }
@@ -141,7 +141,7 @@ extension Scans {
             let (jti, audit) = (jti, self.audit)
             try await transactions.unit { db in
                 var detail: [String: JSONValue] = ["code": .string(error.code), "region": .string(peer)]
-                if let key, key.wholeMatch(of: /[A-Za-z0-9._:-]{1,128}/) != nil { detail["peer_request"] = .string(key) }
+                if let key, CodeShape.peerRequestKey.matches(key) { detail["peer_request"] = .string(key) }
                 _ = try audit.append(db, actor: .region(peer), action: "federation.redemption_refused",
                                      object: jti.map { "token:\($0)" } ?? "token:unreadable", detail: detail)
             }

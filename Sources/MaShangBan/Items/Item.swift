@@ -50,22 +50,23 @@ public struct ItemRegistry: Sendable {
         }
     }
 
-    static var codePattern: Regex<Substring> { /[a-z0-9][a-z0-9_-]{1,63}/ }
+    static let codeShape = CodeShape(first: "a-z0-9", "a-z0-9_-", lengths: 2...64)
+    static let nationalCodeShape = CodeShape(first: "0-9A-Za-z", "0-9A-Za-z._-", lengths: 1...64)
 
     /// Adds an item. 422: `unknown_licence_type`, `unknown_approval_system`, `item_exists`,
     /// or `validation_failed` for a bad code, name, policy value, a policy key naming a
     /// field the type lacks, or an approval system missing (or, for an item another region
     /// decides, named).
     public func create(_ d: Definition, by actor: AuditActor) async throws -> Item {
-        guard d.code.wholeMatch(of: Self.codePattern) != nil else {
+        guard Self.codeShape.matches(d.code) else {
             throw MSBError.validationFailed("code must be 2 to 64 lower-case letters, digits, '_' or '-'")
         }
         let name = try MSBError.requireText(d.name, field: "name", maximum: 100)
-        if let national = d.nationalCode, national.wholeMatch(of: /[0-9A-Za-z][0-9A-Za-z._-]{0,63}/) == nil {
+        if let national = d.nationalCode, !Self.nationalCodeShape.matches(national) {
             throw MSBError.validationFailed("national_code must be 1 to 64 letters, digits, '.', '_' or '-'")
         }
         if let decider = d.decidedBy {
-            guard decider.wholeMatch(of: /[1-9][0-9]{5}/) != nil else { throw MSBError.validationFailed("decided_by must be a 6-digit region code") }
+            guard CodeShape.regionCode.matches(decider) else { throw MSBError.validationFailed("decided_by must be a 6-digit region code") }
             guard d.nationalCode != nil else { throw MSBError.validationFailed("decided_by needs national_code: the other region knows the item by it") }
         }
         let decidedElsewhere = d.decidedBy.map { $0 != region } ?? false

@@ -148,10 +148,10 @@ public struct LicenceTypeRegistry: Sendable {
         return type
     }
 
-    static var codePattern: Regex<Substring> { /[a-z][a-z0-9_]{1,63}/ }
+    static let codeShape = CodeShape(first: "a-z", "a-z0-9_", lengths: 2...64)
 
     static func validate(_ d: Definition) throws -> LicenceType {
-        guard d.code.wholeMatch(of: codePattern) != nil else {
+        guard codeShape.matches(d.code) else {
             throw MSBError.validationFailed("code must be 2 to 64 lower-case letters, digits or '_', starting with a letter")
         }
         let name = try MSBError.requireText(d.name, field: "name", maximum: 100)
@@ -162,7 +162,7 @@ public struct LicenceTypeRegistry: Sendable {
         guard !d.fields.isEmpty, d.fields.count <= 100 else { throw MSBError.validationFailed("fields must list 1 to 100 fields") }
         var fields: [LicenceField] = []
         for (i, f) in d.fields.enumerated() {
-            guard f.name.wholeMatch(of: codePattern) != nil else {
+            guard codeShape.matches(f.name) else {
                 throw MSBError.validationFailed("fields[\(i)].name must be 2 to 64 lower-case letters, digits or '_'")
             }
             guard let fieldClass = FieldClass(rawValue: f.fieldClass) else {

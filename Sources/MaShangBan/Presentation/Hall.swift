@@ -3,11 +3,11 @@
 public enum Hall {
     /// The longest hall code: a token that names its hall must stay within 300 bytes.
     public static let maximumLength = 16
-    private static var pattern: Regex<Substring> { /[A-Za-z0-9._-]{1,16}/ }
+    private static let shape = CodeShape("A-Za-z0-9._-", lengths: 1...maximumLength)
 
     /// 422 `validation_failed` naming `field` unless `hall` is 1 to 16 letters, digits, '.', '_' or '-'.
     public static func validate(_ hall: String, field: String) throws {
-        guard hall.wholeMatch(of: pattern) != nil else {
+        guard shape.matches(hall) else {
             throw MSBError.validationFailed("\(field) must be 1 to \(maximumLength) letters, digits, '.', '_' or '-'")
         }
     }

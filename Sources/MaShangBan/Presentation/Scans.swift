@@ -285,7 +285,7 @@ public struct Scans: Sendable {
 
     /// Audits a refused scan or claim and counts it; the item is named only when it looks like an item code.
     func recordRejection(_ code: String, jti: String?, item: String?, by client: Client, at instant: Date) async throws {
-        let itemCode = item.flatMap { $0.wholeMatch(of: ItemRegistry.codePattern) != nil ? $0 : nil }
+        let itemCode = item.flatMap { ItemRegistry.codeShape.matches($0) ? $0 : nil }
         let audit = audit
         try await transactions.unit { db in
             var detail: [String: JSONValue] = ["code": .string(code)]

@@ -64,9 +64,8 @@ public struct Policies: Sendable {
         }
     }
 
-    static var idPattern: Regex<Substring> { /[A-Za-z0-9][A-Za-z0-9_.-]{0,63}/ }
-    static var industryPattern: Regex<Substring> { /[A-T][0-9]{0,4}/ }
-    static var regionPattern: Regex<Substring> { /[1-9][0-9]{5}/ }
+    static let idShape = CodeShape(first: "A-Za-z0-9", "A-Za-z0-9_.-", lengths: 1...64)
+    static let industryShape = CodeShape(first: "A-T", "0-9", lengths: 1...5)
 
     /// Who publishes: an admin (any unit, or none), a unit (itself only), or the demo's loader.
     struct Publisher: Sendable {
@@ -80,7 +79,7 @@ public struct Policies: Sendable {
 
     /// A publication checked against the rules; a unit client publishes for itself only.
     static func validate(_ p: Publication, by publisher: Publisher, now: Date) throws -> Policy {
-        guard p.id.wholeMatch(of: idPattern) != nil else { throw MSBError.validationFailed("id must be 1 to 64 letters, digits, '.', '_' or '-'") }
+        guard idShape.matches(p.id) else { throw MSBError.validationFailed("id must be 1 to 64 letters, digits, '.', '_' or '-'") }
         let title = try MSBError.requireText(p.title, field: "title", maximum: 200)
         guard !p.body.trimmed.isEmpty, p.body.count <= 50_000 else { throw MSBError.validationFailed("body must be 1 to 50000 characters") }
         let benefit = try MSBError.requireText(p.benefit, field: "benefit", maximum: 500)
@@ -96,8 +95,8 @@ public struct Policies: Sendable {
             }
             return values
         }
-        let industries = try list(p.industries, "industries") { $0.wholeMatch(of: industryPattern) != nil }
-        let regions = try list(p.regions, "regions") { $0.wholeMatch(of: regionPattern) != nil }
+        let industries = try list(p.industries, "industries") { industryShape.matches($0) }
+        let regions = try list(p.regions, "regions") { CodeShape.regionCode.matches($0) }
         let scales = try list(p.enterpriseScales, "enterprise_scales") { Self.scales.contains($0) }
         guard let from = CalendarDate(p.validFrom) else { throw MSBError.validationFailed("valid_from must be a date YYYY-MM-DD") }
         let until = try p.validUntil.map { text in
@@ -203,10 +202,10 @@ public struct Policies: Sendable {
         guard words.count <= 8, words.allSatisfy({ $0.count <= 50 && !$0.hasControlCharacters }) else {
             throw MSBError.validationFailed("q must be at most 8 words of at most 50 characters")
         }
-        if let industry = q.industry, industry.wholeMatch(of: Self.industryPattern) == nil {
+        if let industry = q.industry, !Self.industryShape.matches(industry) {
             throw MSBError.validationFailed("industry must be a GB/T 4754 code")
         }
-        if let region = q.region, region.wholeMatch(of: Self.regionPattern) == nil { throw MSBError.validationFailed("region must be 6 digits") }
+        if let region = q.region, !CodeShape.regionCode.matches(region) { throw MSBError.validationFailed("region must be 6 digits") }
         if let scale = q.scale, !Self.scales.contains(scale) { throw MSBError.validationFailed("scale must be micro, small, medium or large") }
         let cursor = try q.after.map { try PolicyStore.Cursor(text: $0) }
         let filter = PolicyStore.Filter(industries: q.industry.map(Self.prefixes) ?? [], regions: q.region.map(Self.covering) ?? [],
@@ -232,7 +231,7 @@ public struct Policies: Sendable {
     /// `PUT /v1/enterprise/profile`. 422 `validation_failed`.
     public func setProfile(industry: String, region: String, scale: String, client: Client) async throws -> EnterpriseProfile {
         guard client.role == .enterprise, let enterprise = client.party else { throw MSBError.forbidden("this route is for enterprise clients") }
-        guard industry.wholeMatch(of: Self.industryPattern) != nil, region.wholeMatch(of: Self.regionPattern) != nil, Self.scales.contains(scale)
+        guard Self.industryShape.matches(industry), CodeShape.regionCode.matches(region), Self.scales.contains(scale)
         else { throw MSBError.validationFailed("industry must be a GB/T 4754 code, region 6 digits, scale micro, small, medium or large") }
         let profile = EnterpriseProfile(industry: industry, region: region, scale: scale)
         let (audit, stamp) = (self.audit, Timestamp(now()))

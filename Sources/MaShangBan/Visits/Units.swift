@@ -65,11 +65,11 @@ public struct UnitRegistry: Sendable {
         }
     }
 
-    static var codePattern: Regex<Substring> { /[A-Za-z0-9][A-Za-z0-9_-]{1,31}/ }
+    static let codeShape = CodeShape(first: "A-Za-z0-9", "A-Za-z0-9_-", lengths: 2...32)
 
     /// A unit code: 2 to 32 letters, digits, '_' or '-'; else 422 `validation_failed`.
     static func validateCode(_ code: String, field: String) throws -> String {
-        guard code.wholeMatch(of: codePattern) != nil else {
+        guard codeShape.matches(code) else {
             throw MSBError.validationFailed("\(field) must be 2 to 32 letters, digits, '_' or '-'")
         }
         return code
@@ -177,19 +177,19 @@ public struct UnitRegistry: Sendable {
         }
     }
 
-    static var officialPattern: Regex<Substring> { /[A-Za-z0-9][A-Za-z0-9_.-]{0,63}/ }
-    static var credentialPattern: Regex<Substring> { /[A-Za-z0-9-]{4,32}/ }
+    static let officialShape = CodeShape(first: "A-Za-z0-9", "A-Za-z0-9_.-", lengths: 1...64)
+    static let credentialShape = CodeShape("A-Za-z0-9-", lengths: 4...32)
     static func nameContext(_ unit: String, _ id: String) -> String { "official:\(unit):\(id):name" }
     static func credentialContext(_ unit: String, _ id: String) -> String { "official:\(unit):\(id):credential" }
 
     /// Adds an official to a unit. 404 `not_found` (unit), 422 `validation_failed`,
     /// `official_exists` (an id used before, withdrawn or not: ids are never reused).
     public func addOfficial(_ r: OfficialRegistration, unit: String, by actor: AuditActor) async throws -> Official {
-        guard r.id.wholeMatch(of: Self.officialPattern) != nil else {
+        guard Self.officialShape.matches(r.id) else {
             throw MSBError.validationFailed("id must be 1 to 64 letters, digits, '.', '_' or '-'")
         }
         let name = try MSBError.requireText(r.name, field: "name", maximum: 50)
-        if let number = r.credentialNumber, number.wholeMatch(of: Self.credentialPattern) == nil {
+        if let number = r.credentialNumber, !Self.credentialShape.matches(number) {
             throw MSBError.validationFailed("credential_no must be 4 to 32 letters, digits or '-'")
         }
         let nameBox = try vault.seal(name, context: Self.nameContext(unit, r.id))
