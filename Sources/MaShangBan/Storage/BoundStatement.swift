@@ -4,8 +4,8 @@ import GRDBSQLite
 
 extension Statement {
     /// Runs this (cached) statement with its values bound one by one through SQLite's own
-    /// binding functions, in place of GRDB's argument array: for the few inserts a batch runs
-    /// for every row (a licence and its audit record), where building that array (a boxed
+    /// binding functions, in place of GRDB's argument array: for the inserts the writer runs
+    /// for every licence imported, scan, code or consent, where building that array (a boxed
     /// value per column, then freeing it) was a tenth of the import's writer. SQLite copies
     /// each value; GRDB still runs the statement (`execute()`), so its transaction tracking
     /// and observers see it as any other. `bind` must bind every parameter, in order.
