@@ -211,7 +211,6 @@ public struct ClientRegistry: Sendable {
         }
     }
 
-    private static let windowShape = CodeShape(first: "A-Za-z0-9", "A-Za-z0-9_.-", lengths: 1...64)
 
     static func validate(_ r: Registration) throws -> Valid {
         guard let role = ClientRole(rawValue: r.role) else {
@@ -221,7 +220,7 @@ public struct ClientRegistry: Sendable {
         if role == .terminal {
             guard let hall = r.hall else { throw MSBError.validationFailed("hall is required for a terminal") }
             try Hall.validate(hall, field: "hall")
-            if let window = r.window, !windowShape.matches(window) {
+            if let window = r.window, !CodeShape.identifier.matches(window) {
                 throw MSBError.validationFailed("window must be 1 to 64 letters, digits, '.', '_' or '-'")
             }
         } else if r.hall != nil || r.window != nil {

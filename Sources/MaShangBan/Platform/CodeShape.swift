@@ -28,6 +28,9 @@ public struct CodeShape: Sendable {
         return true
     }
 
+    /// An id others give their own records (a window, an official, a policy): a letter or
+    /// digit, then up to 63 letters, digits, '_', '.' or '-'.
+    public static let identifier = CodeShape(first: "A-Za-z0-9", "A-Za-z0-9_.-", lengths: 1...64)
     /// A region code (行政区划代码): six digits, the first not 0.
     public static let regionCode = CodeShape(first: "1-9", "0-9", lengths: 6...6)
     /// The key a peer region gives its request (`Idempotency-Key`-like), as audited.

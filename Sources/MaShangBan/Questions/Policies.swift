@@ -64,7 +64,6 @@ public struct Policies: Sendable {
         }
     }
 
-    static let idShape = CodeShape(first: "A-Za-z0-9", "A-Za-z0-9_.-", lengths: 1...64)
     static let industryShape = CodeShape(first: "A-T", "0-9", lengths: 1...5)
 
     /// Who publishes: an admin (any unit, or none), a unit (itself only), or the demo's loader.
@@ -79,7 +78,7 @@ public struct Policies: Sendable {
 
     /// A publication checked against the rules; a unit client publishes for itself only.
     static func validate(_ p: Publication, by publisher: Publisher, now: Date) throws -> Policy {
-        guard idShape.matches(p.id) else { throw MSBError.validationFailed("id must be 1 to 64 letters, digits, '.', '_' or '-'") }
+        guard CodeShape.identifier.matches(p.id) else { throw MSBError.validationFailed("id must be 1 to 64 letters, digits, '.', '_' or '-'") }
         let title = try MSBError.requireText(p.title, field: "title", maximum: 200)
         guard !p.body.trimmed.isEmpty, p.body.count <= 50_000 else { throw MSBError.validationFailed("body must be 1 to 50000 characters") }
         let benefit = try MSBError.requireText(p.benefit, field: "benefit", maximum: 500)

@@ -177,7 +177,6 @@ public struct UnitRegistry: Sendable {
         }
     }
 
-    static let officialShape = CodeShape(first: "A-Za-z0-9", "A-Za-z0-9_.-", lengths: 1...64)
     static let credentialShape = CodeShape("A-Za-z0-9-", lengths: 4...32)
     static func nameContext(_ unit: String, _ id: String) -> String { "official:\(unit):\(id):name" }
     static func credentialContext(_ unit: String, _ id: String) -> String { "official:\(unit):\(id):credential" }
@@ -185,7 +184,7 @@ public struct UnitRegistry: Sendable {
     /// Adds an official to a unit. 404 `not_found` (unit), 422 `validation_failed`,
     /// `official_exists` (an id used before, withdrawn or not: ids are never reused).
     public func addOfficial(_ r: OfficialRegistration, unit: String, by actor: AuditActor) async throws -> Official {
-        guard Self.officialShape.matches(r.id) else {
+        guard CodeShape.identifier.matches(r.id) else {
             throw MSBError.validationFailed("id must be 1 to 64 letters, digits, '.', '_' or '-'")
         }
         let name = try MSBError.requireText(r.name, field: "name", maximum: 50)

@@ -8,7 +8,7 @@ import Testing
 struct CodeShapeTests {
     static var pairs: [(String, CodeShape, Regex<Substring>)] { [
         ("hall", CodeShape("A-Za-z0-9._-", lengths: 1...16), /[A-Za-z0-9._-]{1,16}/),
-        ("window", CodeShape(first: "A-Za-z0-9", "A-Za-z0-9_.-", lengths: 1...64), /[A-Za-z0-9][A-Za-z0-9_.-]{0,63}/),
+        ("identifier (window, official, policy)", CodeShape.identifier, /[A-Za-z0-9][A-Za-z0-9_.-]{0,63}/),
         ("unit", UnitRegistry.codeShape, /[A-Za-z0-9][A-Za-z0-9_-]{1,31}/),
         ("credential", UnitRegistry.credentialShape, /[A-Za-z0-9-]{4,32}/),
         ("peer request key", CodeShape.peerRequestKey, /[A-Za-z0-9._:-]{1,128}/),
