@@ -36,11 +36,17 @@ let package = Package(
             pkgConfig: "libqrencode",
             providers: [.apt(["libqrencode-dev", "libpng-dev"])]
         ),
+        // Process-wide SQLite settings made at program load (sqlite3_config is variadic: C only).
+        .target(
+            name: "CSQLiteSettings",
+            linkerSettings: [.linkedLibrary("sqlite3")]
+        ),
         .target(
             name: "MaShangBan",
             dependencies: [
                 "COpenSSL",
                 "CQREncode",
+                "CSQLiteSettings",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),

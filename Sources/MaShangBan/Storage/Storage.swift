@@ -1,3 +1,4 @@
+import CSQLiteSettings
 import Foundation
 import GRDB
 
@@ -40,6 +41,11 @@ public enum Storage {
         try migrator.migrate(pool)
         return pool
     }
+
+    /// Whether SQLite counts no memory statistics in this process (`CSQLiteSettings`, set at
+    /// program load): with them, every allocation SQLite makes on any connection takes one
+    /// process-wide mutex, about a fiftieth of the server's CPU on the scan path.
+    static var memoryStatisticsOff: Bool { msb_sqlite_memstatus_result() == 0 }
 
     /// Every connection's set-up: foreign keys, busy timeout, page caches, and 码上查's ranking function.
     static func configuration() -> Configuration {

@@ -59,6 +59,14 @@ struct BackendTests {
         #expect(backend.transactions.pool.configuration.maximumReaderCount == 4)
     }
 
+    /// SQLite keeps no memory statistics in this process: set at program load, before any
+    /// connection (else SQLite refuses the setting, and every allocation takes a global mutex).
+    @Test func sqliteCountsNoMemoryStatistics() throws {
+        let dir = try TemporaryDirectory()
+        _ = try openBackend(dir)
+        #expect(Storage.memoryStatisticsOff)
+    }
+
     /// The write-ahead log is checkpointed at 4,000 pages, short of the length at which warm
     /// snapshots pause to let it start again; a pool on its own checkpoints it in its
     /// commits as SQLite does, one with `Transactions` beside the writer.
