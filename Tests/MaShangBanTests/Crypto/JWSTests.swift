@@ -106,6 +106,40 @@ struct JWSTests {
         #expect(Encoding.fromBase64URL("Q") == nil)
     }
 
+    /// The decoder answers as the one before it did (the URL alphabet translated to the
+    /// standard one, canonical last character, then Foundation's decoder) on random texts of
+    /// the alphabet with a few bytes from outside it.
+    @Test func base64URLDecodesAsFoundationDoes() {
+        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
+        let strays = Array("=+/ .\n\u{0}é".utf8)
+        func reference(_ text: String) -> [UInt8]? {
+            let bytes = Array(text.utf8)
+            guard bytes.count % 4 != 1, bytes.allSatisfy(alphabet.contains) else { return nil }
+            let last = bytes.last.flatMap { alphabet.firstIndex(of: $0) } ?? 0
+            if (bytes.count % 4 == 2 && last & 0x0F != 0) || (bytes.count % 4 == 3 && last & 0x03 != 0) { return nil }
+            var standard = bytes.map { $0 == UInt8(ascii: "-") ? UInt8(ascii: "+") : $0 == UInt8(ascii: "_") ? UInt8(ascii: "/") : $0 }
+            while standard.count % 4 != 0 { standard.append(UInt8(ascii: "=")) }
+            return Data(base64Encoded: Data(standard)).map { [UInt8]($0) }
+        }
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+        func next(_ bound: Int) -> Int {
+            state ^= state << 13
+            state ^= state >> 7
+            state ^= state << 17
+            return Int(state % UInt64(bound))
+        }
+        var decoded = 0
+        for _ in 0..<5000 {
+            var bytes = (0..<next(40)).map { _ in alphabet[next(alphabet.count)] }
+            if next(8) == 0, !bytes.isEmpty { bytes[next(bytes.count)] = strays[next(strays.count)] }
+            let text = String(decoding: bytes, as: UTF8.self)
+            let expected = reference(text)
+            #expect(Encoding.fromBase64URL(text) == expected, "\(text)")
+            if expected != nil { decoded += 1 }
+        }
+        #expect(decoded > 1000, "the texts must mostly be valid to compare decodings")
+    }
+
     @Test func rejectsWrongShapeUnknownKeyBadSignatureAndSize() throws {
         let (signer, token) = try keyAndToken()
         #expect(throws: JWSError.malformed("not three dot-separated parts")) { try JWS.parse("abc.def") }
