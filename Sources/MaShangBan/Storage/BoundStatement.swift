@@ -11,12 +11,17 @@ extension Statement {
     /// and observers see it as any other. `bind` must bind every parameter, in order.
     func execute(binding bind: (inout ValueBinder) -> Void) throws {
         setUncheckedArguments(StatementArguments())  // GRDB's own bindings: none, and valid
+        try bindEvery(bind)
+        try execute()
+    }
+
+    /// Binds each parameter through `bind`; refuses a count that is not the statement's.
+    func bindEvery(_ bind: (inout ValueBinder) -> Void) throws {
         var binder = ValueBinder(statement: sqliteStatement)
         bind(&binder)
         guard binder.next - 1 == sqlite3_bind_parameter_count(sqliteStatement) else {
             throw DatabaseError(resultCode: .SQLITE_MISUSE, message: "bound \(binder.next - 1) values for its parameters", sql: sql)
         }
-        try execute()
     }
 }
 

@@ -8,7 +8,7 @@ enum AuditStore {
     /// (`ColumnReader`): every write unit of the hot path starts here.
     static func head(_ db: Database) throws -> (seq: Int64, hash: String)? {
         try db.cachedStatement(sql: "SELECT seq, hash FROM audit_records ORDER BY seq DESC LIMIT 1")
-            .firstRow([]) { row -> (Int64, String) in (try row.value(0), try row.value(1)) }
+            .firstRow(binding: { _ in }) { row -> (Int64, String) in (try row.value(0), try row.value(1)) }
     }
 
     static func insert(_ record: AuditRecord, _ db: Database) throws {

@@ -44,7 +44,7 @@ enum ClientStore {
     /// A client by id (a deleted one too if asked); nil when there is none.
     static func client(_ id: String, includingDeleted: Bool, _ db: Database) throws -> Client? {
         let sql = "SELECT \(columns) FROM clients WHERE id = ?" + (includingDeleted ? "" : " AND deleted_at IS NULL")
-        return try db.cachedStatement(sql: sql).firstRow([id], client)
+        return try db.cachedStatement(sql: sql).firstRow(binding: { $0.bind(id) }, client)
     }
 
     /// The live client a token hash belongs to.

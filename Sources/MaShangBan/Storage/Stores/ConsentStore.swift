@@ -33,7 +33,7 @@ enum ConsentStore {
         try db.cachedStatement(sql: """
             SELECT id, client_id, holder_kind, holder_ref, agent_ref, item, hall, created_at, expires_at, withdrawn_at
             FROM consents WHERE id = ?
-            """).firstRow([id]) { row in
+            """).firstRow(binding: { $0.bind(id) }) { row in
             Consent(id: try row.value(0), clientID: try row.value(1), holderKind: HolderKind(rawValue: try row.value(2)) ?? .person,
                     holderRef: try row.value(3), agentRef: try row.value(4), item: try row.value(5), hall: try row.value(6),
                     licenceIDs: [], createdAt: Timestamp(stored: try row.value(7)), expiresAt: Timestamp(stored: try row.value(8)),

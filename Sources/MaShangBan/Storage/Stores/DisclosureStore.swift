@@ -6,7 +6,7 @@ import GRDB
 enum DisclosureStore {
     /// The number every change a disclosure rests on moves (migration 0027).
     static func generation(_ db: Database) throws -> Int64 {
-        try db.cachedStatement(sql: "SELECT generation FROM disclosure_generation").firstRow([]) { try $0.value(0) } ?? 0
+        try db.cachedStatement(sql: "SELECT generation FROM disclosure_generation").firstRow(binding: { _ in }) { try $0.value(0) } ?? 0
     }
 
     struct Entry: Sendable {

@@ -19,7 +19,7 @@ enum ItemStore {
 
     /// One item's definition bytes (read by position: scans look their item up on the writer).
     static func definition(_ code: String, _ db: Database) throws -> [UInt8]? {
-        try db.cachedStatement(sql: "SELECT definition FROM items WHERE code = ?").firstRow([code]) { row in
+        try db.cachedStatement(sql: "SELECT definition FROM items WHERE code = ?").firstRow(binding: { $0.bind(code) }) { row in
             row.withBytes(0) { [UInt8]($0) }
         }
     }

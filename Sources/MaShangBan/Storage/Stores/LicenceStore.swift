@@ -56,7 +56,7 @@ enum LicenceStore {
         try db.cachedStatement(sql: """
             SELECT \(columns) FROM consent_licences JOIN licences l ON l.id = consent_licences.licence_id
             WHERE consent_licences.consent_id = ? ORDER BY consent_licences.position
-            """).allRows([consentID], stored)
+            """).allRows(binding: { $0.bind(consentID) }, stored)
     }
 
     /// The holder's newest licence of `type` that is neither revoked nor expired on `today`.

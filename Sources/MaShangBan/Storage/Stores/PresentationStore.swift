@@ -46,7 +46,7 @@ enum PresentationStore {
     static func byJTI(_ jti: String, _ db: Database) throws
         -> (rowid: Int64, id: String, consentID: String, state: State, tokenHash: String)? {
         try db.cachedStatement(sql: "SELECT rowid, id, consent_id, state, token_hash FROM presentations WHERE jti = ?")
-            .firstRow([jti]) { row -> (Int64, String, String, State, String) in
+            .firstRow(binding: { $0.bind(jti) }) { row -> (Int64, String, String, State, String) in
                 (try row.value(0), try row.value(1), try row.value(2), State(rawValue: try row.value(3)) ?? .used, try row.value(4))
             }
     }

@@ -40,7 +40,7 @@ enum WindowSessionStore {
 
     /// The session a token's `jti` names.
     static func session(jti: String, _ db: Database) throws -> Row? {
-        try db.cachedStatement(sql: "SELECT \(columns) FROM window_sessions WHERE jti = ?").firstRow([jti], row)
+        try db.cachedStatement(sql: "SELECT \(columns) FROM window_sessions WHERE jti = ?").firstRow(binding: { $0.bind(jti) }, row)
     }
 
     /// A session of `terminalID`.
