@@ -101,7 +101,7 @@ public enum JSONValue: Sendable, Equatable, Codable {
     /// bytes sort the same unless a name holds a character from U+E000 up (lead byte 0xEE or
     /// more), and compare without transcoding, so names without those are sorted by their
     /// bytes. Sorting the members, not the names, spares looking each value up again.
-    static func sortedMembers(_ members: [String: JSONValue]) -> [(key: String, value: JSONValue)] {
+    static func sortedMembers<Value>(_ members: [String: Value]) -> [(key: String, value: Value)] {
         var sorted = Array(members)
         let bytewise = sorted.allSatisfy { member in member.key.utf8.allSatisfy { $0 < 0xEE } }
         if bytewise {
@@ -141,6 +141,69 @@ public enum JSONValue: Sendable, Equatable, Codable {
             }
         }
         out.append(UInt8(ascii: "\""))
+    }
+}
+
+/// Writes canonical JSON (RFC 8785, as `JSONValue.canonicalBytes`) straight to bytes, for
+/// answers drawn on every request: building a `JSONValue` tree (a dictionary per object,
+/// hashed, then sorted) for the window's view cost more than writing it. Members are
+/// written in the order they are given, which must be RFC 8785's: each body written so is
+/// compared in a test with its `JSONValue` form.
+public struct CanonicalWriter {
+    public private(set) var bytes: [UInt8] = []
+    /// Whether the next member or element needs a comma before it.
+    private var afterValue = false
+
+    public init(capacity: Int = 512) { bytes.reserveCapacity(capacity) }
+
+    /// An object whose members `body` writes, each with `member` and then its value.
+    public mutating func object(_ body: (inout CanonicalWriter) -> Void) {
+        open(UInt8(ascii: "{"))
+        body(&self)
+        close(UInt8(ascii: "}"))
+    }
+
+    /// An array of `elements`, each written by `element`.
+    public mutating func array<Elements: Sequence>(_ elements: Elements, _ element: (inout CanonicalWriter, Elements.Element) -> Void) {
+        open(UInt8(ascii: "["))
+        for each in elements { element(&self, each) }
+        close(UInt8(ascii: "]"))
+    }
+
+    /// A member's name; its value comes next.
+    public mutating func member(_ name: String) {
+        if afterValue { bytes.append(UInt8(ascii: ",")) }
+        JSONValue.writeString(name, into: &bytes)
+        bytes.append(UInt8(ascii: ":"))
+        afterValue = false
+    }
+
+    /// A string, or `null`.
+    public mutating func string(_ value: String?) {
+        if afterValue { bytes.append(UInt8(ascii: ",")) }
+        if let value { JSONValue.writeString(value, into: &bytes) } else { bytes.append(contentsOf: "null".utf8) }
+        afterValue = true
+    }
+
+    /// An object of string members, in RFC 8785's order whatever their names.
+    public mutating func strings(_ members: [String: String]) {
+        object { writer in
+            for (name, value) in JSONValue.sortedMembers(members) {
+                writer.member(name)
+                writer.string(value)
+            }
+        }
+    }
+
+    private mutating func open(_ bracket: UInt8) {
+        if afterValue { bytes.append(UInt8(ascii: ",")) }
+        bytes.append(bracket)
+        afterValue = false
+    }
+
+    private mutating func close(_ bracket: UInt8) {
+        bytes.append(bracket)
+        afterValue = true
     }
 }
 

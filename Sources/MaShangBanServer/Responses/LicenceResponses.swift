@@ -37,6 +37,36 @@ struct MaskedLicenceBody: ResponseBody {
         }
         return .object(members)
     }
+
+    /// `json`, member by member in RFC 8785's order (a test compares the two).
+    func write(into writer: inout CanonicalWriter) {
+        writer.object { w in
+            if !summary {
+                w.member("fields")
+                w.strings(licence.fields)
+            }
+            w.member("id")
+            w.string(licence.id)
+            if !summary {
+                w.member("issuer")
+                w.string(licence.issuer)
+            }
+            w.member("name")
+            w.string(licence.name)
+            w.member("number")
+            w.string(licence.number)
+            w.member("status")
+            w.string(licence.status.rawValue)
+            w.member("type")
+            w.string(licence.type)
+            if !summary {
+                w.member("valid_from")
+                w.string(licence.validFrom.text)
+            }
+            w.member("valid_until")
+            w.string(licence.validUntil?.text)
+        }
+    }
 }
 
 /// `GET /v1/holders/{holder}/library`.

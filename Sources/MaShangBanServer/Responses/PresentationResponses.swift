@@ -52,6 +52,50 @@ struct WindowViewBody: ResponseBody {
             "delivery": .object(["status": .string(SubmissionState.pending.rawValue)]),
         ])
     }
+
+    /// `json`'s canonical form, written directly: every scan answers with it.
+    var canonicalBytes: [UInt8] {
+        var writer = CanonicalWriter()
+        write(into: &writer)
+        return writer.bytes
+    }
+
+    /// `json`, member by member in RFC 8785's order (a test compares the two).
+    func write(into writer: inout CanonicalWriter) {
+        writer.object { w in
+            w.member("agent")
+            if let agent = view.agentID {
+                w.object { w in
+                    w.member("id")
+                    w.string(agent)
+                }
+            } else {
+                w.string(nil)
+            }
+            w.member("approval_system")
+            w.string(view.approvalSystem)
+            w.member("delivery")
+            w.object { w in
+                w.member("status")
+                w.string(SubmissionState.pending.rawValue)
+            }
+            w.member("holder")
+            w.object { w in
+                w.member("id")
+                w.string(view.holderID)
+                w.member("kind")
+                w.string(view.holderKind.rawValue)
+                w.member("name")
+                w.string(view.holderName)
+            }
+            w.member("item")
+            w.string(view.item)
+            w.member("licences")
+            w.array(view.licences) { w, licence in MaskedLicenceBody(licence: licence).write(into: &w) }
+            w.member("submission")
+            w.string(view.submission)
+        }
+    }
 }
 
 /// `GET /v1/window-sessions/{id}`: waiting, expired, or claimed with the window's view.

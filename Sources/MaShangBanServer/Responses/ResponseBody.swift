@@ -9,12 +9,19 @@ import NIOCore
 /// same shapes, and the schemathesis run checks answers against it.
 protocol ResponseBody: Sendable {
     var json: JSONValue { get }
+    /// `json`'s canonical form; a body drawn on every request of a hot path writes it
+    /// directly (`CanonicalWriter`).
+    var canonicalBytes: [UInt8] { get }
+}
+
+extension ResponseBody {
+    var canonicalBytes: [UInt8] { json.canonicalBytes }
 }
 
 extension JSONResponse {
     static func make(_ body: some ResponseBody, status: HTTPResponse.Status = .ok) -> Response {
         Response(status: status, headers: [.contentType: "application/json; charset=utf-8"],
-                 body: .init(byteBuffer: ByteBuffer(bytes: body.json.canonicalBytes)))
+                 body: .init(byteBuffer: ByteBuffer(bytes: body.canonicalBytes)))
     }
 }
 
