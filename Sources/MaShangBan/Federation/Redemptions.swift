@@ -67,7 +67,7 @@ extension Scans {
         draft.detail = ["region": .string(peer.region), "request": .string(key), "peer_request": .string(redemption)]
         draft.bodyExtras = ["issued_by": .object(["region": .string(peer.region), "redemption": .string(redemption), "audit": peerAudit])]
         let (audit, vault, prepared) = (self.audit, self.vault, draft)
-        let system = try await transactions.unit { db -> String? in
+        let system = try await transactions.unit { [self] db -> String? in
             // Two windows may scan the same code at once: the peer answers both alike, and only one becomes a submission.
             guard try FederationStore.submission(codeFrom: peer.region, jti: claims.jti, db) == nil else { throw MSBError.tokenUsed }
             var draft = prepared
@@ -111,7 +111,7 @@ extension Scans {
             }
             let claims = try QRToken.verify(request.token, kind: .present, region: region, keyring: keyring, now: instant)
             jti = claims.jti
-            return try await transactions.unit { db in
+            return try await transactions.unit { [self] db in
                 if let earlier = try FederationStore.redemption(region: peer, request: key, db) { return try replay(earlier) }
                 let consumed = try Self.consume(claims, at: instant, db)
                 let presentationID = consumed.presentation

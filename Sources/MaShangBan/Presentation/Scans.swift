@@ -4,7 +4,9 @@ import GRDB
 /// A window terminal scans a holder's code (一码出示): the token is verified, then in one
 /// transaction consumed, checked against its consent and the item, and turned into a
 /// submission. The window gets the display-masked view; refusals are audited.
-public struct Scans: Sendable {
+/// A class: each scan's closures capture it, and copying a struct of these thirteen
+/// members (each holding references) into each one cost a percent of a scan's CPU.
+public final class Scans: Sendable {
     let transactions: Transactions
     /// Opens the consented licences.
     let library: LicenceLibrary
@@ -19,6 +21,12 @@ public struct Scans: Sendable {
     let delivery: WakeSignal
     /// 跨域通办: a peer's code is redeemed by the peer that issued it.
     let peerCalls: PeerCalls
+
+    init(transactions: Transactions, library: LicenceLibrary, vault: DataVault, audit: AuditLog, random: any RandomSource, now: @escaping Now,
+         keyring: Keyring, masks: MaskTable, region: String, delivery: WakeSignal, peerCalls: PeerCalls) {
+        (self.transactions, self.library, self.vault, self.audit, self.random, self.now) = (transactions, library, vault, audit, random, now)
+        (self.keyring, self.masks, self.region, self.delivery, self.peerCalls) = (keyring, masks, region, delivery, peerCalls)
+    }
 
     /// `POST /v1/scans`. Errors (docs/API.md "Terminal"): 422 `token_invalid`, 410
     /// `token_expired`, 409 `token_used`, 410 `token_revoked`, 403 `wrong_hall`, 403
@@ -75,14 +83,14 @@ public struct Scans: Sendable {
         // The code, the consent, the licences' data boxes opened, the approval system's view and
         // the submission are worked out ahead (`preparedUnit`); the unit consumes the code if
         // it is still active and stores them.
-        let prepare = { @Sendable (db: Database) throws -> (rowid: Int64, prepared: Prepared) in
+        let prepare = { @Sendable [self] (db: Database) throws -> (rowid: Int64, prepared: Prepared) in
             let found = try Self.find(claims, tokenHash: tokenHash, db)
             let item = try Self.item(code, token: claims, terminal: terminal, db)
             let consent = try Self.consent(of: (found.presentation, found.consent), db)
             return (found.rowid, try prepareHandOver(consent, item: item, terminal: terminal, source: .presentation(found.presentation),
                                                      submissionID: submissionID, at: instant, db))
         }
-        return try await preparedUnit(prepare, generation: { $0.prepared.generation }) { read, db in
+        return try await preparedUnit(prepare, generation: { $0.prepared.generation }) { [self] read, db in
             let (rowid, prepared) = read
             guard try PresentationStore.markUsedIfActive(rowid: rowid, at: instant, db) else {
                 _ = try Self.find(claims, db)  // its error: used or revoked since it was read
