@@ -43,9 +43,12 @@ enum ClientStore {
 
     /// A client by id (a deleted one too if asked); nil when there is none.
     static func client(_ id: String, includingDeleted: Bool, _ db: Database) throws -> Client? {
-        let sql = "SELECT \(columns) FROM clients WHERE id = ?" + (includingDeleted ? "" : " AND deleted_at IS NULL")
-        return try db.cachedStatement(sql: sql).firstRow(binding: { $0.bind(id) }, client)
+        try db.cachedStatement(sql: includingDeleted ? byID : liveByID).firstRow(binding: { $0.bind(id) }, client)
     }
+
+    /// Made once: a claim reads the window's client on every hand-over.
+    private static let byID = "SELECT \(columns) FROM clients WHERE id = ?"
+    private static let liveByID = byID + " AND deleted_at IS NULL"
 
     /// The live client a token hash belongs to.
     static func client(tokenHash: [UInt8], _ db: Database) throws -> Client? {

@@ -53,18 +53,23 @@ enum LicenceStore {
     /// The licences a consent carries, in the holder's order (one query: the schema's foreign
     /// keys keep each there).
     static func licences(consent consentID: String, _ db: Database) throws -> [StoredLicence] {
-        try db.cachedStatement(sql: """
-            SELECT \(columns) FROM consent_licences JOIN licences l ON l.id = consent_licences.licence_id
-            WHERE consent_licences.consent_id = ? ORDER BY consent_licences.position
-            """).allRows(binding: { $0.bind(consentID) }, stored)
+        try db.cachedStatement(sql: byConsent).allRows(binding: { $0.bind(consentID) }, stored)
     }
+
+    /// The hot paths' queries, made once (interpolated per call, each was built anew and then
+    /// hashed to find its cached statement).
+    private static let byConsent = """
+        SELECT \(columns) FROM consent_licences JOIN licences l ON l.id = consent_licences.licence_id
+        WHERE consent_licences.consent_id = ? ORDER BY consent_licences.position
+        """
+    private static let newestValidOfType = """
+        SELECT \(columns) FROM licences l WHERE holder_ref = ? AND type = ? AND revoked_at IS NULL
+          AND (valid_until IS NULL OR valid_until >= ?) ORDER BY rowid DESC LIMIT 1
+        """
 
     /// The holder's newest licence of `type` that is neither revoked nor expired on `today`.
     static func newestValid(holderRef: String, type: String, today: CalendarDate, _ db: Database) throws -> StoredLicence? {
-        try db.cachedStatement(sql: """
-            SELECT \(columns) FROM licences l WHERE holder_ref = ? AND type = ? AND revoked_at IS NULL
-              AND (valid_until IS NULL OR valid_until >= ?) ORDER BY rowid DESC LIMIT 1
-            """).firstRow([holderRef, type, today.text], stored)
+        try db.cachedStatement(sql: newestValidOfType).firstRow(binding: { $0.bind(holderRef); $0.bind(type); $0.bind(today.text) }, stored)
     }
 
     /// Inserts a licence unless its type and number are stored already; true when inserted.

@@ -40,8 +40,11 @@ enum WindowSessionStore {
 
     /// The session a token's `jti` names.
     static func session(jti: String, _ db: Database) throws -> Row? {
-        try db.cachedStatement(sql: "SELECT \(columns) FROM window_sessions WHERE jti = ?").firstRow(binding: { $0.bind(jti) }, row)
+        try db.cachedStatement(sql: byJTI).firstRow(binding: { $0.bind(jti) }, row)
     }
+
+    /// Made once: a claim runs it on every hand-over.
+    private static let byJTI = "SELECT \(columns) FROM window_sessions WHERE jti = ?"
 
     /// A session of `terminalID`.
     static func session(_ id: String, terminalID: String, _ db: Database) throws -> Row? {
