@@ -65,16 +65,45 @@ public enum DisclosureView {
 }
 
 extension WindowView {
-    /// How a claimed window session keeps its view, sealed, until the window reads it
-    /// (a storage form; the API's is drawn by the server).
-    var stored: JSONValue {
-        .object([
-            "submission": .string(submission), "item": .string(item), "approval_system": approvalSystem.map(JSONValue.string) ?? .null,
-            "holder": .object(["kind": .string(holderKind.rawValue), "id": .string(holderID), "name": holderName.map(JSONValue.string) ?? .null]),
-            "agent": agentID.map { .object(["id": .string($0)]) } ?? .null,
-            "licences": .array(licences.map(\.stored)),
-        ])
+    /// How a claimed window session keeps its view, sealed, until the window reads it (a
+    /// storage form; the API's is drawn by the server): canonical JSON, written directly,
+    /// since a claim writes one on every hand-over. `init(stored:)` reads it back.
+    var storedText: String {
+        var writer = CanonicalWriter()
+        writer.object { w in
+            w.member("agent")
+            if let agentID {
+                w.object { w in
+                    w.member("id")
+                    w.string(agentID)
+                }
+            } else {
+                w.string(nil)
+            }
+            w.member("approval_system")
+            w.string(approvalSystem)
+            w.member("holder")
+            w.object { w in
+                w.member("id")
+                w.string(holderID)
+                w.member("kind")
+                w.string(holderKind.rawValue)
+                w.member("name")
+                w.string(holderName)
+            }
+            w.member("item")
+            w.string(item)
+            w.member("licences")
+            w.array(licences) { w, licence in licence.writeStored(into: &w) }
+            w.member("submission")
+            w.string(submission)
+        }
+        return String(decoding: writer.bytes, as: UTF8.self)
     }
+
+    /// `storedText` as a value, for an answer that embeds it (a peer's redemption, not a hot
+    /// path). The writer's text always parses (`StoredViewTests`).
+    var stored: JSONValue { JSONValue.parse(Array(storedText.utf8)) ?? .null }
 
     init?(stored value: JSONValue) {
         guard let submission = value["submission"]?.stringValue, let item = value["item"]?.stringValue,
@@ -90,12 +119,28 @@ extension WindowView {
 }
 
 extension MaskedLicence {
-    var stored: JSONValue {
-        .object([
-            "id": .string(id), "type": .string(type), "name": .string(name), "number": .string(number), "status": .string(status.rawValue),
-            "valid_from": .string(validFrom.text), "valid_until": validUntil.map { .string($0.text) } ?? .null, "issuer": .string(issuer),
-            "fields": .object(fields.mapValues(JSONValue.string)),
-        ])
+    /// The licence in a stored window view (`WindowView.storedText`), members in RFC 8785's order.
+    func writeStored(into writer: inout CanonicalWriter) {
+        writer.object { w in
+            w.member("fields")
+            w.strings(fields)
+            w.member("id")
+            w.string(id)
+            w.member("issuer")
+            w.string(issuer)
+            w.member("name")
+            w.string(name)
+            w.member("number")
+            w.string(number)
+            w.member("status")
+            w.string(status.rawValue)
+            w.member("type")
+            w.string(type)
+            w.member("valid_from")
+            w.string(validFrom.text)
+            w.member("valid_until")
+            w.string(validUntil?.text)
+        }
     }
 
     init?(stored value: JSONValue) {

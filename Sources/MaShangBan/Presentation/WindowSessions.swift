@@ -118,7 +118,7 @@ public struct WindowSessions: Sendable {
             let prepared = try scans.prepareHandOver(consent, item: item, terminal: window, source: .windowSession(sessionID),
                                                      submissionID: submissionID, at: instant, db)
             let view = prepared.handedOver.windowView(masks: masks)
-            return (sessionID, window, prepared, try vault.seal(view.stored.canonicalString, context: "window_session:\(sessionID):result"))
+            return (sessionID, window, prepared, try vault.seal(view.storedText, context: "window_session:\(sessionID):result"))
         }
         let audit = self.audit
         return try await scans.preparedUnit(prepare, generation: { $0.prepared.generation }) { read, db -> (String, String) in
