@@ -146,6 +146,29 @@ import MaShangBanTestSupport
         }
     }
 
+    /// Reads whose values are bound one by one (`firstRow(binding:)`, `allRows(binding:)`)
+    /// find what GRDB's arguments find, run again with new values after an error or a read
+    /// left mid-rows, and refuse a wrong count of values.
+    @Test func readsBoundOneByOneFindWhatArgumentsFind() throws {
+        let queue = try DatabaseQueue()
+        try queue.write { db in
+            try db.execute(sql: "CREATE TABLE t (a TEXT NOT NULL, c INTEGER); INSERT INTO t VALUES ('x', 7), ('y', 8), ('', 9)")
+            let select = try db.cachedStatement(sql: "SELECT a FROM t WHERE c >= ? AND a <> ? ORDER BY c")
+            let all = try select.allRows(binding: { $0.bind(Int64(7)); $0.bind("none") }) { try $0.value(0) as String }
+            #expect(all == ["x", "y", ""])
+            #expect(all == (try select.allRows([7, "none"]) { try $0.value(0) as String }))
+            #expect(try select.firstRow(binding: { $0.bind(Int64(8)); $0.bind("") }) { try $0.value(0) as String } == "y")
+            #expect(try select.firstRow(binding: { $0.bind(Int64(10)); $0.bind("") }) { try $0.value(0) as String } == nil)
+            #expect(throws: DatabaseError.self) { try select.firstRow(binding: { $0.bind(Int64(7)) }) { try $0.value(0) as String } }
+            #expect(throws: DatabaseError.self) {
+                try select.firstRow(binding: { $0.bind(Int64(7)); $0.bind("x"); $0.bind("extra") }) { try $0.value(0) as String }
+            }
+            #expect(try select.firstRow(binding: { $0.bind(Int64(9)); $0.bind("x") }) { try $0.value(0) as String } == "")
+            let none = try db.cachedStatement(sql: "SELECT count(*) FROM t")
+            #expect(try none.firstRow(binding: { _ in }) { try $0.value(0) as Int64 } == 3)
+        }
+    }
+
     /// Values bound one by one are stored as GRDB would bind them: empty text and an empty
     /// blob are not NULL, a nil optional is; a wrong count of values is refused and changes
     /// nothing; a statement bound so runs again with new values, and after GRDB's own arguments.
