@@ -27,12 +27,6 @@ struct ColumnReader {
 }
 
 extension Statement {
-    /// Binds `arguments`, then calls `read` for each row until it returns false or the rows
-    /// end. The statement is reset afterwards, whatever happens.
-    func forEachRow(_ arguments: StatementArguments, _ read: (ColumnReader) throws -> Bool) throws {
-        try forEachRow(bind: { statement in try statement.setArguments(arguments) }, read)
-    }
-
     /// The first row, read by `read`; nil when there is none.
     func firstRow<T>(_ arguments: StatementArguments, _ read: (ColumnReader) throws -> T) throws -> T? {
         try firstRow(bind: { statement in try statement.setArguments(arguments) }, read)
@@ -79,6 +73,8 @@ extension Statement {
         return rows
     }
 
+    /// Binds through `bind`, then calls `read` for each row until it returns false or the
+    /// rows end. The statement is reset afterwards, whatever happens.
     private func forEachRow(bind: (Statement) throws -> Void, _ read: (ColumnReader) throws -> Bool) throws {
         guard isReadonly else {
             throw DatabaseError(resultCode: .SQLITE_MISUSE, message: "ColumnReader reads SELECT statements only", sql: sql)
