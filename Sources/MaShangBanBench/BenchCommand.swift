@@ -99,6 +99,7 @@ struct BenchCommand: AsyncParsableCommand {
             f.count == 0 ? "skipped" : String(format: "%6.0f /s  p50 %5.1f  p99 %5.1f  p999 %5.1f ms  errors %d  ", f.rate, f.p50, f.p99, f.p999, f.errors)
                 + (f.generatorCPUPerRequest.map { String(format: "cpu %.3f + \(f.generator) %.3f ms", f.cpuPerRequest * 1000, $0 * 1000) }
                     ?? String(format: "cpu %.3f ms", f.cpuPerRequest * 1000))
+                + String(format: ", %.2f cores", f.coresBusy)
         }
         print("limits on this machine")
         print(Self.row("  HTTP floor (GET /healthz, same load)", figures(results.floor)))

@@ -45,6 +45,11 @@ struct FlowBench {
         /// That generator: wrk, or this bench's own HTTP client (whole flows, searches, proofs).
         var generator = "wrk"
 
+        /// The cores the phase kept busy, server and generator together: its rate times their
+        /// CPU per request. Below the machine's cores, the phase waited on something else part of
+        /// the time (the single writer, a slow fsync), as the floor's requests do not.
+        var coresBusy: Double { rate * (cpuPerRequest + (generatorCPUPerRequest ?? 0)) }
+
         /// A phase the run left out.
         static let skipped = Figures(count: 0, rate: 0, p50: 0, p99: 0, p999: 0, errors: 0, cpuPerRequest: 0)
     }

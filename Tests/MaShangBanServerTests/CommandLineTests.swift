@@ -227,6 +227,10 @@ struct CommandLineTests {
             #expect(run.out.contains("writer CPU per scan unit ≤ 0.060 ms"))
             #expect(run.out.contains("hits/page") && !run.out.contains(" 0 hits/page"), "the searches find policies: \(run.out)")
             #expect(rows.allSatisfy { $0.contains("errors 0") }, "\(run.out)")
+            // Each phase says how many cores it kept busy (rate × CPU per request), a positive figure.
+            #expect(rows.allSatisfy { row in
+                row.contains(" ms, ") && (row.components(separatedBy: " cores").first?.split(separator: " ").last.flatMap { Double($0) } ?? 0) > 0
+            }, "\(run.out)")
             #expect(run.out.contains("red 0"), "every door entry of an approved visit is green: \(run.out)")
             #expect(run.out.contains("licences accepted / rejected              300 / 0"))
             #expect(run.out.contains("server RSS after the single requests"))
