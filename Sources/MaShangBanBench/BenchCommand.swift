@@ -157,8 +157,8 @@ struct BenchCommand: AsyncParsableCommand {
                                                                              results.serverMemory.peak)))
         print(Self.row("server startup on this data dir", String(format: "%.0f ms from exec to listening (%d licences)",
                                                                         results.serverStartup * 1000, licences)))
-        let targets = Targets(profile: profile, floor: results.floor.rate, verifyLimit: signatures.verify, importRate: rate, results: results,
-                              referenceRatio: referenceRatio)
+        let targets = Targets(profile: profile, floor: results.floor.rate, verifyLimit: signatures.verify, signLimit: signatures.sign,
+                              importRate: rate, results: results, referenceRatio: referenceRatio)
         print("targets (issue 26; each a ratio to a limit measured in this run, or a bound)")
         for line in targets.lines { print(Self.row("  " + line.name, line.verdict)) }
         if let profiler = bench.profiler {

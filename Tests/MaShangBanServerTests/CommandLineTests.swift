@@ -225,6 +225,9 @@ struct CommandLineTests {
             let judged = run.out.split(separator: "\n").filter { $0.hasSuffix("  pass") || $0.hasSuffix("  FAIL") }
             #expect(judged.count == 11, "\(run.out)")
             #expect(run.out.contains("writer CPU per scan unit ≤ 0.060 ms"))
+            // Beside the whole flows' target, the bound their own signatures set (not judged).
+            #expect(run.out.split(separator: "\n").contains { $0.contains("its signatures alone, ÷ HTTP floor") && $0.hasSuffix("flows/s, all cores)") },
+                    "\(run.out)")
             #expect(run.out.contains("hits/page") && !run.out.contains(" 0 hits/page"), "the searches find policies: \(run.out)")
             #expect(rows.allSatisfy { $0.contains("errors 0") }, "\(run.out)")
             // Each phase says how many cores it kept busy (rate × CPU per request), a positive figure.
