@@ -46,8 +46,8 @@ struct FlowBench {
         var generator = "wrk"
 
         /// The cores the phase kept busy, server and generator together: its rate times their
-        /// CPU per request. Below the machine's cores, the phase waited on something else part of
-        /// the time (the single writer, a slow fsync), as the floor's requests do not.
+        /// CPU per request. Fewer than the floor keeps busy: part of the time every request in
+        /// flight waited on one thing (the single writer, its fsync) and a core had nothing to run.
         var coresBusy: Double { rate * (cpuPerRequest + (generatorCPUPerRequest ?? 0)) }
 
         /// A phase the run left out.
