@@ -62,7 +62,7 @@ struct BenchCommand: AsyncParsableCommand {
         for chunk in chunks { try await importer.feed(chunk) }
         let result = try await importer.finish()
         let elapsed = ContinuousClock.now - start
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let seconds = elapsed.inSeconds
         let rate = Double(result.accepted) / seconds
         let cpu = Self.ownCPUSeconds() - cpuBefore
         print(Self.row("batch import (NDJSON, sealed, audited)", String(format: "%.0f licences/s", rate)))
@@ -77,7 +77,7 @@ struct BenchCommand: AsyncParsableCommand {
         let auditStart = ContinuousClock.now
         try await backend.services.auditTrail.appendBenchRecords(records)
         let auditElapsed = ContinuousClock.now - auditStart
-        let auditSeconds = Double(auditElapsed.components.seconds) + Double(auditElapsed.components.attoseconds) / 1e18
+        let auditSeconds = auditElapsed.inSeconds
         print(Self.row("audit records appended (one transaction)", String(format: "%.0f records/s", Double(records) / auditSeconds)))
         let verify = try await backend.services.auditTrail.verify()
         print(Self.row("audit chain after import", verify.ok ? "intact, \(verify.size ?? 0) records" : "BROKEN"))
@@ -131,12 +131,17 @@ struct BenchCommand: AsyncParsableCommand {
         // and writer (the bench's approval system is unreachable: few attempts end).
         // And the write-ahead log's checkpoints: beside the writer, or in its commits (the last
         // frames of a run; forced when the checkpointer fell 16,000 frames behind).
-        for (name, writes) in [("codes", results.codeWrites), ("scans", results.scanWrites), ("claims", results.claimWrites),
-                               ("hot holder's scans", results.hotScanWrites), ("visit scans", results.visitWrites)] where writes.units > 0 {
-            print(Self.row("  writer, \(name)", String(format: "%.1f units per commit, %.3f ms CPU per unit (bound %.0f/s); %d webhook attempts; "
-                                                          + "WAL checkpoints %d beside, %d + %d forced in commits",
+        // The writer's busy share is of the phase's wall time: batches run, fsyncs included.
+        for (name, writes, phase) in [("codes", results.codeWrites, results.codes), ("scans", results.scanWrites, results.scans),
+                                      ("claims", results.claimWrites, results.claims), ("hot holder's scans", results.hotScanWrites, results.hotScans),
+                                      ("visit scans", results.visitWrites, results.visitScans),
+                                      ("full flows (4 units each)", results.fullFlowWrites, results.fullFlows)] where writes.units > 0 {
+            let seconds = Double(phase.count) / max(phase.rate, 1e-9)
+            print(Self.row("  writer, \(name)", String(format: "%.1f units per commit, %.3f ms CPU per unit (bound %.0f/s), busy %.0f %% of the phase; "
+                                                          + "%d webhook attempts; WAL checkpoints %d beside, %d + %d forced in commits",
                                                           writes.unitsPerTransaction, writes.cpuPerUnit * 1000,
-                                                          1 / max(writes.cpuPerUnit, 1e-9), writes.deliveryAttempts,
+                                                          1 / max(writes.cpuPerUnit, 1e-9), 100 * writes.busySeconds / max(seconds, 1e-9),
+                                                          writes.deliveryAttempts,
                                                           writes.checkpoints.beside, writes.checkpoints.finished, writes.checkpoints.forced)))
         }
         print("ratios")

@@ -90,6 +90,8 @@ struct FlowBench {
         let scanWrites: GroupCommits
         let claimWrites: GroupCommits
         let hotScanWrites: GroupCommits
+        /// The whole flows': four units each (challenge, consent, code, scan).
+        let fullFlowWrites: GroupCommits
         /// The server process's RSS after the single-request phases, and its peak so far, in MB.
         let serverMemory: (now: Double, peak: Double)
         /// Seconds from starting the server process on the bench's data directory to its
@@ -236,6 +238,7 @@ struct FlowBench {
 
         // The whole 一码出示 flow, as the app and the window do it: challenge → (face check,
         // signed here by the bench's stand-in provider) → consent → code → scan.
+        let beforeFull = try await http.groupCommits()
         let full = try await profiled("full-flows") {
             if let load {
                 return try await FlowClient.run(.init(port: server.port, appToken: app, terminalToken: terminal,
@@ -251,6 +254,7 @@ struct FlowBench {
                     .status == 201
             }
         }
+        let fullFlowWrites = try await http.groupCommits() - beforeFull
         return Results(floor: floor, codes: codes, scans: scans, windowOpens: opens, claims: claims, fullFlows: full,
                        hotCodes: hotCodes, hotScans: hotScans,
                        visitScans: visitScans, visitRed: visitRed, visitWrites: visitWrites,
@@ -258,7 +262,7 @@ struct FlowBench {
                        inclusionProofs: inclusionProofs, consistencyProofs: consistencyProofs, auditSize: auditSize,
                        crossRegionScans: crossScans, peerCPUPerScan: peerCPUPerScan,
                        codeWrites: afterCodes - beforeCodes, scanWrites: afterScans - afterCodes, claimWrites: afterClaims - beforeClaims,
-                       hotScanWrites: hotScanWrites,
+                       hotScanWrites: hotScanWrites, fullFlowWrites: fullFlowWrites,
                        serverMemory: memory, serverStartup: server.startup)
     }
 
@@ -460,9 +464,9 @@ struct FlowBench {
         let results = try await overConnections(count, connections: connections ?? self.connections) { index in
             let sent = ContinuousClock.now
             let ok = try await operation(index)
-            return (Self.seconds(ContinuousClock.now - sent) * 1000, ok)
+            return ((ContinuousClock.now - sent).inSeconds * 1000, ok)
         }
-        let seconds = Self.seconds(ContinuousClock.now - start)
+        let seconds = (ContinuousClock.now - start).inSeconds
         let cpu = server.cpuSeconds - cpuBefore
         let latencies = results.map(\.0).sorted()
         func percentile(_ p: Double) -> Double {
@@ -529,7 +533,7 @@ struct FlowBench {
             let checkpoints = ["checkpointer", "writer_finish", "writer_forced"].map { labelled(WALCheckpointer.checkpointsMetric, #"by="\#($0)""#) }
             return GroupCommits(units: Int(value(GroupCommit.unitsMetric)), transactions: Int(value(GroupCommit.transactionsMetric)),
                                 cpuSeconds: value(GroupCommit.cpuMetric), deliveryAttempts: Int(sum(Deliveries.attemptsMetric)),
-                                checkpoints: (checkpoints[0], checkpoints[1], checkpoints[2]))
+                                checkpoints: (checkpoints[0], checkpoints[1], checkpoints[2]), busySeconds: value(GroupCommit.busyMetric))
         }
 
     }
@@ -545,13 +549,16 @@ struct FlowBench {
         /// Write-ahead log checkpoints (`WALCheckpointer.checkpointsMetric`): beside the writer,
         /// finished in a commit, forced in a commit.
         var checkpoints = (beside: 0, finished: 0, forced: 0)
+        /// Wall-clock seconds the writer ran batches, fsyncs included (`GroupCommit.busyMetric`).
+        var busySeconds = 0.0
 
         static func - (after: GroupCommits, before: GroupCommits) -> GroupCommits {
             GroupCommits(units: after.units - before.units, transactions: after.transactions - before.transactions,
                          cpuSeconds: after.cpuSeconds - before.cpuSeconds, deliveryAttempts: after.deliveryAttempts - before.deliveryAttempts,
                          checkpoints: (after.checkpoints.beside - before.checkpoints.beside,
                                        after.checkpoints.finished - before.checkpoints.finished,
-                                       after.checkpoints.forced - before.checkpoints.forced))
+                                       after.checkpoints.forced - before.checkpoints.forced),
+                         busySeconds: after.busySeconds - before.busySeconds)
         }
 
         var unitsPerTransaction: Double { Double(units) / Double(max(1, transactions)) }
@@ -594,7 +601,7 @@ struct FlowBench {
                 }
                 return try await group.reduce(0, +)
             }
-            return Double(done) / Self.seconds(ContinuousClock.now - start)
+            return Double(done) / (ContinuousClock.now - start).inSeconds
         }
         let sign = try await rate { _ = try signer.sign(message) }
         let verifier = signer.verifier
@@ -611,13 +618,9 @@ struct FlowBench {
         func rate(commits: Int, rowsEach: Int) throws -> Double {
             let start = ContinuousClock.now
             try probe.commit(commits, rowsEach: rowsEach)
-            return Double(commits * rowsEach) / seconds(ContinuousClock.now - start)
+            return Double(commits * rowsEach) / (ContinuousClock.now - start).inSeconds
         }
         return (try rate(commits: 1000, rowsEach: 1), try rate(commits: 200, rowsEach: 100))
-    }
-
-    static func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
 }
 
@@ -646,7 +649,7 @@ struct ServerUnderTest: Sendable {
             process.interrupt()
             throw ValidationError("the server under test did not start: \(printed.suffix(2000))")
         }
-        return ServerUnderTest(process: process, port: port, startup: FlowBench.seconds(ContinuousClock.now - start))
+        return ServerUnderTest(process: process, port: port, startup: (ContinuousClock.now - start).inSeconds)
     }
 
     /// Stops the server as an operator would (SIGINT: graceful shutdown).

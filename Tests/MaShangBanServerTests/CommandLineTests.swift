@@ -225,6 +225,10 @@ struct CommandLineTests {
             let judged = run.out.split(separator: "\n").filter { $0.hasSuffix("  pass") || $0.hasSuffix("  FAIL") }
             #expect(judged.count == 11, "\(run.out)")
             #expect(run.out.contains("writer CPU per scan unit ≤ 0.060 ms"))
+            // The writer's lines, the whole flows' among them, give its busy share of each phase.
+            let writerLines = run.out.split(separator: "\n").filter { $0.hasPrefix("  writer, ") }
+            #expect(writerLines.contains { $0.hasPrefix("  writer, full flows (4 units each)") }, "\(run.out)")
+            #expect(writerLines.count >= 5 && writerLines.allSatisfy { $0.contains("% of the phase;") }, "\(run.out)")
             // Beside the whole flows' target, the bound their own signatures set (not judged).
             #expect(run.out.split(separator: "\n").contains { $0.contains("its signatures alone, ÷ HTTP floor") && $0.hasSuffix("flows/s, all cores)") },
                     "\(run.out)")

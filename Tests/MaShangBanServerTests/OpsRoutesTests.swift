@@ -100,6 +100,8 @@ struct OpsRoutesTests {
             #expect((value(GroupCommit.unitsMetric) ?? 0) >= 1)
             #expect((value(GroupCommit.transactionsMetric) ?? 0) >= 1)
             #expect((value(GroupCommit.cpuMetric) ?? 0) > 0, "the writer thread's CPU time is counted")
+            #expect((value(GroupCommit.busyMetric) ?? 0) >= (value(GroupCommit.cpuMetric) ?? 0),
+                    "the writer's wall time running batches is counted, and is no less than its CPU time")
         }
     }
 }

@@ -91,3 +91,8 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
         } ?? nil
     }
 }
+
+extension Duration {
+    /// The duration in seconds, as a `Double` (for metrics and the bench's figures).
+    public var inSeconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}

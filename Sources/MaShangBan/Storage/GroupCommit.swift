@@ -22,6 +22,9 @@ public final class GroupCommit: Sendable {
     /// CPU seconds the writer thread spent running batches, commits included: one thread
     /// does all writes, so CPU per unit bounds the write rate (1 s ÷ that).
     public static let cpuMetric = "msb_group_commit_cpu_seconds_total"
+    /// Wall-clock seconds the writer spent running batches, their commits' fsyncs included:
+    /// near the phase's length, units wait for the writer rather than for a core.
+    public static let busyMetric = "msb_group_commit_busy_seconds_total"
 
     struct Unit: @unchecked Sendable {  // the closures run on the writer thread only
         let work: (Database) throws -> Void
@@ -99,7 +102,7 @@ public final class GroupCommit: Sendable {
                 return taken
             }
             if batch.isEmpty { return }
-            let cpuBefore = Self.threadCPUSeconds()
+            let (cpuBefore, started) = (Self.threadCPUSeconds(), ContinuousClock.now)
             var outcomes = [Result<Void, any Error>](repeating: .success(()), count: batch.count)
             let wrap = wrap.withLock { $0 }?.wrap ?? Self.unwrapped
             do {
@@ -125,6 +128,7 @@ public final class GroupCommit: Sendable {
             Counter(label: Self.transactionsMetric).increment()
             Counter(label: Self.unitsMetric).increment(by: batch.count)
             FloatingPointCounter(label: Self.cpuMetric).increment(by: Self.threadCPUSeconds() - cpuBefore)
+            FloatingPointCounter(label: Self.busyMetric).increment(by: (ContinuousClock.now - started).inSeconds)
             for (unit, outcome) in zip(batch, outcomes) { unit.finish(outcome) }
         }
     }
