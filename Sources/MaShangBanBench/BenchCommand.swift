@@ -28,7 +28,12 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: .hidden) var flowClient: String?
 
     func run() async throws {
-        if let flowClient { return try await FlowClient.main(specFile: flowClient) }  // the whole flows' load generator (a child)
+        if let flowClient {  // the whole flows' load generator (a child, whose standard error nobody reads)
+            do { return try await FlowClient.main(specFile: flowClient) } catch {
+                print("error: \(error)")
+                throw ExitCode.failure
+            }
+        }
         guard let profile = CryptoProfile(rawValue: crypto) else { throw ValidationError("--crypto must be intl or gm") }
         let wrk: String?
         switch load {

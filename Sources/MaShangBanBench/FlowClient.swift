@@ -41,7 +41,7 @@ enum FlowClient {
     static func run(_ spec: Spec, server: ServerUnderTest, directory: URL) async throws -> FlowBench.Figures {
         let file = directory.appendingPathComponent("flows.json")
         guard FileManager.default.createFile(atPath: file.path, contents: try JSONEncoder().encode(spec), attributes: [.posixPermissions: 0o600])
-        else { throw WrkLoad.WrkFailure(printed: "flow client: cannot write \(file.path)") }
+        else { throw WrkLoad.WrkFailure(generator: "the flow client", printed: "cannot write \(file.path)") }
         let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path
         let (serverBefore, before) = (server.cpuSeconds, WrkLoad.finishedChildrenCPUSeconds())
         let child = try BenchProcess(executable, ["--flow-client", file.path])
@@ -50,7 +50,7 @@ enum FlowClient {
         guard status == 0, let line = text.split(separator: "\n").last(where: { $0.hasPrefix("MSB ") }),
               let figures = WrkLoad.figures(summary: line, sent: spec.count, serverCPU: server.cpuSeconds - serverBefore,
                                             generatorCPU: WrkLoad.finishedChildrenCPUSeconds() - before, generator: "client")
-        else { throw WrkLoad.WrkFailure(printed: "flow client: " + text) }
+        else { throw WrkLoad.WrkFailure(generator: "the flow client", printed: "exit status \(status); it printed: " + text) }
         return figures
     }
 

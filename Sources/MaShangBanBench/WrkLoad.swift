@@ -90,9 +90,11 @@ struct WrkLoad {
         return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
     }
 
+    /// A load generator that did not finish its phase: wrk, or the whole flows' client.
     struct WrkFailure: Error, CustomStringConvertible {
+        var generator = "wrk"
         let printed: String
-        var description: String { "wrk failed: \(printed.suffix(2000))" }
+        var description: String { "\(generator) failed: \(printed.suffix(2000))" }
     }
 
     /// Arguments after `--`: method, path (or "*": each line of the bodies file is a path to
