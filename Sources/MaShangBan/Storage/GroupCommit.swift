@@ -102,7 +102,7 @@ public final class GroupCommit: Sendable {
                 return taken
             }
             if batch.isEmpty { return }
-            let (cpuBefore, started) = (Self.threadCPUSeconds(), ContinuousClock.now)
+            let (started, cpuBefore) = (ContinuousClock.now, Self.threadCPUSeconds())
             var outcomes = [Result<Void, any Error>](repeating: .success(()), count: batch.count)
             let wrap = wrap.withLock { $0 }?.wrap ?? Self.unwrapped
             do {
@@ -127,8 +127,11 @@ public final class GroupCommit: Sendable {
             counters.withLock { $0 = ($0.transactions + 1, $0.units + batch.count) }
             Counter(label: Self.transactionsMetric).increment()
             Counter(label: Self.unitsMetric).increment(by: batch.count)
-            FloatingPointCounter(label: Self.cpuMetric).increment(by: Self.threadCPUSeconds() - cpuBefore)
+            // Wall time first, and it spans the CPU time's interval: a scrape between the two
+            // counters never sees more CPU than wall time.
+            let cpu = Self.threadCPUSeconds() - cpuBefore
             FloatingPointCounter(label: Self.busyMetric).increment(by: (ContinuousClock.now - started).inSeconds)
+            FloatingPointCounter(label: Self.cpuMetric).increment(by: cpu)
             for (unit, outcome) in zip(batch, outcomes) { unit.finish(outcome) }
         }
     }
