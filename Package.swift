@@ -119,6 +119,7 @@ let package = Package(
             name: "MaShangBanServerTests",
             dependencies: [
                 "MaShangBanServer",
+                "MaShangBanBench",
                 "MaShangBan",
                 "MaShangBanTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
