@@ -33,37 +33,36 @@ struct Targets {
     var lines: [Line] {
         var lines: [Line] = []
         func judge(_ name: String, _ figure: String, _ met: Bool) { lines.append(Line(name: name, verdict: figure + (met ? "  pass" : "  FAIL"))) }
+        /// A figure against its bound, at least (`≥`) or at most: the figure shown as `shown` shows it.
+        func judge(_ name: String, _ value: Double, atLeast: Bool, _ bound: Double, decimals: Int, unit: String = "") {
+            judge(name, Self.shown(value, decimals: decimals, bound: bound) + unit, atLeast ? value >= bound : value <= bound)
+        }
         func ratio(_ name: String, _ f: FlowBench.Figures, _ bound: Double) {
             guard f.count > 0 else { return lines.append(Line(name: name, verdict: "skipped")) }
-            judge(name + String(format: " ≥ %.2f", bound), Self.shown(f.rate / floor, decimals: 3, bound: bound), f.rate / floor >= bound)
-            judge("  its p99 ≤ \(Int(Self.p99Bound)) ms", Self.shown(f.p99, decimals: 1, bound: Self.p99Bound) + " ms", f.p99 <= Self.p99Bound)
+            judge(name + String(format: " ≥ %.2f", bound), f.rate / floor, atLeast: true, bound, decimals: 3)
+            judge("  its p99 ≤ \(Int(Self.p99Bound)) ms", f.p99, atLeast: false, Self.p99Bound, decimals: 1, unit: " ms")
         }
         ratio("scans ÷ HTTP floor", results.scans, Self.scanRatio)
         ratio("claims ÷ HTTP floor", results.claims, Self.scanRatio)
         ratio("hot holder's scans ÷ HTTP floor", results.hotScans, Self.scanRatio)
-        let writer = results.scanWrites.cpuPerUnit * 1000
-        judge(String(format: "writer CPU per scan unit ≤ %.3f ms", Self.writerBound), Self.shown(writer, decimals: 3, bound: Self.writerBound) + " ms",
-              writer <= Self.writerBound)
-        let full = results.fullFlows.rate / floor
-        judge(String(format: "full flows ÷ HTTP floor ≥ %.2f", Self.fullFlowRatio), Self.shown(full, decimals: 3, bound: Self.fullFlowRatio),
-              full >= Self.fullFlowRatio)
+        judge(String(format: "writer CPU per scan unit ≤ %.3f ms", Self.writerBound), results.scanWrites.cpuPerUnit * 1000, atLeast: false,
+              Self.writerBound, decimals: 3, unit: " ms")
+        judge(String(format: "full flows ÷ HTTP floor ≥ %.2f", Self.fullFlowRatio), results.fullFlows.rate / floor, atLeast: true,
+              Self.fullFlowRatio, decimals: 3)
         // A bound, not a target: the rate at which the machine could only make each flow's own
         // signatures (the face check's attestation and the code) and verify its attestation.
         let signaturesAlone = 1 / (2 / signLimit + 1 / verifyLimit)
         lines.append(Line(name: "  its signatures alone, ÷ HTTP floor", verdict: String(format: "%.3f (%.0f flows/s, all cores)",
                                                                                          signaturesAlone / floor, signaturesAlone)))
         if profile == .gm {
-            let gm = results.scans.rate / verifyLimit
-            judge(String(format: "scans ÷ SM2 verify limit ≥ %.1f", Self.gmVerifyRatio), Self.shown(gm, decimals: 2, bound: Self.gmVerifyRatio),
-                  gm >= Self.gmVerifyRatio)
+            judge(String(format: "scans ÷ SM2 verify limit ≥ %.1f", Self.gmVerifyRatio), results.scans.rate / verifyLimit, atLeast: true,
+                  Self.gmVerifyRatio, decimals: 2)
         }
-        judge(String(format: "batch import ≥ %.0f licences/s", importBound), Self.shown(importRate, decimals: 0, bound: importBound) + " /s",
-              importRate >= importBound)
-        judge(String(format: "server startup ≤ %.0f s", Self.startupBound),
-              Self.shown(results.serverStartup * 1000, decimals: 0, bound: Self.startupBound * 1000) + " ms",
-              results.serverStartup <= Self.startupBound)
-        let rss = results.serverMemory.peak
-        judge(String(format: "server RSS (peak) ≤ %.0f MB", Self.rssBound), Self.shown(rss, decimals: 0, bound: Self.rssBound) + " MB", rss <= Self.rssBound)
+        judge(String(format: "batch import ≥ %.0f licences/s", importBound), importRate, atLeast: true, importBound, decimals: 0, unit: " /s")
+        judge(String(format: "server startup ≤ %.0f s", Self.startupBound), results.serverStartup * 1000, atLeast: false,
+              Self.startupBound * 1000, decimals: 0, unit: " ms")
+        judge(String(format: "server RSS (peak) ≤ %.0f MB", Self.rssBound), results.serverMemory.peak, atLeast: false, Self.rssBound,
+              decimals: 0, unit: " MB")
         if let referenceRatio {
             let here = results.scans.rate / floor
             let change = here / referenceRatio - 1
