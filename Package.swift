@@ -90,6 +90,7 @@ let package = Package(
             name: "MaShangBanBench",
             dependencies: [
                 "MaShangBan",
+                "Spawn",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -103,16 +104,19 @@ let package = Package(
             dependencies: ["MaShangBan", "CFuzzDriver"]
         ),
         .target(name: "CFuzzDriver"),
+        // Child processes for the bench and the tests, started with posix_spawn (not Foundation's Process).
+        .target(name: "Spawn", dependencies: ["CSpawn"]),
+        .target(name: "CSpawn"),
         // What both test targets stand on: temporary directories, the test clock, sample
         // holders and licences, tool checks. Public API of the library only.
         .target(
             name: "MaShangBanTestSupport",
-            dependencies: ["MaShangBan"],
+            dependencies: ["MaShangBan", "Spawn"],
             path: "Tests/MaShangBanTestSupport"
         ),
         .testTarget(
             name: "MaShangBanTests",
-            dependencies: ["MaShangBan", "MaShangBanTestSupport", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["MaShangBan", "MaShangBanTestSupport", "Spawn", .product(name: "Crypto", package: "swift-crypto")],
             resources: [.copy("Fixtures")]
         ),
         .testTarget(
@@ -122,6 +126,7 @@ let package = Package(
                 "MaShangBanBench",
                 "MaShangBan",
                 "MaShangBanTestSupport",
+                "Spawn",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),

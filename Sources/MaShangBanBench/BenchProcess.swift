@@ -1,24 +1,20 @@
 import Foundation
 import MaShangBan
+import Spawn
 
-/// A process the bench starts (the server under test, or wrk), with its output collected.
-/// Started through env(1) with SIGINT and SIGTERM reset: a child inherits its parent thread's
-/// signal mask, this process's threads block both, and both children end on SIGINT.
+/// A process the bench starts (the server under test, wrk, perf), with its output collected.
+/// `ChildProcess` starts it with an empty signal mask and default signal actions (this
+/// process's threads block SIGINT and SIGTERM, and both children end on SIGINT).
 final class BenchProcess: Sendable {
-    private let process: Process
+    private let process: ChildProcess
     /// Output so far; whether it has ended; who waits for what text.
     private let output = Locked((text: Data(), ended: false, watchers: [(String, CheckedContinuation<String, Never>)]()))
 
     init(_ executable: String, _ arguments: [String]) throws {
-        process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["--default-signal=INT,TERM", executable] + arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        process = try ChildProcess(executable, arguments)
         // Read on a thread of its own with blocking reads until end of file.
-        let (reading, output) = (pipe.fileHandleForReading, self.output)
+        guard let reading = process.output else { return }
+        let output = self.output
         Thread.detachNewThread {
             while true {
                 let chunk = reading.availableData
@@ -36,7 +32,7 @@ final class BenchProcess: Sendable {
         }
     }
 
-    var pid: Int32 { process.processIdentifier }
+    var pid: Int32 { process.pid }
 
     /// Everything printed so far, once it contains `marker` or the output has ended.
     func printed(once marker: String) async -> String {
@@ -51,22 +47,20 @@ final class BenchProcess: Sendable {
         }
     }
 
-    func interrupt() { if process.isRunning { process.interrupt() } }
+    func interrupt() { process.signal(SIGINT) }
 
     /// Waits (off the cooperative pool) for the process to end; its exit status and output.
     func finished(killAfter seconds: Double = 30) async -> (status: Int32, printed: String) {
         let process = self.process
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+        let status = await withCheckedContinuation { (continuation: CheckedContinuation<Int32, Never>) in
             Thread.detachNewThread {
-                let deadline = Date().addingTimeInterval(seconds)
-                while process.isRunning, Date() < deadline { usleep(2000) }
-                if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-                process.waitUntilExit()
-                continuation.resume()
+                if let status = process.wait(atMost: seconds) { return continuation.resume(returning: status) }
+                process.signal(SIGKILL)
+                continuation.resume(returning: process.wait() ?? SIGKILL)
             }
         }
         for _ in 0..<100 where !output.withLock({ $0.ended }) { usleep(10_000) }  // the last output, still in the pipe
-        return (process.terminationStatus, String(decoding: output.withLock { $0.text }, as: UTF8.self))
+        return (status, String(decoding: output.withLock { $0.text }, as: UTF8.self))
     }
 
     /// CPU seconds the process has used so far (utime + stime of /proc/PID/stat).

@@ -5,18 +5,14 @@ import HummingbirdTesting
 import Testing
 @testable import MaShangBanServer
 import MaShangBanTestSupport
+import Spawn
 
 /// Issue 8, disk full: the data directory on a small tmpfs (mounting needs root, as in CI).
 /// Writes answer 503 `storage_unavailable`, reads keep working, nothing is half-written,
 /// and once space returns the service writes again without a restart; the audit chain verifies.
 @Suite struct DiskFullTests {
     static func run(_ tool: String, _ arguments: [String]) throws -> Int32 {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: tool)
-        process.arguments = arguments
-        try process.run()
-        process.waitUntilExit()
-        return process.terminationStatus
+        try ChildProcess.run(tool, arguments).status
     }
 
     /// Writes 64 KiB blocks to `file` until the disk refuses one.

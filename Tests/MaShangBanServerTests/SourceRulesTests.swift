@@ -7,9 +7,9 @@ import MaShangBanTestSupport
 struct SourceRulesTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
-    /// Every Swift file under `Sources/`, by path relative to the repository root.
-    static func sources() throws -> [(path: String, text: String)] {
-        let base = root.appendingPathComponent("Sources")
+    /// Every Swift file under `Sources/` (or another folder), by path relative to the repository root.
+    static func sources(in folder: String = "Sources") throws -> [(path: String, text: String)] {
+        let base = root.appendingPathComponent(folder)
         let files = try #require(FileManager.default.enumerator(at: base, includingPropertiesForKeys: nil))
         return try files.compactMap { $0 as? URL }.filter { $0.pathExtension == "swift" }.map { url in
             (String(url.path.dropFirst(root.path.count + 1)), try String(contentsOf: url, encoding: .utf8))
@@ -23,6 +23,16 @@ struct SourceRulesTests {
             for (number, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() where line.count > 160 {
                 Issue.record("\(path):\(number + 1) is \(line.count) characters long")
             }
+        }
+    }
+
+    /// Child processes start through `Spawn.ChildProcess` (posix_spawn): Foundation's
+    /// `Process.run()` in Swift 6.3.1 can fault while it counts the open descriptors.
+    @Test func noFoundationProcess() throws {
+        let files = try Self.sources() + Self.sources(in: "Tests")
+        #expect(files.contains { $0.path == "Sources/Spawn/ChildProcess.swift" })
+        for (path, text) in files {
+            #expect(text.firstMatch(of: /\bProcess\(\)|\bPipe\(\)/) == nil, "\(path) starts a Foundation Process")
         }
     }
 

@@ -4,6 +4,7 @@ import Testing
 import Glibc
 import MaShangBanTestSupport
 #endif
+import Spawn
 
 /// The folder of the products `swift test` built (the test bundle's).
 let productsDirectory: URL = Bundle.main.bundleURL.pathExtension == "xctest"
@@ -16,25 +17,11 @@ let mashangbanBinary = productsDirectory.appendingPathComponent("mashangban")
 let benchBinary = productsDirectory.appendingPathComponent("mashangban-bench")
 
 /// Runs a program to completion; returns its status, standard output and standard error.
-/// Standard error goes through a file, so neither stream can fill up and stall the other.
 func runProcess(_ executable: URL, _ arguments: [String], environment: [String: String] = [:]) throws
     -> (status: Int32, out: String, err: String)
 {
-    let errFile = FileManager.default.temporaryDirectory.appendingPathComponent("msb-stderr-\(UUID().uuidString)")
-    _ = FileManager.default.createFile(atPath: errFile.path, contents: nil)
-    defer { try? FileManager.default.removeItem(at: errFile) }
-    let process = Process()
-    process.executableURL = executable
-    process.arguments = arguments
-    process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-    let out = Pipe()
-    process.standardOutput = out
-    process.standardError = try FileHandle(forWritingTo: errFile)
-    try process.run()
-    let outData = out.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    let errData = (try? Data(contentsOf: errFile)) ?? Data()
-    return (process.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self))
+    let result = try ChildProcess.run(executable.path, arguments, environment: environment)
+    return (result.status, String(decoding: result.out, as: UTF8.self), String(decoding: result.err, as: UTF8.self))
 }
 
 /// Runs `mashangban` with arguments to completion.
@@ -43,10 +30,9 @@ func runCLI(_ arguments: [String], environment: [String: String] = [:]) throws -
 }
 
 /// A `mashangban serve` process on a free port, stopped (SIGKILL) when released if still running.
-final class ServerProcess: @unchecked Sendable {
-    let process = Process()
+final class ServerProcess: Sendable {
+    let process: ChildProcess
     let port: Int
-    private let output: Pipe
 
     /// Starts the server and waits (at most 60 s) for its "listening on" line.
     convenience init(data: URL, extra: [String] = [], environment: [String: String] = [:]) throws {
@@ -55,18 +41,13 @@ final class ServerProcess: @unchecked Sendable {
 
     /// Starts `mashangban arguments…` (serve, approval-stub) and waits for its "listening on" line.
     init(arguments: [String], environment: [String: String] = [:]) throws {
-        process.executableURL = mashangbanBinary
-        process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        process = try ChildProcess(mashangbanBinary.path, arguments, environment: environment)
+        let output = try #require(process.output)
         var text = ""
         let deadline = Date().addingTimeInterval(60)
         var found: Int?
         while found == nil, Date() < deadline, process.isRunning {
-            let chunk = output.fileHandleForReading.availableData
+            let chunk = output.availableData
             if chunk.isEmpty { break }
             text += String(decoding: chunk, as: UTF8.self)
             if let match = text.firstMatch(of: /listening on http:\/\/[0-9.]+:(\d+)/) { found = Int(match.1) }
@@ -81,13 +62,9 @@ final class ServerProcess: @unchecked Sendable {
 
     /// Sends a signal and waits (at most 30 s) for the process to end; returns its status.
     func stop(_ signal: Int32 = SIGTERM) -> Int32? {
-        kill(process.processIdentifier, signal)
-        let deadline = Date().addingTimeInterval(30)
-        while process.isRunning, Date() < deadline { usleep(20_000) }
-        return process.isRunning ? nil : process.terminationStatus
+        process.signal(signal)
+        return process.wait(atMost: 30)
     }
-
-    deinit { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
 }
 
 /// A port that was free a moment ago (for a process whose address must be known before it starts).

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 @testable import MaShangBan
 import MaShangBanTestSupport
+import Spawn
 
 enum Fixtures {
     static func json(_ name: String) throws -> JSONValue {
@@ -17,15 +18,7 @@ enum Fixtures {
 
 /// Runs a command and returns its exit status and standard output.
 @discardableResult
-func run(_ executable: String, _ arguments: [String], stdin: Data? = nil) throws -> (status: Int32, output: Data) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    let out = Pipe()
-    process.standardOutput = out
-    process.standardError = FileHandle.nullDevice
-    try process.run()
-    let data = out.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, data)
+func run(_ executable: String, _ arguments: [String]) throws -> (status: Int32, output: Data) {
+    let result = try ChildProcess.run(executable, arguments)
+    return (result.status, result.out)
 }
