@@ -111,7 +111,7 @@ let package = Package(
         // holders and licences, tool checks. Public API of the library only.
         .target(
             name: "MaShangBanTestSupport",
-            dependencies: ["MaShangBan", "Spawn"],
+            dependencies: ["MaShangBan"],
             path: "Tests/MaShangBanTestSupport"
         ),
         .testTarget(

@@ -118,7 +118,7 @@ struct CrossRegionProcessTests {
         #expect(changsha.process.stop() == 0)
         let down = try await scan(code)
         #expect(down.status == 503 && down.json?["code"]?.stringValue == "peer_unavailable", "\(down.text)")
-        changsha.process = try ServerProcess(arguments: Array(changsha.process.process.arguments))
+        changsha.process = try ServerProcess(arguments: changsha.process.process.arguments)
         let up = try await scan(code)
         #expect(up.status == 201, "\(up.text)")
 
