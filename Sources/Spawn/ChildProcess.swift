@@ -16,8 +16,8 @@ import Glibc
 /// and every signal's default action (its parent's threads may block or ignore some).
 public final class ChildProcess: Sendable {
     /// Where a standard stream of the child goes.
-    public enum Stream: Sendable {
-        /// A pipe whose other end is `output`; for standard error, wherever standard output goes.
+    public enum Stream: Sendable, Equatable {
+        /// The pipe whose other end is `output` (both streams may go to it).
         case pipe
         /// /dev/null.
         case discard
@@ -36,7 +36,7 @@ public final class ChildProcess: Sendable {
     public let pid: pid_t
     public let executable: String
     public let arguments: [String]
-    /// The read end of the child's standard output, when it was started with `.pipe`.
+    /// The read end of the pipe the child's standard output or error goes to (`.pipe`), if either does.
     public let output: FileHandle?
     /// The wait status once the child has been reaped (only under this lock, so a pid
     /// that is signalled is still this child's: a zombie holds it until reaped).
@@ -59,16 +59,15 @@ public final class ChildProcess: Sendable {
         }
         var readEnd: Int32 = -1
         var writeEnd: Int32 = -1
-        if case .pipe = standardOutput {
+        if standardOutput == .pipe || standardError == .pipe {
             var ends: [Int32] = [-1, -1]
             guard cspawn_pipe_cloexec(&ends) == 0 else { throw SpawnFailed(executable: executable, call: "pipe", code: errno) }
             (readEnd, writeEnd) = (ends[0], ends[1])
-            posix_spawn_file_actions_adddup2(&actions, writeEnd, 1)
         }
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         for (fd, stream) in [(Int32(1), standardOutput), (2, standardError)] {
             switch stream {
-            case .pipe: if fd == 2 { posix_spawn_file_actions_adddup2(&actions, 1, 2) }
+            case .pipe: posix_spawn_file_actions_adddup2(&actions, writeEnd, fd)
             case .discard: posix_spawn_file_actions_addopen(&actions, fd, "/dev/null", O_WRONLY, 0)
             case .file(let path): posix_spawn_file_actions_addopen(&actions, fd, path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
             }

@@ -15,6 +15,17 @@ import Glibc
         #expect(String(decoding: result.err, as: UTF8.self) == "err\n")
     }
 
+    /// Standard error can go to the same pipe as standard output, or to it alone.
+    @Test func eitherStreamGoesToThePipe() throws {
+        let both = try ChildProcess("/bin/sh", ["-c", "echo out; echo err >&2"], standardError: .pipe)
+        let text = String(decoding: try #require(both.output).readDataToEndOfFile(), as: UTF8.self)
+        #expect(both.wait() == 0)
+        #expect(text == "out\nerr\n")
+        let errorOnly = try ChildProcess("/bin/sh", ["-c", "echo out; echo err >&2"], standardOutput: .discard, standardError: .pipe)
+        #expect(String(decoding: try #require(errorOnly.output).readDataToEndOfFile(), as: UTF8.self) == "err\n")
+        #expect(errorOnly.wait() == 0)
+    }
+
     @Test func aNameIsLookedUpInPathAndAMissingProgramThrows() throws {
         #expect(try ChildProcess.run("true", []).status == 0)
         #expect(throws: ChildProcess.SpawnFailed.self) { try ChildProcess("/nonexistent/msb-no-such-program", []) }
